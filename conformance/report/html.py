@@ -1,0 +1,319 @@
+"""`report.html`: one self-contained page for people (inline CSS and SVG, no scripts, no URLs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from html import escape
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from conformance.catalog import Catalog
+from conformance.report.junit import failure_message
+from conformance.report.run_info import RunInfo
+from conformance.report.svg import (
+    OUTCOME_COLOURS,
+    VERDICT_COLOURS,
+    Span,
+    histogram_svg,
+    timeline_svg,
+    verdict_bar_svg,
+)
+from conformance.sut import SutDeclaration
+from conformance.verdicts import VERDICTS, ConformanceResult, RequirementResult, Verdict
+
+FILENAME = "report.html"
+
+_CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1200px;
+       padding: 0 1.5em 3em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { border-bottom: 2px solid #ddd; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { border: 1px solid #ddd; padding: .3em .6em; text-align: left; vertical-align: top; }
+th { background: #f4f6f8; }
+table.meta th { width: 11em; }
+pre.cmd { background: #263238; color: #eceff1; padding: .7em 1em; border-radius: 4px;
+          overflow-x: auto; }
+pre.cmd code { user-select: all; }
+.verdict { color: #fff; border-radius: 3px; padding: .1em .5em; white-space: nowrap;
+           font-weight: 600; font-size: .9em; }
+.status-ok { color: #2e7d32; font-weight: bold; } .status-bad { color: #c62828; font-weight: bold; }
+.warn { background: #fff8e1; border-left: 4px solid #ef8f00; padding: .5em 1em; }
+.failure { border: 1px solid #e0b4b4; border-left: 4px solid #c62828; margin: 1em 0;
+           padding: .5em 1em; background: #fffafa; }
+.failure pre { white-space: pre-wrap; margin: 0; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.text { max-width: 32em; } ul.plain { margin: 0; padding-left: 1.1em; }
+svg.plot { display: block; margin: .5em 0 1.5em; } svg.bar { display: block; }
+nav a { margin-right: 1em; } .muted { color: #666; }
+"""
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _verdict(verdict: str) -> str:
+    colour = VERDICT_COLOURS.get(verdict, "#90a4ae")
+    return f'<span class="verdict" style="background:{colour}">{_e(verdict)}</span>'
+
+
+def _outcome(outcome: str) -> str:
+    colour = OUTCOME_COLOURS.get(outcome, "#90a4ae")
+    return f'<span class="verdict" style="background:{colour}">{_e(outcome)}</span>'
+
+
+def evidence_href(path: str) -> str:
+    """A link target for an evidence path: relative paths stay relative to the run directory."""
+    pure = PurePosixPath(path.replace("\\", "/"))
+    if pure.is_absolute():
+        return Path(path).as_uri()
+    return quote(str(pure), safe="/")
+
+
+def _links(paths: Iterable[str]) -> str:
+    items = [f'<li><a href="{_e(evidence_href(p))}">{_e(p)}</a></li>' for p in paths]
+    return f'<ul class="plain">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
+
+
+def _list(items: Iterable[str]) -> str:
+    rows = [f"<li>{_e(i)}</li>" for i in items]
+    return f'<ul class="plain">{"".join(rows)}</ul>' if rows else '<span class="muted">—</span>'
+
+
+def _header(run: RunInfo, catalog: Catalog, sut: SutDeclaration, res: ConformanceResult) -> str:
+    ident = sut.identity
+    rows = [
+        ("SUT", f"{sut.name} ({sut.role}{', built-in reference' if sut.builtin else ''})"),
+        ("Vendor", ident.vendor),
+        ("Model", ident.model),
+        ("Firmware", ident.firmware),
+        ("Capabilities", ", ".join(sut.capabilities) or "none"),
+        ("Profile", f"{catalog.profile}: {catalog.title}"),
+        ("Catalog version", catalog.version),
+        ("Harness version", run.harness_version),
+        ("Seed", run.seed),
+        ("Clock mode", run.clock),
+        ("Run id", run.run_id),
+        ("Started", run.started),
+        ("Finished", run.finished or "—"),
+    ]
+    meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    if run.log:
+        meta += f'<tr><th>Runner output</th><td>{_links([run.log])}</td></tr>'
+    bad = res.mandatory_failures
+    if bad:
+        status = (
+            f'<p class="status-bad">Not conformant: {len(bad)} mandatory requirement(s) '
+            f"failed or errored: {_e(', '.join(r.id for r in bad))}</p>"
+        )
+    else:
+        status = '<p class="status-ok">No mandatory requirement failed or errored.</p>'
+    return (
+        f"<header><h1>Conformance report: {_e(catalog.title)}</h1>"
+        f"<p>{_e(ident.vendor)} {_e(ident.model)}, firmware {_e(ident.firmware)}</p>"
+        f'<table class="meta">{meta}</table>'
+        "<p>Reproduce this run:</p>"
+        f'<pre class="cmd"><code>{_e(run.command)}</code></pre>{status}</header>'
+    )
+
+
+def _summary(catalog: Catalog, res: ConformanceResult) -> str:
+    summary = res.summary
+    head = "".join(f"<th>{_verdict(str(v))}</th>" for v in VERDICTS)
+    cells = "".join(f'<td class="num">{summary[str(v)]}</td>' for v in VERDICTS)
+    cov = res.coverage
+    return (
+        '<section id="summary"><h2>Summary</h2>'
+        f"<table><tr><th>Profile</th>{head}<th>Total</th><th>Coverage</th></tr>"
+        f"<tr><td>{_e(catalog.profile)}</td>{cells}"
+        f'<td class="num">{len(res.requirements)}</td>'
+        f'<td class="num">{cov.ratio:.0%} ({cov.covered}/{cov.total})</td></tr></table>'
+        f"{verdict_bar_svg(summary)}"
+        '<p class="muted">Coverage: requirements with at least one scenario, of all requirements '
+        "in the catalog.</p></section>"
+    )
+
+
+def _unknown_tags(res: ConformanceResult) -> str:
+    if not res.unknown_requirement_tags:
+        return ""
+    items = "".join(
+        f"<li><code>@req:{_e(u['id'])}</code> on {_e(', '.join(u['scenarios']))}</li>"
+        for u in res.unknown_requirement_tags
+    )
+    return (
+        '<section id="unknown" class="warn"><h3>Unknown requirement tags</h3>'
+        f"<p>These scenario tags name no requirement of this catalog:</p><ul>{items}</ul></section>"
+    )
+
+
+def _matrix(res: ConformanceResult) -> str:
+    rows = []
+    for r in res.requirements:
+        req = r.requirement
+        rows.append(
+            f'<tr id="req-{_e(req.id)}"><td><code>{_e(req.id)}</code></td><td>{_e(req.level)}</td>'
+            f"<td>{_e(req.section)}</td><td class=\"text\">{_e(req.text)}</td>"
+            f"<td>{_verdict(str(r.verdict))}<br><span class=\"muted\">{_e(r.reason)}</span></td>"
+            f"<td>{_list(r.scenarios)}</td><td>{_links(r.evidence)}</td></tr>"
+        )
+    return (
+        '<section id="matrix"><h2>Requirement matrix</h2><table>'
+        "<tr><th>ID</th><th>Level</th><th>Section</th><th>Requirement</th><th>Verdict</th>"
+        f"<th>Scenarios</th><th>Evidence</th></tr>{''.join(rows)}</table></section>"
+    )
+
+
+def _failure_block(result: RequirementResult) -> str:
+    parts = []
+    for f in result.failures:
+        has_sides = f.get("expected") is not None or f.get("observed") is not None
+        sides = (
+            "<table><tr><th>Expected</th><th>Observed</th></tr>"
+            f"<tr><td><pre>{_e(f.get('expected'))}</pre></td>"
+            f"<td><pre>{_e(f.get('observed'))}</pre></td></tr></table>"
+            if has_sides
+            else ""
+        )
+        parts.append(
+            f"<p><b>Scenario:</b> {_e(f.get('scenario'))} "
+            f'<span class="muted">({_e(f.get("nodeid"))})</span><br>'
+            f"<b>Failing step:</b> {_e(f.get('step') or 'outside any step (setup or teardown)')}"
+            f"</p>{sides}<p><b>Message:</b></p><pre>{_e(f.get('message'))}</pre>"
+            f"<p><b>Evidence:</b></p>{_links(f.get('evidence') or [])}"
+        )
+    req = result.requirement
+    headline = failure_message(result.failure) if result.failure else result.reason
+    return (
+        f'<div class="failure" id="failure-{_e(req.id)}"><h3><code>{_e(req.id)}</code> '
+        f"{_verdict(str(result.verdict))} {_e(req.text)}</h3>"
+        f"<p>{_e(headline)}</p>{''.join(parts)}</div>"
+    )
+
+
+def _failures(res: ConformanceResult) -> str:
+    bad = [r for r in res.requirements if r.verdict in (Verdict.FAIL, Verdict.ERROR)]
+    body = "".join(_failure_block(r) for r in bad) or "<p>None.</p>"
+    return f'<section id="failures"><h2>Failures</h2>{body}</section>'
+
+
+def measurement_series(records: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """All numeric measurement values per series name, across records."""
+    series: dict[str, list[float]] = {}
+    for record in records:
+        for name, values in (record.get("measurements") or {}).items():
+            if isinstance(values, int | float):
+                values = [values]
+            numbers = [
+                float(v) for v in values or () if isinstance(v, int | float) and v == v
+            ]  # v == v drops NaN
+            if numbers:
+                series.setdefault(str(name), []).extend(numbers)
+    return dict(sorted(series.items()))
+
+
+def timeline_spans(records: Iterable[Mapping[str, Any]]) -> tuple[list[Span], str]:
+    """Spans in simulated time when records carry it, else in wall-clock time."""
+    records = list(records)
+    spans = [
+        Span(
+            str(r.get("name") or r.get("nodeid")),
+            float(r["sim_start"]),
+            float(r["sim_end"]),
+            str(r.get("outcome")),
+            str(r.get("nodeid") or ""),
+        )
+        for r in records
+        if isinstance(r.get("sim_start"), int | float) and isinstance(r.get("sim_end"), int | float)
+    ]
+    if spans:
+        return spans, "simulated time (s)"
+    timed = [r for r in records if isinstance(r.get("wall_start"), int | float)]
+    if not timed:
+        return [], ""
+    t0 = min(float(r["wall_start"]) for r in timed)
+    return [
+        Span(
+            str(r.get("name") or r.get("nodeid")),
+            float(r["wall_start"]) - t0,
+            float(r["wall_start"]) - t0 + float(r.get("wall_seconds") or 0.0),
+            str(r.get("outcome")),
+            str(r.get("nodeid") or ""),
+        )
+        for r in timed
+    ], "wall-clock time since the first scenario (s); no scenario reported simulated time"
+
+
+def _plots(res: ConformanceResult) -> str:
+    series = measurement_series(res.records)
+    hist = "".join(histogram_svg(name, values) for name, values in series.items())
+    hist = hist or "<p>No scenario reported measurements.</p>"
+    spans, axis = timeline_spans(res.records)
+    timeline = timeline_svg(spans, axis) if spans else "<p>No scenario reported times.</p>"
+    return (
+        f'<section id="measurements"><h2>Measurements</h2>{hist}</section>'
+        f'<section id="timeline"><h2>Scenario timeline</h2>{timeline}</section>'
+    )
+
+
+def _scenarios(res: ConformanceResult) -> str:
+    rows = []
+    for r in res.records:
+        skip = r.get("skip_reason") or ""
+        rows.append(
+            f"<tr><td>{_e(r.get('name'))}<br><span class=\"muted\">{_e(r.get('nodeid'))}</span>"
+            f"</td><td>{_e(r.get('feature'))}</td><td>{_list(r.get('requirements') or [])}</td>"
+            f"<td>{_outcome(str(r.get('outcome')))}"
+            f"{'<br><span class=muted>' + _e(skip) + '</span>' if skip else ''}</td>"
+            f'<td class="num">{float(r.get("wall_seconds") or 0):.3f}</td>'
+            f"<td>{_links(r.get('evidence') or [])}</td></tr>"
+        )
+    body = "".join(rows)
+    if not body:
+        return '<section id="scenarios"><h2>Scenarios</h2><p>No scenario ran.</p></section>'
+    return (
+        '<section id="scenarios"><h2>Scenarios</h2><table><tr><th>Scenario</th><th>Feature</th>'
+        "<th>Requirements</th><th>Outcome</th><th>Wall s</th><th>Evidence</th></tr>"
+        f"{body}</table></section>"
+    )
+
+
+def render_html(
+    run_info: RunInfo, catalog: Catalog, sut: SutDeclaration, results: ConformanceResult
+) -> str:
+    nav = "".join(
+        f'<a href="#{anchor}">{label}</a>'
+        for anchor, label in (
+            ("summary", "Summary"),
+            ("matrix", "Requirements"),
+            ("failures", "Failures"),
+            ("measurements", "Measurements"),
+            ("timeline", "Timeline"),
+            ("scenarios", "Scenarios"),
+        )
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(catalog.profile)} conformance: {_e(sut.name)} ({_e(run_info.run_id)})</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"{_header(run_info, catalog, sut, results)}<nav>{nav}</nav>"
+        f"{_summary(catalog, results)}{_unknown_tags(results)}{_matrix(results)}"
+        f"{_failures(results)}{_plots(results)}{_scenarios(results)}"
+        f'<footer class="muted"><p>gateway-hil {_e(run_info.harness_version)}; '
+        "evidence links are relative to this report's directory.</p></footer>"
+        "</body></html>\n"
+    )
+
+
+def write_html(
+    run_dir: Path,
+    run_info: RunInfo,
+    catalog: Catalog,
+    sut: SutDeclaration,
+    results: ConformanceResult,
+) -> Path:
+    path = Path(run_dir) / FILENAME
+    path.write_text(render_html(run_info, catalog, sut, results), encoding="utf-8")
+    return path

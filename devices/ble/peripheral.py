@@ -1,0 +1,188 @@
+"""A BLE peripheral node: a Bumble host and a :class:`~sim.radio.RadioController` on the radio,
+advertising and serving the GATT database its :class:`~devices.ble.spec.PeripheralSpec` names.
+
+Values that change over time and notification rates are SimPy processes of the world; the
+notifications themselves go out through Bumble's GATT server, over the simulated link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING, Any
+
+from bumble import hci
+from bumble.device import AdvertisingType, Device, DeviceConfiguration
+from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
+from bumble.keys import KeyStore, MemoryKeyStore
+
+from devices.ble.spec import CharacteristicSpec, PeripheralSpec
+from sim.radio import Radio, RadioController
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+_ADVERTISING_TYPES = {
+    0: AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE,
+    1: AdvertisingType.DIRECTED_CONNECTABLE_LOW_DUTY,
+    2: AdvertisingType.UNDIRECTED_SCANNABLE,
+    3: AdvertisingType.UNDIRECTED,
+}
+
+
+class BlePeripheral:
+    """One peripheral of the world. Create, then ``await power_on()``."""
+
+    def __init__(self, world: World, radio: Radio, spec: PeripheralSpec) -> None:
+        self.world = world
+        self.radio = radio
+        self.spec = spec
+        self.name = spec.name
+        self.position = tuple(spec.position)
+        self.controller: RadioController | None = None
+        self.device: Device | None = None
+        self.powered = False
+        self.keystore: KeyStore = MemoryKeyStore()   # survives power cycles, like flash
+        self.values: dict[int, bytes] = {}           # characteristic index -> current value
+        self.writes: list[tuple[float, str, bytes]] = []   # (t, uuid, value) received
+        self.notifications_sent = 0
+        self._characteristics: list[tuple[CharacteristicSpec, Characteristic]] = []
+        self._generation = 0
+        world.add_node(self)
+
+    @property
+    def address(self) -> str:
+        return self.spec.address_text
+
+    # -- power -------------------------------------------------------------------------------
+    async def power_on(self) -> None:
+        if self.powered:
+            return
+        self._generation += 1
+        public = self.spec.address if self.spec.address.is_public else None
+        self.controller = RadioController(self.name, self.radio, self.position,
+                                          public_address=public,
+                                          tx_power_dbm=self.spec.tx_power_dbm)
+        config = DeviceConfiguration()
+        config.name = self.name
+        config.address = self.spec.address if not self.spec.address.is_public else \
+            hci.Address("C0:00:00:00:00:01")
+        device = Device.with_hci(self.name, config.address, self.controller, self.controller)
+        device.keystore = self.keystore
+        self.device = device
+        self._build_gatt(device)
+        await device.power_on()
+        own = (hci.OwnAddressType.PUBLIC if self.spec.address.is_public
+               else hci.OwnAddressType.RANDOM)
+        await device.start_advertising(
+            advertising_type=_ADVERTISING_TYPES[self.spec.adv_type],
+            own_address_type=own, auto_restart=self.spec.adv_type in (0, 1),
+            advertising_data=self.spec.ad_data, scan_response_data=self.spec.scan_response,
+            advertising_interval_min=self.spec.adv_interval_ms,
+            advertising_interval_max=self.spec.adv_interval_ms)
+        self.powered = True
+        self.world.trace.emit(self.name, "world", "power-on", address=self.address)
+        self._start_processes()
+
+    async def power_off(self) -> None:
+        """Cut the power: no more radio, links drop by supervision timeout on the far side."""
+        if not self.powered or self.controller is None:
+            return
+        self.powered = False
+        self._generation += 1
+        self.controller.le_legacy_advertiser.stop()
+        self.radio.set_power(self.controller, False)
+        self.world.trace.emit(self.name, "world", "power-off")
+
+    def move(self, position: tuple[float, ...]) -> None:
+        self.position = tuple(float(v) for v in position)
+        if self.controller is not None:
+            self.radio.move(self.controller, self.position)
+
+    # -- GATT --------------------------------------------------------------------------------
+    def _build_gatt(self, device: Device) -> None:
+        self._characteristics = []
+        services = []
+        index = 0
+        for service_spec in self.spec.services:
+            chars = []
+            for cs in service_spec.characteristics:
+                key = index
+                index += 1
+                self.values.setdefault(key, cs.value)
+                value = CharacteristicValue(read=self._reader(key),
+                                            write=self._writer(key, str(cs.uuid)))
+                descriptors = [Descriptor(uuid, Descriptor.READABLE, v)
+                               for uuid, v in cs.descriptors]
+                permissions = (Characteristic.READABLE | Characteristic.WRITEABLE)
+                char = Characteristic(cs.uuid, Characteristic.Properties(cs.properties),
+                                      permissions, value, descriptors)
+                chars.append(char)
+                self._characteristics.append((cs, char))
+            services.append(Service(service_spec.uuid, chars))
+        device.add_services(services)
+
+    def _reader(self, key: int) -> Any:
+        return lambda _connection: self.values[key]
+
+    def _writer(self, key: int, uuid: str) -> Any:
+        def write(_connection: Any, value: bytes) -> None:
+            self.values[key] = bytes(value)
+            self.writes.append((self.world.now, uuid, bytes(value)))
+            self.world.trace.emit(self.name, "gatt", "written", uuid=uuid, value=bytes(value))
+        return write
+
+    def value_of(self, uuid: str) -> bytes:
+        for key, (cs, _char) in enumerate(self._characteristics):
+            if str(cs.uuid).upper() == uuid.upper() or cs.uuid.to_hex_str().upper() == uuid.upper():
+                return self.values[key]
+        raise KeyError(f"{self.name} has no characteristic {uuid}")
+
+    # -- time-varying values and notifications (SimPy processes) ----------------------------
+    def _start_processes(self) -> None:
+        generation = self._generation
+        for key, (cs, char) in enumerate(self._characteristics):
+            if cs.model is not None and cs.model.kind != "constant":
+                self.world.process(self._evolve(key, cs, generation), f"{self.name}/value/{key}")
+            if cs.notify_hz > 0 and cs.properties & 0x30:
+                self.world.process(self._notify(key, cs, char, generation),
+                                   f"{self.name}/notify/{key}")
+
+    def _evolve(self, key: int, cs: CharacteristicSpec, generation: int):  # type: ignore[no-untyped-def]
+        model = cs.model
+        assert model is not None
+        rng = self.world.rng(f"{self.name}/value/{key}")
+        x = model.start
+        n = 0
+        while self._generation == generation:
+            if model.kind == "counter":
+                x = model.start + n * model.step
+            elif model.kind == "sine":
+                x = model.start + model.amplitude * math.sin(2 * math.pi * n / 60.0)
+            elif model.kind == "random_walk":
+                x += rng.uniform(-model.step, model.step)
+            self.values[key] = model.encode(x)
+            n += 1
+            yield self.world.timeout(model.period_s)
+
+    def _notify(self, key: int, cs: CharacteristicSpec, char: Characteristic,  # type: ignore[no-untyped-def]
+                generation: int):
+        period = 1.0 / cs.notify_hz
+        indicate = not (cs.properties & 0x10)
+        while self._generation == generation:
+            yield self.world.timeout(period)
+            if self._generation != generation or self.device is None:
+                return
+            device = self.device
+            if not device.connections:
+                continue
+            coro = (device.indicate_subscribers(char, self.values[key]) if indicate
+                    else device.notify_subscribers(char, self.values[key]))
+            self.world.spawn(self._send(coro), name=f"{self.name}/notify")
+
+    async def _send(self, coro: Any) -> None:
+        try:
+            await coro
+            self.notifications_sent += 1
+        except (asyncio.CancelledError, Exception):  # a link dropped mid-send: nothing to do
+            pass
