@@ -111,7 +111,8 @@ def parse_catalog(data: Any, source: Path | str = "<catalog>") -> Catalog:
     profile = _text(data, "profile", where)
     if not PROFILE.match(profile):
         raise CatalogError(
-            f"{where}: field 'profile' is {profile!r}; accepted: lower-case letters, digits, '-', '_'"
+            f"{where}: field 'profile' is {profile!r}; "
+            "accepted: lower-case letters, digits, '-', '_'"
         )
     title = _text(data, "title", where)
     version = _version(data, where)
@@ -162,9 +163,7 @@ def _requirement(item: Any, index: int, where: str) -> Requirement:
         )
     level = item.get("level")
     if level not in LEVELS:
-        raise CatalogError(
-            f"{at}: field 'level' is {_shown(level)}; accepted: {', '.join(LEVELS)}"
-        )
+        raise CatalogError(f"{at}: field 'level' is {_shown(level)}; accepted: {', '.join(LEVELS)}")
     capability = item.get("capability")
     if capability is not None and (
         not isinstance(capability, str) or not CAPABILITY.match(capability)

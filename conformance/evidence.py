@@ -20,6 +20,10 @@ class Expectation(AssertionError):
         self.message = message or f"expected {expected}, observed {observed}"
         super().__init__(self.message)
 
+    def __reduce__(self) -> tuple[type[Expectation], tuple[Any, Any, str]]:
+        # keeps both sides when the exception crosses a process boundary (pickle)
+        return (type(self), (self.expected, self.observed, self.message))
+
 
 def expect(condition: object, expected: Any, observed: Any, message: str = "") -> None:
     """Raise `Expectation(expected, observed, message)` unless `condition` is truthy."""

@@ -120,7 +120,8 @@ def record_requirements(record: Record) -> list[str]:
     """The requirement IDs a record proves: its `requirements`, else its `req:` tags."""
     ids = record.get("requirements")
     if ids is None:
-        ids = [t[4:] for t in record.get("tags") or () if isinstance(t, str) and t.startswith("req:")]
+        tags = record.get("tags") or ()
+        ids = [t[4:] for t in tags if isinstance(t, str) and t.startswith("req:")]
     return list(dict.fromkeys(str(i) for i in ids))
 
 
@@ -137,9 +138,7 @@ def compute_verdicts(
         for rid in record_requirements(record):
             by_requirement.setdefault(rid, []).append(record)
 
-    results = [
-        _judge(req, sut, by_requirement.get(req.id, [])) for req in catalog.requirements
-    ]
+    results = [_judge(req, sut, by_requirement.get(req.id, [])) for req in catalog.requirements]
     unknown = [
         {"id": rid, "scenarios": [scenario_label(r) for r in recs]}
         for rid, recs in sorted(by_requirement.items())
@@ -163,17 +162,20 @@ def _judge(req: Requirement, sut: SutDeclaration, records: Sequence[Record]) -> 
         return RequirementResult(req, verdict, reason, scenarios, evidence, failures or [])
 
     if req.capability is not None and not sut.has(req.capability):
-        return result(
-            Verdict.NOT_APPLICABLE, f"SUT does not declare capability {req.capability!r}"
-        )
+        return result(Verdict.NOT_APPLICABLE, f"SUT does not declare capability {req.capability!r}")
     if not records:
         return result(Verdict.NOT_RUN, f"no selected scenario carries @req:{req.id}")
 
     executed = [r for r in records if _executed(r)]
     if not executed:
-        reasons = sorted({str(r.get("skip_reason")) for r in records if r.get("skip_reason")})
-        detail = f": {'; '.join(reasons)}" if reasons else ""
-        return result(Verdict.NOT_RUN, f"no scenario was executed{detail}")
+        planned = [r for r in records if r.get("planned_skip")]
+        if not planned:
+            return result(Verdict.NOT_RUN, "none of its scenarios was executed")
+        reasons = sorted({str(r.get("skip_reason") or "no reason given") for r in planned})
+        return result(
+            Verdict.NOT_RUN,
+            f"{len(planned)} scenario(s) skipped by the plan ({'; '.join(reasons)})",
+        )
 
     outcomes = [str(r.get("outcome")) for r in executed]
     unknown = sorted(set(outcomes) - set(OUTCOMES))
@@ -183,12 +185,15 @@ def _judge(req: Requirement, sut: SutDeclaration, records: Sequence[Record]) -> 
             f"scenario outcome(s) {', '.join(unknown)} not understood; "
             f"accepted: {', '.join(OUTCOMES)}",
         )
-    for outcome, verdict in (("failed", Verdict.FAIL), ("error", Verdict.ERROR)):
+    for outcome, verdict, word in (
+        ("failed", Verdict.FAIL, "failed"),
+        ("error", Verdict.ERROR, "stopped on a harness error"),
+    ):
         bad = [r for r in executed if r.get("outcome") == outcome]
         if bad:
             return result(
                 verdict,
-                f"{len(bad)} of {len(executed)} scenario(s) {outcome}",
+                f"{len(bad)} of {len(executed)} scenario(s) {word}",
                 [_failure(r) for r in bad],
             )
     skipped = [r for r in executed if r.get("outcome") == "skipped"]

@@ -87,11 +87,12 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
     """An asyncio loop that shares its clock with a :class:`WorldEnvironment`."""
 
     def __init__(self, env: WorldEnvironment, mode: str = VIRTUAL, scale: float = 1.0) -> None:
-        if mode not in CLOCK_MODES:
-            raise ValueError(f"clock mode {mode!r} is not one of {', '.join(CLOCK_MODES)}")
-        if scale <= 0:
-            raise ValueError(f"clock scale must be > 0, got {scale}")
         super().__init__()
+        if mode not in CLOCK_MODES or scale <= 0:
+            self.close()
+            if mode not in CLOCK_MODES:
+                raise ValueError(f"clock mode {mode!r} is not one of {', '.join(CLOCK_MODES)}")
+            raise ValueError(f"clock scale must be > 0, got {scale}")
         self.env = env
         self.mode = mode
         self.scale = scale
@@ -153,7 +154,7 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
         env = self.env
         now = self._real_now()
         simpy_due = env.peek()
-        wait = timeout
+        wait = None if timeout is None else timeout / self.scale
         if simpy_due != math.inf:
             until_simpy = max(0.0, (simpy_due - now) / self.scale)
             wait = until_simpy if wait is None else min(wait, until_simpy)
@@ -175,7 +176,8 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
             where = ""
             if frames:
                 f = frames[-1]
-                where = f" in {f.f_code.co_name} ({f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno})"
+                filename = f.f_code.co_filename.rsplit("/", 1)[-1]
+                where = f" in {f.f_code.co_name} ({filename}:{f.f_lineno})"
             lines.append(f"  task {task.get_name()}{where} waits on {waiter!r}")
         for describe in self.deadlock_describers:
             lines.extend(f"  {line}" for line in describe())

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sim.fifo import OrderedDelivery
+
 if TYPE_CHECKING:
     from sim.world import World
 
@@ -50,7 +52,7 @@ class MemoryTransport(asyncio.Transport):
         self._paused = False
         self._inbox: list[bytes] = []
         self._eof_pending = False
-        self._next_free = 0.0
+        self._wire = OrderedDelivery(self._loop)
         self._held: list[bytes] = []
         self.bytes_sent = 0
 
@@ -132,14 +134,12 @@ class MemoryTransport(asyncio.Transport):
             self._net._held.add(self)
             return
         now = self._loop.time()
-        at = max(now + profile.latency_s, self._next_free) + len(data) * 8 / profile.bandwidth_bps
-        self._next_free = at
+        serialisation = len(data) * 8 / profile.bandwidth_bps
         self.bytes_sent += len(data)
-        self._loop.call_at(at, self._arrive, data)
+        self._wire.push(now + profile.latency_s + serialisation, self._arrive, data)
 
     def _send_control(self, what: str) -> None:
-        at = max(self._loop.time(), self._next_free)
-        self._loop.call_at(at, self._arrive_control, what)
+        self._wire.push(self._loop.time(), self._arrive_control, what)
 
     def flush_held(self) -> None:
         held, self._held = self._held, []

@@ -81,7 +81,7 @@ def build_cucumber(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "name": name,
                 "description": "",
                 "line": int(record.get("feature_line") or 1),
-                "tags": [],
+                "tags": [{"name": f"@{t}", "line": 1} for t in record.get("feature_tags") or ()],
                 "elements": [],
             }
         feature["elements"].append(_element(record, feature["id"]))

@@ -44,6 +44,7 @@ pre.cmd code { user-select: all; }
 .failure pre { white-space: pre-wrap; margin: 0; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 td.text { max-width: 32em; } ul.plain { margin: 0; padding-left: 1.1em; }
+ul.plain a, ul.plain li { word-break: break-all; font-size: .92em; }
 svg.plot { display: block; margin: .5em 0 1.5em; } svg.bar { display: block; }
 nav a { margin-right: 1em; } .muted { color: #666; }
 """
@@ -100,7 +101,7 @@ def _header(run: RunInfo, catalog: Catalog, sut: SutDeclaration, res: Conformanc
     ]
     meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     if run.log:
-        meta += f'<tr><th>Runner output</th><td>{_links([run.log])}</td></tr>'
+        meta += f"<tr><th>Runner output</th><td>{_links([run.log])}</td></tr>"
     bad = res.mandatory_failures
     if bad:
         status = (
@@ -154,8 +155,8 @@ def _matrix(res: ConformanceResult) -> str:
         req = r.requirement
         rows.append(
             f'<tr id="req-{_e(req.id)}"><td><code>{_e(req.id)}</code></td><td>{_e(req.level)}</td>'
-            f"<td>{_e(req.section)}</td><td class=\"text\">{_e(req.text)}</td>"
-            f"<td>{_verdict(str(r.verdict))}<br><span class=\"muted\">{_e(r.reason)}</span></td>"
+            f'<td>{_e(req.section)}</td><td class="text">{_e(req.text)}</td>'
+            f'<td>{_verdict(str(r.verdict))}<br><span class="muted">{_e(r.reason)}</span></td>'
             f"<td>{_list(r.scenarios)}</td><td>{_links(r.evidence)}</td></tr>"
         )
     return (
@@ -202,9 +203,14 @@ def measurement_series(records: Iterable[Mapping[str, Any]]) -> dict[str, list[f
     """All numeric measurement values per series name, across records."""
     series: dict[str, list[float]] = {}
     for record in records:
-        for name, values in (record.get("measurements") or {}).items():
+        measurements = record.get("measurements")
+        if not isinstance(measurements, Mapping):
+            continue
+        for name, values in measurements.items():
             if isinstance(values, int | float):
                 values = [values]
+            elif not isinstance(values, list | tuple):
+                continue
             numbers = [
                 float(v) for v in values or () if isinstance(v, int | float) and v == v
             ]  # v == v drops NaN
@@ -262,7 +268,7 @@ def _scenarios(res: ConformanceResult) -> str:
     for r in res.records:
         skip = r.get("skip_reason") or ""
         rows.append(
-            f"<tr><td>{_e(r.get('name'))}<br><span class=\"muted\">{_e(r.get('nodeid'))}</span>"
+            f'<tr><td>{_e(r.get("name"))}<br><span class="muted">{_e(r.get("nodeid"))}</span>'
             f"</td><td>{_e(r.get('feature'))}</td><td>{_list(r.get('requirements') or [])}</td>"
             f"<td>{_outcome(str(r.get('outcome')))}"
             f"{'<br><span class=muted>' + _e(skip) + '</span>' if skip else ''}</td>"

@@ -52,9 +52,7 @@ def _scenario_seconds(result: RequirementResult, by_nodeid: dict[str, float]) ->
 def build_junit(
     run_info: RunInfo, catalog: Catalog, sut: SutDeclaration, results: ConformanceResult
 ) -> ET.ElementTree:
-    by_nodeid = {
-        str(r.get("nodeid")): float(r.get("wall_seconds") or 0.0) for r in results.records
-    }
+    by_nodeid = {str(r.get("nodeid")): float(r.get("wall_seconds") or 0.0) for r in results.records}
     summary = results.summary
     counts = {
         "tests": str(len(results.requirements)),

@@ -74,11 +74,12 @@ def histogram_bins(values: Sequence[float]) -> tuple[float, float, list[int]]:
 
 def histogram_svg(name: str, values: Sequence[float], width: int = 560, height: int = 230) -> str:
     values = sorted(float(v) for v in values)
-    left, right, top, bottom = 48, 16, 30, 40
+    left, right, top, bottom = 48, 16, 38, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     lo, bin_w, counts = histogram_bins(values)
     hi = lo + bin_w * len(counts)
-    peak = max(counts)
+    y_ticks = nice_ticks(0, max(counts), min(max(counts), 4))
+    peak = max(y_ticks[-1], max(counts))  # the y axis ends on a tick
 
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo) * plot_w
@@ -111,8 +112,8 @@ def histogram_svg(name: str, values: Sequence[float], width: int = 560, height: 
     for tick in nice_ticks(lo, hi):
         if lo <= tick <= hi:
             parts.append(_x_tick(x(tick), top + plot_h, fmt(tick)))
-    for tick in nice_ticks(0, peak, min(peak, 4)):
-        if tick == int(tick) and tick <= peak:
+    for tick in y_ticks:
+        if tick == int(tick):
             parts.append(_y_tick(left, y(tick), str(int(tick))))
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">'
@@ -136,7 +137,7 @@ def timeline_svg(spans: Sequence[Span], axis_label: str, width: int = 900) -> st
     label_w, right, top, row_h = 260, 16, 12, 18
     plot_w = width - label_w - right
     height = top + row_h * len(spans) + 40
-    lo = min(s.start for s in spans)
+    lo = min(0.0, min(s.start for s in spans))
     hi = max(max(s.end for s in spans), lo + 1e-9)
 
     def x(t: float) -> float:
@@ -160,8 +161,7 @@ def timeline_svg(spans: Sequence[Span], axis_label: str, width: int = 900) -> st
         )
     axis_y = top + row_h * len(spans)
     parts.append(
-        f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + plot_w}" y2="{axis_y}" '
-        'stroke="#333"/>'
+        f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + plot_w}" y2="{axis_y}" stroke="#333"/>'
     )
     for tick in nice_ticks(lo, hi, 8):
         if lo <= tick <= hi:
@@ -196,9 +196,7 @@ def verdict_bar_svg(summary: dict[str, int], width: int = 560, height: int = 22)
 
 
 def _axes(left: float, top: float, plot_w: float, plot_h: float) -> str:
-    return (
-        f'<path d="M{left},{top} V{top + plot_h} H{left + plot_w}" fill="none" stroke="#333"/>'
-    )
+    return f'<path d="M{left},{top} V{top + plot_h} H{left + plot_w}" fill="none" stroke="#333"/>'
 
 
 def _x_tick(x: float, y: float, label: str) -> str:

@@ -16,6 +16,7 @@ from bumble.device import AdvertisingType, Device, DeviceConfiguration
 from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
 from bumble.keys import KeyStore, MemoryKeyStore
 
+from devices.ble.host import new_device
 from devices.ble.spec import CharacteristicSpec, PeripheralSpec
 from sim.radio import Radio, RadioController
 
@@ -67,7 +68,7 @@ class BlePeripheral:
         config.name = self.name
         config.address = self.spec.address if not self.spec.address.is_public else \
             hci.Address("C0:00:00:00:00:01")
-        device = Device.with_hci(self.name, config.address, self.controller, self.controller)
+        device = new_device(self.name, config.address, self.controller)
         device.keystore = self.keystore
         self.device = device
         self._build_gatt(device)

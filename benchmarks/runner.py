@@ -1,0 +1,83 @@
+"""Run benchmarks and print their figures: simulated seconds, wall seconds, the speed-up over
+real time, and peak memory (the process's peak resident set, so each benchmark runs in a fresh
+process of its own).
+
+    python -m benchmarks.runner ble-few --json      # one benchmark, in this process
+    hil bench [NAME ...] [--json]                   # each in its own process
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import ble
+
+BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
+    "ble-few": (ble.ble_few, "10 peripherals notifying at 1 Hz through SSE, 10 simulated min "
+                             "(target >= 100x real time)"),
+    "ble-crowd": (ble.ble_crowd, "1,000 advertisers at 1 Hz, name-filtered scan SSE, 60 "
+                                 "simulated s (target >= 10x, < 150 MiB)"),
+}
+
+
+def measure(name: str) -> dict[str, Any]:
+    func, description = BENCHMARKS[name]
+    started = time.perf_counter()
+    figures = func()
+    wall = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    sim = float(figures.pop("sim_seconds"))
+    return {"name": name, "description": description, "sim_seconds": round(sim, 3),
+            "wall_seconds": round(wall, 3), "speedup": round(sim / wall, 1) if wall else None,
+            "peak_rss_mib": round(peak_mib, 1), "figures": figures}
+
+
+def format_result(r: dict[str, Any]) -> str:
+    extra = ", ".join(f"{k}={v}" for k, v in r.get("figures", {}).items())
+    return (f"{r['name']:<10} sim {r['sim_seconds']:>8.1f} s  wall {r['wall_seconds']:>7.2f} s  "
+            f"x{r['speedup']:>7}  peak {r['peak_rss_mib']:>6.1f} MiB  {extra}")
+
+
+def run_all(names: list[str], as_json: bool, out: Any = sys.stdout) -> int:
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
+    results = []
+    for name in names or list(BENCHMARKS):
+        if not as_json:
+            print(f"running {name}: {BENCHMARKS[name][1]} ...", file=out, flush=True)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.runner", name, "--json"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{name} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+            return 1
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        results.append(result)
+        if not as_json:
+            print(format_result(result), file=out, flush=True)
+    if as_json:
+        print(json.dumps(results, indent=2), file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.runner")
+    parser.add_argument("name", choices=list(BENCHMARKS))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = measure(args.name)
+    print(json.dumps(result) if args.json else format_result(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

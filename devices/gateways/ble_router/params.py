@@ -1,0 +1,98 @@
+"""Parsing and validating request parameters: pure functions that return the value or raise
+:class:`~devices.gateways.ble_router.errors.ApiError` (400) naming the bad value and what is
+accepted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from devices.gateways.ble_router.errors import bad_request
+
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+_HEX_RE = re.compile(r"^[0-9A-Fa-f]*$")
+MAX_ATTRIBUTE_LENGTH = 512          # ATT: an attribute value is at most 512 bytes
+
+
+def parse_mac(text: str, what: str = "node") -> str:
+    """``AA:BB:CC:DD:EE:FF`` (any case) -> the upper-case form."""
+    if not isinstance(text, str) or not _MAC_RE.match(text):
+        raise bad_request(f"{what} {text!r} is not a MAC address like EF:F3:CF:F0:8B:81")
+    return text.upper()
+
+
+def parse_int(name: str, raw: Any, lo: int, hi: int, accepted: str | None = None) -> int:
+    """An integer parameter (given as a number or a decimal string) within ``lo..hi``."""
+    accepted = accepted or f"an integer from {lo} to {hi}"
+    if isinstance(raw, bool):
+        raise bad_request(f"{name}={raw!r} is not accepted; expected {accepted}")
+    if isinstance(raw, int):
+        value = raw
+    else:
+        text = str(raw).strip()
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise bad_request(f"{name}={raw!r} is not a number; expected {accepted}")
+        value = int(text)
+    if not lo <= value <= hi:
+        raise bad_request(f"{name}={value} is out of range; expected {accepted}")
+    return value
+
+
+def parse_flag(name: str, raw: Any) -> bool:
+    """A ``0`` / ``1`` parameter."""
+    return parse_int(name, raw, 0, 1, "0 or 1") == 1
+
+
+def parse_choice(name: str, raw: Any, choices: tuple[str, ...]) -> str:
+    text = str(raw).strip().lower()
+    if text not in choices:
+        raise bad_request(f"{name}={raw!r} is not accepted; expected one of {', '.join(choices)}")
+    return text
+
+
+def parse_hex(name: str, raw: str, max_bytes: int = MAX_ATTRIBUTE_LENGTH) -> bytes:
+    """An even-length hex string (e.g. ``0100``) -> bytes."""
+    text = raw.strip()
+    if not text or not _HEX_RE.match(text):
+        raise bad_request(f"{name} {raw!r} is not hex; expected hex digits such as 0100 or "
+                          "FF000C00")
+    if len(text) % 2:
+        raise bad_request(f"{name} {raw!r} has an odd number of hex digits ({len(text)}); "
+                          "expected whole bytes such as 0100")
+    data = bytes.fromhex(text)
+    if len(data) > max_bytes:
+        raise bad_request(f"{name} is {len(data)} bytes long; at most {max_bytes} bytes are "
+                          "accepted")
+    return data
+
+
+def parse_handle(raw: str) -> int:
+    """An attribute handle: a decimal number 1..65535."""
+    return parse_int("handle", raw, 1, 0xFFFF, "a decimal attribute handle from 1 to 65535 "
+                     "(as listed by the discovery APIs)")
+
+
+def parse_uuid(raw: str, what: str = "uuid") -> str:
+    """A 16-, 32- or 128-bit UUID (with or without dashes, any case) -> the full 128-bit
+    lower-case form ``0000180d-0000-1000-8000-00805f9b34fb``."""
+    text = raw.strip().lower()
+    if text.startswith("0x"):
+        text = text[2:]
+    compact = text.replace("-", "")
+    if not compact or not _HEX_RE.match(compact) or len(compact) not in (4, 8, 32) or (
+            "-" in text and len(compact) != 32):
+        raise bad_request(f"{what} {raw!r} is not a UUID; expected a 16-bit (180d), 32-bit or "
+                          "128-bit (0000180d-0000-1000-8000-00805f9b34fb) UUID")
+    if len(compact) in (4, 8):
+        compact = compact.rjust(8, "0") + "00001000800000805f9b34fb"
+    return (f"{compact[0:8]}-{compact[8:12]}-{compact[12:16]}-{compact[16:20]}-"
+            f"{compact[20:32]}")
+
+
+def merged_params(query: Mapping[str, str], body: Any) -> dict[str, Any]:
+    """Query parameters overlaid with a JSON (or form) body's fields."""
+    params: dict[str, Any] = dict(query)
+    if isinstance(body, Mapping):
+        params.update({str(k): v for k, v in body.items()})
+    return params

@@ -1,0 +1,130 @@
+"""Server-Sent Events for the router: the per-stream outbox and the router-wide stream limit.
+
+Producers (the scan path, notifications, connection states) call :meth:`SseOutbox.push` with
+one ready JSON line; that only appends and wakes the writer, so a burst of reports costs one
+write. The handler's :meth:`SseOutbox.pump` writes ``data: {json}\\n\\n`` lines, sends a
+``:keep-alive`` comment when idle, and returns when the client goes away
+(``ConnectionResetError`` on write, or the handler being cancelled by aiohttp's
+``handler_cancellation`` when the connection drops).
+
+The seed: "SSE streams are limited to about 20-30 per gateway. If too many SSE streams are
+opened at a given time, you may receive a 500 error". :class:`StreamLimiter` counts every open
+stream (scan, notification, connection-state) and refuses with 500 past its maximum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiohttp import web
+
+from devices.gateways.ble_router.errors import failed
+
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+               "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+
+
+class StreamLimiter:
+    """How many SSE streams are open, of which kind; refuses past ``maximum``."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.open: dict[int, str] = {}
+        self._next = 0
+        self.refused = 0
+
+    def acquire(self, kind: str) -> int:
+        if len(self.open) >= self.maximum:
+            self.refused += 1
+            raise failed(f"too many SSE streams: {len(self.open)} of at most {self.maximum} are "
+                         "open; close a stream (scan, notification or connection-state) and "
+                         "retry")
+        self._next += 1
+        self.open[self._next] = kind
+        return self._next
+
+    def release(self, token: int) -> None:
+        self.open.pop(token, None)
+
+    def count(self, kind: str | None = None) -> int:
+        return len(self.open) if kind is None else sum(1 for k in self.open.values()
+                                                        if k == kind)
+
+
+class SseOutbox:
+    """Lines waiting to be written to one SSE response."""
+
+    __slots__ = ("_lines", "_waiter", "_loop", "keepalive_s", "max_lines", "dropped", "sent",
+                 "closed", "on_flush")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, keepalive_s: float = 30.0,
+                 max_lines: int = 20000) -> None:
+        self._lines: list[str] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop = loop
+        self.keepalive_s = keepalive_s
+        self.max_lines = max_lines
+        self.dropped = 0
+        self.sent = 0
+        self.closed = False
+        self.on_flush: Callable[[], None] | None = None
+
+    def push(self, line: str) -> None:
+        if self.closed:
+            return
+        lines = self._lines
+        if len(lines) >= self.max_lines:      # a stalled reader: keep the newest
+            del lines[0]
+            self.dropped += 1
+        lines.append(line)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def pump(self, response: web.StreamResponse) -> None:
+        """Write until the client leaves or :meth:`close` is called."""
+        loop = self._loop
+        try:
+            while not self.closed:
+                if not self._lines:
+                    waiter = self._waiter = loop.create_future()
+                    timer = loop.call_later(self.keepalive_s, _wake, waiter)
+                    try:
+                        await waiter
+                    finally:
+                        timer.cancel()
+                        self._waiter = None
+                    if self.closed:
+                        break
+                    if not self._lines:
+                        await response.write(b":keep-alive\n\n")
+                        continue
+                if self.on_flush is not None:
+                    self.on_flush()
+                lines, self._lines = self._lines, []
+                self.sent += len(lines)
+                await response.write("".join(f"data: {line}\n\n" for line in lines).encode())
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            self.closed = True
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def open_stream(request: web.Request) -> web.StreamResponse:
+    """Send the SSE response headers."""
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    return response

@@ -1,0 +1,110 @@
+"""The world-control API: how a harness in another process places, moves and powers the
+peripherals of a world it does not own (``hil serve`` exposes it beside the router).
+
+    GET    /world                               time, seed, clock, peripherals
+    POST   /world/peripherals                   a peripheral spec (JSON) -> 201 {name, address}
+    DELETE /world/peripherals                   remove every peripheral (powered off first)
+    GET    /world/peripherals/<name>            its state: address, position, powered, writes
+    POST   /world/peripherals/<name>/position   {"position": [x, y, z]}
+    POST   /world/peripherals/<name>/power      {"on": true|false}
+    GET    /world/trace?since=<t>               the world's timeline records since t
+
+Errors are JSON ``{"error": "..."}`` with 400 (bad input) or 404 (unknown peripheral).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from devices.ble.spec import SpecError
+from scenarios.testbed import LocalTestbed, TestbedError, peripheral_state
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (ValueError, json.JSONDecodeError):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be JSON"}),
+                                 content_type="application/json") from None
+
+
+def control_app(bed: LocalTestbed) -> web.Application:
+    app = web.Application()
+
+    async def world(_request: web.Request) -> web.Response:
+        w = bed.world
+        return web.json_response({
+            "time": w.now, "calendar": w.datetime().isoformat(), "seed": w.seed,
+            "clock": w.clock_mode, "router": bed.router.mac,
+            "peripherals": [peripheral_state(p) for p in bed.peripherals.values()]})
+
+    async def add(request: web.Request) -> web.Response:
+        spec = await _body(request)
+        if not isinstance(spec, dict):
+            return _error(400, "a peripheral spec is a JSON object with name and address")
+        try:
+            address = await bed.add_peripheral(spec)
+        except (SpecError, TestbedError, TypeError) as exc:
+            return _error(400, str(exc))
+        return web.json_response({"name": spec["name"], "address": address}, status=201)
+
+    async def clear(_request: web.Request) -> web.Response:
+        names = list(bed.peripherals)
+        for name in names:
+            p = bed.peripherals.pop(name)
+            await p.power_off()
+            bed.world.remove_node(name)
+        return web.json_response({"removed": names})
+
+    async def state(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(await bed.peripheral_state(request.match_info["name"]))
+        except TestbedError as exc:
+            return _error(404, str(exc))
+
+    async def position(request: web.Request) -> web.Response:
+        body = await _body(request)
+        pos = body.get("position") if isinstance(body, dict) else None
+        if not isinstance(pos, list) or len(pos) not in (2, 3) \
+                or not all(isinstance(v, int | float) for v in pos):
+            return _error(400, f"position must be [x, y] or [x, y, z] in metres, got {pos!r}")
+        try:
+            await bed.move(request.match_info["name"], pos)
+        except TestbedError as exc:
+            return _error(404, str(exc))
+        return web.json_response({"position": pos})
+
+    async def power(request: web.Request) -> web.Response:
+        body = await _body(request)
+        on = body.get("on") if isinstance(body, dict) else None
+        if not isinstance(on, bool):
+            return _error(400, f"'on' must be true or false, got {on!r}")
+        try:
+            await bed.set_power(request.match_info["name"], on)
+        except TestbedError as exc:
+            return _error(404, str(exc))
+        return web.json_response({"on": on})
+
+    async def trace(request: web.Request) -> web.Response:
+        try:
+            since = float(request.query.get("since", "0"))
+        except ValueError:
+            return _error(400, f"since must be a number of seconds, got "
+                               f"{request.query.get('since')!r}")
+        return web.json_response([r for r in bed.world.trace.records if r["t"] >= since])
+
+    app.router.add_get("/world", world)
+    app.router.add_post("/world/peripherals", add)
+    app.router.add_delete("/world/peripherals", clear)
+    app.router.add_get("/world/peripherals/{name}", state)
+    app.router.add_post("/world/peripherals/{name}/position", position)
+    app.router.add_post("/world/peripherals/{name}/power", power)
+    app.router.add_get("/world/trace", trace)
+    return app

@@ -1,0 +1,225 @@
+"""Test beds: the world a scenario runs in, seen through one interface.
+
+* :class:`LocalTestbed` — everything in one process and one world: the radio, the peripherals,
+  the reference router served inside the world's IP network; virtual time by default.
+* :class:`RemoteTestbed` — the router is a SUT at a URL. The harness's own world runs in real
+  time; the peripherals belong to the far side and are driven through its world-control API
+  (``hil serve`` offers one, see :mod:`scenarios.control`).
+
+Scenario steps only use the methods both share, so the same Gherkin runs against either.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import math
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from devices.ble.peripheral import BlePeripheral
+from devices.ble.spec import PeripheralSpec
+from devices.gateways.ble_router.router import BleRouter
+from sim.clock import REAL, VIRTUAL
+from sim.http_client import HttpClient, HttpResponse
+from sim.iplink import IpNetwork
+from sim.radio import Radio, RadioConfig
+from sim.world import World
+
+T = TypeVar("T")
+
+ROUTER_HOST = "router"
+ROUTER_PORT = 80
+
+
+class TestbedError(RuntimeError):
+    """The test bed could not do what a step asked (unknown peripheral, control API error)."""
+
+
+class Testbed(abc.ABC):
+    """What both kinds of test bed offer."""
+
+    world: World
+    transcript: list[dict[str, Any]]
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self.world.run(awaitable)
+
+    @property
+    def now(self) -> float:
+        return self.world.now
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    @abc.abstractmethod
+    def client(self) -> HttpClient:
+        ...
+
+    @abc.abstractmethod
+    async def add_peripheral(self, spec: dict[str, Any]) -> str:
+        """Put a peripheral in the world and power it on; return its address."""
+        ...
+
+    @abc.abstractmethod
+    async def move(self, name: str, position: list[float]) -> None:
+        ...
+
+    @abc.abstractmethod
+    async def set_power(self, name: str, on: bool) -> None:
+        ...
+
+    @abc.abstractmethod
+    async def peripheral_state(self, name: str) -> dict[str, Any]:
+        ...
+
+    @abc.abstractmethod
+    def address_of(self, name: str) -> str:
+        ...
+
+    def close(self) -> None:
+        self.world.close()
+
+
+def peripheral_state(p: BlePeripheral) -> dict[str, Any]:
+    return {"name": p.name, "address": p.address, "position": list(p.position),
+            "powered": p.powered, "notifications_sent": p.notifications_sent,
+            "writes": [{"t": round(t, 6), "uuid": u, "value": v.hex().upper()}
+                       for t, u, v in p.writes]}
+
+
+class LocalTestbed(Testbed):
+    """One world with the reference router and the peripherals the scenario places."""
+
+    def __init__(self, seed: int = 1, clock: str = VIRTUAL, scale: float = 1.0,
+                 trace_path: Path | None = None, radio: RadioConfig | None = None,
+                 router: dict[str, Any] | None = None, keep_trace: bool = True) -> None:
+        self.world = World(seed=seed, clock=clock, scale=scale, trace_path=trace_path,
+                           keep_trace=keep_trace)
+        self.radio = Radio(self.world, radio)
+        self.net = IpNetwork(self.world)
+        self.router = BleRouter(self.world, self.radio, **(router or {}))
+        self.peripherals: dict[str, BlePeripheral] = {}
+        self.transcript = []
+        self._served: Any = None
+
+    async def start(self, host: str = ROUTER_HOST, port: int = ROUTER_PORT,
+                    real_socket: bool = False) -> str:
+        """Power the router on and serve its API (inside the world, or on a real socket)."""
+        await self.router.start()
+        self._served = await self.router.serve(net=None if real_socket else self.net,
+                                               host=host, port=port)
+        return str(self._served.url)
+
+    @property
+    def base_url(self) -> str:
+        if self._served is None:
+            raise TestbedError("the router is not serving yet: call start() first")
+        return str(self._served.url)
+
+    def client(self) -> HttpClient:
+        connect = None if self._served is None or self._served.net is None \
+            else self.net.open_connection
+        return HttpClient(self.base_url, connect=connect, recorder=self.transcript.append)
+
+    async def add_peripheral(self, spec: dict[str, Any]) -> str:
+        parsed = PeripheralSpec.from_dict(spec)
+        if parsed.name in self.peripherals:
+            raise TestbedError(f"a peripheral named {parsed.name!r} already exists")
+        p = BlePeripheral(self.world, self.radio, parsed)
+        self.peripherals[p.name] = p
+        await p.power_on()
+        return p.address
+
+    def _get(self, name: str) -> BlePeripheral:
+        try:
+            return self.peripherals[name]
+        except KeyError:
+            raise TestbedError(f"no peripheral named {name!r}; the world has "
+                               f"{', '.join(sorted(self.peripherals)) or 'none'}") from None
+
+    async def move(self, name: str, position: list[float]) -> None:
+        self._get(name).move(tuple(position))
+
+    async def set_power(self, name: str, on: bool) -> None:
+        p = self._get(name)
+        await (p.power_on() if on else p.power_off())
+
+    async def peripheral_state(self, name: str) -> dict[str, Any]:
+        return peripheral_state(self._get(name))
+
+    def address_of(self, name: str) -> str:
+        return self._get(name).address
+
+    def distance(self, name: str) -> float:
+        return math.dist(self._get(name).position, self.router.position)
+
+    async def stop(self) -> None:
+        if self._served is not None:
+            await self._served.close()
+            self._served = None
+        await self.router.stop()
+
+    def close(self) -> None:
+        if not self.world._closed:
+            try:
+                self.world.run(self.stop())
+            except Exception:  # closing must not mask the scenario's own outcome
+                pass
+        super().close()
+
+
+class RemoteTestbed(Testbed):
+    """A router at a URL; peripherals driven through the far side's world-control API."""
+
+    def __init__(self, base_url: str, control_url: str | None, seed: int = 1,
+                 trace_path: Path | None = None) -> None:
+        self.world = World(seed=seed, clock=REAL, trace_path=trace_path)
+        self.base_url = base_url
+        self.control_url = control_url
+        self.transcript = []
+        self._addresses: dict[str, str] = {}
+
+    def client(self) -> HttpClient:
+        return HttpClient(self.base_url, recorder=self.transcript.append)
+
+    def _control(self) -> HttpClient:
+        if not self.control_url:
+            raise TestbedError("this SUT declares no world_control endpoint, so the harness "
+                               "cannot place, move or power peripherals")
+        return HttpClient(self.control_url)
+
+    async def _call(self, method: str, path: str, body: Any = None) -> HttpResponse:
+        response = await self._control().request(method, path, json_body=body)
+        if response.status >= 400:
+            raise TestbedError(f"world control {method} {path} -> {response.status}: "
+                               f"{response.text}")
+        return response
+
+    async def add_peripheral(self, spec: dict[str, Any]) -> str:
+        response = await self._call("POST", "/world/peripherals", spec)
+        address = str(response.json()["address"])
+        self._addresses[str(spec["name"])] = address
+        return address
+
+    async def move(self, name: str, position: list[float]) -> None:
+        await self._call("POST", f"/world/peripherals/{name}/position", {"position": position})
+
+    async def set_power(self, name: str, on: bool) -> None:
+        await self._call("POST", f"/world/peripherals/{name}/power", {"on": on})
+
+    async def peripheral_state(self, name: str) -> dict[str, Any]:
+        return dict((await self._call("GET", f"/world/peripherals/{name}")).json())
+
+    def address_of(self, name: str) -> str:
+        try:
+            return self._addresses[name]
+        except KeyError:
+            raise TestbedError(f"no peripheral named {name!r} was placed by this scenario") \
+                from None
+
+    async def reset(self) -> None:
+        """Remove every peripheral the far side holds, so scenarios start from the same place."""
+        if self.control_url:
+            await self._call("DELETE", "/world/peripherals")
