@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from devices.ble.peripheral import BlePeripheral
 from devices.ble.spec import PeripheralSpec
 from devices.gateways.ble_router.router import BleRouter
+from sim.capture import BtsnoopWriter
 from sim.clock import REAL, VIRTUAL
 from sim.http_client import HttpClient, HttpResponse
 from sim.iplink import IpNetwork
@@ -94,7 +95,10 @@ class LocalTestbed(Testbed):
 
     def __init__(self, seed: int = 1, clock: str = VIRTUAL, scale: float = 1.0,
                  trace_path: Path | None = None, radio: RadioConfig | None = None,
-                 router: dict[str, Any] | None = None, keep_trace: bool = True) -> None:
+                 router: dict[str, Any] | None = None, keep_trace: bool = True,
+                 capture_dir: Path | None = None) -> None:
+        self.capture_dir = capture_dir
+        self._captures: list[Any] = []
         self.world = World(seed=seed, clock=clock, scale=scale, trace_path=trace_path,
                            keep_trace=keep_trace)
         self.radio = Radio(self.world, radio)
@@ -108,9 +112,23 @@ class LocalTestbed(Testbed):
                     real_socket: bool = False) -> str:
         """Power the router on and serve its API (inside the world, or on a real socket)."""
         await self.router.start()
+        if self.capture_dir is not None:
+            self._capture_router_hci(self.capture_dir)
         self._served = await self.router.serve(net=None if real_socket else self.net,
                                                host=host, port=port)
         return str(self._served.url)
+
+    def _capture_router_hci(self, folder: Path) -> None:
+        """Record every HCI packet of each router chip as a btsnoop file."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for chip in self.router.central.chips:
+            output = (folder / f"hci-chip{chip.index}.btsnoop").open("wb")
+            self._captures.append(output)
+            chip.host.snooper = BtsnoopWriter(output, self.world.datetime)
+
+    @property
+    def captures(self) -> list[Path]:
+        return [Path(f.name) for f in self._captures]
 
     @property
     def base_url(self) -> str:
@@ -160,6 +178,8 @@ class LocalTestbed(Testbed):
             await self._served.close()
             self._served = None
         await self.router.stop()
+        for output in self._captures:
+            output.close()
 
     def close(self) -> None:
         if not self.world._closed:
@@ -219,7 +239,29 @@ class RemoteTestbed(Testbed):
             raise TestbedError(f"no peripheral named {name!r} was placed by this scenario") \
                 from None
 
+    async def disconnect_all(self, patience_s: float = 5.0) -> None:
+        """Leave the router with no connection, through its own API. Housekeeping between
+        scenarios, not part of one: these exchanges are not in the transcript."""
+        router = HttpClient(self.base_url)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience_s
+        while True:
+            listing = await router.request("GET", "/gap/nodes",
+                                           {"connection_state": "connected"}, timeout=5)
+            nodes = listing.json().get("nodes", []) if listing.status == 200 else []
+            if not nodes:
+                return
+            if loop.time() >= deadline:
+                raise TestbedError(f"the router still lists {len(nodes)} connected nodes "
+                                   f"after {patience_s:g} s of disconnecting them")
+            for node in nodes:
+                await router.request("DELETE", f"/gap/nodes/{node['id']}/connection", timeout=5)
+            await asyncio.sleep(0.2)
+
     async def reset(self) -> None:
-        """Remove every peripheral the far side holds, so scenarios start from the same place."""
+        """Start the next scenario from the same place: the router holds no links and the far
+        side no peripherals. Links are closed through the router's API first, since a
+        powered-off peripheral's link only ends at the supervision timeout."""
+        await self.disconnect_all()
         if self.control_url:
             await self._call("DELETE", "/world/peripherals")

@@ -47,6 +47,7 @@ def test_builtin_declares_the_reference_ble_router() -> None:
         "notify",
         "connection-state",
         "info",
+        "rssi",
         "world-control",
     }
     assert sut.endpoint("ble-router")["base_url"] == "http://127.0.0.1:8080"

@@ -3,10 +3,12 @@
 Bumble's ``Host`` builds a debug string of every HCI packet in both directions with an eager
 f-string, whether or not debug logging is on. With a thousand advertisers that formatting costs
 more than the protocol work itself, so :class:`QuietHost` does the same dispatch (snooper
-included) without it. Nothing else changes.
+included) without it, unless debug logging for ``bumble.host`` is on. Nothing else changes.
 """
 
 from __future__ import annotations
+
+import logging
 
 from bumble import hci
 from bumble.device import Device
@@ -15,9 +17,14 @@ from bumble.snoop import Snooper
 
 from sim.radio import RadioController
 
+_logger = logging.getLogger("bumble.host")
+
 
 class QuietHost(Host):
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _logger.isEnabledFor(logging.DEBUG):
+            super().send_hci_packet(packet)
+            return
         data = bytes(packet)
         if self.snooper:
             self.snooper.snoop(data, Snooper.Direction.HOST_TO_CONTROLLER)
@@ -25,6 +32,9 @@ class QuietHost(Host):
             self.hci_sink.on_packet(data)
 
     def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _logger.isEnabledFor(logging.DEBUG):
+            super().on_hci_packet(packet)
+            return
         if self.snooper:
             self.snooper.snoop(bytes(packet), Snooper.Direction.CONTROLLER_TO_HOST)
         if isinstance(packet, hci.HCI_Event):

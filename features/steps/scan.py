@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pytest_bdd import then, when
+from pytest_bdd import given, then, when
 
 from conformance.evidence import expect
 from devices.ble.spec import PeripheralSpec
@@ -62,6 +62,14 @@ def seen_names(ctx: Ctx) -> list[str]:
     return list(names)
 
 
+def payload(report: dict[str, Any]) -> str:
+    """The packet's bytes as reported: ``adData``, or ``scanData`` for a scan response (the
+    seed's filters speak of "adData and scanData packets"; either key is accepted there)."""
+    if report.get("evtType") == SCAN_RSP:
+        return str(report.get("scanData", report.get("adData", "")))
+    return str(report.get("adData", ""))
+
+
 def placed_spec(ctx: Ctx, name: str) -> PeripheralSpec:
     return PeripheralSpec.from_dict(ctx.specs[name])
 
@@ -69,11 +77,13 @@ def placed_spec(ctx: Ctx, name: str) -> PeripheralSpec:
 # -- opening and closing ----------------------------------------------------------------------
 
 
+@given("a client opens the scan stream")
 @when("a client opens the scan stream")
 def _(ctx: Ctx) -> None:
     ctx.open_stream(SCAN, SCAN_PATH, {"event": "1"})
 
 
+@given(step_text('a client opens the scan stream with "{query:Q}"'))
 @when(step_text('a client opens the scan stream with "{query:Q}"'))
 def _(ctx: Ctx, query: str) -> None:
     ctx.open_stream(SCAN, SCAN_PATH, {"event": "1", **query_dict(ctx.expand(query))})
@@ -178,9 +188,12 @@ def field_problems(report: Any) -> list[str]:
     rssi = report.get("rssi")
     if not isinstance(rssi, int) or isinstance(rssi, bool) or not -127 <= rssi <= 20:
         problems.append(f"rssi {rssi!r} is not an integer dBm")
-    ad = report.get("adData")
+    key = "adData"
+    if evt == SCAN_RSP and "adData" not in report:
+        key = "scanData"   # a scan response's payload may come as scanData
+    ad = report.get(key)
     if not isinstance(ad, str) or not HEX_TEXT.match(ad):
-        problems.append(f"adData {ad!r} is not a hex string")
+        problems.append(f"{key} {ad!r} is not a hex string")
     bdaddrs = report.get("bdaddrs")
     if not isinstance(bdaddrs, list) or not bdaddrs:
         problems.append(f"bdaddrs {bdaddrs!r} is not a non-empty list")
@@ -261,10 +274,9 @@ def _(ctx: Ctx, name: str, adv: str) -> None:
     responses = [r for r in reports_from(ctx, name) if r.get("evtType") == SCAN_RSP]
     expect(responses, f"a scan response from {name}", "none", "no scan response reported")
     wanted = spec.scan_response.hex().upper()
-    good = [r for r in responses if norm_hex(r.get("adData", "")) == wanted
-            and r.get("name") == adv]
-    expect(good, {"adData": wanted, "name": adv},
-           {"adData": responses[0].get("adData"), "name": responses[0].get("name")},
+    good = [r for r in responses if norm_hex(payload(r)) == wanted and r.get("name") == adv]
+    expect(good, {"scanData": wanted, "name": adv},
+           {"scanData": payload(responses[0]), "name": responses[0].get("name")},
            f"the scan response reports of {name} do not carry its scan response data and name")
 
 
@@ -312,8 +324,11 @@ def _(ctx: Ctx, name: str, low: int, high: int, hil_record: dict[str, Any]) -> N
 
 
 @then(step_text('"{near:Q}" is reported at least {db:N} dB stronger than "{far:Q}"'))
-def _(ctx: Ctx, near: str, far: str, db: float) -> None:
+def _(ctx: Ctx, near: str, far: str, db: float, hil_record: dict[str, Any]) -> None:
     a, b = rssi_of(ctx, near), rssi_of(ctx, far)
+    measurements = hil_record.setdefault("measurements", {})
+    measurements.setdefault(f"rssi_dbm[{near}]", []).extend(a)
+    measurements.setdefault(f"rssi_dbm[{far}]", []).extend(b)
     expect(a and b, f"RSSI values for {near} and {far}", f"{len(a)} and {len(b)} values",
            "one of the two was never reported")
     diff = median(a) - median(b)

@@ -9,6 +9,7 @@ recording while later steps let time pass; Then steps judge what they recorded.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import re
 import statistics
@@ -262,7 +263,7 @@ class Ctx:
         return address
 
     # HTTP
-    async def _request(self, method: str, path: str, params: dict[str, Any] | None = None,
+    async def send_async(self, method: str, path: str, params: dict[str, Any] | None = None,
                        json_body: Any = None, timeout: float | None = None) -> LastRequest:
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -277,14 +278,19 @@ class Ctx:
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None,
                 json_body: Any = None, timeout: float | None = None) -> LastRequest:
-        self.last = self.run(self._request(method, path, params, json_body, timeout))
+        self.last = self.run(self.send_async(method, path, params, json_body, timeout))
         return self.last
 
     def response(self) -> HttpResponse:
         """The last response; a missing one (reset, timeout) is the SUT's failure."""
         last = self.last
         if last is None:
-            raise AssertionError("no request was sent before this step")
+            raise RuntimeError("no request was sent before this step; the scenario is "
+                               "missing a When step")
+        if last.response is None and last.error and last.error.startswith("cannot connect"):
+            # nothing listens at the declared address: the run's set-up is wrong, this is no
+            # verdict on the SUT's behaviour (reported as an error, not a failure)
+            raise ConnectionError(f"{last.method} {last.target}: {last.error}")
         expect(last.response is not None, f"an HTTP answer to {last.method} {last.target}",
                last.error, f"{last.method} {last.target} got no answer: {last.error}")
         assert last.response is not None
@@ -295,9 +301,9 @@ class Ctx:
         try:
             return response.json()
         except HttpError:
+            where = f"{self.last.method} {self.last.target}" if self.last else "the request"
             expect(False, "a JSON body", response.text[:300],
-                   f"{self.last.method if self.last else ''} {self.last.target if self.last else ''}"
-                   f" answered {response.status} with a body that is not JSON")
+                   f"{where} answered {response.status} with a body that is not JSON")
         return None
 
     # streams
@@ -320,19 +326,27 @@ class Ctx:
     def stream(self, kind: str) -> StreamRecorder:
         recorder = self.streams.get(kind)
         if recorder is None:
-            raise AssertionError(f"the scenario never opened the {kind} stream; open it in an "
-                                 "earlier step (e.g. 'When a client opens the "
-                                 f"{kind} stream')")
+            raise RuntimeError(f"the scenario never opened the {kind} stream; open it in an "
+                               f"earlier step (e.g. 'When a client opens the {kind} stream')")
+        if recorder.error and recorder.error.startswith("cannot connect"):
+            raise ConnectionError(f"the {kind} stream: {recorder.error}")  # set-up, see above
         return recorder
 
-    def wait_until(self, predicate: Callable[[], bool], seconds: float,
+    def wait_until(self, predicate: Callable[[], Any], seconds: float,
                    recorder: StreamRecorder | None = None) -> bool:
-        """Let world time pass until ``predicate()`` holds or ``seconds`` have passed."""
+        """Let world time pass until ``predicate()`` (sync or async) holds or ``seconds`` have
+        passed; with a recorder, wake on its events instead of polling."""
+
+        async def holds() -> bool:
+            result = predicate()
+            if inspect.isawaitable(result):
+                result = await result
+            return bool(result)
 
         async def waiter() -> bool:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + seconds
-            while not predicate():
+            while not await holds():
                 left = deadline - loop.time()
                 if left <= 0:
                     return False
@@ -342,7 +356,7 @@ class Ctx:
                     try:
                         await asyncio.wait_for(recorder.changed.wait(), left)
                     except TimeoutError:
-                        return predicate()
+                        return await holds()
                 else:
                     await asyncio.sleep(min(0.1, left))
             return True
@@ -385,6 +399,7 @@ class Ctx:
         return [round(x0 + distance * math.cos(a), 6), round(y0 + distance * math.sin(a), 6),
                 z0]
 
-    def angle_for(self, name: str) -> float:
-        """A different bearing per placed peripheral, so two never share a spot."""
+    def next_bearing(self) -> float:
+        """A different bearing (degrees) for each peripheral placed, so two never share a
+        spot."""
         return (len(self.specs) * 37.0) % 360.0

@@ -41,7 +41,7 @@ def sensor_spec(ctx: Ctx, name: str, distance: float, options: dict[str, str] | 
                          f"accepted: {', '.join(TABLE_KEYS)}")
     notify_hz = _number(options.get("notify rate", "1"), "hz")
     interval = _number(options.get("advertising interval", "1000"), "ms")
-    position = ctx.position_at(distance, ctx.angle_for(name))
+    position = ctx.position_at(distance, ctx.next_bearing())
     spec = standard_peripheral(1, tuple(position), notify_hz=notify_hz, interval_ms=interval)
     public = options.get("address type", "random").lower() == "public"
     spec["name"] = name

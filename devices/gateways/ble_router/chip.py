@@ -16,15 +16,14 @@ path (minus the eager debug strings). A snooper set on the host still sees every
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bumble import hci
 from bumble.device import Device
-from bumble.host import Host
 from bumble.snoop import Snooper
 
+from devices.ble.host import QuietHost
 from sim.radio import Radio, RadioController
 
 if TYPE_CHECKING:
@@ -36,7 +35,6 @@ AdvSink = Callable[[int, int, int, bytes, bytes, int], None]
 _HCI_EVENT = 0x04
 _LE_META = 0x3E
 _LE_ADVERTISING_REPORT = 0x02
-_bumble_host_logger = logging.getLogger("bumble.host")
 
 
 def advertising_report_bytes(event_type: int, address_type: int, address: bytes, data: bytes,
@@ -58,49 +56,26 @@ class ChipController(RadioController):
             asyncio.get_running_loop().call_soon(host.on_packet, packet)
 
 
-class RouterHost(Host):
+class RouterHost(QuietHost):
     """A Bumble host with a direct path for single advertising reports."""
 
     adv_sink: Callable[[int, int, bytes, bytes, int], None] | None = None
 
     def on_packet(self, packet: bytes) -> None:
         sink = self.adv_sink
-        if (sink is not None and len(packet) > 14 and packet[0] == _HCI_EVENT
+        # 04 3E len | 02 (subevent) 01 (one report) | evtType addrType addr[6] len data rssi
+        if (sink is not None and len(packet) >= 15 and packet[0] == _HCI_EVENT
                 and packet[1] == _LE_META and packet[3] == _LE_ADVERTISING_REPORT
                 and packet[4] == 1 and self.ready):
-            data_len = packet[12]
-            if len(packet) == 14 + data_len:
+            data_len = packet[13]
+            if len(packet) == 15 + data_len:
                 if self.snooper:
                     self.snooper.snoop(packet, Snooper.Direction.CONTROLLER_TO_HOST)
-                rssi = packet[13 + data_len]
-                sink(packet[5], packet[6], packet[7:13], packet[13:13 + data_len],
+                rssi = packet[14 + data_len]
+                sink(packet[5], packet[6], packet[7:13], packet[14:14 + data_len],
                      rssi - 256 if rssi > 127 else rssi)
                 return
         super().on_packet(packet)
-
-    # Bumble formats every packet into a debug string even with logging off; skip that work.
-    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _bumble_host_logger.isEnabledFor(logging.DEBUG):
-            super().on_hci_packet(packet)
-            return
-        if self.snooper:
-            self.snooper.snoop(bytes(packet), Snooper.Direction.CONTROLLER_TO_HOST)
-        if isinstance(packet, hci.HCI_Event):
-            self.on_hci_event_packet(packet)
-        elif isinstance(packet, hci.HCI_AclDataPacket):
-            self.on_hci_acl_data_packet(packet)
-        else:
-            super().on_hci_packet(packet)
-
-    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _bumble_host_logger.isEnabledFor(logging.DEBUG):
-            super().send_hci_packet(packet)
-            return
-        raw = bytes(packet)
-        if self.snooper:
-            self.snooper.snoop(raw, Snooper.Direction.HOST_TO_CONTROLLER)
-        if self.hci_sink:
-            self.hci_sink.on_packet(raw)
 
 
 def chip_address(router_mac: str, index: int) -> str:

@@ -26,9 +26,12 @@ def timestamp(when: dt.datetime) -> str:
 
 # -- scanning -----------------------------------------------------------------------------------
 def scan_report(name: str | None, evt_type: int, rssi: int, data: bytes, mac: str,
-                addr_type: str, stamp: str | None = None, chip: int | None = None) -> str:
+                addr_type: str, stamp: str | None = None, chip: int | None = None,
+                beacon: dict | None = None) -> str:
     """One scan SSE event's JSON: adData, or scanData for a scan response (evtType 4)."""
     report: dict[str, Any] = {"name": name if name is not None else "(unknown)"}
+    if beacon is not None:
+        report["beacon"] = beacon
     if stamp is not None:
         report["timestamp"] = stamp
     report["evtType"] = evt_type

@@ -15,7 +15,6 @@ stream (scan, notification, connection-state) and refuses with 500 past its maxi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from aiohttp import web
 
@@ -56,7 +55,7 @@ class SseOutbox:
     """Lines waiting to be written to one SSE response."""
 
     __slots__ = ("_lines", "_waiter", "_loop", "keepalive_s", "max_lines", "dropped", "sent",
-                 "closed", "on_flush")
+                 "closed")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, keepalive_s: float = 30.0,
                  max_lines: int = 20000) -> None:
@@ -68,7 +67,6 @@ class SseOutbox:
         self.dropped = 0
         self.sent = 0
         self.closed = False
-        self.on_flush: Callable[[], None] | None = None
 
     def push(self, line: str) -> None:
         if self.closed:
@@ -106,8 +104,6 @@ class SseOutbox:
                     if not self._lines:
                         await response.write(b":keep-alive\n\n")
                         continue
-                if self.on_flush is not None:
-                    self.on_flush()
                 lines, self._lines = self._lines, []
                 self.sent += len(lines)
                 await response.write("".join(f"data: {line}\n\n" for line in lines).encode())

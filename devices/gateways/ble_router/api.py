@@ -1,0 +1,367 @@
+"""The router's RESTful API (seed 002, local form: no ``/api`` prefix, no ``mac=``): routes,
+parameter validation and error answers.
+
+Status choices (see :mod:`.errors`): 400 for malformed or out-of-range input (nothing was
+attempted), 404 for a UUID the connected device does not have, 500 when the router tried and
+could not — including a node that is not connected, which the seed's "200 for success, 500 for
+error" convention covers — and for SSE streams past the limit. Every error body is plain text
+naming the bad value and what is accepted; an unexpected exception is answered with 500 and
+traced, and the router keeps serving.
+
+Readings of the seed where it is silent:
+
+* ``POST .../connection`` for a node that is already connected answers 200 ``OK`` (the state
+  asked for holds); ``type`` defaults to ``public`` as the seed says, so a random-address
+  device needs ``type=random`` or the attempt times out; ``auto`` is accepted and ignored
+  (the seed: "disabled for firmware v1.4.3 and above").
+* The scan stream uses chip 0 unless ``chip=1`` or ``chip=all`` is given; with ``chip=all``
+  each report carries ``chipId``.
+* ``mac=<gateway-mac>`` (the AC form) and other unknown query parameters are ignored.
+* The connected list's ``name`` is the name the device advertised while the router scanned,
+  else ``""`` (as in the seed's example).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from devices.gateways.ble_router import reports
+from devices.gateways.ble_router.central import (
+    ADDRESS_TYPES,
+    NotificationSubscription,
+    ScanSubscription,
+)
+from devices.gateways.ble_router.errors import ApiError, bad_request, not_found
+from devices.gateways.ble_router.params import (
+    merged_params,
+    parse_choice,
+    parse_flag,
+    parse_handle,
+    parse_hex,
+    parse_int,
+    parse_mac,
+    parse_uuid,
+)
+from devices.gateways.ble_router.scan_filter import parse_duplicates, parse_filter
+from devices.gateways.ble_router.sse import SseOutbox, open_stream
+
+if TYPE_CHECKING:
+    from devices.gateways.ble_router.router import BleRouter
+
+ROUTER: web.AppKey[BleRouter] = web.AppKey("ble_router")
+
+
+def build_app(router: BleRouter) -> web.Application:
+    app = web.Application(middlewares=[_errors],
+                          # a client that drops its connection cancels its handler: that is how
+                          # SSE handlers learn that their reader left
+                          handler_args={"handler_cancellation": True})
+    app[ROUTER] = router
+    r = app.router
+    r.add_get("/gap/nodes", gap_nodes)
+    r.add_post("/gap/nodes/{node}/connection", connect)
+    r.add_delete("/gap/nodes/{node}/connection", disconnect)
+    r.add_get("/gap/nodes/{node}/rssi", rssi)
+    r.add_get("/management/nodes/connection-state", connection_state_stream)
+    r.add_get("/gatt/nodes", gatt_nodes)
+    r.add_get("/gatt/nodes/{node}/services/characteristics/descriptors", all_at_once)
+    r.add_get("/gatt/nodes/{node}/services", services)
+    r.add_get("/gatt/nodes/{node}/characteristics", characteristics)
+    r.add_get("/gatt/nodes/{node}/services/{service}/characteristics", service_characteristics)
+    r.add_get("/gatt/nodes/{node}/characteristics/{characteristic}/descriptors", descriptors)
+    r.add_get("/gatt/nodes/{node}/handle/{handle}/value", read_value)
+    r.add_get("/gatt/nodes/{node}/handle/{handle}/value/{value}", write_value)
+    r.add_get("/cassia/info", info)
+    return app
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    router = request.app[ROUTER]
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        response = web.Response(status=exc.status, text=exc.message)
+    except web.HTTPException as exc:
+        router.trace("http", "request", method=request.method, path=request.path_qs,
+                     status=exc.status)
+        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception as exc:   # never let one request take the router down
+        router.trace("http", "internal-error", method=request.method, path=request.path_qs,
+                     error=repr(exc))
+        response = web.Response(status=500, text=f"internal error while handling "
+                                f"{request.method} {request.path}: {exc!r}")
+    if isinstance(response, web.Response):     # SSE streams trace their own open / close
+        extra = {"error": response.text} if response.status >= 400 else {}
+        router.trace("http", "request", method=request.method, path=request.path_qs,
+                     status=response.status, **extra)
+    return response
+
+
+def _ok() -> web.Response:
+    return web.Response(text="OK", content_type="text/plain")
+
+
+def _node(request: web.Request) -> str:
+    return parse_mac(request.match_info["node"])
+
+
+async def _body(request: web.Request) -> Any:
+    if not request.body_exists:
+        return None
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    if request.content_type == "application/x-www-form-urlencoded":
+        return dict((await request.post()).items())
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad_request(f"the request body is not JSON: {raw[:80]!r}; expected e.g. "
+                          '{"timeout":"10000","type":"public"}') from None
+    if not isinstance(body, dict):
+        raise bad_request(f"the request body must be a JSON object, got {raw[:80]!r}")
+    return body
+
+
+def _chips(router: BleRouter, raw: Any, allow_all: bool) -> tuple[int, ...] | None:
+    if raw is None or raw == "":
+        return None
+    count = router.central.chip_count
+    if allow_all and str(raw).strip().lower() == "all":
+        return tuple(range(count))
+    accepted = ("0" if count == 1 else f"0 to {count - 1}") + (" or all" if allow_all else "")
+    return (parse_int("chip", raw, 0, count - 1, accepted),)
+
+
+# -- GAP ----------------------------------------------------------------------------------------
+async def gap_nodes(request: web.Request) -> web.StreamResponse:
+    router = request.app[ROUTER]
+    q = request.query
+    if "event" in q:
+        if q["event"] != "1":
+            raise bad_request(f"event={q['event']!r} is not accepted; use event=1 for the scan "
+                              "stream")
+        return await scan_stream(request)
+    if "connection_state" in q:
+        if q["connection_state"] != "connected":
+            raise bad_request(f"connection_state={q['connection_state']!r} is not accepted; "
+                              "expected connection_state=connected")
+        return web.json_response({"nodes": router.connected_nodes_json()})
+    raise bad_request("GET /gap/nodes needs event=1 (the scan stream) or "
+                      "connection_state=connected (the connected devices)")
+
+
+async def scan_stream(request: web.Request) -> web.StreamResponse:
+    router = request.app[ROUTER]
+    q = dict(request.query)
+    active = parse_flag("active", q.get("active", "0"))
+    scan_filter = parse_filter(q)
+    duplicates, period = parse_duplicates(q.get("filter_duplicates"))
+    with_timestamp = parse_flag("timestamp", q.get("timestamp", "0"))
+    chips = _chips(router, q.get("chip"), allow_all=True) or (0,)
+    report_interval = None
+    if "report_interval" in q:
+        report_interval = parse_int("report_interval", q["report_interval"], 1000, 3_600_000,
+                                    "an interval in ms from 1000 to 3600000") / 1000.0
+    with_beacon = parse_flag("beacon", q.get("beacon", "0"))
+    token = router.streams.acquire("scan")
+    try:
+        response = await open_stream(request)
+        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
+        sub = ScanSubscription(router.world, outbox, scan_filter, active=active, chips=chips,
+                               duplicates=duplicates, duplicates_period_s=period,
+                               with_timestamp=with_timestamp, report_chip=len(chips) > 1,
+                               report_interval_s=report_interval, with_beacon=with_beacon)
+        router.trace("sse", "open", stream="scan", token=token, active=active,
+                     chips=list(chips), params=scan_filter.raw,
+                     open_streams=router.streams.count())
+        try:
+            await router.central.subscribe_scan(sub)
+            await outbox.pump(response)
+        finally:
+            router.central.unsubscribe_scan(sub)
+            outbox.close()
+            router.trace("sse", "close", stream="scan", token=token, sent=outbox.sent,
+                         matched=sub.matched, dropped=outbox.dropped)
+    finally:
+        router.streams.release(token)
+    return response
+
+
+async def connect(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    p = merged_params(request.query, await _body(request))
+    addr_type = parse_choice("type", p.get("type", "public"), ADDRESS_TYPES)
+    timeout = parse_int("timeout", p.get("timeout", 5000), 200, 20000,
+                        "a timeout in ms from 200 to 20000")
+    parse_flag("auto", p.get("auto", 0))       # accepted; disabled since firmware 1.4.3
+    discovergatt = parse_flag("discovergatt", p.get("discovergatt", 1))
+    mtu = parse_int("mtu", p.get("mtu", 0), 0, 498, "0 (use 247) or an MTU from 23 to 498")
+    if 0 < mtu < 23:
+        raise bad_request(f"mtu={mtu} is out of range; expected 0 (use 247) or an MTU from 23 "
+                          "to 498")
+    chips = _chips(router, p.get("chip"), allow_all=False)
+    router.trace("http", "connect-request", peer=mac, type=addr_type, timeout_ms=timeout,
+                 chip=chips[0] if chips else None, mtu=mtu, discovergatt=discovergatt)
+    _link, new = await router.central.connect(mac, addr_type, timeout / 1000.0,
+                                              chips[0] if chips else None, mtu, discovergatt)
+    router.trace("http", "connect-ok", peer=mac, already_connected=not new)
+    return _ok()
+
+
+async def disconnect(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    await router.central.disconnect(mac)
+    router.trace("http", "disconnect-ok", peer=mac)
+    return _ok()
+
+
+async def rssi(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    return web.json_response({"id": mac, "rssi": await router.central.rssi(mac)})
+
+
+async def connection_state_stream(request: web.Request) -> web.StreamResponse:
+    router = request.app[ROUTER]
+    token = router.streams.acquire("connection-state")
+    try:
+        response = await open_stream(request)
+        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
+        router.central.state_subs.append(outbox)
+        router.trace("sse", "open", stream="connection-state", token=token,
+                     open_streams=router.streams.count())
+        try:
+            await outbox.pump(response)
+        finally:
+            if outbox in router.central.state_subs:
+                router.central.state_subs.remove(outbox)
+            outbox.close()
+            router.trace("sse", "close", stream="connection-state", token=token,
+                         sent=outbox.sent)
+    finally:
+        router.streams.release(token)
+    return response
+
+
+# -- GATT ---------------------------------------------------------------------------------------
+async def gatt_nodes(request: web.Request) -> web.StreamResponse:
+    router = request.app[ROUTER]
+    q = request.query
+    if q.get("event") != "1":
+        raise bad_request("GET /gatt/nodes needs event=1 (the notification and indication "
+                          f"stream); got event={q.get('event')!r}")
+    sequence = parse_int("sequence", q.get("sequence", "0"), 0, 2,
+                         "0 (none), 1 (per stream) or 2 (per device)")
+    with_timestamp = parse_flag("timestamp", q.get("timestamp", "0"))
+    token = router.streams.acquire("notification")
+    try:
+        response = await open_stream(request)
+        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
+        sub = NotificationSubscription(outbox, sequence, with_timestamp)
+        router.central.notify_subs.append(sub)
+        router.trace("sse", "open", stream="notification", token=token, sequence=sequence,
+                     timestamp=with_timestamp, open_streams=router.streams.count())
+        try:
+            await outbox.pump(response)
+        finally:
+            if sub in router.central.notify_subs:
+                router.central.notify_subs.remove(sub)
+            outbox.close()
+            router.trace("sse", "close", stream="notification", token=token, sent=outbox.sent)
+    finally:
+        router.streams.release(token)
+    return response
+
+
+async def services(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    uuid = parse_uuid(request.query["uuid"]) if "uuid" in request.query else None
+    db = await router.central.database(mac)
+    if uuid is None:
+        return web.json_response([reports.service_json(s) for s in db.services])
+    service = db.service(uuid)
+    if service is None:
+        raise not_found(f"{mac} has no primary service with UUID {uuid}")
+    return web.json_response(reports.service_json(service))
+
+
+async def characteristics(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    uuid = parse_uuid(request.query["uuid"]) if "uuid" in request.query else None
+    db = await router.central.database(mac)
+    if uuid is None:
+        return web.json_response([reports.characteristic_json(c) for c in db.characteristics()])
+    char = db.characteristic(uuid)
+    if char is None:
+        raise not_found(f"{mac} has no characteristic with UUID {uuid}")
+    return web.json_response(reports.characteristic_json(char))
+
+
+async def service_characteristics(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    uuid = parse_uuid(request.match_info["service"], "service uuid")
+    db = await router.central.database(mac)
+    service = db.service(uuid)
+    if service is None:
+        raise not_found(f"{mac} has no primary service with UUID {uuid}")
+    return web.json_response([reports.characteristic_json(c) for c in service.characteristics])
+
+
+async def descriptors(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    uuid = parse_uuid(request.match_info["characteristic"], "characteristic uuid")
+    db = await router.central.database(mac)
+    char = db.characteristic(uuid)
+    if char is None:
+        raise not_found(f"{mac} has no characteristic with UUID {uuid}")
+    return web.json_response(reports.descriptors_json(char, with_properties=True))
+
+
+async def all_at_once(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    db = await router.central.database(mac)
+    return web.json_response(reports.database_json(db))
+
+
+async def read_value(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    handle = parse_handle(request.match_info["handle"])
+    value = await router.central.read(mac, handle)
+    return web.json_response({"handle": str(handle), "value": value.hex()})
+
+
+async def write_value(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    mac = _node(request)
+    handle = parse_handle(request.match_info["handle"])
+    value = parse_hex("value", request.match_info["value"])
+    noresponse = parse_flag("noresponse", request.query.get("noresponse", "0"))
+    await router.central.write(mac, handle, value, with_response=not noresponse)
+    return _ok()
+
+
+# -- management ---------------------------------------------------------------------------------
+async def info(request: web.Request) -> web.Response:
+    router = request.app[ROUTER]
+    fields = request.query.get("fields")
+    if fields is not None:
+        if fields != "container":
+            raise bad_request(f"fields={fields!r} is not accepted; only fields=container is")
+        return web.json_response(reports.container_info(router.uptime))
+    return web.json_response(router.info())
