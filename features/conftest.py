@@ -118,6 +118,10 @@ def _write_evidence(bed: Testbed, record: dict[str, Any], config: HilConfig, fol
     files["trace.jsonl"] = "timeline"
     _dump_lines(folder / "http.jsonl", list(bed.transcript))
     files["http.jsonl"] = "transcript"
+    latencies = [round(e["elapsed"] * 1000.0, 3) for e in bed.transcript
+                 if e.get("status") and not e.get("stream")]
+    if latencies:
+        record.setdefault("measurements", {})["http_response_ms"] = latencies
     if isinstance(bed, RemoteTestbed) and far_start is not None:
         try:
             _dump_lines(folder / "sut-world-trace.jsonl", _far_side_trace(bed, far_start))

@@ -73,8 +73,21 @@ def evidence_href(path: str) -> str:
 
 
 def _links(paths: Iterable[str]) -> str:
-    items = [f'<li><a href="{_e(evidence_href(p))}">{_e(p)}</a></li>' for p in paths]
-    return f'<ul class="plain">{"".join(items)}</ul>' if items else '<span class="muted">—</span>'
+    """Evidence files grouped by their folder (one per scenario), each link named by its file."""
+    groups: dict[str, list[str]] = {}
+    for p in paths:
+        folder, _, name = p.replace("\\", "/").rpartition("/")
+        groups.setdefault(folder, []).append(name or p)
+    if not groups:
+        return '<span class="muted">—</span>'
+    items = []
+    for n, (folder, names) in enumerate(groups.items(), 1):
+        links = " ".join(
+            f'<a href="{_e(evidence_href(f"{folder}/{name}" if folder else name))}">{_e(name)}</a>'
+            for name in names)
+        label = f"#{n}" if len(groups) > 1 else ""
+        items.append(f'<li title="{_e(folder)}">{label} {links}</li>')
+    return f'<ul class="plain">{"".join(items)}</ul>'
 
 
 def _list(items: Iterable[str]) -> str:
