@@ -162,15 +162,29 @@ def _unknown_tags(res: ConformanceResult) -> str:
     )
 
 
+def _scenario_names(res: ConformanceResult) -> dict[str, str]:
+    """Node id -> the name a reader of the feature file knows the scenario by (with the
+    example's parameters for an outline)."""
+    names = {}
+    for record in res.records:
+        nodeid, name = str(record.get("nodeid") or ""), record.get("name")
+        if nodeid and name:
+            params = nodeid[nodeid.index("["):] if nodeid.endswith("]") and "[" in nodeid else ""
+            names[nodeid] = f"{name} {params}".strip()
+    return names
+
+
 def _matrix(res: ConformanceResult) -> str:
     rows = []
+    names = _scenario_names(res)
     for r in res.requirements:
         req = r.requirement
         rows.append(
             f'<tr id="req-{_e(req.id)}"><td><code>{_e(req.id)}</code></td><td>{_e(req.level)}</td>'
             f'<td>{_e(req.section)}</td><td class="text">{_e(req.text)}</td>'
             f'<td>{_verdict(str(r.verdict))}<br><span class="muted">{_e(r.reason)}</span></td>'
-            f"<td>{_list(r.scenarios)}</td><td>{_links(r.evidence)}</td></tr>"
+            f"<td>{_list(names.get(s, s) for s in r.scenarios)}</td>"
+            f"<td>{_links(r.evidence)}</td></tr>"
         )
     return (
         '<section id="matrix"><h2>Requirement matrix</h2><table>'
