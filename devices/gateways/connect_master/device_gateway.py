@@ -1,0 +1,462 @@
+"""The device gateway: connections to terminals in both directions, the accept filter, the
+pending list, slaves and status changes (the business logic behind the ``Connect`` service).
+
+After-disconnection behaviours (seed, "Disconnection"): a device added with Connect is dropped
+for good; an async device is dialled again after ``reconnect_s``; a device-to-server device
+redials by itself unless the accept filter no longer admits it. A second connection for a
+device that already has one is refused (closed at once): a device never holds two connections
+(a known fault of real gateways during async reconnection).
+
+Non-persistent state (managed devices, filter, slaves) is cleared whenever a new session with
+the master gateway begins (``reset``): that is how settings made with the non-DB calls are lost
+on reconnect, exactly as the seed warns; the master then pushes its ``*DB`` settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+from devices.gateways.connect_master.errors import (
+    CallError,
+    check_ids,
+    check_ip,
+    check_port,
+    invalid,
+    not_found,
+)
+from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.sessions import TerminalSession
+from devices.terminals import wire
+from devices.terminals.pki import Credential, tls_context
+from devices.terminals.search import SearchMedium
+from devices.terminals.terminal import D2S_PORT, KEEPALIVE_S, SSL_PORT
+
+if TYPE_CHECKING:
+    from sim.iplink import IpNetwork
+
+RECONNECT_S = 30.0
+HELLO_TIMEOUT_S = 5.0
+SYNC, ASYNC, D2S = "sync", "async", "d2s"
+StatusListener = Callable[[int, int], None]
+_UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
+_ALREADY_EXISTS = grpc.StatusCode.ALREADY_EXISTS
+_FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
+
+
+@dataclass
+class Managed:
+    device_id: int
+    origin: str
+    ip: str = ""
+    port: int = 0
+    use_ssl: bool = False
+    type: int = 0
+    mode: int = 0
+    status: int = pb.DISCONNECTED
+    session: TerminalSession | None = None
+    task: asyncio.Task[None] | None = None
+
+    def info(self) -> Any:
+        return pb.DeviceInfo(deviceID=self.device_id, connectionMode=self.mode, IPAddr=self.ip,
+                             port=self.port, status=self.status,
+                             autoReconnect=self.origin == ASYNC, useSSL=self.use_ssl,
+                             type=self.type)
+
+
+@dataclass
+class Pending:
+    device_id: int
+    ip: str
+    last_try: int
+    type: int
+
+
+@dataclass
+class DialError(Exception):
+    status: int
+    reason: str
+
+
+@dataclass
+class Filter:
+    allow_all: bool = False
+    device_ids: list[int] = field(default_factory=list)
+    ip_addrs: list[str] = field(default_factory=list)
+    subnet_masks: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_pb(cls, f: Any) -> Filter:
+        ips = [check_ip(a, "AcceptFilter.IPAddrs entry") for a in f.IPAddrs]
+        masks = [check_ip(m, "AcceptFilter.subnetMasks entry") for m in f.subnetMasks]
+        if masks and len(masks) != len(ips):
+            raise invalid(f"AcceptFilter has {len(ips)} IPAddrs but {len(masks)} subnetMasks; "
+                          "give one mask per address or none")
+        if 0 in f.deviceIDs:
+            raise invalid("AcceptFilter.deviceIDs contains 0; device IDs are 1..4294967295")
+        return cls(f.allowAll, list(dict.fromkeys(f.deviceIDs)), ips, masks)
+
+    def to_pb(self) -> Any:
+        return pb.AcceptFilter(allowAll=self.allow_all, deviceIDs=self.device_ids,
+                               IPAddrs=self.ip_addrs, subnetMasks=self.subnet_masks)
+
+    def admits(self, device_id: int, ip: str) -> bool:
+        if self.allow_all or device_id in self.device_ids:
+            return True
+        for i, addr in enumerate(self.ip_addrs):
+            mask = self.subnet_masks[i] if self.subnet_masks else "255.255.255.255"
+            if ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(f"{addr}/{mask}",
+                                                                   strict=False):
+                return True
+        return False
+
+
+class DeviceGateway:
+    def __init__(self, net: IpNetwork, search: SearchMedium, gateway_id: str, ip: str,
+                 subnets: list[str], ca_pem: bytes, credential: Credential,
+                 reconnect_s: float = RECONNECT_S, keepalive_s: float = KEEPALIVE_S) -> None:
+        self.net = net
+        self.world = net.world
+        self.search_medium = search
+        self.gateway_id = gateway_id
+        self.name = f"dg-{gateway_id}"
+        self.ip = ip
+        self.subnets = subnets
+        self.ca_pem = ca_pem
+        self.credential = credential
+        self.reconnect_s = reconnect_s
+        self.keepalive_s = keepalive_s
+        self._tls_server = tls_context(ca_pem, server_side=True, credential=credential,
+                                       require_peer=False)
+        self.devices: dict[int, Managed] = {}
+        self.pending: dict[int, Pending] = {}
+        self.filter = Filter()
+        self.slaves: dict[int, tuple[list[int], list[int]]] = {}
+        self.listeners: list[StatusListener] = []
+        self.running = False
+        self.status_log: list[tuple[float, int, int]] = []
+        self.duplicates_refused = 0
+        self.world.add_node(self)
+
+    # -- life --------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        loop = self.world.loop
+        for port, tls in ((D2S_PORT, False), (SSL_PORT, True)):
+            def factory(tls: bool = tls) -> asyncio.Protocol:
+                reader = asyncio.StreamReader(loop=loop)
+                return asyncio.StreamReaderProtocol(
+                    reader, lambda r, w: self.world.spawn(self._inbound(r, w, tls)), loop=loop)
+            self.net.listen(self.ip, port, factory)
+        self._trace("started")
+
+    def stop(self) -> None:
+        """The gateway process dies: every connection and every setting is gone."""
+        if not self.running:
+            return
+        self.running = False
+        for port in (D2S_PORT, SSL_PORT):
+            self.net.unlisten(self.ip, port)
+        self.reset(emit=False)
+        self.net.reset_host(self.ip)
+        self._trace("stopped")
+
+    def reset(self, emit: bool = True) -> None:
+        """Forget every non-persistent setting (a new master session, or a restart)."""
+        for m in list(self.devices.values()):
+            self._drop(m, "reset", emit=emit)
+        self.devices.clear()
+        self.filter = Filter()
+        self.slaves.clear()
+        self._trace("reset")
+
+    # -- status ------------------------------------------------------------------------------
+    def unix_now(self) -> int:
+        return int(self.world.epoch.timestamp() + self.world.now)
+
+    def _status(self, device_id: int, status: int) -> None:
+        m = self.devices.get(device_id)
+        if m is not None:
+            m.status = status
+        self.status_log.append((self.world.now, device_id, status))
+        self._trace("status", device=device_id, status=pb.Status.Name(status))
+        for listener in list(self.listeners):
+            listener(device_id, status)
+
+    # -- dialling ----------------------------------------------------------------------------
+    async def _dial(self, ip: str, port: int, use_ssl: bool) -> TerminalSession:
+        fail = pb.TLS_CANNOT_CONNECT if use_ssl else pb.TCP_CANNOT_CONNECT
+        try:
+            reader, writer = await asyncio.wait_for(
+                self.net.open_connection(ip, port, client_host=self.ip), HELLO_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise DialError(fail, f"TCP connection to {ip}:{port} failed: {exc}") from None
+        return await self._handshake(reader, writer, use_ssl, fail)
+
+    async def _handshake(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         use_ssl: bool, fail: int) -> TerminalSession:
+        stream = wire.ByteStream(reader, writer)
+        link = wire.FramedLink(stream)
+        try:
+            if use_ssl:
+                await asyncio.wait_for(stream.start_tls(self._tls_server, True), HELLO_TIMEOUT_S)
+            kind, hello = await asyncio.wait_for(link.recv_json(), HELLO_TIMEOUT_S)
+            if kind != wire.HELLO or not isinstance(hello.get("deviceID"), int):
+                raise wire.FrameError(f"expected HELLO, got frame kind {kind}")
+        except (TimeoutError, ConnectionError, wire.FrameError, ssl.SSLError, OSError) as exc:
+            writer.transport.abort()
+            what = "TLS" if use_ssl else "device protocol"
+            raise DialError(fail, f"{what} handshake failed: {type(exc).__name__}: "
+                            f"{exc}") from None
+        return TerminalSession(self.world.loop, link, hello, self.keepalive_s)
+
+    def _attach(self, m: Managed, session: TerminalSession) -> bool:
+        """Make ``session`` the device's connection; refuse it if one is already live."""
+        if m.session is not None and not m.session.closed.is_set():
+            self.duplicates_refused += 1
+            self._trace("duplicate-refused", device=m.device_id)
+            session.close("duplicate connection refused")
+            return False
+        m.session = session
+        m.type, m.mode = session.type, session.mode
+        self._status(m.device_id, pb.TLS_CONNECTED if session.ssl else pb.TCP_CONNECTED)
+        wanted = self.slaves.get(m.device_id)
+        if wanted:
+            self.world.spawn(self._push_slaves(session, wanted))
+        return True
+
+    async def _push_slaves(self, session: TerminalSession,
+                           wanted: tuple[list[int], list[int]]) -> None:
+        try:
+            await session.command("set-slaves", rs485=wanted[0], wiegand=wanted[1])
+        except ConnectionError:
+            pass
+
+    def _drop(self, m: Managed, reason: str, emit: bool = True) -> None:
+        if m.task is not None and m.task is not asyncio.current_task(self.world.loop):
+            m.task.cancel()
+            m.task = None
+        if m.session is not None:
+            m.session.close(reason)
+        if emit and m.status != pb.DISCONNECTED:
+            self._status(m.device_id, pb.DISCONNECTED)
+
+    async def _watch(self, m: Managed, session: TerminalSession) -> None:
+        await session.closed.wait()
+        if m.session is session:
+            m.session = None
+            self._trace("disconnected", device=m.device_id, reason=session.close_reason)
+            if self.devices.get(m.device_id) is m:
+                self._status(m.device_id, pb.DISCONNECTED)
+                if m.origin == SYNC:
+                    del self.devices[m.device_id]
+
+    # -- Connect -----------------------------------------------------------------------------
+    async def connect(self, ip: str, port: int, use_ssl: bool) -> int:
+        check_ip(ip)
+        check_port(port)
+        try:
+            session = await self._dial(ip, port, use_ssl)
+        except DialError as exc:
+            raise CallError(_UNAVAILABLE, f"cannot connect to {ip}:{port} "
+                            f"(useSSL={use_ssl}): {exc.reason}") from None
+        existing = self.devices.get(session.device_id)
+        m = existing or Managed(session.device_id, SYNC, ip, port, use_ssl)
+        if existing is None:
+            self.devices[m.device_id] = m
+        if not self._attach(m, session):
+            raise CallError(_ALREADY_EXISTS, f"device {m.device_id} is already connected")
+        self.world.spawn(self._watch(m, session))
+        return m.device_id
+
+    # -- async -------------------------------------------------------------------------------
+    def add_async(self, infos: list[Any]) -> None:
+        if not infos:
+            raise invalid("connectInfos is empty; give at least one AsyncConnectInfo")
+        seen: set[int] = set()
+        for info in infos:
+            if info.deviceID == 0:
+                raise invalid("AsyncConnectInfo.deviceID is 0; device IDs are 1..4294967295")
+            if info.deviceID in seen:
+                raise invalid(f"device {info.deviceID} appears twice in connectInfos")
+            seen.add(info.deviceID)
+            check_ip(info.IPAddr)
+            check_port(info.port)
+        taken = [i.deviceID for i in infos
+                 if i.deviceID in self.devices and self.devices[i.deviceID].origin != ASYNC]
+        if taken:
+            raise CallError(_ALREADY_EXISTS, f"devices {taken} are already managed by another "
+                            "connection (Connect or device-to-server); disconnect them first")
+        for info in infos:
+            old = self.devices.get(info.deviceID)
+            if old is not None and (old.ip, old.port, old.use_ssl) == (
+                    info.IPAddr, info.port, info.useSSL):
+                continue
+            if old is not None:
+                self._drop(old, "async connection replaced")
+            m = Managed(info.deviceID, ASYNC, info.IPAddr, info.port, info.useSSL)
+            self.devices[m.device_id] = m
+            m.task = self.world.spawn(self._async_loop(m), name=f"{self.name}-{m.device_id}")
+
+    async def _async_loop(self, m: Managed) -> None:
+        while self.devices.get(m.device_id) is m:
+            try:
+                session = await self._dial(m.ip, m.port, m.use_ssl)
+            except DialError as exc:
+                self._trace("dial-failed", device=m.device_id, reason=exc.reason)
+                self._status(m.device_id, exc.status)
+            else:
+                if session.device_id != m.device_id:
+                    session.close("wrong device")
+                    self._trace("wrong-device", expected=m.device_id, got=session.device_id)
+                    self._status(m.device_id, pb.TCP_CANNOT_CONNECT)
+                elif self._attach(m, session):
+                    await self._watch(m, session)
+            await asyncio.sleep(self.reconnect_s)
+
+    def delete_async(self, ids: list[int]) -> None:
+        ids = check_ids(ids)
+        unknown = [i for i in ids if i not in self.devices or self.devices[i].origin != ASYNC]
+        if unknown:
+            raise not_found(f"devices {unknown} are not asynchronous connections of gateway "
+                            f"{self.gateway_id!r}")
+        for i in ids:
+            m = self.devices.pop(i)
+            self._drop(m, "deleted", emit=False)
+            if m.status != pb.DISCONNECTED:
+                m.status = pb.DISCONNECTED
+                self._status(i, pb.DISCONNECTED)
+
+    # -- device-to-server --------------------------------------------------------------------
+    async def _inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       tls: bool) -> None:
+        peer_ip = writer.get_extra_info("peername")[0]
+        fail = pb.TLS_CANNOT_CONNECT if tls else pb.TCP_CANNOT_CONNECT
+        try:
+            session = await self._handshake(reader, writer, tls, fail)
+        except DialError as exc:
+            self._trace("inbound-failed", peer=peer_ip, reason=exc.reason)
+            return
+        did = session.device_id
+        if not self.filter.admits(did, peer_ip):
+            self.pending[did] = Pending(did, peer_ip, self.unix_now(), session.type)
+            session.close("not in the accept filter")
+            self._trace("not-allowed", device=did, peer=peer_ip)
+            self._status(did, pb.TLS_NOT_ALLOWED if tls else pb.TCP_NOT_ALLOWED)
+            return
+        self.pending.pop(did, None)
+        m = self.devices.get(did)
+        if m is None or m.origin != D2S:
+            if m is not None:
+                session.close(f"device {did} is managed by a {m.origin} connection")
+                return
+            m = Managed(did, D2S, peer_ip, SSL_PORT if tls else D2S_PORT, tls)
+            self.devices[did] = m
+        m.ip, m.use_ssl = peer_ip, tls
+        if self._attach(m, session):
+            await self._watch(m, session)
+
+    def set_filter(self, f: Any) -> None:
+        self.filter = Filter.from_pb(f)
+        self._trace("accept-filter", allow_all=self.filter.allow_all,
+                    devices=self.filter.device_ids)
+        for m in list(self.devices.values()):
+            if m.origin == D2S and not self.filter.admits(m.device_id, m.ip):
+                del self.devices[m.device_id]
+                self._drop(m, "removed from the accept filter")
+
+    def pending_list(self) -> list[Any]:
+        return [pb.PendingDeviceInfo(deviceID=p.device_id, IPAddr=p.ip, lastTry=p.last_try,
+                                     type=p.type)
+                for p in sorted(self.pending.values(), key=lambda p: p.device_id)
+                if not self.filter.admits(p.device_id, p.ip)]
+
+    # -- disconnection -----------------------------------------------------------------------
+    def disconnect(self, ids: list[int]) -> None:
+        ids = check_ids(ids)
+        unknown = [i for i in ids if i not in self.devices]
+        if unknown:
+            raise not_found(f"devices {unknown} are not managed by gateway {self.gateway_id!r}")
+        for i in ids:
+            self._disconnect(self.devices[i])
+
+    def disconnect_all(self) -> None:
+        for m in list(self.devices.values()):
+            self._disconnect(m)
+
+    def _disconnect(self, m: Managed) -> None:
+        if m.session is not None:
+            m.session.close("Disconnect")   # _watch reports DISCONNECTED, drops sync devices
+        elif m.origin == SYNC:
+            self.devices.pop(m.device_id, None)
+
+    def device_list(self) -> list[Any]:
+        return [m.info() for m in sorted(self.devices.values(), key=lambda m: m.device_id)]
+
+    # -- commands on connected devices -------------------------------------------------------
+    def session_of(self, device_id: int) -> TerminalSession:
+        m = self.devices.get(device_id)
+        if m is None or m.session is None or m.session.closed.is_set():
+            raise not_found(f"device {device_id} is not connected to gateway "
+                            f"{self.gateway_id!r}")
+        return m.session
+
+    async def command(self, device_id: int, op: str, **args: Any) -> None:
+        session = self.session_of(device_id)
+        try:
+            reply = await session.command(op, **args)
+        except ConnectionError as exc:
+            raise CallError(_UNAVAILABLE, str(exc)) from None
+        if not reply.get("ok"):
+            raise CallError(_FAILED_PRECONDITION, str(reply.get("error")))
+
+    async def set_connection_mode(self, device_id: int, mode: int) -> None:
+        if mode not in (pb.SERVER_TO_DEVICE, pb.DEVICE_TO_SERVER):
+            raise invalid(f"connectionMode {mode} not accepted; accepted: 0 SERVER_TO_DEVICE, "
+                          "1 DEVICE_TO_SERVER")
+        await self.command(device_id, "set-mode", mode=mode, serverIP=self.ip)
+
+    async def set_ssl(self, device_id: int, on: bool) -> None:
+        await self.command(device_id, "set-ssl", on=on)
+
+    async def search(self, timeout_ms: int) -> list[Any]:
+        if not 1 <= timeout_ms <= 60000:
+            raise invalid(f"timeout {timeout_ms} ms not accepted; accepted: 1..60000 ms")
+        found: dict[int, Any] = {}
+        for subnet in self.subnets:
+            for r in await self.search_medium.search(self.ip, subnet, timeout_ms / 1000.0):
+                found[r["deviceID"]] = pb.SearchDeviceInfo(
+                    deviceID=r["deviceID"], type=r["type"], useDHCP=r["useDHCP"],
+                    connectionMode=r["connectionMode"], IPAddr=r["IPAddr"], port=r["port"],
+                    useSSL=r["useSSL"], serverAddr=r["serverAddr"])
+        return [found[k] for k in sorted(found)]
+
+    # -- slaves ------------------------------------------------------------------------------
+    async def set_slaves(self, infos: list[Any]) -> None:
+        if not infos:
+            raise invalid("slaveDeviceInfos is empty; give at least one SlaveDeviceInfo")
+        for info in infos:
+            if info.deviceID == 0:
+                raise invalid("SlaveDeviceInfo.deviceID is 0; device IDs are 1..4294967295")
+        for info in infos:
+            wanted = (list(info.rs485SlaveDeviceIDs), list(info.wiegandSlaveDeviceIDs))
+            m = self.devices.get(info.deviceID)
+            if m is not None and m.session is not None and not m.session.closed.is_set():
+                await self.command(info.deviceID, "set-slaves", rs485=wanted[0],
+                                   wiegand=wanted[1])
+            self.slaves[info.deviceID] = wanted
+
+    def slave_list(self) -> list[Any]:
+        return [pb.SlaveDeviceInfo(deviceID=d, rs485SlaveDeviceIDs=r, wiegandSlaveDeviceIDs=w)
+                for d, (r, w) in sorted(self.slaves.items())]
+
+    def _trace(self, event: str, **details: Any) -> None:
+        self.world.trace.emit(self.name, "app", event, **details)

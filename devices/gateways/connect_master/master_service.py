@@ -1,0 +1,317 @@
+"""``gsdk.connect_master.ConnectMaster`` and ``gsdk.login.Login``: the master gateway's client
+API (grpc.aio servicer signatures; reached in-process through :mod:`rpc` or over grpc.aio).
+
+Every ConnectMaster call needs the ``token`` metadata from Login; a tenant reaches only its own
+gateways (another tenant's gateway is answered exactly like an unknown one, so nothing leaks).
+Calls naming a gateway are forwarded as the ``gsdk.connect`` rpc of the same name (same field
+names, the gateway ID dropped); calls naming devices find their gateway themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from devices.gateways.connect_master.connect_service import answers
+from devices.gateways.connect_master.errors import CallError, check_ids, invalid, not_found
+from devices.gateways.connect_master.master import ADMIN, MasterGateway
+from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
+from devices.gateways.connect_master.protos import (
+    connect_master_pb2_grpc,
+    err_pb2,
+    login_pb2,
+    login_pb2_grpc,
+)
+from devices.gateways.connect_master.protos import connect_pb2 as pb
+
+_FORWARDED = ("Connect", "AddAsyncConnection", "DeleteAsyncConnection", "SetAcceptFilter",
+              "GetAcceptFilter", "GetPendingList", "GetDeviceList", "DisconnectAll",
+              "SearchDevice", "GetSlaveDevice", "SetSlaveDevice")
+
+
+def _convert(message: Any, target: Any) -> Any:
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    data.pop("gatewayID", None)
+    return json_format.ParseDict(data, target())
+
+
+def _metadata(context: Any, key: str) -> str:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode()
+    return ""
+
+
+class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
+    def __init__(self, master: MasterGateway) -> None:
+        self.m = master
+
+    # -- access ------------------------------------------------------------------------------
+    def _tenant(self, context: Any) -> str:
+        token = _metadata(context, "token")
+        if not token:
+            raise CallError(grpc.StatusCode.UNAUTHENTICATED,
+                            "no 'token' metadata; call Login first and send its jwtToken")
+        return self.m.tenant_of_token(token)
+
+    def _gateways(self, tenant: str) -> list[str]:
+        if tenant == ADMIN:
+            return sorted(set(self.m.links) | set(self.m.db.gateways_of(ADMIN)))
+        return self.m.visible_gateways(tenant)
+
+    def _gateway(self, context: Any, gateway_id: str) -> str:
+        tenant = self._tenant(context)
+        if not gateway_id:
+            raise invalid("gatewayID is empty; give the ID of one of your device gateways")
+        if gateway_id not in self._gateways(tenant):
+            raise not_found(f"gateway {gateway_id!r} is unknown; your gateways: "
+                            f"{self._gateways(tenant)}")
+        return gateway_id
+
+    async def _forward(self, name: str, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        cls = pb.DESCRIPTOR.message_types_by_name[f"{name}Request"]
+        from devices.gateways.connect_master.rpc import message_class
+
+        reply = await self.m.call(gid, name, _convert(request, message_class(cls)))
+        return _convert(reply, getattr(mpb, f"{name}Response"))
+
+    async def _gateway_of_device(self, tenant: str, device_id: int) -> str:
+        for gid in self._gateways(tenant):
+            if gid not in self.m.links:
+                continue
+            listing = await self.m.call(gid, "GetDeviceList", pb.GetDeviceListRequest())
+            if any(d.deviceID == device_id for d in listing.deviceInfos):
+                return gid
+        raise not_found(f"device {device_id} is not managed by any of your gateways")
+
+    async def _per_device(self, context: Any, ids: list[int], rpc: str,
+                          make: Callable[[int], Any]) -> list[Any]:
+        tenant = self._tenant(context)
+        errors = []
+        for device_id in check_ids(ids):
+            try:
+                gid = await self._gateway_of_device(tenant, device_id)
+                await self.m.call(gid, rpc, make(device_id))
+            except CallError as exc:
+                errors.append(err_pb2.ErrorResponse(deviceID=device_id, code=exc.code.value[0],
+                                                    msg=exc.message))
+        return errors
+
+    async def _single(self, context: Any, device_id: int, rpc: str, request: Any) -> None:
+        tenant = self._tenant(context)
+        if device_id == 0:
+            raise invalid("deviceID is 0; device IDs are 1..4294967295")
+        await self.m.call(await self._gateway_of_device(tenant, device_id), rpc, request)
+
+    # -- forwarded ---------------------------------------------------------------------------
+    def __getattribute__(self, name: str) -> Any:
+        if name in _FORWARDED:
+            @answers
+            async def forwarded(self: Any, request: Any, context: Any) -> Any:
+                return await self._forward(name, request, context)
+            return forwarded.__get__(self)
+        return super().__getattribute__(name)
+
+    # -- by device ---------------------------------------------------------------------------
+    @answers
+    async def Disconnect(self, request: Any, context: Any) -> Any:
+        tenant = self._tenant(context)
+        by_gateway: dict[str, list[int]] = {}
+        for device_id in check_ids(list(request.deviceIDs)):
+            by_gateway.setdefault(await self._gateway_of_device(tenant, device_id),
+                                  []).append(device_id)
+        for gid, ids in by_gateway.items():
+            await self.m.call(gid, "Disconnect", pb.DisconnectRequest(deviceIDs=ids))
+        return mpb.DisconnectResponse()
+
+    @answers
+    async def SetConnectionMode(self, request: Any, context: Any) -> Any:
+        await self._single(context, request.deviceID, "SetConnectionMode",
+                           pb.SetConnectionModeRequest(deviceID=request.deviceID,
+                                                       connectionMode=request.connectionMode))
+        return mpb.SetConnectionModeResponse()
+
+    @answers
+    async def SetConnectionModeMulti(self, request: Any, context: Any) -> Any:
+        errors = await self._per_device(
+            context, list(request.deviceIDs), "SetConnectionMode",
+            lambda d: pb.SetConnectionModeRequest(deviceID=d,
+                                                  connectionMode=request.connectionMode))
+        return mpb.SetConnectionModeMultiResponse(deviceErrors=errors)
+
+    @answers
+    async def EnableSSL(self, request: Any, context: Any) -> Any:
+        await self._single(context, request.deviceID, "EnableSSL",
+                           pb.EnableSSLRequest(deviceID=request.deviceID))
+        return mpb.EnableSSLResponse()
+
+    @answers
+    async def EnableSSLMulti(self, request: Any, context: Any) -> Any:
+        errors = await self._per_device(context, list(request.deviceIDs), "EnableSSL",
+                                        lambda d: pb.EnableSSLRequest(deviceID=d))
+        return mpb.EnableSSLMultiResponse(deviceErrors=errors)
+
+    @answers
+    async def DisableSSL(self, request: Any, context: Any) -> Any:
+        await self._single(context, request.deviceID, "DisableSSL",
+                           pb.DisableSSLRequest(deviceID=request.deviceID))
+        return mpb.DisableSSLResponse()
+
+    @answers
+    async def DisableSSLMulti(self, request: Any, context: Any) -> Any:
+        errors = await self._per_device(context, list(request.deviceIDs), "DisableSSL",
+                                        lambda d: pb.DisableSSLRequest(deviceID=d))
+        return mpb.DisableSSLMultiResponse(deviceErrors=errors)
+
+    # -- database ----------------------------------------------------------------------------
+    async def _apply(self, gid: str, rpc: str, request: Any) -> None:
+        """Apply a DB change now when the gateway is connected (it is pushed again later)."""
+        if gid in self.m.links:
+            await self.m.call(gid, rpc, request)
+
+    @answers
+    async def AddAsyncConnectionDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        infos = list(request.connectInfos)
+        if not infos:
+            raise invalid("connectInfos is empty; give at least one AsyncConnectInfo")
+        await self._apply(gid, "AddAsyncConnection",
+                          pb.AddAsyncConnectionRequest(connectInfos=infos))
+        self.m.db.add_async(gid, infos)
+        return mpb.AddAsyncConnectionDBResponse()
+
+    @answers
+    async def DeleteAsyncConnectionDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        ids = check_ids(list(request.deviceIDs))
+        stored = {i.deviceID for i in self.m.db.async_list(gid)}
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            raise not_found(f"devices {missing} are not in the database of gateway {gid!r}")
+        await self._apply(gid, "DeleteAsyncConnection",
+                          pb.DeleteAsyncConnectionRequest(deviceIDs=ids))
+        self.m.db.delete_async(gid, ids)
+        return mpb.DeleteAsyncConnectionDBResponse()
+
+    @answers
+    async def GetAsyncConnectionDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        return mpb.GetAsyncConnectionDBResponse(connectInfos=self.m.db.async_list(gid))
+
+    @answers
+    async def SetAcceptFilterDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        from devices.gateways.connect_master.device_gateway import Filter
+
+        Filter.from_pb(request.filter)            # validated before it is stored
+        await self._apply(gid, "SetAcceptFilter", pb.SetAcceptFilterRequest(filter=request.filter))
+        self.m.db.set_filter(gid, request.filter)
+        return mpb.SetAcceptFilterDBResponse()
+
+    @answers
+    async def GetAcceptFilterDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        stored = self.m.db.get_filter(gid)
+        return mpb.GetAcceptFilterDBResponse(filter=stored or pb.AcceptFilter())
+
+    @answers
+    async def AddSlaveDeviceDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        infos = list(request.slaveDeviceInfos)
+        if not infos:
+            raise invalid("slaveDeviceInfos is empty; give at least one SlaveDeviceInfo")
+        await self._apply(gid, "SetSlaveDevice", pb.SetSlaveDeviceRequest(slaveDeviceInfos=infos))
+        self.m.db.add_slaves(gid, infos)
+        return mpb.AddSlaveDeviceDBResponse()
+
+    @answers
+    async def DeleteSlaveDeviceDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        missing = self.m.db.delete_slaves(gid, check_ids(list(request.deviceIDs)))
+        if missing:
+            raise not_found(f"devices {missing} have no slave information in the database of "
+                            f"gateway {gid!r}")
+        return mpb.DeleteSlaveDeviceDBResponse()
+
+    @answers
+    async def GetSlaveDeviceDB(self, request: Any, context: Any) -> Any:
+        gid = self._gateway(context, request.gatewayID)
+        return mpb.GetSlaveDeviceDBResponse(slaveDeviceInfos=self.m.db.slave_list(gid))
+
+    # -- status ------------------------------------------------------------------------------
+    async def SubscribeStatus(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        import asyncio
+
+        try:
+            tenant = self._tenant(context)
+            if request.queueSize < 0:
+                raise invalid(f"queueSize {request.queueSize} not accepted; accepted: 0 "
+                              "(unbounded) or more")
+        except CallError as exc:
+            await context.abort(exc.code, exc.message)
+            return
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=request.queueSize)
+
+        def hook(gateway_id: str, change: Any) -> None:
+            if gateway_id in self._gateways(tenant):
+                if queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(change)
+
+        self.m.hooks.append(hook)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self.m.hooks.remove(hook)
+
+
+Aborter = Callable[[Any, Any], Awaitable[Any]]
+
+
+class LoginServicer(login_pb2_grpc.LoginServicer):
+    """Login with a tenant certificate issued by the shared root; the TLS peer (when the call
+    came over mutual TLS) must be that same tenant or the administrator."""
+
+    def __init__(self, master: MasterGateway) -> None:
+        self.m = master
+
+    def _verified(self, pem: str, context: Any, field: str) -> str:
+        if not pem:
+            raise invalid(f"{field} is empty; give the tenant certificate in PEM")
+        try:
+            cn = self.m.ca.verify(pem)
+        except ValueError as exc:
+            raise CallError(grpc.StatusCode.UNAUTHENTICATED, f"{field}: {exc}") from None
+        peer = [v.decode() for v in context.auth_context().get("x509_common_name", [])]
+        if peer and peer[0] not in (cn, ADMIN):
+            raise CallError(grpc.StatusCode.PERMISSION_DENIED,
+                            f"{field} names {cn!r} but the TLS client certificate is "
+                            f"{peer[0]!r}")
+        return cn
+
+    @answers
+    async def Login(self, request: Any, context: Any) -> Any:
+        tenant = self._verified(request.tenantCert, context, "tenantCert")
+        return login_pb2.LoginResponse(jwtToken=self.m.issue_token(tenant))
+
+    @answers
+    async def LoginAdmin(self, request: Any, context: Any) -> Any:
+        cn = self._verified(request.adminTenantCert, context, "adminTenantCert")
+        if cn != ADMIN:
+            raise CallError(grpc.StatusCode.PERMISSION_DENIED,
+                            f"adminTenantCert names {cn!r}, not the administrator")
+        tenant = request.tenantID or ADMIN
+        return login_pb2.LoginAdminResponse(jwtToken=self.m.issue_token(tenant))
+
+    @answers
+    async def Logout(self, request: Any, context: Any) -> Any:
+        token = _metadata(context, "token")
+        if token:
+            self.m.tenant_of_token(token)
+            self.m.revoke(token)
+        return login_pb2.LogoutResponse()

@@ -1,0 +1,90 @@
+@profile_connect_master
+Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (seed 000)
+
+  Background:
+    Given "tenant-a" is logged in to the master gateway
+
+  @req:CM-DB-001 @req:CM-DB-002
+  Scenario: After a device gateway reconnects, DB settings are re-pushed and non-DB ones are gone
+    Given a terminal 1101 on "gw-a" at host 31
+    And a terminal 1102 on "gw-a" at host 32
+    When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1101 at "10.0.0.31"
+    And "tenant-a" calls AddAsyncConnection on "gw-a" for device 1102 at "10.0.0.32"
+    And 2 seconds pass
+    Then "tenant-a" sees device 1102 on "gw-a" with status "TCP_CONNECTED"
+    When device gateway "gw-a" restarts
+    And 5 seconds pass
+    Then "tenant-a" sees device 1101 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" does not see device 1102 on "gw-a"
+
+  @req:CM-DB-003
+  Scenario: The master keeps its database across its own restart
+    Given a terminal 1103 on "gw-a" at host 33
+    When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1103 at "10.0.0.33"
+    And the master gateway restarts
+    And "tenant-a" is logged in to the master gateway
+    And 5 seconds pass
+    Then "tenant-a" sees device 1103 on "gw-a" with status "TCP_CONNECTED"
+
+  @req:CM-SSL-001 @req:CM-SSL-002
+  Scenario: SSL on and off; a useSSL that does not match the terminal fails
+    Given a terminal 1201 on "gw-a" at host 41
+    And an SSL terminal 1202 on "gw-a" at host 42
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1202 at "10.0.0.42" with SSL
+    And 2 seconds pass
+    Then "tenant-a" sees device 1202 on "gw-a" with status "TLS_CONNECTED"
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1201 at "10.0.0.41" with SSL
+    And 8 seconds pass
+    Then "tenant-a" sees device 1201 on "gw-a" with status "TLS_CANNOT_CONNECT"
+    When "tenant-a" calls DisableSSL for devices 1202
+    Then the call succeeds
+    When 40 seconds pass
+    Then "tenant-a" sees device 1202 on "gw-a" with status "TLS_CANNOT_CONNECT"
+
+  @req:CM-SSL-003 @req:CM-MULTI-001
+  Scenario: EnableSSLMulti reports per-device errors; the plain connection then fails
+    Given a terminal 1203 on "gw-a" at host 43
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1203 at "10.0.0.43"
+    And 2 seconds pass
+    And "tenant-a" calls EnableSSLMulti for devices 1203 7777
+    Then the call succeeds
+    And the Multi reply names device 7777 with NOT_FOUND
+    When 40 seconds pass
+    Then "tenant-a" sees device 1203 on "gw-a" with status "TCP_CANNOT_CONNECT"
+
+  @req:CM-MODE-001
+  Scenario: Switching to device-to-server: delete the async connection, add to the filter
+    Given a terminal 1301 on "gw-a" at host 51
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1301 at "10.0.0.51"
+    And 2 seconds pass
+    And "tenant-a" sets the connection mode of device 1301 to DEVICE_TO_SERVER
+    Then the call succeeds
+    When "tenant-a" calls DeleteAsyncConnection on "gw-a" for devices 1301
+    And "tenant-a" sets the accept filter of "gw-a" to devices 1301
+    And 15 seconds pass
+    Then "tenant-a" sees device 1301 on "gw-a" with status "TCP_CONNECTED"
+
+  @req:CM-SEARCH-001
+  Scenario: SearchDevice finds the terminals on the gateway's subnet within the timeout
+    Given a terminal 1401 on "gw-a" at host 61
+    And a device-to-server terminal 1402 on "gw-a" at host 62
+    And a terminal 1403 on "gw-b" at host 63
+    When "tenant-a" searches devices through "gw-a" for 1000 ms
+    Then the call succeeds
+    And the search finds devices 1401 1402
+
+  @req:CM-SLAVE-001 @req:CM-SLAVE-002
+  Scenario: Slaves: SetSlaveDevice is lost on reconnect, the DB slaves come back
+    Given a terminal 1501 on "gw-a" at host 71 with RS485 slaves 5001 5002
+    When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1501 at "10.0.0.71"
+    And 2 seconds pass
+    And "tenant-a" calls SetSlaveDevice on "gw-a" with device 1501 slaves 5001
+    Then the call succeeds
+    And "tenant-a" reads GetSlaveDevice of "gw-a" with device 1501 slaves 5001
+    When "tenant-a" calls AddSlaveDeviceDB on "gw-a" with device 1501 slaves 5002
+    And "tenant-a" calls SetSlaveDevice on "gw-a" with device 1501 slaves 9999
+    Then the call fails with FAILED_PRECONDITION
+    When device gateway "gw-a" restarts
+    And 5 seconds pass
+    Then "tenant-a" reads GetSlaveDevice of "gw-a" with device 1501 slaves 5002
+    And "tenant-a" reads GetSlaveDeviceDB of "gw-a" with device 1501 slaves 5002

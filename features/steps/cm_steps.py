@@ -1,0 +1,265 @@
+"""Steps of the connect-master scenarios. They drive the master gateway only through its
+ConnectMaster/Login services and the terminals through their own power and network."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+from pytest_bdd import given, parsers, then, when
+
+from conformance.evidence import expect
+from devices.gateways.connect_master.protos import connect_pb2 as pb
+from features.steps.cm_fixtures import CmState
+
+
+def _client(cm: CmState, tenant: str) -> Any:
+    if tenant not in cm.clients:
+        client = cm.bed.client(tenant)
+        cm.bed.run(client.login())
+        cm.clients[tenant] = client
+    return cm.clients[tenant]
+
+
+def _call(cm: CmState, tenant: str, rpc: str, **fields: Any) -> Any:
+    cm.last_error = None
+    try:
+        cm.last_reply = cm.bed.run(_client(cm, tenant).call(rpc, **fields))
+    except grpc.RpcError as exc:
+        cm.last_error = exc
+        cm.last_reply = None
+    return cm.last_reply
+
+
+def _ids(text: str) -> list[int]:
+    return [int(x) for x in text.replace(",", " ").split()]
+
+
+@given(parsers.parse('"{tenant}" is logged in to the master gateway'))
+@when(parsers.parse('"{tenant}" is logged in to the master gateway'))
+def logged_in(cm: CmState, tenant: str) -> None:
+    _client(cm, tenant)
+
+
+@given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d}'))
+def terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
+    cm.bed.add_terminal(device_id, gw, host)
+
+
+@given(parsers.parse('an SSL terminal {device_id:d} on "{gw}" at host {host:d}'))
+def ssl_terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
+    cm.bed.add_terminal(device_id, gw, host, ssl=True)
+
+
+@given(parsers.parse('a device-to-server terminal {device_id:d} on "{gw}" at host {host:d}'))
+def d2s_terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
+    cm.bed.add_terminal(device_id, gw, host, mode=1)
+
+
+@given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d} with RS485 slaves '
+                     '{slaves}'))
+def slave_terminal(cm: CmState, device_id: int, gw: str, host: int, slaves: str) -> None:
+    cm.bed.add_terminal(device_id, gw, host, rs485_slaves=_ids(slaves))
+
+
+@when(parsers.parse('"{tenant}" subscribes to the status stream'))
+def subscribe(cm: CmState, tenant: str) -> None:
+    seen = cm.streams.setdefault(tenant, [])
+
+    async def pump() -> None:
+        async for change in _client(cm, tenant).subscribe():
+            seen.append((change.deviceID, pb.Status.Name(change.status), change.timestamp))
+
+    cm.bed.world.spawn(pump())
+    cm.bed.run(asyncio.sleep(0))
+
+
+@when(parsers.re(r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) on "(?P<gw>[^"]+)" for device '
+                 r'(?P<device_id>\d+) at "(?P<ip>[^"]+)"(?P<ssl>( with SSL)?)$'))
+def add_async(cm: CmState, tenant: str, rpc: str, gw: str, device_id: str, ip: str,
+              ssl: str) -> None:
+    info = pb.AsyncConnectInfo(deviceID=int(device_id), IPAddr=ip, port=51211,
+                               useSSL=ssl.strip() == "with SSL")
+    _call(cm, tenant, rpc, gatewayID=gw, connectInfos=[info])
+
+
+@when(parsers.re(r'"(?P<tenant>[^"]+)" connects through "(?P<gw>[^"]+)" to "(?P<ip>[^"]+)"'
+                 r'(?P<ssl>( with SSL)?)$'))
+def connect(cm: CmState, tenant: str, gw: str, ip: str, ssl: str) -> None:
+    info = pb.ConnectInfo(IPAddr=ip, port=51211, useSSL=ssl.strip() == "with SSL")
+    _call(cm, tenant, "Connect", gatewayID=gw, connectInfo=info)
+
+
+@when(parsers.re(r'"(?P<tenant>[^"]+)" sets the accept filter(?P<db>( DB)?) of "(?P<gw>[^"]+)" '
+                 r'to devices (?P<ids>[\d ]+)$'))
+def set_filter(cm: CmState, tenant: str, db: str, gw: str, ids: str) -> None:
+    rpc = "SetAcceptFilterDB" if db.strip() == "DB" else "SetAcceptFilter"
+    _call(cm, tenant, rpc, gatewayID=gw, filter=pb.AcceptFilter(deviceIDs=_ids(ids)))
+
+
+@when(parsers.re(r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) for devices (?P<ids>[\d ]+)$'))
+def by_devices(cm: CmState, tenant: str, rpc: str, ids: str) -> None:
+    if rpc.endswith("Multi"):
+        _call(cm, tenant, rpc, deviceIDs=_ids(ids))
+    else:
+        _call(cm, tenant, rpc, deviceID=_ids(ids)[0])
+
+
+@when(parsers.parse('"{tenant}" calls DeleteAsyncConnection on "{gw}" for devices {ids}'))
+def delete_async(cm: CmState, tenant: str, gw: str, ids: str) -> None:
+    _call(cm, tenant, "DeleteAsyncConnection", gatewayID=gw, deviceIDs=_ids(ids))
+
+
+@when(parsers.parse('"{tenant}" sets the connection mode of device {device_id:d} to {mode}'))
+def set_mode(cm: CmState, tenant: str, device_id: int, mode: str) -> None:
+    _call(cm, tenant, "SetConnectionMode", deviceID=device_id,
+          connectionMode=pb.ConnectionMode.Value(mode))
+
+
+@when(parsers.parse('"{tenant}" disconnects devices {ids}'))
+def disconnect(cm: CmState, tenant: str, ids: str) -> None:
+    _call(cm, tenant, "Disconnect", deviceIDs=_ids(ids))
+
+
+@when(parsers.parse('"{tenant}" searches devices through "{gw}" for {ms:d} ms'))
+def search(cm: CmState, tenant: str, gw: str, ms: int) -> None:
+    _call(cm, tenant, "SearchDevice", gatewayID=gw, timeout=ms)
+
+
+@when(parsers.parse('"{tenant}" calls {rpc} on "{gw}" with device {device_id:d} slaves '
+                    '{slaves}'))
+def set_slaves(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
+               slaves: str) -> None:
+    info = pb.SlaveDeviceInfo(deviceID=device_id, rs485SlaveDeviceIDs=_ids(slaves))
+    _call(cm, tenant, rpc, gatewayID=gw, slaveDeviceInfos=[info])
+
+
+@when(parsers.parse("{seconds:d} seconds pass"))
+def seconds_pass(cm: CmState, seconds: int) -> None:
+    cm.bed.world.run_for(seconds)
+
+
+@when(parsers.parse("terminal {device_id:d} is power-cycled for {seconds:d} seconds"))
+def power_cycle(cm: CmState, device_id: int, seconds: int) -> None:
+    t = cm.bed.terminals[device_id]
+    t.power_off()
+    cm.bed.world.run_for(seconds)
+    t.power_on()
+
+
+@when(parsers.parse('device gateway "{gw}" restarts'))
+def gateway_restart(cm: CmState, gw: str) -> None:
+    cm.bed.restart_gateway(gw)
+    cm.bed.run(cm.bed.until(lambda: gw in cm.bed.master.links, 30.0))
+
+
+@when("the master gateway restarts")
+def master_restart(cm: CmState) -> None:
+    cm.bed.restart_master()
+    cm.clients.clear()
+    cm.bed.run(cm.bed.until(lambda: len(cm.bed.master.links) == len(cm.bed.gateways), 30.0))
+
+
+@then("the call succeeds")
+def call_succeeds(cm: CmState) -> None:
+    err = cm.last_error
+    expect(err is None, "OK", f"{err.code().name}: {err.details()}" if err else "OK")
+
+
+@then(parsers.parse("the call fails with {code}"))
+def call_fails(cm: CmState, code: str) -> None:
+    observed = cm.last_error.code().name if cm.last_error else "OK"
+    expect(observed == code, code, observed, "gRPC status of the last call")
+    expect(bool(cm.last_error.details()), "a message naming the problem", "empty details")
+
+
+def _devices(cm: CmState, tenant: str, gw: str) -> dict[int, Any]:
+    reply = cm.bed.run(_client(cm, tenant).call("GetDeviceList", gatewayID=gw))
+    return {d.deviceID: d for d in reply.deviceInfos}
+
+
+@then(parsers.parse('"{tenant}" sees device {device_id:d} on "{gw}" with status "{status}"'))
+def device_status(cm: CmState, tenant: str, device_id: int, gw: str, status: str) -> None:
+    devices = _devices(cm, tenant, gw)
+    observed = pb.Status.Name(devices[device_id].status) if device_id in devices else "absent"
+    expect(observed == status, status, observed, f"status of device {device_id}")
+
+
+@then(parsers.parse('"{tenant}" does not see device {device_id:d} on "{gw}"'))
+def device_absent(cm: CmState, tenant: str, device_id: int, gw: str) -> None:
+    devices = _devices(cm, tenant, gw)
+    expect(device_id not in devices, "absent", sorted(devices))
+
+
+@then(parsers.parse('device {device_id:d} shows autoReconnect {flag} on "{gw}" for "{tenant}"'))
+def auto_reconnect(cm: CmState, device_id: int, flag: str, gw: str, tenant: str) -> None:
+    d = _devices(cm, tenant, gw)[device_id]
+    expect(d.autoReconnect == (flag == "true"), flag, str(d.autoReconnect).lower())
+
+
+@then(parsers.parse('the pending list of "{gw}" for "{tenant}" holds device {device_id:d} '
+                    'with its last try'))
+def pending_holds(cm: CmState, gw: str, tenant: str, device_id: int) -> None:
+    reply = cm.bed.run(_client(cm, tenant).call("GetPendingList", gatewayID=gw))
+    found = {p.deviceID: p for p in reply.deviceInfos}
+    expect(device_id in found, device_id, sorted(found), "pending list")
+    start = int(cm.bed.world.epoch.timestamp())
+    expect(found[device_id].lastTry >= start, f">= {start}", found[device_id].lastTry)
+
+
+@then(parsers.parse('the pending list of "{gw}" for "{tenant}" is empty'))
+def pending_empty(cm: CmState, gw: str, tenant: str) -> None:
+    reply = cm.bed.run(_client(cm, tenant).call("GetPendingList", gatewayID=gw))
+    expect(not reply.deviceInfos, [], [p.deviceID for p in reply.deviceInfos])
+
+
+@then(parsers.parse('the status stream of "{tenant}" shows device {device_id:d} {sequence}'))
+def stream_shows(cm: CmState, tenant: str, device_id: int, sequence: str) -> None:
+    wanted = [s.strip().strip('"') for s in sequence.split(" then ")]
+    seen = [(s, ts) for d, s, ts in cm.streams.get(tenant, []) if d == device_id]
+    it = iter(s for s, _ in seen)
+    expect(all(any(s == w for s in it) for w in wanted), wanted, [s for s, _ in seen],
+           "status changes in this order")
+    stamps = [ts for _, ts in seen]
+    expect(stamps == sorted(stamps), "non-decreasing timestamps", stamps)
+
+
+@then(parsers.parse('the status stream of "{tenant}" shows nothing from device {device_id:d}'))
+def stream_nothing(cm: CmState, tenant: str, device_id: int) -> None:
+    seen = [s for d, s, _ in cm.streams.get(tenant, []) if d == device_id]
+    expect(not seen, [], seen)
+
+
+@then(parsers.parse('the search finds devices {ids}'))
+def search_finds(cm: CmState, ids: str) -> None:
+    found = sorted(d.deviceID for d in cm.last_reply.deviceInfos) if cm.last_reply else []
+    expect(found == sorted(_ids(ids)), sorted(_ids(ids)), found)
+
+
+@then(parsers.parse('the Multi reply names device {device_id:d} with {code}'))
+def multi_error(cm: CmState, device_id: int, code: str) -> None:
+    errors = {e.deviceID: e for e in cm.last_reply.deviceErrors}
+    want = getattr(grpc.StatusCode, code).value[0]
+    observed = errors[device_id].code if device_id in errors else None
+    expect(observed == want, want, observed, f"per-device error of {device_id}")
+
+
+@then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with device {device_id:d} slaves {slaves}'))
+def slaves_read(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
+                slaves: str) -> None:
+    reply = cm.bed.run(_client(cm, tenant).call(rpc, gatewayID=gw))
+    got = {s.deviceID: list(s.rs485SlaveDeviceIDs) for s in reply.slaveDeviceInfos}
+    expect(got.get(device_id) == _ids(slaves), _ids(slaves), got.get(device_id))
+
+
+@then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with no slaves'))
+def slaves_none(cm: CmState, tenant: str, rpc: str, gw: str) -> None:
+    reply = cm.bed.run(_client(cm, tenant).call(rpc, gatewayID=gw))
+    expect(not reply.slaveDeviceInfos, [], [s.deviceID for s in reply.slaveDeviceInfos])
+
+
+@then(parsers.parse("terminal {device_id:d} never held two connections at once"))
+def no_duplicates(cm: CmState, device_id: int) -> None:
+    t = cm.bed.terminals[device_id]
+    expect(t.max_sessions <= 1, "at most 1", t.max_sessions, "concurrent connections")

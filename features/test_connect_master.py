@@ -1,0 +1,8 @@
+"""Binds every scenario of features/connect_master/ (the connect-master conformance profile)."""
+
+from pytest_bdd import scenarios
+
+from features.steps.cm_fixtures import *  # noqa: F403  (fixtures)
+from features.steps.cm_steps import *  # noqa: F403  (step definitions register as fixtures)
+
+scenarios("connect_master")

@@ -1,0 +1,164 @@
+"""The Connect Master world: a master gateway, device gateways, terminals and tenant clients.
+
+Clients reach the master through :class:`rpc.VirtualStub` (in-process, virtual time, real
+protobuf encoding): gRPC's C-core keeps wall-clock deadlines and its own threads, so grpcio
+sockets are only used in real-time mode (``scenarios.serve_connect_master``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from devices.gateways.connect_master.device_gateway import DeviceGateway
+from devices.gateways.connect_master.master import ADMIN, MasterGateway
+from devices.gateways.connect_master.master_service import ConnectMasterServicer, LoginServicer
+from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
+from devices.gateways.connect_master.protos import login_pb2
+from devices.gateways.connect_master.rpc import VirtualStub
+from devices.gateways.connect_master.uplink import Uplink
+from devices.terminals.pki import CertificateAuthority, Credential
+from devices.terminals.search import SearchMedium
+from devices.terminals.terminal import Terminal, TerminalConfig
+from sim.clock import VIRTUAL
+from sim.iplink import IpNetwork
+from sim.world import World
+
+T = TypeVar("T")
+MASTER_IP = "10.0.100.1"
+
+
+@dataclass
+class GatewaySpec:
+    gateway_id: str
+    ip: str
+    subnet: str
+    tenant: str
+
+
+DEFAULT_GATEWAYS = (GatewaySpec("gw-a", "10.0.0.1", "10.0.0.0/24", "tenant-a"),
+                    GatewaySpec("gw-b", "10.0.1.1", "10.0.1.0/24", "tenant-b"))
+
+
+class MasterClient:
+    """A tenant's client: logged in, every call carries the ``token`` metadata."""
+
+    def __init__(self, stub: Any, login: Any, credential: Credential) -> None:
+        self.stub = stub
+        self.login_stub = login
+        self.credential = credential
+        self.token = ""
+
+    async def login(self) -> str:
+        reply = await self.login_stub.Login(
+            login_pb2.LoginRequest(tenantCert=self.credential.cert_pem.decode()))
+        self.token = reply.jwtToken
+        return self.token
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("token", self.token),) if self.token else ()
+
+    async def call(self, rpc: str, **fields: Any) -> Any:
+        request = getattr(mpb, f"{rpc}Request")(**fields)
+        return await getattr(self.stub, rpc)(request, metadata=self.metadata())
+
+    def subscribe(self, queue_size: int = 0) -> Any:
+        return self.stub.SubscribeStatus(mpb.SubscribeStatusRequest(queueSize=queue_size),
+                                         metadata=self.metadata())
+
+
+class ConnectMasterBed:
+    def __init__(self, seed: int = 1, clock: str = VIRTUAL, db_path: Path | str = ":memory:",
+                 gateways: tuple[GatewaySpec, ...] = DEFAULT_GATEWAYS,
+                 reconnect_s: float = 30.0, keep_trace: bool = True) -> None:
+        self.world = World(seed=seed, clock=clock, keep_trace=keep_trace)
+        self.net = IpNetwork(self.world)
+        self.search = SearchMedium(self.world)
+        self.ca = CertificateAuthority()
+        self.specs = {g.gateway_id: g for g in gateways}
+        self.db_path = db_path
+        self.master_cred = self.ca.issue("master", server=True)
+        self.master = self._new_master()
+        self.gateways: dict[str, DeviceGateway] = {}
+        self.uplinks: dict[str, Uplink] = {}
+        self.reconnect_s = reconnect_s
+        self.tenant_creds: dict[str, Credential] = {}
+        self.terminals: dict[int, Terminal] = {}
+        for spec in gateways:
+            self.master.db.assign(spec.gateway_id, spec.tenant)
+            gw = DeviceGateway(self.net, self.search, spec.gateway_id, spec.ip, [spec.subnet],
+                               self.ca.cert_pem, self.ca.issue(spec.gateway_id, server=True),
+                               reconnect_s=reconnect_s)
+            self.gateways[spec.gateway_id] = gw
+            self.uplinks[spec.gateway_id] = Uplink(gw, MASTER_IP)
+
+    def _new_master(self) -> MasterGateway:
+        return MasterGateway(self.net, MASTER_IP, self.ca, self.master_cred, self.db_path)
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return self.world.run(awaitable)
+
+    @property
+    def now(self) -> float:
+        return self.world.now
+
+    async def start(self) -> None:
+        self.master.start()
+        for gid, gw in self.gateways.items():
+            gw.start()
+            self.uplinks[gid].start()
+        await self.until(lambda: len(self.master.links) == len(self.gateways), 30.0)
+
+    async def until(self, condition: Any, limit_s: float, step_s: float = 0.1) -> bool:
+        deadline = self.world.now + limit_s
+        while not condition():
+            if self.world.now >= deadline:
+                return False
+            await asyncio.sleep(step_s)
+        return True
+
+    # -- clients -----------------------------------------------------------------------------
+    def credential(self, tenant: str) -> Credential:
+        if tenant not in self.tenant_creds:
+            self.tenant_creds[tenant] = self.ca.issue(tenant)
+        return self.tenant_creds[tenant]
+
+    def client(self, tenant: str) -> MasterClient:
+        cred = self.credential(tenant)
+        stub = VirtualStub(ConnectMasterServicer(self.master),
+                           mpb.DESCRIPTOR.services_by_name["ConnectMaster"], cred.cert_pem, tenant)
+        login = VirtualStub(LoginServicer(self.master),
+                            login_pb2.DESCRIPTOR.services_by_name["Login"], cred.cert_pem, tenant)
+        return MasterClient(stub, login, cred)
+
+    # -- terminals ---------------------------------------------------------------------------
+    def add_terminal(self, device_id: int, gateway_id: str, host: int, **config: Any) -> Terminal:
+        spec = self.specs[gateway_id]
+        prefix = spec.ip.rsplit(".", 1)[0]
+        cfg = TerminalConfig(device_id=device_id, ip=f"{prefix}.{host}", subnet=spec.subnet,
+                             server_ip=spec.ip, **config)
+        terminal = Terminal(self.net, self.search, cfg, self.ca.cert_pem)
+        self.terminals[device_id] = terminal
+        terminal.power_on()
+        return terminal
+
+    # -- faults ------------------------------------------------------------------------------
+    def restart_gateway(self, gateway_id: str) -> None:
+        self.uplinks[gateway_id].stop()
+        self.gateways[gateway_id].stop()
+        self.gateways[gateway_id].start()
+        self.uplinks[gateway_id].start()
+
+    def restart_master(self) -> None:
+        self.master.stop()
+        self.master = self._new_master()
+        self.master.start()
+
+    def admin(self) -> MasterClient:
+        return self.client(ADMIN)
+
+    def close(self) -> None:
+        self.world.close()
