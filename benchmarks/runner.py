@@ -17,13 +17,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import ble
+from benchmarks import ble, rs485
+from benchmarks.ble_notify_load import ble_notify_load
 
 BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "ble-few": (ble.ble_few, "10 peripherals notifying at 1 Hz through SSE, 10 simulated min "
                              "(target >= 100x real time)"),
+    "ble-notify-load": (ble_notify_load, "40 peripherals notifying at 10 Hz through SSE with "
+                                         "sequence=2, 10 simulated min: loss, order, latency"),
     "ble-crowd": (ble.ble_crowd, "1,000 advertisers at 1 Hz, name-filtered scan SSE, 60 "
                                  "simulated s (target >= 10x, < 150 MiB)"),
+    "rs485-poll": (rs485.rs485_poll, "16 RS485 buses x 32 pymodbus slaves at 9600 baud, each "
+                                     "polled once a second, 10 simulated min (target >= 50x)"),
 }
 
 

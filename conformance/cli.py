@@ -2,6 +2,8 @@
 
     hil conformance --profile ble-router --sut builtin|FILE [--clock virtual|real] [--seed N]
     hil serve ble-router [--port 8080] [--control-port 8081] [--peripherals N] [--scale X]
+    hil serve connect-master [--port 4010] [--gateway-port 4000] [--terminals N] [--tenant T]
+                             [--out-dir DIR] [--control-port 4011] [--scale X]
     hil scenario run NAME|FILE [--seed N] [--trace PATH]
     hil profiles
     hil bench [NAME ...] [--json]
@@ -37,12 +39,20 @@ def _conformance(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from scenarios.serve import ServeOptions, run_serve
 
+    if args.system == "connect-master":
+        from scenarios.serve_connect_master import CmServeOptions, run_cm_serve
+
+        return run_cm_serve(CmServeOptions(
+            host=args.host, port=args.port or 4010, gateway_port=args.gateway_port,
+            control_port=args.control_port or 4011, terminals=args.terminals,
+            tenant=args.tenant, out_dir=args.out_dir, seed=args.seed, scale=args.scale,
+            duration_s=args.duration))
     if args.system != "ble-router":
-        print(f"hil serve: {args.system!r} is not served yet; available: ble-router",
-              file=sys.stderr)
+        print(f"hil serve: {args.system!r} is not served yet; available: ble-router, "
+              "connect-master", file=sys.stderr)
         return 2
-    return run_serve(ServeOptions(host=args.host, port=args.port,
-                                  control_port=args.control_port,
+    return run_serve(ServeOptions(host=args.host, port=args.port or 8080,
+                                  control_port=args.control_port or 8081,
                                   peripherals=args.peripherals, seed=args.seed,
                                   scale=args.scale, scenario=args.scenario,
                                   duration_s=args.duration))
@@ -110,15 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve a reference gateway with simulated devices, "
                        "in real time on loopback")
-    p.add_argument("system", choices=("ble-router",))
+    p.add_argument("system", choices=("ble-router", "connect-master"))
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--control-port", type=int, default=8081)
+    p.add_argument("--port", type=int, help="API port (ble-router 8080, connect-master 4010)")
+    p.add_argument("--control-port", type=int, help="world control (8081 / 4011)")
     p.add_argument("--peripherals", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--scale", type=float, default=1.0, help="world seconds per wall second")
     p.add_argument("--scenario", help="a world file instead of N standard peripherals")
     p.add_argument("--duration", type=float, help="stop after this many wall seconds")
+    p.add_argument("--gateway-port", type=int, default=4000,
+                   help="connect-master: gw-a's Connect service (gw-b on the next port)")
+    p.add_argument("--terminals", type=int, default=4, help="connect-master: terminals on gw-a")
+    p.add_argument("--tenant", default="tenant-a", help="connect-master: the tenant of gw-a")
+    p.add_argument("--out-dir", default="connect-master-certs",
+                   help="connect-master: where the CA, client certificates and sut.yaml go")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("scenario", help="run a declarative world file")

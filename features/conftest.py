@@ -21,13 +21,22 @@ from typing import Any
 import pytest
 
 from conformance.pytest_plugin import HilConfig
+from features.steps.advertise import *  # noqa: F403
+from features.steps.batch import *  # noqa: F403
 from features.steps.common import *  # noqa: F403  (step definitions register as fixtures)
+from features.steps.connect_params import *  # noqa: F403
 from features.steps.connection import *  # noqa: F403
 from features.steps.errors import *  # noqa: F403
+from features.steps.faults import *  # noqa: F403
+from features.steps.load import *  # noqa: F403
 from features.steps.gatt import *  # noqa: F403
 from features.steps.info import *  # noqa: F403
+from features.steps.login import *  # noqa: F403
 from features.steps.notify import *  # noqa: F403
+from features.steps.pairing import *  # noqa: F403
+from features.steps.rssi_stream import *  # noqa: F403
 from features.steps.scan import *  # noqa: F403
+from features.steps.stream_params import *  # noqa: F403
 from features.steps.support import Ctx
 from features.steps.world import *  # noqa: F403
 from scenarios.testbed import LocalTestbed, RemoteTestbed, Testbed

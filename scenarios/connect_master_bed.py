@@ -145,6 +145,27 @@ class ConnectMasterBed:
         terminal.power_on()
         return terminal
 
+    def remove_terminals(self) -> list[int]:
+        """Take every terminal out of the world (powered off, gone from search)."""
+        removed = sorted(self.terminals)
+        for terminal in self.terminals.values():
+            terminal.power_off()
+            self.search.unregister(terminal.name)
+            self.world.remove_node(terminal.name)
+        self.terminals.clear()
+        return removed
+
+    async def reset_bench(self) -> None:
+        """A clean bench between scenarios of one served world: no terminals, no stored
+        settings, every device gateway restarted (so no non-DB setting and no pending entry)."""
+        self.remove_terminals()
+        self.master.db.clear_settings()
+        pushes = self.master.pushes
+        for gid, gw in self.gateways.items():
+            self.restart_gateway(gid)
+            gw.pending.clear()
+        await self.until(lambda: self.master.pushes >= pushes + len(self.gateways), 30.0)
+
     # -- faults ------------------------------------------------------------------------------
     def restart_gateway(self, gateway_id: str) -> None:
         self.uplinks[gateway_id].stop()

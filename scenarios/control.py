@@ -7,6 +7,7 @@ peripherals of a world it does not own (``hil serve`` exposes it beside the rout
     GET    /world/peripherals/<name>            its state: address, position, powered, writes
     POST   /world/peripherals/<name>/position   {"position": [x, y, z]}
     POST   /world/peripherals/<name>/power      {"on": true|false}
+    POST   /world/peripherals/<name>/passkey    {"passkey": 123456}: typed on its keyboard
     GET    /world/trace?since=<t>               the world's timeline records since t
 
 Errors are JSON ``{"error": "..."}`` with 400 (bad input) or 404 (unknown peripheral).
@@ -92,6 +93,22 @@ def control_app(bed: LocalTestbed) -> web.Application:
             return _error(404, str(exc))
         return web.json_response({"on": on})
 
+    async def passkey(request: web.Request) -> web.Response:
+        body = await _body(request)
+        value = body.get("passkey") if isinstance(body, dict) else None
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 999999:
+            return _error(400, f"passkey must be a number from 0 to 999999, got {value!r}")
+        name = request.match_info["name"]
+        if name not in bed.peripherals:
+            return _error(404, f"no peripheral named {name!r}")
+        try:
+            await bed.type_passkey(name, value)
+        except TestbedError as exc:
+            return _error(409, str(exc))
+        return web.json_response({"typed": value})
+
     async def trace(request: web.Request) -> web.Response:
         try:
             since = float(request.query.get("since", "0"))
@@ -106,5 +123,6 @@ def control_app(bed: LocalTestbed) -> web.Application:
     app.router.add_get("/world/peripherals/{name}", state)
     app.router.add_post("/world/peripherals/{name}/position", position)
     app.router.add_post("/world/peripherals/{name}/power", power)
+    app.router.add_post("/world/peripherals/{name}/passkey", passkey)
     app.router.add_get("/world/trace", trace)
     return app

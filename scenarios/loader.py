@@ -16,10 +16,17 @@
     faults:
       - {at: 30, action: move, target: HIL-0001, position: [500, 0, 0]}
       - {at: 60, action: power_off, target: HIL-0002}
+      - {at: 70, action: power_on, target: HIL-0002}
+      - {at: 80, action: power_cycle, target: HIL-0003, off_s: 2.0}   # off, then on again
+      - {at: 90, action: reboot_router}         # a reboot or crash: down for router.boot_s
+      - {at: 120, action: radio_loss, probability: 0.2}   # each radio transmission attempt
+
+Every fault lands in the trace (layer ``fault``, node = its target) when it happens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -29,11 +36,13 @@ from typing import Any
 import yaml
 
 from devices.ble.spec import standard_peripheral
+from devices.gateways.ble_router.reboot import reboot
 from scenarios.testbed import LocalTestbed
 from sim.radio import RadioConfig
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
-FAULT_ACTIONS = ("move", "power_off", "power_on")
+FAULT_ACTIONS = ("move", "power_off", "power_on", "power_cycle", "reboot_router",
+                 "radio_loss")
 LAYOUTS = ("ring", "grid", "random")
 
 
@@ -80,12 +89,40 @@ def parse_scenario(data: Any, source: str = "<memory>") -> Scenario:
         raise ScenarioError(f"{source}: radio keys {sorted(bad)} unknown; accepted: "
                             f"{sorted(radio_keys)}")
     for i, fault in enumerate(data.get("faults") or []):
-        if fault.get("action") not in FAULT_ACTIONS:
-            raise ScenarioError(f"{source}: faults[{i}].action {fault.get('action')!r} is not "
-                                f"one of {', '.join(FAULT_ACTIONS)}")
-        if not isinstance(fault.get("at"), int | float) or fault["at"] < 0:
-            raise ScenarioError(f"{source}: faults[{i}].at must be seconds >= 0")
+        _check_fault(fault, f"{source}: faults[{i}]")
     return Scenario(source=source, **data)
+
+
+def _check_fault(fault: Any, where: str) -> None:
+    if not isinstance(fault, dict):
+        raise ScenarioError(f"{where} must be a mapping like {{at: 30, action: power_off, "
+                            "target: HIL-0001}")
+    action = fault.get("action")
+    if action not in FAULT_ACTIONS:
+        raise ScenarioError(f"{where}.action {action!r} is not one of {', '.join(FAULT_ACTIONS)}")
+    if not _number(fault.get("at")) or fault["at"] < 0:
+        raise ScenarioError(f"{where}.at must be seconds >= 0, got {fault.get('at')!r}")
+    if action in ("move", "power_off", "power_on", "power_cycle") and not fault.get("target"):
+        raise ScenarioError(f"{where}: {action} needs a target (a peripheral's name)")
+    if action == "move":
+        position = fault.get("position")
+        if not isinstance(position, list) or len(position) not in (2, 3) \
+                or not all(_number(v) for v in position):
+            raise ScenarioError(f"{where}.position must be [x, y] or [x, y, z] in metres, "
+                                f"got {position!r}")
+    if action == "power_cycle":
+        off = fault.get("off_s", 1.0)
+        if not _number(off) or off < 0:
+            raise ScenarioError(f"{where}.off_s must be seconds >= 0, got {off!r}")
+    if action == "radio_loss":
+        p = fault.get("probability")
+        if not _number(p) or not 0.0 <= p <= 1.0:
+            raise ScenarioError(f"{where}.probability must be a number from 0 to 1 (the chance "
+                                f"that one radio transmission attempt is lost), got {p!r}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _layout(kind: str, count: int, radius: float, rng: Any) -> Iterator[list[float]]:
@@ -152,10 +189,25 @@ async def populate(bed: LocalTestbed, scenario: Scenario) -> list[str]:
 
 def _fault(bed: LocalTestbed, fault: dict[str, Any]):  # type: ignore[no-untyped-def]
     yield bed.world.timeout(float(fault["at"]))
-    target = str(fault.get("target"))
-    bed.world.trace.emit(target, "fault", fault["action"], **{k: v for k, v in fault.items()
-                                                              if k not in ("action", "target")})
-    if fault["action"] == "move":
-        yield bed.world.completion(bed.move(target, list(fault["position"])))
-    else:
-        yield bed.world.completion(bed.set_power(target, fault["action"] == "power_on"))
+    yield bed.world.completion(apply_fault(bed, fault))
+
+
+async def apply_fault(bed: LocalTestbed, fault: dict[str, Any]) -> None:
+    """Do one fault now (its ``at`` is the caller's business); trace it first."""
+    action = fault["action"]
+    target = {"reboot_router": bed.router.name, "radio_loss": bed.radio.name}.get(
+        action, str(fault.get("target")))
+    bed.world.trace.emit(target, "fault", action, **{k: v for k, v in fault.items()
+                                                     if k not in ("action", "target")})
+    if action == "move":
+        await bed.move(target, list(fault["position"]))
+    elif action in ("power_off", "power_on"):
+        await bed.set_power(target, action == "power_on")
+    elif action == "power_cycle":
+        await bed.set_power(target, False)
+        await asyncio.sleep(float(fault.get("off_s", 1.0)))
+        await bed.set_power(target, True)
+    elif action == "reboot_router":
+        await reboot(bed.router, reason="fault")
+    elif action == "radio_loss":
+        bed.radio.config.loss_probability = float(fault["probability"])

@@ -79,6 +79,11 @@ class Testbed(abc.ABC):
     def address_of(self, name: str) -> str:
         ...
 
+    @abc.abstractmethod
+    async def type_passkey(self, name: str, passkey: int) -> None:
+        """Someone types ``passkey`` on the peripheral's keyboard (passkey-entry pairing)."""
+        ...
+
     def close(self) -> None:
         self.world.close()
 
@@ -86,6 +91,7 @@ class Testbed(abc.ABC):
 def peripheral_state(p: BlePeripheral) -> dict[str, Any]:
     return {"name": p.name, "address": p.address, "position": list(p.position),
             "powered": p.powered, "notifications_sent": p.notifications_sent,
+            "security": p.security.state(),
             "writes": [{"t": round(t, 6), "uuid": u, "value": v.hex().upper()}
                        for t, u, v in p.writes]}
 
@@ -170,6 +176,12 @@ class LocalTestbed(Testbed):
     def address_of(self, name: str) -> str:
         return self._get(name).address
 
+    async def type_passkey(self, name: str, passkey: int) -> None:
+        try:
+            self._get(name).security.type_passkey(passkey)
+        except ValueError as exc:
+            raise TestbedError(str(exc)) from None
+
     def distance(self, name: str) -> float:
         return math.dist(self._get(name).position, self.router.position)
 
@@ -231,6 +243,9 @@ class RemoteTestbed(Testbed):
 
     async def peripheral_state(self, name: str) -> dict[str, Any]:
         return dict((await self._call("GET", f"/world/peripherals/{name}")).json())
+
+    async def type_passkey(self, name: str, passkey: int) -> None:
+        await self._call("POST", f"/world/peripherals/{name}/passkey", {"passkey": passkey})
 
     def address_of(self, name: str) -> str:
         try:

@@ -17,6 +17,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
 from bumble.keys import KeyStore, MemoryKeyStore
 
 from devices.ble.host import new_device
+from devices.ble.security import PeripheralSecurity
 from devices.ble.spec import CharacteristicSpec, PeripheralSpec
 from sim.radio import Radio, RadioController
 
@@ -44,9 +45,13 @@ class BlePeripheral:
         self.device: Device | None = None
         self.powered = False
         self.keystore: KeyStore = MemoryKeyStore()   # survives power cycles, like flash
+        self.security = PeripheralSecurity(world, spec.name, spec.security)
         self.values: dict[int, bytes] = {}           # characteristic index -> current value
         self.writes: list[tuple[float, str, bytes]] = []   # (t, uuid, value) received
         self.notifications_sent = 0
+        # (world time, value) of every notification / indication handed to the stack, kept
+        # only when a measurement asks for it (set to a list): latency = receipt - send time
+        self.send_log: list[tuple[float, bytes]] | None = None
         self._characteristics: list[tuple[CharacteristicSpec, Characteristic]] = []
         self._generation = 0
         world.add_node(self)
@@ -60,6 +65,7 @@ class BlePeripheral:
         if self.powered:
             return
         self._generation += 1
+        self._retire_controller()
         public = self.spec.address if self.spec.address.is_public else None
         self.controller = RadioController(self.name, self.radio, self.position,
                                           public_address=public,
@@ -70,6 +76,7 @@ class BlePeripheral:
             hci.Address("C0:00:00:00:00:01")
         device = new_device(self.name, config.address, self.controller)
         device.keystore = self.keystore
+        self.security.install(device)
         self.device = device
         self._build_gatt(device)
         await device.power_on()
@@ -95,6 +102,13 @@ class BlePeripheral:
         self.radio.set_power(self.controller, False)
         self.world.trace.emit(self.name, "world", "power-off")
 
+    def _retire_controller(self) -> None:
+        """Before powering on again: the previous (unpowered) controller leaves the radio
+        once its links have timed out; a link still pending keeps it until then."""
+        old = self.controller
+        if old is not None and not old.le_connections:
+            self.radio.remove_controller(old)
+
     def move(self, position: tuple[float, ...]) -> None:
         self.position = tuple(float(v) for v in position)
         if self.controller is not None:
@@ -110,7 +124,7 @@ class BlePeripheral:
             for cs in service_spec.characteristics:
                 key = index
                 index += 1
-                self.values.setdefault(key, cs.value)
+                self.values[key] = cs.value        # RAM: a power cycle resets it
                 value = CharacteristicValue(read=self._reader(key),
                                             write=self._writer(key, str(cs.uuid)))
                 descriptors = [Descriptor(uuid, Descriptor.READABLE, v)
@@ -179,6 +193,8 @@ class BlePeripheral:
                 continue
             coro = (device.indicate_subscribers(char, self.values[key]) if indicate
                     else device.notify_subscribers(char, self.values[key]))
+            if self.send_log is not None:
+                self.send_log.append((self.world.now, self.values[key]))
             self.world.spawn(self._send(coro), name=f"{self.name}/notify")
 
     async def _send(self, coro: Any) -> None:

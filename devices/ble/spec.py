@@ -39,6 +39,8 @@ PROPERTIES = {"broadcast": 0x01, "read": 0x02, "write_without_response": 0x04,
 MODEL_KINDS = ("constant", "counter", "sine", "random_walk")
 IO_CAPABILITIES = ("DisplayOnly", "DisplayYesNo", "KeyboardOnly", "NoInputNoOutput",
                    "KeyboardDisplay")
+PAIRING_BEHAVIOURS = ("accept", "reject", "timeout", "wrong_passkey")
+OOB_KINDS = ("none", "legacy", "secure")
 
 
 class SpecError(ValueError):
@@ -120,14 +122,56 @@ class ServiceSpec:
 
 @dataclasses.dataclass
 class SecuritySpec:
-    """How the peripheral behaves when asked to pair."""
+    """How the peripheral behaves when asked to pair (made real by :mod:`devices.ble.security`).
+
+    ``passkey``: what it displays, or (keyboard devices) what it enters without waiting for a
+    user to type; random (from the world's seed) / typed through world control when None.
+    ``oob``: ``legacy`` (a 4.1 device with a 16-byte TK, ``oob_tk`` or drawn from the seed;
+    needs ``secure_connections: false``) or ``secure`` (LE SC OOB: it shows rand and confirm;
+    needs ``secure_connections: true``). ``behaviour``: ``reject`` refuses every pairing,
+    ``timeout`` never answers a pairing request, ``wrong_passkey`` mistypes a passkey and
+    answers "no" to a numeric comparison.
+    """
 
     io_capability: str = "NoInputNoOutput"
     secure_connections: bool = True
     mitm: bool = False
     bonding: bool = True
-    passkey: int | None = None        # what it displays / expects; random if None
-    behaviour: str = "accept"         # accept | reject | timeout | wrong_passkey
+    passkey: int | None = None
+    behaviour: str = "accept"
+    oob: str = "none"
+    oob_tk: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str) -> SecuritySpec:
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}; accepted: "
+                            f"{', '.join(f.name for f in dataclasses.fields(cls))}")
+        sec = cls(**data)
+        if sec.io_capability not in IO_CAPABILITIES:
+            raise SpecError(f"{where}.io_capability: {sec.io_capability!r} is not one of "
+                            f"{', '.join(IO_CAPABILITIES)}")
+        for flag in ("secure_connections", "mitm", "bonding"):
+            if not isinstance(getattr(sec, flag), bool):
+                raise SpecError(f"{where}.{flag}: {getattr(sec, flag)!r} is not true or false")
+        if sec.behaviour not in PAIRING_BEHAVIOURS:
+            raise SpecError(f"{where}.behaviour: {sec.behaviour!r} is not one of "
+                            f"{', '.join(PAIRING_BEHAVIOURS)}")
+        if sec.passkey is not None and (isinstance(sec.passkey, bool) or not isinstance(
+                sec.passkey, int) or not 0 <= sec.passkey <= 999999):
+            raise SpecError(f"{where}.passkey: {sec.passkey!r} is not a number from 0 to 999999")
+        if sec.oob not in OOB_KINDS:
+            raise SpecError(f"{where}.oob: {sec.oob!r} is not one of {', '.join(OOB_KINDS)}")
+        if sec.oob == "legacy" and sec.secure_connections:
+            raise SpecError(f"{where}: oob 'legacy' is LE legacy (Bluetooth 4.1) pairing; set "
+                            "secure_connections: false")
+        if sec.oob == "secure" and not sec.secure_connections:
+            raise SpecError(f"{where}: oob 'secure' is LE Secure Connections OOB; set "
+                            "secure_connections: true")
+        if sec.oob_tk is not None and len(_hex(sec.oob_tk, f"{where}.oob_tk")) != 16:
+            raise SpecError(f"{where}.oob_tk: {sec.oob_tk!r} is not 16 bytes (32 hex digits)")
+        return sec
 
 
 @dataclasses.dataclass
@@ -167,10 +211,9 @@ class PeripheralSpec:
         services = [_service(s, f"{where}.services[{i}]")
                     for i, s in enumerate(data.get("services") or [])]
         sec = data.get("security") or {}
-        security = SecuritySpec(**sec)
-        if security.io_capability not in IO_CAPABILITIES:
-            raise SpecError(f"{where}.security.io_capability: {security.io_capability!r} is not "
-                            f"one of {', '.join(IO_CAPABILITIES)}")
+        if not isinstance(sec, dict):
+            raise SpecError(f"{where}.security: {sec!r} is not a mapping of security fields")
+        security = SecuritySpec.from_dict(sec, where + ".security")
         position = tuple(float(v) for v in data.get("position", (1.0, 0.0, 0.0)))
         return cls(name=str(data["name"]), address=address, position=position,
                    tx_power_dbm=float(data.get("tx_power_dbm", 0.0)), adv_interval_ms=interval,

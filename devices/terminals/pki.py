@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -46,7 +46,7 @@ def _name(cn: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def _pem_key(key: ed25519.Ed25519PrivateKey) -> bytes:
+def _pem_key(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
@@ -65,9 +65,16 @@ class CertificateAuthority:
         self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
         self._serial = 1
 
-    def issue(self, cn: str, server: bool = False) -> Credential:
-        """A leaf certificate for ``cn``; server certificates name localhost and 127.0.0.1."""
-        key = ed25519.Ed25519PrivateKey.generate()
+    def issue(self, cn: str, server: bool = False, grpc_wire: bool = False) -> Credential:
+        """A leaf certificate for ``cn``; server certificates name localhost and 127.0.0.1.
+
+        ``grpc_wire``: an ECDSA P-256 key instead of Ed25519, because gRPC's TLS (BoringSSL)
+        refuses Ed25519 handshake signatures; such leaves serve the real gRPC wire only, where
+        timing is wall-clock anyway. The root stays Ed25519 and signs both kinds.
+        """
+        key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey = (
+            ec.generate_private_key(ec.SECP256R1()) if grpc_wire
+            else ed25519.Ed25519PrivateKey.generate())
         self._serial += 1
         usage = [ExtendedKeyUsageOID.CLIENT_AUTH]
         if server:  # gateways are servers to terminals and clients of the master

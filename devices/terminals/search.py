@@ -32,6 +32,9 @@ class SearchMedium:
     def register(self, name: str, address: Callable[[], str], responder: Responder) -> None:
         self._responders[name] = (address, responder)
 
+    def unregister(self, name: str) -> None:
+        self._responders.pop(name, None)
+
     async def search(self, sender: str, subnet: str, timeout_s: float) -> list[dict[str, Any]]:
         """Broadcast on ``subnet``; the replies (parsed JSON) that arrive within ``timeout_s``."""
         net = ipaddress.ip_network(subnet, strict=False)

@@ -83,3 +83,47 @@ Feature: Refusing what cannot be done
     When the client writes "01" to "2A39" of "HR-1"
     Then the request fails with an error mentioning "${HR-1}"
     And "HR-1" has received nothing on "2A39"
+
+  @req:BLE-ERR-020 @req:BLE-ERR-010 @needs:scan @needs:notify
+  Scenario Outline: A parameter outside its documented range is refused as bad input, naming it
+    When the client sends "<request>"
+    Then the request is refused as bad input mentioning "<named>"
+    And the router still answers "GET /gap/nodes?connection_state=connected" with 200
+
+    Examples:
+      | request                                       | named           |
+      | GET /gap/nodes?event=1&active=2               | active          |
+      | GET /gap/nodes?event=1&filter_duplicates=2    | filter_duplicates |
+      | GET /gap/nodes?event=1&report_interval=999    | report_interval |
+      | GET /gap/nodes?event=1&filter_rssi=-300       | -300            |
+      | GET /gap/nodes?event=1&chip=7                 | chip            |
+      | GET /gap/nodes?event=1&timestamp=2            | timestamp       |
+      | GET /gatt/nodes?event=1&sequence=3            | sequence        |
+      | GET /gatt/nodes?event=1&timestamp=yes         | timestamp       |
+      | GET /cassia/info?fields=cpu                   | cpu             |
+
+  @req:BLE-ERR-021 @needs:scan
+  Scenario Outline: A malformed MAC or hex value inside a parameter is refused as bad input
+    When the client sends "<request>"
+    Then the request is refused as bad input mentioning "<named>"
+
+    Examples:
+      | request                                                      | named   |
+      | GET /gap/nodes?event=1&filter_mac=CC:1B:E0:E8:0B             | CC:1B:E0:E8:0B |
+      | GET /gap/nodes?event=1&filter_value=%7B%22data%22:%220G%22%7D | 0G      |
+
+  @req:BLE-ERR-022 @needs:gatt @needs:world-control
+  Scenario: Writing with noresponse outside 0 or 1 is refused and nothing reaches the device
+    Given a peripheral "HR-1" at 2 m
+    And "HR-1" is connected
+    When the client sends "GET /gatt/nodes/${HR-1}/handle/3/value/01?noresponse=2"
+    Then the request is refused as bad input mentioning "noresponse"
+    And "HR-1" has received nothing on "2A39"
+
+  @req:BLE-ERR-023 @needs:connect @needs:world-control
+  Scenario: pair-input without a pending pairing fails, naming the node
+    Given a peripheral "HR-1" at 2 m
+    And "HR-1" is connected
+    When the client sends the pair-input "passkey=123456" for "HR-1"
+    Then the request fails with an error mentioning "${HR-1}"
+    And the connected-device list contains "HR-1"

@@ -4,7 +4,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
   Background:
     Given "tenant-a" is logged in to the master gateway
 
-  @req:CM-DB-001 @req:CM-DB-002
+  @req:CM-DB-001 @req:CM-DB-002 @needs:world-control @needs:gateway-restart
   Scenario: After a device gateway reconnects, DB settings are re-pushed and non-DB ones are gone
     Given a terminal 1101 on "gw-a" at host 31
     And a terminal 1102 on "gw-a" at host 32
@@ -17,7 +17,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     Then "tenant-a" sees device 1101 on "gw-a" with status "TCP_CONNECTED"
     And "tenant-a" does not see device 1102 on "gw-a"
 
-  @req:CM-DB-003
+  @req:CM-DB-003 @needs:world-control @needs:master-restart
   Scenario: The master keeps its database across its own restart
     Given a terminal 1103 on "gw-a" at host 33
     When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1103 at "10.0.0.33"
@@ -26,7 +26,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     And 5 seconds pass
     Then "tenant-a" sees device 1103 on "gw-a" with status "TCP_CONNECTED"
 
-  @req:CM-SSL-001 @req:CM-SSL-002
+  @req:CM-SSL-001 @req:CM-SSL-002 @needs:world-control
   Scenario: SSL on and off; a useSSL that does not match the terminal fails
     Given a terminal 1201 on "gw-a" at host 41
     And an SSL terminal 1202 on "gw-a" at host 42
@@ -41,7 +41,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     When 40 seconds pass
     Then "tenant-a" sees device 1202 on "gw-a" with status "TLS_CANNOT_CONNECT"
 
-  @req:CM-SSL-003 @req:CM-MULTI-001
+  @req:CM-SSL-003 @req:CM-MULTI-001 @needs:world-control
   Scenario: EnableSSLMulti reports per-device errors; the plain connection then fails
     Given a terminal 1203 on "gw-a" at host 43
     When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1203 at "10.0.0.43"
@@ -52,7 +52,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     When 40 seconds pass
     Then "tenant-a" sees device 1203 on "gw-a" with status "TCP_CANNOT_CONNECT"
 
-  @req:CM-MODE-001
+  @req:CM-MODE-001 @needs:world-control
   Scenario: Switching to device-to-server: delete the async connection, add to the filter
     Given a terminal 1301 on "gw-a" at host 51
     When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1301 at "10.0.0.51"
@@ -64,7 +64,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     And 15 seconds pass
     Then "tenant-a" sees device 1301 on "gw-a" with status "TCP_CONNECTED"
 
-  @req:CM-SEARCH-001
+  @req:CM-SEARCH-001 @needs:world-control
   Scenario: SearchDevice finds the terminals on the gateway's subnet within the timeout
     Given a terminal 1401 on "gw-a" at host 61
     And a device-to-server terminal 1402 on "gw-a" at host 62
@@ -73,7 +73,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     Then the call succeeds
     And the search finds devices 1401 1402
 
-  @req:CM-SLAVE-001 @req:CM-SLAVE-002
+  @req:CM-SLAVE-001 @req:CM-SLAVE-002 @needs:world-control @needs:gateway-restart
   Scenario: Slaves: SetSlaveDevice is lost on reconnect, the DB slaves come back
     Given a terminal 1501 on "gw-a" at host 71 with RS485 slaves 5001 5002
     When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1501 at "10.0.0.71"

@@ -1,4 +1,9 @@
-"""Fixtures of the connect-master scenarios: the world (``cm``) and the scenario state."""
+"""Fixtures of the connect-master scenarios: the driver (``cm``) and the scenario state.
+
+builtin SUT -> :class:`LocalCm` (one world, virtual time); any other SUT -> :class:`RemoteCm`
+at the declared ``connect-master`` endpoint over the real gRPC wire (mutual TLS + login), its
+terminals placed through the declared ``world_control`` (reset per scenario).
+"""
 
 from __future__ import annotations
 
@@ -11,30 +16,48 @@ import pytest
 
 from conformance.pytest_plugin import HilConfig
 from scenarios.connect_master_bed import ConnectMasterBed, MasterClient
+from scenarios.connect_master_driver import CmDriver, LocalCm, RemoteCm
+
+PROFILE = "connect-master"
 
 
 @dataclass
 class CmState:
-    bed: ConnectMasterBed
+    drv: CmDriver
+    record: dict[str, Any]
     clients: dict[str, MasterClient] = field(default_factory=dict)
     streams: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
     last_error: Any = None
     last_reply: Any = None
+    stream_errors: list[Any] = field(default_factory=list)
+
+    @property
+    def bed(self) -> ConnectMasterBed:
+        """The builtin world (scenarios tagged ``@needs:load`` only run against it)."""
+        if not isinstance(self.drv, LocalCm):
+            raise RuntimeError("this step needs the builtin world")
+        return self.drv.bed
+
+
+def _driver(hil_config: HilConfig, tmp_path: Path) -> CmDriver:
+    if hil_config.sut.builtin:
+        bed = ConnectMasterBed(seed=hil_config.seed, db_path=tmp_path / "master.db",
+                               clock=hil_config.clock)
+        bed.run(bed.start())
+        return LocalCm(bed)
+    return RemoteCm(hil_config.sut.endpoint(PROFILE), seed=hil_config.seed)
 
 
 @pytest.fixture
 def cm(hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path,
        tmp_path: Path) -> Iterator[CmState]:
-    if not hil_config.sut.builtin:
-        pytest.skip("not-applicable: external connect-master SUTs are not wired up yet")
-    bed = ConnectMasterBed(seed=hil_config.seed, db_path=tmp_path / "master.db")
-    state = CmState(bed)
+    drv = _driver(hil_config, tmp_path)
+    state = CmState(drv, hil_record)
     try:
-        bed.run(bed.start())
-        hil_record["sim_start"] = round(bed.now, 6)
+        hil_record["sim_start"] = round(drv.world.now, 6)
         yield state
     finally:
-        hil_record["sim_end"] = round(bed.now, 6)
+        hil_record["sim_end"] = round(drv.world.now, 6)
         hil_evidence_dir.mkdir(parents=True, exist_ok=True)
-        (hil_evidence_dir / "trace.jsonl").write_text(bed.world.trace.dump(), encoding="utf-8")
-        bed.close()
+        drv.write_evidence(hil_evidence_dir)
+        drv.close()

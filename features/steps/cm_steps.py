@@ -3,7 +3,6 @@ ConnectMaster/Login services and the terminals through their own power and netwo
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import grpc
@@ -16,8 +15,8 @@ from features.steps.cm_fixtures import CmState
 
 def _client(cm: CmState, tenant: str) -> Any:
     if tenant not in cm.clients:
-        client = cm.bed.client(tenant)
-        cm.bed.run(client.login())
+        client = cm.drv.client(tenant)
+        cm.drv.run(client.login())
         cm.clients[tenant] = client
     return cm.clients[tenant]
 
@@ -25,7 +24,7 @@ def _client(cm: CmState, tenant: str) -> Any:
 def _call(cm: CmState, tenant: str, rpc: str, **fields: Any) -> Any:
     cm.last_error = None
     try:
-        cm.last_reply = cm.bed.run(_client(cm, tenant).call(rpc, **fields))
+        cm.last_reply = cm.drv.run(_client(cm, tenant).call(rpc, **fields))
     except grpc.RpcError as exc:
         cm.last_error = exc
         cm.last_reply = None
@@ -44,35 +43,41 @@ def logged_in(cm: CmState, tenant: str) -> None:
 
 @given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d}'))
 def terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
-    cm.bed.add_terminal(device_id, gw, host)
+    cm.drv.add_terminal(device_id, gw, host)
 
 
 @given(parsers.parse('an SSL terminal {device_id:d} on "{gw}" at host {host:d}'))
 def ssl_terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
-    cm.bed.add_terminal(device_id, gw, host, ssl=True)
+    cm.drv.add_terminal(device_id, gw, host, ssl=True)
 
 
 @given(parsers.parse('a device-to-server terminal {device_id:d} on "{gw}" at host {host:d}'))
 def d2s_terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
-    cm.bed.add_terminal(device_id, gw, host, mode=1)
+    cm.drv.add_terminal(device_id, gw, host, mode=1)
 
 
 @given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d} with RS485 slaves '
                      '{slaves}'))
 def slave_terminal(cm: CmState, device_id: int, gw: str, host: int, slaves: str) -> None:
-    cm.bed.add_terminal(device_id, gw, host, rs485_slaves=_ids(slaves))
+    cm.drv.add_terminal(device_id, gw, host, rs485_slaves=_ids(slaves))
 
 
+@given(parsers.parse('"{tenant}" subscribes to the status stream'))
 @when(parsers.parse('"{tenant}" subscribes to the status stream'))
 def subscribe(cm: CmState, tenant: str) -> None:
     seen = cm.streams.setdefault(tenant, [])
+    call = _client(cm, tenant).subscribe()
 
     async def pump() -> None:
-        async for change in _client(cm, tenant).subscribe():
-            seen.append((change.deviceID, pb.Status.Name(change.status), change.timestamp))
+        try:
+            async for change in call:
+                seen.append((change.deviceID, pb.Status.Name(change.status), change.timestamp))
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.CANCELLED:
+                cm.stream_errors.append(exc)
 
-    cm.bed.world.spawn(pump())
-    cm.bed.run(asyncio.sleep(0))
+    cm.drv.spawn(pump())
+    cm.drv.run(cm.drv.subscribed(call))
 
 
 @when(parsers.re(r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) on "(?P<gw>[^"]+)" for device '
@@ -81,21 +86,22 @@ def add_async(cm: CmState, tenant: str, rpc: str, gw: str, device_id: str, ip: s
               ssl: str) -> None:
     info = pb.AsyncConnectInfo(deviceID=int(device_id), IPAddr=ip, port=51211,
                                useSSL=ssl.strip() == "with SSL")
-    _call(cm, tenant, rpc, gatewayID=gw, connectInfos=[info])
+    _call(cm, tenant, rpc, gatewayID=cm.drv.gateway(gw), connectInfos=[info])
 
 
 @when(parsers.re(r'"(?P<tenant>[^"]+)" connects through "(?P<gw>[^"]+)" to "(?P<ip>[^"]+)"'
                  r'(?P<ssl>( with SSL)?)$'))
 def connect(cm: CmState, tenant: str, gw: str, ip: str, ssl: str) -> None:
     info = pb.ConnectInfo(IPAddr=ip, port=51211, useSSL=ssl.strip() == "with SSL")
-    _call(cm, tenant, "Connect", gatewayID=gw, connectInfo=info)
+    _call(cm, tenant, "Connect", gatewayID=cm.drv.gateway(gw), connectInfo=info)
 
 
 @when(parsers.re(r'"(?P<tenant>[^"]+)" sets the accept filter(?P<db>( DB)?) of "(?P<gw>[^"]+)" '
                  r'to devices (?P<ids>[\d ]+)$'))
 def set_filter(cm: CmState, tenant: str, db: str, gw: str, ids: str) -> None:
     rpc = "SetAcceptFilterDB" if db.strip() == "DB" else "SetAcceptFilter"
-    _call(cm, tenant, rpc, gatewayID=gw, filter=pb.AcceptFilter(deviceIDs=_ids(ids)))
+    _call(cm, tenant, rpc, gatewayID=cm.drv.gateway(gw),
+          filter=pb.AcceptFilter(deviceIDs=_ids(ids)))
 
 
 @when(parsers.re(r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) for devices (?P<ids>[\d ]+)$'))
@@ -108,7 +114,7 @@ def by_devices(cm: CmState, tenant: str, rpc: str, ids: str) -> None:
 
 @when(parsers.parse('"{tenant}" calls DeleteAsyncConnection on "{gw}" for devices {ids}'))
 def delete_async(cm: CmState, tenant: str, gw: str, ids: str) -> None:
-    _call(cm, tenant, "DeleteAsyncConnection", gatewayID=gw, deviceIDs=_ids(ids))
+    _call(cm, tenant, "DeleteAsyncConnection", gatewayID=cm.drv.gateway(gw), deviceIDs=_ids(ids))
 
 
 @when(parsers.parse('"{tenant}" sets the connection mode of device {device_id:d} to {mode}'))
@@ -124,7 +130,7 @@ def disconnect(cm: CmState, tenant: str, ids: str) -> None:
 
 @when(parsers.parse('"{tenant}" searches devices through "{gw}" for {ms:d} ms'))
 def search(cm: CmState, tenant: str, gw: str, ms: int) -> None:
-    _call(cm, tenant, "SearchDevice", gatewayID=gw, timeout=ms)
+    _call(cm, tenant, "SearchDevice", gatewayID=cm.drv.gateway(gw), timeout=ms)
 
 
 @when(parsers.parse('"{tenant}" calls {rpc} on "{gw}" with device {device_id:d} slaves '
@@ -132,33 +138,30 @@ def search(cm: CmState, tenant: str, gw: str, ms: int) -> None:
 def set_slaves(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
                slaves: str) -> None:
     info = pb.SlaveDeviceInfo(deviceID=device_id, rs485SlaveDeviceIDs=_ids(slaves))
-    _call(cm, tenant, rpc, gatewayID=gw, slaveDeviceInfos=[info])
+    _call(cm, tenant, rpc, gatewayID=cm.drv.gateway(gw), slaveDeviceInfos=[info])
 
 
 @when(parsers.parse("{seconds:d} seconds pass"))
 def seconds_pass(cm: CmState, seconds: int) -> None:
-    cm.bed.world.run_for(seconds)
+    cm.drv.pass_time(seconds)
 
 
 @when(parsers.parse("terminal {device_id:d} is power-cycled for {seconds:d} seconds"))
 def power_cycle(cm: CmState, device_id: int, seconds: int) -> None:
-    t = cm.bed.terminals[device_id]
-    t.power_off()
-    cm.bed.world.run_for(seconds)
-    t.power_on()
+    cm.drv.power(device_id, False)
+    cm.drv.pass_time(seconds)
+    cm.drv.power(device_id, True)
 
 
 @when(parsers.parse('device gateway "{gw}" restarts'))
 def gateway_restart(cm: CmState, gw: str) -> None:
-    cm.bed.restart_gateway(gw)
-    cm.bed.run(cm.bed.until(lambda: gw in cm.bed.master.links, 30.0))
+    cm.drv.restart_gateway(gw)
 
 
 @when("the master gateway restarts")
 def master_restart(cm: CmState) -> None:
-    cm.bed.restart_master()
+    cm.drv.restart_master()
     cm.clients.clear()
-    cm.bed.run(cm.bed.until(lambda: len(cm.bed.master.links) == len(cm.bed.gateways), 30.0))
 
 
 @then("the call succeeds")
@@ -175,7 +178,7 @@ def call_fails(cm: CmState, code: str) -> None:
 
 
 def _devices(cm: CmState, tenant: str, gw: str) -> dict[int, Any]:
-    reply = cm.bed.run(_client(cm, tenant).call("GetDeviceList", gatewayID=gw))
+    reply = cm.drv.run(_client(cm, tenant).call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
     return {d.deviceID: d for d in reply.deviceInfos}
 
 
@@ -201,16 +204,16 @@ def auto_reconnect(cm: CmState, device_id: int, flag: str, gw: str, tenant: str)
 @then(parsers.parse('the pending list of "{gw}" for "{tenant}" holds device {device_id:d} '
                     'with its last try'))
 def pending_holds(cm: CmState, gw: str, tenant: str, device_id: int) -> None:
-    reply = cm.bed.run(_client(cm, tenant).call("GetPendingList", gatewayID=gw))
+    reply = cm.drv.run(_client(cm, tenant).call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
     found = {p.deviceID: p for p in reply.deviceInfos}
     expect(device_id in found, device_id, sorted(found), "pending list")
-    start = int(cm.bed.world.epoch.timestamp())
+    start = cm.drv.unix_start
     expect(found[device_id].lastTry >= start, f">= {start}", found[device_id].lastTry)
 
 
 @then(parsers.parse('the pending list of "{gw}" for "{tenant}" is empty'))
 def pending_empty(cm: CmState, gw: str, tenant: str) -> None:
-    reply = cm.bed.run(_client(cm, tenant).call("GetPendingList", gatewayID=gw))
+    reply = cm.drv.run(_client(cm, tenant).call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
     expect(not reply.deviceInfos, [], [p.deviceID for p in reply.deviceInfos])
 
 
@@ -248,18 +251,18 @@ def multi_error(cm: CmState, device_id: int, code: str) -> None:
 @then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with device {device_id:d} slaves {slaves}'))
 def slaves_read(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
                 slaves: str) -> None:
-    reply = cm.bed.run(_client(cm, tenant).call(rpc, gatewayID=gw))
+    reply = cm.drv.run(_client(cm, tenant).call(rpc, gatewayID=cm.drv.gateway(gw)))
     got = {s.deviceID: list(s.rs485SlaveDeviceIDs) for s in reply.slaveDeviceInfos}
     expect(got.get(device_id) == _ids(slaves), _ids(slaves), got.get(device_id))
 
 
 @then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with no slaves'))
 def slaves_none(cm: CmState, tenant: str, rpc: str, gw: str) -> None:
-    reply = cm.bed.run(_client(cm, tenant).call(rpc, gatewayID=gw))
+    reply = cm.drv.run(_client(cm, tenant).call(rpc, gatewayID=cm.drv.gateway(gw)))
     expect(not reply.slaveDeviceInfos, [], [s.deviceID for s in reply.slaveDeviceInfos])
 
 
 @then(parsers.parse("terminal {device_id:d} never held two connections at once"))
 def no_duplicates(cm: CmState, device_id: int) -> None:
-    t = cm.bed.terminals[device_id]
-    expect(t.max_sessions <= 1, "at most 1", t.max_sessions, "concurrent connections")
+    most = cm.drv.max_sessions(device_id)
+    expect(most <= 1, "at most 1", most, "concurrent connections")

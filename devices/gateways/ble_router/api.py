@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from devices.gateways.ble_router import reports
+from devices.gateways.ble_router import (
+    advertise,
+    batch,
+    login,
+    pairing_api,
+    reboot,
+    reports,
+    rssi_stream,
+)
 from devices.gateways.ble_router.central import (
     ADDRESS_TYPES,
     NotificationSubscription,
@@ -76,6 +84,12 @@ def build_app(router: BleRouter) -> web.Application:
     r.add_get("/gatt/nodes/{node}/handle/{handle}/value", read_value)
     r.add_get("/gatt/nodes/{node}/handle/{handle}/value/{value}", write_value)
     r.add_get("/cassia/info", info)
+    batch.register(app)
+    advertise.register(app)
+    rssi_stream.register(app)
+    login.register(app)
+    reboot.register(app)
+    pairing_api.register(app)
     return app
 
 

@@ -34,6 +34,7 @@ from devices.gateways.ble_router.beacons import parse_beacon
 from devices.gateways.ble_router.chip import Chip, chip_address
 from devices.gateways.ble_router.errors import failed
 from devices.gateways.ble_router.gatt import GattDatabase, discover
+from devices.gateways.ble_router.pairing import RouterPairing
 from devices.gateways.ble_router.scan_filter import AdInfo, ScanFilter, parse_ad
 from devices.gateways.ble_router.sse import SseOutbox
 
@@ -200,6 +201,9 @@ class Central:
         self.notify_subs: list[NotificationSubscription] = []
         self.state_subs: list[SseOutbox] = []
         self.trace_notifications = False
+        self.pairing = RouterPairing(self)               # SMP: pending pairings, bonds
+        self._kept_keys: list[Any] = []             # key stores carried over a reboot
+        self._retired: list[Chip] = []              # powered-off chips still holding links
         self.adv_reports = 0
         self.notifications_received = 0
 
@@ -208,10 +212,57 @@ class Central:
         if not self.chips:
             self.chips = [Chip(i, self.name, self.mac, self.radio, self.position, self._on_adv)
                           for i in range(self.chip_count)]
+            for chip, keys in zip(self.chips, self._kept_keys, strict=False):
+                chip.device.keystore = keys        # bonds live in flash: a reboot keeps them
+            self._retire_old_chips()
         for chip in self.chips:
+            self.pairing.attach(chip)
             await chip.power_on()
             self.world.trace.emit(self.name, "hci", "chip-on", chip=chip.index,
                                   address=chip.address)
+
+    def power_off(self) -> None:
+        """The chips lose power (a reboot, see :mod:`.reboot`): links end with no word on the
+        air (peers notice at their supervision timeout), scanning and advertising stop, every
+        stream subscription ends, and what the router held in RAM (links, the pending connect,
+        the GATT cache) is gone. The next :meth:`power_on` builds fresh chips at the same
+        addresses; the chips' key stores (bonds) carry over."""
+        for sub_list in self._scan_subs:
+            for sub in sub_list:
+                sub.close()
+                sub.outbox.close()
+            sub_list.clear()
+        for outbox in self.state_subs:
+            outbox.close()
+        for ns in self.notify_subs:
+            ns.outbox.close()
+        self.state_subs.clear()
+        self.notify_subs.clear()
+        self._kept_keys = [chip.device.keystore for chip in self.chips]
+        for chip in self.chips:
+            controller = chip.controller
+            controller.le_legacy_advertiser.stop()
+            controller.le_scan_enable = False
+            controller.pending_le_connection = None
+            self.radio.listening_changed(controller)
+            self.radio.set_power(controller, False)
+            chip.powered = False
+            self.world.trace.emit(self.name, "hci", "chip-off", chip=chip.index)
+        self._retired.extend(self.chips)
+        self.chips = []
+        self.links.clear()
+        self.connecting = None
+        self.gatt_cache.clear()
+
+    def _retire_old_chips(self) -> None:
+        """Take powered-off chips off the radio once their links have timed out."""
+        keep = []
+        for chip in self._retired:
+            if chip.controller.le_connections:
+                keep.append(chip)
+            else:
+                self.radio.remove_controller(chip.controller)
+        self._retired = keep
 
     async def shutdown(self) -> None:
         for sub_list in self._scan_subs:
@@ -347,6 +398,8 @@ class Central:
             raise failed(f"the router is busy connecting to {self.connecting}; connection "
                          "requests are handled one at a time (wait for the previous request's "
                          "answer, then retry)")
+        if chip is None:                     # a bonded device reconnects through its chip
+            chip = self.pairing.bond_chip(mac)
         chip_obj = self.pick_chip(chip)
         self.connecting = mac
         chip_obj.connecting = True
@@ -392,13 +445,15 @@ class Central:
             self.world.trace.emit(self.name, "hci", "connected", peer=mac, chip=chip_obj.index,
                                   handle=connection.handle, mtu=link.mtu,
                                   took_ms=round((self.world.now - started) * 1000, 3))
+            await self.pairing.link_up(link)      # a bonded device is re-encrypted
             if self.links.get(mac) is link:
                 self._emit_state(mac, "connected", chip_obj.index)
             else:
                 raise failed(f"the link to {mac} dropped while it was being set up")
             return link, True
         finally:
-            self.connecting = None
+            if self.connecting == mac:          # a reboot may have forgotten this attempt
+                self.connecting = None
             chip_obj.connecting = False
 
     def _hook(self, link: NodeLink) -> None:
@@ -438,6 +493,7 @@ class Central:
             return
         del self.links[link.mac]
         link.chip.connections -= 1
+        self.pairing.link_down(link.mac)
         try:
             reason_name = hci.HCI_Constant.error_name(reason)
         except Exception:

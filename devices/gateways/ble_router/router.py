@@ -45,7 +45,8 @@ class BleRouter:
                  max_connections_per_chip: int = 11, max_sse_streams: int = 24,
                  name: str | None = None, model: str | None = None,
                  version: str = FIRMWARE_VERSION, keepalive_s: float = 30.0,
-                 ip: str = "192.168.1.100") -> None:
+                 ip: str = "192.168.1.100", boot_s: float = 10.0,
+                 credentials: tuple[str, str] | None = None) -> None:
         if chips not in (1, 2):
             raise ValueError(f"chips must be 1 or 2, got {chips}")
         if max_connections_per_chip < 1 or max_sse_streams < 1:
@@ -59,6 +60,8 @@ class BleRouter:
         self.version = version
         self.keepalive_s = keepalive_s
         self.ip = ip
+        self.boot_s = boot_s            # how long a reboot keeps the API down (see .reboot)
+        self.credentials = credentials  # (user, password): login required (see .login)
         self.streams = StreamLimiter(max_sse_streams)
         self.central = Central(world, radio, self.name, self.mac, self.position, chips,
                                max_connections_per_chip)
@@ -142,7 +145,8 @@ class BleRouter:
     # -- documents --------------------------------------------------------------------------
     def connected_nodes_json(self) -> list[dict]:
         return [reports.connected_node(link.mac, link.addr_type, link.chip.index,
-                                       self.central.name_of(link.mac) or "", paired=False)
+                                       self.central.name_of(link.mac) or "",
+                                       paired=self.central.pairing.is_paired(link.mac))
                 for link in self.central.links.values()]
 
     def info(self) -> dict:

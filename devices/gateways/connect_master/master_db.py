@@ -50,6 +50,12 @@ class MasterDatabase:
                                "ORDER BY gateway_id", (tenant_id,)).fetchall()
         return [str(r[0]) for r in rows]
 
+    def clear_settings(self) -> None:
+        """Forget every stored ``*DB`` setting (tenant ownership stays): a fresh test bench."""
+        with self.db:
+            for table in ("async_connection", "accept_filter", "slave_device"):
+                self.db.execute(f"DELETE FROM {table}")
+
     # -- async connections -------------------------------------------------------------------
     def add_async(self, gateway_id: str, infos: list[Any]) -> None:
         with self.db:

@@ -264,6 +264,8 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
 
         self.m.hooks.append(hook)
         try:
+            # Initial metadata tells a wire client the subscription is live before any change.
+            await context.send_initial_metadata(())
             while True:
                 yield await queue.get()
         finally:

@@ -69,6 +69,9 @@ class VirtualContext:
     async def abort(self, code: grpc.StatusCode, details: str = "") -> None:
         raise _Abort(code, details)
 
+    async def send_initial_metadata(self, metadata: Sequence[tuple[str, str]] = ()) -> None:
+        """Nothing to send in-process; the stream is live once its first step has run."""
+
 
 def message_class(descriptor: Any) -> Any:
     return message_factory.GetMessageClass(descriptor)

@@ -1,0 +1,249 @@
+"""Modbus RTU slaves on pymodbus, attached to an RS485 bus.
+
+Each slave is a real ``pymodbus.server.ModbusSerialServer`` (its RTU framer, request decoding,
+``ServerRequestHandler`` and ``SimDevice`` datastore) whose serial port is a bus port
+(:mod:`devices.rs485.transport`). Broadcast (address 0) writes run on the datastore and are
+never answered (``broadcast_enable=True``).
+
+Absent slave IDs stay silent. pymodbus' datastore (``SimCore``) answers a request for an unknown
+device id from device 0 if there is one, and otherwise its request handler catches the lookup
+``KeyError`` and answers exception 4 (``ignore_missing_devices`` only covers
+``NoSuchIdException``). A real RS485 line is shared, so that would make every slave answer every
+address. The fix is here, at the line: :meth:`ModbusSlave._addressed` drops every frame whose
+address byte is neither this slave's unit id nor 0 before pymodbus' framer sees it.
+
+Exceptions: 1 for a function the device does not implement (``functions``), 2 for an address
+outside its tables (pymodbus), 3 for a holding-register write outside a declared range
+(``limits``), 4 while a point's sensor has failed (:meth:`fail_point`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from devices.rs485.sensor import Ramp, RandomWalk, SensorModel, Sine
+from devices.rs485.transport import bus_connector
+from sim.rs485 import Rs485Bus
+from sim.world import World
+
+ALL_FUNCTIONS = (1, 2, 3, 4, 5, 6, 15, 16)
+TABLES = ("holding", "input")
+TYPES: dict[str, DataType] = {
+    "int16": DataType.INT16, "uint16": DataType.UINT16, "int32": DataType.INT32,
+    "uint32": DataType.UINT32, "float32": DataType.FLOAT32, "string": DataType.STRING,
+}
+_WRITE_FUNCTIONS = (5, 6, 15, 16)
+_TABLE_OF_FUNCTION = {1: "c", 2: "d", 3: "h", 4: "i", 5: "c", 6: "h", 15: "c", 16: "h"}
+
+
+@dataclass
+class Point:
+    """A typed value at a register address; ``sensor`` makes it change over time."""
+
+    name: str
+    table: str
+    address: int
+    type: str
+    value: Any
+    sensor: SensorModel | None = None
+
+    def __post_init__(self) -> None:
+        if self.table not in TABLES:
+            raise ValueError(f"point {self.name!r}: table {self.table!r} not accepted; "
+                             f"accepted: {', '.join(TABLES)}")
+        if self.type not in TYPES:
+            raise ValueError(f"point {self.name!r}: type {self.type!r} not accepted; "
+                             f"accepted: {', '.join(TYPES)}")
+
+    def registers(self, value: Any | None = None) -> list[int]:
+        data = SimData(self.address, values=self.value if value is None else value,
+                       datatype=TYPES[self.type])
+        return [int(r) for r in data.build_registers(False)]
+
+
+@dataclass
+class ModbusSlaveSpec:
+    unit: int
+    coils: int = 32
+    discrete_inputs: int = 32
+    holding: int = 32
+    inputs: int = 32
+    points: list[Point] = field(default_factory=list)
+    functions: tuple[int, ...] = ALL_FUNCTIONS
+    limits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    response_delay: float = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.unit, int) or not 1 <= self.unit <= 247:
+            raise ValueError(f"Modbus unit id {self.unit!r} not accepted; accepted: 1 to 247")
+        for fc in self.functions:
+            if fc not in ALL_FUNCTIONS:
+                raise ValueError(f"function code {fc!r} not accepted; accepted: "
+                                 f"{', '.join(map(str, ALL_FUNCTIONS))}")
+        if self.response_delay < 0:
+            raise ValueError(f"response delay {self.response_delay!r} s not accepted; "
+                             "accepted: >= 0")
+        if not self.name:
+            self.name = f"modbus-{self.unit}"
+
+
+def standard_slave(unit: int, **overrides: Any) -> ModbusSlaveSpec:
+    """A meter-like slave: serial string, an int32 energy counter, a float32 temperature that
+    follows a sensor model, a setpoint with limits 0..1000."""
+    points = [
+        Point("serial", "input", 0, "string", f"SN{unit:06d}"),
+        Point("temperature", "input", 4, "float32", 21.5, Sine(21.5, 2.0, 60.0)),
+        Point("energy", "input", 6, "int32", 1000 * unit, Ramp(1000 * unit, 3.0)),
+        Point("pressure", "input", 8, "uint16", 1013, RandomWalk(1013, 1, 950, 1050)),
+        Point("setpoint", "holding", 0, "int16", 200),
+    ]
+    spec = {"unit": unit, "points": points, "limits": {0: (0, 1000)}}
+    spec.update(overrides)
+    return ModbusSlaveSpec(**spec)
+
+
+class ModbusSlave:
+    """One Modbus RTU slave node on a bus."""
+
+    def __init__(self, world: World, bus: Rs485Bus, spec: ModbusSlaveSpec,
+                 settings: Any = None) -> None:
+        self.world = world
+        self.bus = bus
+        self.spec = spec
+        self.name = spec.name
+        self.settings = settings
+        self.failed: set[str] = set()
+        self.server: ModbusSerialServer | None = None
+        self.requests = 0
+        self._sensors: list[Any] = []
+        world.add_node(self)
+
+    # -- life cycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Power on: a fresh datastore from the spec, the server on a new bus port."""
+        if self.server is not None:
+            return
+        spec = self.spec
+        device = SimDevice(id=spec.unit, simdata=self._tables(), action=self._action)
+        server = ModbusSerialServer(device, framer=FramerType.RTU, port=f"rs485:{self.bus.name}",
+                                    broadcast_enable=True, ignore_missing_devices=True,
+                                    trace_pdu=self._trace_pdu)
+        server.call_create = bus_connector(  # type: ignore[method-assign]
+            self.bus, self.name, server.handle_new_connection, settings=self.settings,
+            accept=self._addressed, delay=spec.response_delay)
+        await server.serve_forever(background=True)
+        self.server = server
+        self._sensors = [self.world.process(p.sensor.run(self, p), f"{self.name}/{p.name}")
+                         for p in spec.points if p.sensor is not None]
+        self.world.trace.emit(self.name, "app", "power-on", unit=spec.unit)
+
+    async def stop(self) -> None:
+        """Power off: the port goes away and the datastore is lost."""
+        server, self.server = self.server, None
+        for proc in self._sensors:
+            if proc.is_alive:
+                proc.interrupt("power-off")
+        self._sensors = []
+        if server is not None:
+            await server.shutdown()
+            self.world.trace.emit(self.name, "app", "power-off")
+
+    async def power_cycle(self, off_for: float) -> None:
+        await self.stop()
+        await asyncio.sleep(off_for)
+        await self.start()
+
+    @property
+    def powered(self) -> bool:
+        return self.server is not None
+
+    # -- faults ------------------------------------------------------------------------------
+    def fail_point(self, name: str, failed: bool = True) -> None:
+        """A failed point answers exception 4 (server device failure) until restored."""
+        self.point(name)
+        (self.failed.add if failed else self.failed.discard)(name)
+        self.world.trace.emit(self.name, "fault", "point-failed" if failed else "point-restored",
+                              point=name)
+
+    # -- data --------------------------------------------------------------------------------
+    def point(self, name: str) -> Point:
+        for p in self.spec.points:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.spec.points) or "none"
+        raise KeyError(f"slave {self.name!r} has no point {name!r}; points: {known}")
+
+    def set_point(self, name: str, value: Any) -> None:
+        """Write a point's value into the live datastore (a sensor update)."""
+        p = self.point(name)
+        if self.server is None:
+            return
+        runtime = self.server.context.devices[self.spec.unit]  # type: ignore[union-attr]
+        start, _, registers, _ = runtime.block["h" if p.table == "holding" else "i"]
+        regs = p.registers(value)
+        offset = p.address - start
+        registers[offset:offset + len(regs)] = regs
+
+    def _tables(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
+        spec = self.spec
+        coils = [SimData(0, count=spec.coils, values=False, datatype=DataType.BITS)]
+        discrete = [SimData(0, values=[bool(i % 3 == 0) for i in range(spec.discrete_inputs)],
+                            datatype=DataType.BITS)]
+        return (coils, discrete, self._registers("holding", spec.holding),
+                self._registers("input", spec.inputs))
+
+    def _registers(self, table: str, size: int) -> list[SimData]:
+        blocks: list[SimData] = []
+        at = 0
+        for p in sorted((p for p in self.spec.points if p.table == table),
+                        key=lambda p: p.address):
+            if p.address > at:
+                blocks.append(SimData(at, count=p.address - at, values=0,
+                                      datatype=DataType.REGISTERS))
+            regs = p.registers()
+            blocks.append(SimData(p.address, values=regs, datatype=DataType.REGISTERS))
+            at = p.address + len(regs)
+        if size > at:
+            blocks.append(SimData(at, count=size - at, values=0, datatype=DataType.REGISTERS))
+        return blocks
+
+    # -- pymodbus hooks ----------------------------------------------------------------------
+    def _addressed(self, frame: bytes) -> bool:
+        return bool(frame) and frame[0] in (0, self.spec.unit)
+
+    async def _action(self, function_code: int, start_address: int, address: int, count: int,
+                      registers: list[int], values: list[int] | list[bool] | None
+                      ) -> ExcCodes | None:
+        spec = self.spec
+        if function_code not in spec.functions:
+            return ExcCodes.ILLEGAL_FUNCTION
+        table = _TABLE_OF_FUNCTION.get(function_code)
+        if table == "h" and values and function_code in _WRITE_FUNCTIONS:
+            for i, value in enumerate(values):
+                limit = spec.limits.get(address + i)
+                signed = int(value) - 0x10000 if int(value) >= 0x8000 else int(value)
+                if limit is not None and not limit[0] <= signed <= limit[1]:
+                    return ExcCodes.ILLEGAL_VALUE
+        for name in self.failed:
+            p = self.point(name)
+            if ("h" if p.table == "holding" else "i") != table:
+                continue
+            width = len(p.registers())
+            if address < p.address + width and p.address < address + count:
+                return ExcCodes.DEVICE_FAILURE
+        return None
+
+    def _trace_pdu(self, sending: bool, pdu: Any) -> Any:
+        if not sending:
+            self.requests += 1
+        self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
+                              fc=int(pdu.function_code), unit=int(pdu.dev_id))
+        return pdu

@@ -1,0 +1,298 @@
+"""A timed multidrop, half-duplex RS485 line on the world's clock.
+
+Every byte takes its time on the line (start + data + parity + stop bits at the sender's baud
+rate). Receivers get a *line frame* once the line has been silent for the frame gap (3.5
+character times for Modbus RTU, :attr:`LineSettings.t35`), as an RTU receiver delimits frames.
+Two drivers whose transmissions overlap collide: the overlap carries undefined levels and every
+receiver decodes garbage. Seeded noise flips bits at a configured bit-error rate. A node whose
+baud rate or framing differ from the sender's decodes what its own UART would (:mod:`sim.uart`).
+A sender does not hear itself (its transceiver's receiver is disabled while driving).
+
+Only the bytes travel: which slave answers is each node's business (a Modbus slave ignores
+frames for other addresses). The bus counts busy time, so its utilisation is a model figure.
+
+API for nodes (Modbus slaves and masters, OSDP PDs and CPs, terminals' RS485 ports)::
+
+    port = bus.attach("slave-7", on_frame=callback)     # settings default to the bus's
+    port.send(b"...")                                    # returns when the last bit leaves
+    port.powered = False                                 # deaf and mute until powered again
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.rs485_capture import HexCapture
+from sim.uart import Drive, LineSettings, Waveform, uart_receive
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from sim.world import World
+
+__all__ = ["Rs485Bus", "BusPort", "LineFrame", "LineSettings"]
+
+FrameHandler = Callable[[bytes, "LineFrame"], None]
+
+
+@dataclass
+class _Tx:
+    port: BusPort
+    start: float
+    data: bytearray
+
+    @property
+    def end(self) -> float:
+        return self.start + len(self.data) * self.port.settings.char_time
+
+
+@dataclass
+class LineFrame:
+    """What one line frame was: who drove it, when, and what happened to it."""
+
+    number: int
+    start: float
+    end: float
+    drivers: tuple[str, ...]
+    sent: tuple[bytes, ...]
+    collision: bool = False
+    flipped_bits: int = 0
+    line_bytes: bytes = b""
+    framing_errors: int = 0
+    parity_errors: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.collision and not self.flipped_bits and not self.framing_errors
+
+
+@dataclass
+class BusStats:
+    frames: int = 0
+    collisions: int = 0
+    noisy_frames: int = 0
+    bytes_sent: int = 0
+    busy_seconds: float = 0.0
+
+
+class BusPort:
+    """One transceiver on the bus."""
+
+    def __init__(self, bus: Rs485Bus, name: str, settings: LineSettings,
+                 on_frame: FrameHandler | None) -> None:
+        self.bus = bus
+        self.name = name
+        self.settings = settings
+        self.on_frame = on_frame
+        self.powered = True
+        self.tx_end = 0.0
+        self.frames_received = 0
+
+    def send(self, data: bytes) -> float:
+        """Drive ``data`` onto the line now (or right after this port's previous bytes);
+        return the time the last stop bit ends."""
+        return self.bus._send(self, bytes(data))
+
+    def detach(self) -> None:
+        self.bus.detach(self)
+
+    def __repr__(self) -> str:
+        return f"BusPort({self.name!r} on {self.bus.name!r}, {self.settings})"
+
+
+class Rs485Bus:
+    """The line. ``frame_gap`` defaults to the Modbus RTU 3.5-character silence."""
+
+    def __init__(self, world: World, name: str, settings: LineSettings | None = None,
+                 bit_error_rate: float = 0.0, frame_gap: float | None = None,
+                 capture_dir: Path | None = None, protocol: str = "modbus-rtu") -> None:
+        self.world = world
+        self.name = name
+        self.settings = settings or LineSettings()
+        self.frame_gap = self.settings.t35 if frame_gap is None else frame_gap
+        self.bit_error_rate = 0.0
+        self.set_noise(bit_error_rate)
+        self.ports: list[BusPort] = []
+        self.stats = BusStats()
+        self._loop: asyncio.AbstractEventLoop = world.loop
+        self._rng = world.rng(f"rs485/{name}")
+        self._frame: list[_Tx] = []
+        self._line_end = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._started = world.now
+        self.listeners: list[Callable[[LineFrame], None]] = []
+        self.capture: HexCapture | None = None
+        if capture_dir is not None:
+            self.capture = HexCapture(Path(capture_dir) / f"rs485-{name}.log", name,
+                                      str(self.settings), self.frame_gap, protocol)
+        world.add_medium(f"rs485/{name}", self)
+
+    # -- nodes -------------------------------------------------------------------------------
+    def attach(self, name: str, on_frame: FrameHandler | None = None,
+               settings: LineSettings | None = None) -> BusPort:
+        if any(p.name == name for p in self.ports):
+            raise ValueError(f"a port named {name!r} is already attached to bus {self.name!r}")
+        port = BusPort(self, name, settings or self.settings, on_frame)
+        self.ports.append(port)
+        self.world.trace.emit(name, "bus", "attached", bus=self.name, settings=str(port.settings))
+        return port
+
+    def detach(self, port: BusPort) -> None:
+        if port in self.ports:
+            self.ports.remove(port)
+            self.world.trace.emit(port.name, "bus", "detached", bus=self.name)
+
+    # -- faults ------------------------------------------------------------------------------
+    def set_noise(self, bit_error_rate: float) -> None:
+        if not isinstance(bit_error_rate, int | float) or not 0.0 <= bit_error_rate < 0.5:
+            raise ValueError(f"bit error rate {bit_error_rate!r} not accepted; "
+                             "accepted: a number from 0 up to (not including) 0.5")
+        self.bit_error_rate = float(bit_error_rate)
+
+    def noise_burst(self, bit_error_rate: float, duration: float) -> None:
+        """Raise the bit-error rate for ``duration`` seconds from now, then restore it."""
+        before = self.bit_error_rate
+        self.set_noise(bit_error_rate)
+        self.world.trace.emit(self.name, "fault", "noise-burst", ber=bit_error_rate,
+                              duration=duration)
+
+        def restore() -> None:
+            self.bit_error_rate = before
+            self.world.trace.emit(self.name, "fault", "noise-end", ber=before)
+
+        self._loop.call_at(self._loop.time() + duration, restore)
+
+    # -- figures -----------------------------------------------------------------------------
+    def utilisation(self) -> float:
+        """Fraction of the time since the bus was made that some driver was on the line."""
+        elapsed = self.world.now - self._started
+        return self.stats.busy_seconds / elapsed if elapsed > 0 else 0.0
+
+    def close(self) -> None:
+        if self._frame:
+            self._finish()
+        if self.capture is not None:
+            self.capture.close()
+
+    # -- the line ----------------------------------------------------------------------------
+    def _send(self, port: BusPort, data: bytes) -> float:
+        now = self._loop.time()
+        if not port.powered or port not in self.ports or not data:
+            return now
+        if self._frame and now >= self._line_end + self.frame_gap:
+            self._finish()                 # its timer is due at this very instant
+        start = max(now, port.tx_end)
+        last = next((tx for tx in reversed(self._frame) if tx.port is port), None)
+        if last is not None and math.isclose(last.end, start, abs_tol=1e-12):
+            last.data.extend(data)
+            tx = last
+        else:
+            tx = _Tx(port, start, bytearray(data))
+            self._frame.append(tx)
+        port.tx_end = tx.end
+        self.stats.bytes_sent += len(data)
+        self._line_end = max(self._line_end, tx.end)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(self._line_end + self.frame_gap, self._finish)
+        return tx.end
+
+    def _finish(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        txs, self._frame = sorted(self._frame, key=lambda tx: tx.start), []
+        if not txs:
+            return
+        self.stats.frames += 1
+        frame = LineFrame(self.stats.frames, txs[0].start, max(tx.end for tx in txs),
+                          tuple(tx.port.name for tx in txs), tuple(bytes(tx.data) for tx in txs))
+        frame.collision = any(a.port is not b.port and a.start < b.end and b.start < a.end
+                              for i, a in enumerate(txs) for b in txs[i + 1:])
+        self.stats.busy_seconds += _union_length([(tx.start, tx.end) for tx in txs])
+        # Bits are rendered only when something can disturb them: noise, a collision, or a
+        # receiver whose settings differ from a sender's (the common clean case skips this).
+        same = {tx.port.settings for tx in txs}
+        sent_settings = next(iter(same)) if len(same) == 1 else None
+        drives: list[Drive] = []
+        if frame.collision or self.bit_error_rate > 0.0:
+            drives = self._drives(txs)
+            frame.flipped_bits = self._apply_noise(drives)
+        if frame.collision:
+            self.stats.collisions += 1
+        if frame.flipped_bits:
+            self.stats.noisy_frames += 1
+        disturbed = frame.collision or frame.flipped_bits > 0
+        wave = Waveform(drives, self._rng) if disturbed else None
+        clean = b"".join(frame.sent)
+        decoded: dict[LineSettings, tuple[bytes, int, int]] = {}
+
+        def view(settings: LineSettings) -> tuple[bytes, int, int]:
+            if not disturbed and settings == sent_settings:
+                return clean, 0, 0
+            if settings not in decoded:
+                got = uart_receive(wave or Waveform(self._drives(txs), self._rng), settings)
+                decoded[settings] = (got.data, got.framing_errors, got.parity_errors)
+            return decoded[settings]
+
+        frame.line_bytes, frame.framing_errors, frame.parity_errors = view(self.settings)
+        self.world.trace.emit(self.name, "bus", "frame", n=frame.number, start=frame.start,
+                              drivers=list(frame.drivers), data=frame.line_bytes,
+                              collision=frame.collision, flipped=frame.flipped_bits)
+        if self.capture is not None:
+            self.capture.write(frame)
+        for listener in self.listeners:
+            listener(frame)
+        drivers = {tx.port for tx in txs}
+        for port in list(self.ports):
+            if port in drivers or not port.powered or port.on_frame is None:
+                continue
+            data = view(port.settings)[0]
+            if data:
+                port.frames_received += 1
+                port.on_frame(data, frame)
+
+    @staticmethod
+    def _drives(txs: list[_Tx]) -> list[Drive]:
+        return [Drive(tx.start, tx.port.settings.bit_time, tx.port.settings.encode(tx.data))
+                for tx in txs]
+
+    def _apply_noise(self, drives: list[Drive]) -> int:
+        """Flip bits at the bit-error rate (geometric skips: cost per flip, not per bit)."""
+        p = self.bit_error_rate
+        if p <= 0.0:
+            return 0
+        flips = 0
+        log_q = math.log1p(-p)
+        for drive in drives:
+            i = -1
+            while True:
+                i += 1 + int(math.log(1.0 - self._rng.random()) / log_q)
+                if i >= len(drive.bits):
+                    break
+                drive.bits[i] ^= 1
+                flips += 1
+        return flips
+
+
+def _union_length(intervals: list[tuple[float, float]]) -> float:
+    total, cur_start, cur_end = 0.0, -math.inf, -math.inf
+    for start, end in sorted(intervals):
+        if start > cur_end:
+            total += max(0.0, cur_end - cur_start) if cur_end > -math.inf else 0.0
+            cur_start, cur_end = start, end
+        else:
+            cur_end = max(cur_end, end)
+    if cur_end > -math.inf:
+        total += cur_end - cur_start
+    return total
+
+
+def line_stats(bus: Rs485Bus) -> dict[str, Any]:
+    s = bus.stats
+    return {"frames": s.frames, "collisions": s.collisions, "noisy_frames": s.noisy_frames,
+            "bytes": s.bytes_sent, "utilisation": round(bus.utilisation(), 4)}

@@ -1,0 +1,104 @@
+"""Bridges: our simulated line served in another process, joined from outside by pymodbus'
+own clients through a pseudo-terminal and through Modbus RTU over TCP; and the rs485-modbus
+profile judging that outside slave through the TCP bridge as an external SUT."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.framer import FramerType
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def served_line() -> Iterator[dict[str, str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devices.rs485.serve", "--tcp-port", "0", "--pty",
+         "--units", "1,2"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    endpoints: dict[str, str] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() == "ready":
+            break
+        kind, value = line.split()
+        endpoints[kind] = value
+    try:
+        yield endpoints
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_rtu_over_tcp_bridge_with_pymodbus_tcp_client(served_line: dict[str, str]) -> None:
+    host, port = served_line["tcp"].rsplit(":", 1)
+
+    async def poll() -> tuple[list[int], object]:
+        client = AsyncModbusTcpClient(host, port=int(port), framer=FramerType.RTU, timeout=1,
+                                      retries=0)
+        await client.connect()
+        try:
+            serial = await client.read_input_registers(0, count=4, device_id=2)
+            absent = None
+            try:
+                absent = await client.read_input_registers(0, count=1, device_id=9)
+            except Exception as exc:  # noqa: BLE001 - pymodbus raises ModbusIOException
+                absent = exc
+            return serial.registers, absent
+        finally:
+            client.close()
+
+    registers, absent = asyncio.run(poll())
+    assert bytes(b for r in registers for b in r.to_bytes(2, "big")) == b"SN000002"
+    assert "No response" in str(absent)
+
+
+def test_pty_bridge_with_pymodbus_serial_client(served_line: dict[str, str]) -> None:
+    async def write_and_read() -> list[int]:
+        client = AsyncModbusSerialClient(served_line["pty"], framer=FramerType.RTU, timeout=1,
+                                         baudrate=9600)
+        await client.connect()
+        try:
+            reply = await client.write_register(12, 4321, device_id=1)
+            assert not reply.isError()
+            return (await client.read_holding_registers(12, count=1, device_id=1)).registers
+        finally:
+            client.close()
+
+    assert asyncio.run(write_and_read()) == [4321]
+
+
+def test_profile_judges_an_external_slave_through_the_tcp_bridge(
+        served_line: dict[str, str], tmp_path: Path) -> None:
+    builtin = yaml.safe_load((ROOT / "conformance/suts/builtin.yaml").read_text())
+    endpoint = dict(builtin["endpoints"]["rs485-modbus"], tcp=served_line["tcp"])
+    sut = {"name": "outside-meter", "role": "gateway",
+           "identity": {"vendor": "gateway-hil", "model": "served standard slave",
+                        "firmware": "0.1.0"},
+           "endpoints": {"rs485-modbus": endpoint}, "capabilities": ["modbus-rtu"]}
+    sut_file = tmp_path / "sut.yaml"
+    sut_file.write_text(yaml.safe_dump(sut))
+    results = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "features/test_rs485.py", f"--hil-sut={sut_file}", f"--hil-results={results}",
+         f"--hil-evidence-dir={tmp_path / 'evidence'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    records = json.loads(results.read_text())
+    outcomes = {r["name"]: r["outcome"] for r in records}
+    passed = [n for n, o in outcomes.items() if o == "passed"]
+    planned = [r["name"] for r in records if r["planned_skip"]]
+    assert len(passed) >= 15, outcomes
+    assert "A failed sensor makes its registers answer exception 4" in planned
+    assert "A broadcast write reaches every slave on the line" in planned
+    captures = list((tmp_path / "evidence").rglob("rs485-line.log"))
+    assert captures and any("sut-bridge" not in c.read_text() for c in captures)
