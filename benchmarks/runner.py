@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import ble, rs485
+from benchmarks import ble, connect_master, rs485
 from benchmarks.ble_notify_load import ble_notify_load
 
 BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
@@ -29,6 +29,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
                                  "simulated s (target >= 10x, < 150 MiB)"),
     "rs485-poll": (rs485.rs485_poll, "16 RS485 buses x 32 pymodbus slaves at 9600 baud, each "
                                      "polled once a second, 10 simulated min (target >= 50x)"),
+    "cm-reconnect": (connect_master.cm_reconnect, "500 terminals on 2 device gateways, a "
+                     "gateway restart and a power cycle, 10 simulated min, virtual gRPC channel"),
 }
 
 

@@ -4,6 +4,8 @@
     hil serve ble-router [--port 8080] [--control-port 8081] [--peripherals N] [--scale X]
     hil serve connect-master [--port 4010] [--gateway-port 4000] [--terminals N] [--tenant T]
                              [--out-dir DIR] [--control-port 4011] [--scale X]
+    hil serve rs485 [--tcp-port 5020] [--pty] [--units 1,2,3 | --osdp 1,2 --scbk HEX]
+                    [--settings "9600 8N1"] [--capture-dir DIR]
     hil scenario run NAME|FILE [--seed N] [--trace PATH]
     hil profiles
     hil bench [NAME ...] [--json]
@@ -47,6 +49,10 @@ def _serve(args: argparse.Namespace) -> int:
             control_port=args.control_port or 4011, terminals=args.terminals,
             tenant=args.tenant, out_dir=args.out_dir, seed=args.seed, scale=args.scale,
             duration_s=args.duration))
+    if args.system == "rs485":
+        from devices.rs485.serve import run as run_rs485
+
+        return run_rs485(args)
     if args.system != "ble-router":
         print(f"hil serve: {args.system!r} is not served yet; available: ble-router, "
               "connect-master", file=sys.stderr)
@@ -120,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve a reference gateway with simulated devices, "
                        "in real time on loopback")
-    p.add_argument("system", choices=("ble-router", "connect-master"))
+    p.add_argument("system", choices=("ble-router", "connect-master", "rs485"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, help="API port (ble-router 8080, connect-master 4010)")
     p.add_argument("--control-port", type=int, help="world control (8081 / 4011)")
@@ -135,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", default="tenant-a", help="connect-master: the tenant of gw-a")
     p.add_argument("--out-dir", default="connect-master-certs",
                    help="connect-master: where the CA, client certificates and sut.yaml go")
+    from devices.rs485.serve import add_arguments as add_rs485_arguments
+
+    add_rs485_arguments(p.add_argument_group("rs485 (a line of Modbus slaves or OSDP readers)"),
+                        seed=False)
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("scenario", help="run a declarative world file")

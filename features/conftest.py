@@ -28,9 +28,9 @@ from features.steps.connect_params import *  # noqa: F403
 from features.steps.connection import *  # noqa: F403
 from features.steps.errors import *  # noqa: F403
 from features.steps.faults import *  # noqa: F403
-from features.steps.load import *  # noqa: F403
 from features.steps.gatt import *  # noqa: F403
 from features.steps.info import *  # noqa: F403
+from features.steps.load import *  # noqa: F403
 from features.steps.login import *  # noqa: F403
 from features.steps.notify import *  # noqa: F403
 from features.steps.pairing import *  # noqa: F403
@@ -97,7 +97,8 @@ def testbed(hil_config: HilConfig, hil_record: dict[str, Any],
     else:
         endpoint = sut.endpoint(PROFILE)
         remote = RemoteTestbed(str(endpoint["base_url"]), endpoint.get("world_control"),
-                               seed=hil_config.seed)
+                               seed=hil_config.seed,
+                               scale=float(endpoint.get("time_scale", 1.0)))
         try:
             remote.run(remote.reset())   # no links on the router, no peripherals on the far side
         except BaseException:

@@ -3,6 +3,7 @@
 from pytest_bdd import scenarios
 
 from features.steps.cm_fixtures import *  # noqa: F403  (fixtures)
+from features.steps.cm_load import *  # noqa: F403
 from features.steps.cm_steps import *  # noqa: F403  (step definitions register as fixtures)
 
 scenarios("connect_master")

@@ -5,5 +5,6 @@ from pytest_bdd import scenarios
 
 from features.steps.rs485_fixtures import *  # noqa: F403  (fixtures)
 from features.steps.rs485_modbus import *  # noqa: F403  (step definitions)
+from features.steps.rs485_osdp import *  # noqa: F403  (step definitions)
 
 scenarios("rs485")

@@ -6,6 +6,7 @@ powers and inspects terminals and restarts gateways (``hil serve connect-master`
     POST   /world/terminals                    {deviceID, gateway, host, mode?, ssl?, rs485Slaves?}
     GET    /world/terminals/<id>               its config and session counters
     POST   /world/terminals/<id>/power         {"on": true|false}
+    POST   /world/terminals/<id>/cable         {"plugged": true|false}: silent link loss
     POST   /world/gateways/<id>/restart        the device gateway process restarts
     POST   /world/master/restart               the master restarts (its database stays)
     GET    /world/trace?since=<t>              the world's timeline records since t
@@ -126,6 +127,14 @@ def cm_control_app(bed: ConnectMasterBed,
         terminal.power_on() if on else terminal.power_off()
         return web.json_response({"on": on})
 
+    async def cable(request: web.Request) -> web.Response:
+        did = device(request)
+        plugged = (await _body(request)).get("plugged")
+        if not isinstance(plugged, bool):
+            return _error(400, f"'plugged' must be true or false, got {plugged!r}")
+        bed.plug(did, plugged)
+        return web.json_response({"plugged": plugged})
+
     async def restart_gateway(request: web.Request) -> web.Response:
         gid = request.match_info["id"]
         if gid not in bed.gateways:
@@ -155,6 +164,7 @@ def cm_control_app(bed: ConnectMasterBed,
     app.router.add_post("/world/terminals", add)
     app.router.add_get("/world/terminals/{id}", state)
     app.router.add_post("/world/terminals/{id}/power", power)
+    app.router.add_post("/world/terminals/{id}/cable", cable)
     app.router.add_post("/world/gateways/{id}/restart", restart_gateway)
     app.router.add_post("/world/master/restart", restart_master)
     app.router.add_get("/world/trace", trace)

@@ -145,6 +145,13 @@ class ConnectMasterBed:
         terminal.power_on()
         return terminal
 
+    def plug(self, device_id: int, plugged: bool) -> None:
+        """Pull or replug a terminal's cable: its packets silently vanish (no RST), so only a
+        keep-alive can tell that the link is dead."""
+        ip = self.terminals[device_id].cfg.ip
+        for spec in self.specs.values():
+            self.net.partition(ip, spec.ip, not plugged)
+
     def remove_terminals(self) -> list[int]:
         """Take every terminal out of the world (powered off, gone from search)."""
         removed = sorted(self.terminals)

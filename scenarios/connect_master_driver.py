@@ -67,6 +67,12 @@ class LocalCm:
         t = self.bed.terminals[device_id]
         t.power_on() if on else t.power_off()
 
+    def plug(self, device_id: int, plugged: bool) -> None:
+        self.bed.plug(device_id, plugged)
+
+    def tenant(self, name: str) -> str:
+        return name
+
     def pass_time(self, seconds: float) -> None:
         self.world.run_for(seconds)
 
@@ -178,6 +184,13 @@ class RemoteCm:
 
     def power(self, device_id: int, on: bool) -> None:
         self.run(self._control("POST", f"/world/terminals/{device_id}/power", {"on": on}))
+
+    def plug(self, device_id: int, plugged: bool) -> None:
+        self.run(self._control("POST", f"/world/terminals/{device_id}/cable",
+                               {"plugged": plugged}))
+
+    def tenant(self, name: str) -> str:
+        return self._tenants[name][0] if name in self._tenants else name
 
     def pass_time(self, seconds: float) -> None:
         self.world.run_for(seconds)

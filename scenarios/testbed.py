@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import math
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +44,11 @@ class Testbed(abc.ABC):
 
     world: World
     transcript: list[dict[str, Any]]
+    # Scenarios give their devices addresses inside this block (see allocate). A fresh
+    # reference router per scenario needs nothing more than block 0; a long-lived external
+    # router remembers names, GATT databases and bonds per address, so each remote test bed
+    # takes a block no earlier scenario (or earlier run) used.
+    device_block: int = 0
 
     def run(self, awaitable: Awaitable[T]) -> T:
         return self.world.run(awaitable)
@@ -202,12 +208,31 @@ class LocalTestbed(Testbed):
         super().close()
 
 
+_last_block = 0
+
+
+def _fresh_block() -> int:
+    """A device-address block (1-65535) unused by this process and, with high likelihood, by
+    recent runs: real-time runs need no reproducible addresses, only fresh ones."""
+    global _last_block
+    if _last_block == 0:
+        _last_block = int(time.time() * 10) % 0xFF00
+    _last_block = _last_block % 0xFFFF + 1
+    return _last_block
+
+
 class RemoteTestbed(Testbed):
-    """A router at a URL; peripherals driven through the far side's world-control API."""
+    """A router at a URL; peripherals driven through the far side's world-control API.
+
+    ``scale`` is the far side's world seconds per wall second: 1 for a physical router; a
+    simulated one (``hil serve --scale 4``) may run faster, and the harness's clock must then
+    run at the same pace so that every wait and timeout means the same on both sides.
+    """
 
     def __init__(self, base_url: str, control_url: str | None, seed: int = 1,
-                 trace_path: Path | None = None) -> None:
-        self.world = World(seed=seed, clock=REAL, trace_path=trace_path)
+                 trace_path: Path | None = None, scale: float = 1.0) -> None:
+        self.world = World(seed=seed, clock=REAL, scale=scale, trace_path=trace_path)
+        self.device_block = _fresh_block()
         self.base_url = base_url
         self.control_url = control_url
         self.transcript = []
@@ -255,9 +280,12 @@ class RemoteTestbed(Testbed):
                 from None
 
     async def disconnect_all(self, patience_s: float = 5.0) -> None:
-        """Leave the router with no connection, through its own API. Housekeeping between
-        scenarios, not part of one: these exchanges are not in the transcript."""
+        """Leave the router with no connection and no bond with this scenario's peripherals
+        (the next scenario may place a peripheral at the same address), through its own API.
+        Housekeeping between scenarios, not part of one: not in the transcript."""
         router = HttpClient(self.base_url)
+        for address in self._addresses.values():
+            await router.request("DELETE", f"/management/nodes/{address}/bond", timeout=5)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience_s
         while True:

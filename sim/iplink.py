@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,11 @@ class LinkProfile:
     partitioned: bool = False
 
 
+# A SYN lost to a partition is sent again after 1, 2, 4, 8 ... seconds (as TCP stacks do) until
+# the connect timeout; if the partition heals meanwhile, the connection goes through.
+SYN_RETRIES = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+
 class MemoryTransport(asyncio.Transport):
     """One end of an in-world stream; bytes reach the peer after latency + serialisation."""
 
@@ -53,7 +59,7 @@ class MemoryTransport(asyncio.Transport):
         self._inbox: list[bytes] = []
         self._eof_pending = False
         self._wire = OrderedDelivery(self._loop)
-        self._held: list[bytes] = []
+        self._held: list[tuple[str, Any]] = []     # what waits for a partition to heal
         self.bytes_sent = 0
 
     # -- asyncio.Transport -------------------------------------------------------------------
@@ -128,23 +134,29 @@ class MemoryTransport(asyncio.Transport):
 
     # -- delivery ----------------------------------------------------------------------------
     def _send(self, data: bytes) -> None:
-        profile = self._net.profile(self.local[0], self.remote[0])
-        if profile.partitioned:
-            self._held.append(data)
-            self._net._held.add(self)
-            return
-        now = self._loop.time()
-        serialisation = len(data) * 8 / profile.bandwidth_bps
-        self.bytes_sent += len(data)
-        self._wire.push(now + profile.latency_s + serialisation, self._arrive, data)
+        self._emit("data", data)
 
     def _send_control(self, what: str) -> None:
-        self._wire.push(self._loop.time(), self._arrive_control, what)
+        self._emit("control", what)
+
+    def _emit(self, kind: str, payload: Any) -> None:
+        """Bytes and FIN/EOF alike cross the link in order; a partition holds them all."""
+        profile = self._net.profile(self.local[0], self.remote[0])
+        if profile.partitioned:
+            self._held.append((kind, payload))
+            self._net._held.add(self)
+            return
+        at = self._loop.time() + profile.latency_s
+        if kind == "data":
+            self.bytes_sent += len(payload)
+            self._wire.push(at + len(payload) * 8 / profile.bandwidth_bps, self._arrive, payload)
+        else:
+            self._wire.push(at, self._arrive_control, payload)
 
     def flush_held(self) -> None:
         held, self._held = self._held, []
-        for data in held:
-            self._send(data)
+        for kind, payload in held:
+            self._emit(kind, payload)
 
     def _arrive(self, data: bytes) -> None:
         peer = self.peer
@@ -232,6 +244,15 @@ class IpNetwork:
         if server_factory is None:
             await asyncio.sleep(self.profile(client_host, host).latency_s * 2)
             raise ConnectionRefused(f"connection to {host}:{port} refused: nothing listens there")
+        waited = 0.0
+        for backoff in SYN_RETRIES:
+            if not self.profile(client_host, host).partitioned:
+                break
+            await asyncio.sleep(backoff)
+            waited += backoff
+        else:
+            raise TimeoutError(errno.ETIMEDOUT, f"connection to {host}:{port} timed out after "
+                               f"{waited:g} s: the path from {client_host} is partitioned")
         self._ephemeral += 1
         local = (client_host, self._ephemeral)
         client_proto = factory()
@@ -259,7 +280,8 @@ class IpNetwork:
     def _forget(self, transport: MemoryTransport) -> None:
         if transport in self._transports:
             self._transports.remove(transport)
-        self._held.discard(transport)
+        if not transport._held:          # what a closed end sent still waits for the heal
+            self._held.discard(transport)
 
     @property
     def open_connections(self) -> int:

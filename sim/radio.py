@@ -386,10 +386,23 @@ class Radio:
             _disarm(link.timer)
 
     def link_closed(self, controller: RadioController, peer: hci.Address) -> None:
-        """A controller ended a connection itself (terminate sent or received)."""
+        """A controller ended a connection itself (terminate sent or received).
+
+        What is already queued on the link (data sent before the LL_TERMINATE_IND, and the
+        terminate itself) still crosses the air first; the link goes once that has drained.
+        """
         link = self._link_for(controller, peer)
-        if link is not None:
+        if link is None:
+            return
+        if link.wire is not None and len(link.wire):
+            link.wire.push(self.world.now, self._drop_if_current, link)
+        else:
             self._drop_link((link.central, link.peripheral))
+
+    def _drop_if_current(self, link: LinkState) -> None:
+        key = (link.central, link.peripheral)
+        if self._links.get(key) is link:
+            self._drop_link(key)
 
     def connected_pairs(self) -> list[tuple[str, str]]:
         return [(self.nodes[c].name, self.nodes[p].name) for c, p in self._links]

@@ -44,7 +44,14 @@ class Trace:
         self.dropped = 0
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
+    @property
+    def recording(self) -> bool:
+        """False when records go nowhere (not kept, no file, no listener): emit is a no-op."""
+        return self.keep or self._file is not None or bool(self.listeners)
+
     def emit(self, node: str, layer: str, event: str, **details: Any) -> dict[str, Any]:
+        if not self.recording:
+            return {}
         record: dict[str, Any] = {"t": round(float(self._clock()), 6), "node": node, "layer": layer,
                                   "event": event}
         if details:

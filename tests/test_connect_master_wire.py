@@ -3,6 +3,8 @@ grpc's status semantics."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 
@@ -71,3 +73,27 @@ def test_same_seed_same_trace() -> None:
             bed.close()
 
     assert trace() == trace()
+
+
+def test_a_subscriber_behind_by_more_than_queue_size_loses_the_oldest_changes() -> None:
+    bed = ConnectMasterBed()
+    try:
+        bed.run(bed.start())
+        client = bed.client("tenant-a")
+        bed.run(client.login())
+        stream = client.subscribe(2).__aiter__()
+        first = bed.world.spawn(stream.__anext__())   # live, waiting for the first change
+        for i in range(4):
+            bed.add_terminal(3100 + i, "gw-a", 110 + i)
+        bed.run(client.call("AddAsyncConnection", gatewayID="gw-a", connectInfos=[
+            pb.AsyncConnectInfo(deviceID=3100 + i, IPAddr=f"10.0.0.{110 + i}", port=51211)
+            for i in range(4)]))
+        bed.world.run_for(5)              # 4 changes in one instant, before the reader runs
+        got = [bed.run(first).deviceID, bed.run(stream.__anext__()).deviceID]
+        log = [d for _t, d, _s in bed.gateways["gw-a"].status_log]
+        assert len(log) == 4
+        assert got == log[2:]             # the two oldest made room for the newest
+        with pytest.raises(TimeoutError):
+            bed.run(asyncio.wait_for(stream.__anext__(), 10))
+    finally:
+        bed.close()

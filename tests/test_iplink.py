@@ -121,3 +121,38 @@ def test_http_and_sse_through_the_world(world):
     assert bad.status == 400 and "invalid fail" in bad.text
     assert [e.json()["i"] for e in events] == [0, 1, 2, 3]
     assert [t["status"] for t in transcript] == [200, 400, 200]
+
+
+def test_partition_holds_the_close_and_refuses_new_connections_until_healed(world):
+    net = IpNetwork(world)
+    ends: list[str] = []
+
+    class Recorder(Echo):
+        def eof_received(self):
+            ends.append(f"eof at {world.now:.3f}")
+
+    net.listen("server", 7, Recorder)
+
+    async def main():
+        _reader, writer = await net.open_connection("server", 7, client_host="client")
+        net.partition("client", "server")
+        started = world.now
+        with pytest.raises(TimeoutError, match="partitioned"):
+            await net.open_connection("server", 7, client_host="client")
+        refused_after = world.now - started
+        writer.close()                                   # the FIN waits behind the partition
+        await asyncio.sleep(1)
+        during = list(ends)
+        # a connection attempt still retrying its SYN goes through once the path heals
+        attempt = asyncio.ensure_future(net.open_connection("server", 7, client_host="client"))
+        await asyncio.sleep(2.5)
+        net.partition("client", "server", False)
+        _r2, w2 = await attempt
+        await asyncio.sleep(1)
+        return refused_after, during, list(ends), w2
+
+    refused_after, during, after, w2 = world.run(main())
+    assert refused_after == pytest.approx(31.0)
+    assert during == []
+    assert len(after) == 1
+    assert not w2.is_closing()

@@ -196,3 +196,20 @@ def test_loss_delays_data_but_never_reorders_it(world):
         return [v[0] for _, _, v in p.writes]
 
     assert world.run(main()) == list(range(30))
+
+
+def test_data_sent_before_a_disconnect_still_arrives(world):
+    radio = Radio(world)
+
+    async def main():
+        central = await _central(radio)
+        p = await _peripheral(world, radio, 1, (2, 0, 0))
+        conn = await central.connect(p.spec.address, timeout=5)
+        await conn.gatt_client.write_value(19, b"\x07", with_response=False)
+        await conn.disconnect()                 # terminate queued behind the write
+        await asyncio.sleep(1)
+        return [v for _, _, v in p.writes], radio.connected_pairs()
+
+    writes, links = world.run(main())
+    assert writes == [b"\x07"]
+    assert links == []

@@ -10,7 +10,8 @@ device id from device 0 if there is one, and otherwise its request handler catch
 ``KeyError`` and answers exception 4 (``ignore_missing_devices`` only covers
 ``NoSuchIdException``). A real RS485 line is shared, so that would make every slave answer every
 address. The fix is here, at the line: :meth:`ModbusSlave._addressed` drops every frame whose
-address byte is neither this slave's unit id nor 0 before pymodbus' framer sees it.
+address byte is neither this slave's unit id nor 0 before pymodbus' framer sees it (the port
+also declares its address to the bus, which then skips handing it other slaves' clean frames).
 
 Exceptions: 1 for a function the device does not implement (``functions``), 2 for an address
 outside its tables (pymodbus), 3 for a holding-register write outside a declared range
@@ -20,6 +21,7 @@ outside its tables (pymodbus), 3 for a holding-register write outside a declared
 from __future__ import annotations
 
 import asyncio
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,7 @@ TYPES: dict[str, DataType] = {
     "int16": DataType.INT16, "uint16": DataType.UINT16, "int32": DataType.INT32,
     "uint32": DataType.UINT32, "float32": DataType.FLOAT32, "string": DataType.STRING,
 }
+_STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
 _WRITE_FUNCTIONS = (5, 6, 15, 16)
 _TABLE_OF_FUNCTION = {1: "c", 2: "d", 3: "h", 4: "i", 5: "c", 6: "h", 15: "c", 16: "h"}
 
@@ -63,8 +66,14 @@ class Point:
                              f"accepted: {', '.join(TYPES)}")
 
     def registers(self, value: Any | None = None) -> list[int]:
-        data = SimData(self.address, values=self.value if value is None else value,
-                       datatype=TYPES[self.type])
+        """The point's registers, big-endian words as pymodbus' ``SimData`` builds them (numbers
+        are packed with ``struct`` directly: sensor updates run thousands of times a second)."""
+        value = self.value if value is None else value
+        fmt = _STRUCT.get(self.type)
+        if fmt is not None:
+            packed = struct.pack(fmt, int(value) if fmt != ">f" else float(value))
+            return list(struct.unpack(f">{len(packed) // 2}H", packed))
+        data = SimData(self.address, values=value, datatype=TYPES[self.type])
         return [int(r) for r in data.build_registers(False)]
 
 
@@ -138,7 +147,7 @@ class ModbusSlave:
                                     trace_pdu=self._trace_pdu)
         server.call_create = bus_connector(  # type: ignore[method-assign]
             self.bus, self.name, server.handle_new_connection, settings=self.settings,
-            accept=self._addressed, delay=spec.response_delay)
+            accept=self._addressed, delay=spec.response_delay, address=spec.unit)
         await server.serve_forever(background=True)
         self.server = server
         self._sensors = [self.world.process(p.sensor.run(self, p), f"{self.name}/{p.name}")

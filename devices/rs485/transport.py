@@ -27,14 +27,14 @@ class BusTransport(asyncio.Transport):
 
     def __init__(self, bus: Rs485Bus, name: str, protocol: asyncio.BaseProtocol,
                  settings: LineSettings | None = None, accept: FrameFilter | None = None,
-                 delay: float = 0.0) -> None:
+                 delay: float = 0.0, address: int | None = None) -> None:
         super().__init__()
         self._protocol = protocol
         self._loop = bus.world.loop
         self._accept = accept
         self.delay = delay
         self._closing = False
-        self.port: BusPort = bus.attach(name, self._on_frame, settings)
+        self.port: BusPort = bus.attach(name, self._on_frame, settings, address)
 
     def _on_frame(self, data: bytes, frame: LineFrame) -> None:
         if self._closing or (self._accept is not None and not self._accept(data)):

@@ -7,7 +7,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
   3 when the legacy OOB TK is expected and 7 (with display) for numeric comparison; step 2
   (pair-input) answers 1 or 0. A peripheral's security reads "io=...; sc=yes|no; ...".
 
-  @req:BLE-PAIR-001 @req:BLE-PAIR-009 @needs:connect @needs:world-control
+  @req:BLE-PAIR-001 @req:BLE-PAIR-009 @needs:pairing @needs:world-control
   Scenario Outline: Just Works pairs in one step
     Given a peripheral "P" at 2 m with security "io=<device io>; sc=<sc>"
     And "P" is connected
@@ -27,7 +27,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | DisplayOnly     | DisplayYesNo    | yes |
       | DisplayYesNo    | DisplayOnly     | no  |
 
-  @req:BLE-PAIR-002 @needs:connect @needs:world-control
+  @req:BLE-PAIR-002 @needs:pairing @needs:world-control
   Scenario Outline: Passkey entry, the router inputs the passkey the device displays
     Given a peripheral "P" at 2 m with security "io=<device io>; sc=<sc>"
     And "P" is connected
@@ -47,7 +47,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | KeyboardDisplay | DisplayYesNo    | no  |
       | KeyboardDisplay | DisplayOnly     | no  |
 
-  @req:BLE-PAIR-002 @needs:connect @needs:world-control
+  @req:BLE-PAIR-002 @needs:pairing @needs:world-control
   Scenario: Passkey entry on two keyboards: both sides enter the same passkey
     Given a peripheral "P" at 2 m with security "io=KeyboardOnly; passkey=314159"
     And "P" is connected
@@ -56,7 +56,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     When the client sends the pair-input "passkey=314159" for "P"
     Then the pairing answer is 1
 
-  @req:BLE-PAIR-002 @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-002 @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario Outline: Passkey entry with a wrong passkey fails
     Given a peripheral "P" at 2 m with security "io=DisplayOnly; sc=<sc>"
     And "P" is connected
@@ -71,7 +71,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | yes |
       | no  |
 
-  @req:BLE-PAIR-008 @needs:connect @needs:world-control
+  @req:BLE-PAIR-008 @needs:pairing @needs:world-control
   Scenario Outline: Passkey entry, the router displays the passkey and the user types it on the device
     Given a peripheral "P" at 2 m with security "io=KeyboardOnly; sc=<sc>"
     And "P" is connected
@@ -88,7 +88,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | KeyboardDisplay | yes |
       | KeyboardDisplay | no  |
 
-  @req:BLE-PAIR-008 @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-008 @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario: The user mistypes the displayed passkey on the device: no pairing
     Given a peripheral "P" at 2 m with security "io=KeyboardOnly; behaviour=wrong_passkey"
     And "P" is connected
@@ -99,7 +99,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     Then "P" is listed with pairStatus "none"
     And the link to "P" is not encrypted
 
-  @req:BLE-PAIR-003 @needs:connect @needs:world-control
+  @req:BLE-PAIR-003 @needs:pairing @needs:world-control
   Scenario Outline: Legacy OOB: the TK printed on the device completes the pairing
     Given a peripheral "P" at 2 m with security "io=<device io>; sc=no; oob=legacy"
     And "P" is connected
@@ -117,7 +117,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | oob=1        | KeyboardOnly    | KeyboardDisplay |
       | legacy-oob=1 | KeyboardDisplay | DisplayYesNo    |
 
-  @req:BLE-PAIR-003 @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-003 @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario: Legacy OOB with the wrong TK fails
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput; sc=no; oob=legacy"
     And "P" is connected
@@ -127,7 +127,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     Then the pairing answer is 0
     And "P" is listed with pairStatus "none"
 
-  @req:BLE-PAIR-005 @req:BLE-PAIR-007 @needs:connect @needs:world-control
+  @req:BLE-PAIR-005 @req:BLE-PAIR-007 @needs:pairing @needs:world-control
   Scenario Outline: Security OOB pairs in one step with the rand and confirm the device provides
     Given a peripheral "P" at 2 m with security "io=<device io>; oob=secure"
     When the client pairs with "P" using the Security OOB data printed on it and "iocapability=<router io>&timeout=20000&bond=<bond>"
@@ -141,7 +141,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | NoInputNoOutput | DisplayOnly     | 1    |
       | DisplayYesNo    | KeyboardOnly    | 1    |
 
-  @req:BLE-PAIR-005 @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-005 @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario: Security OOB with a confirm value that does not match the device fails
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput; oob=secure"
     And "P" is connected
@@ -149,7 +149,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     Then the pairing answer is 0
     And "P" is listed with pairStatus "none"
 
-  @req:BLE-PAIR-004 @needs:connect @needs:world-control
+  @req:BLE-PAIR-004 @needs:pairing @needs:world-control
   Scenario Outline: Numeric comparison: both sides show the same number, the client confirms
     Given a peripheral "P" at 2 m with security "io=<device io>"
     And "P" is connected
@@ -166,7 +166,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | KeyboardDisplay | DisplayYesNo    |
       | KeyboardDisplay | KeyboardDisplay |
 
-  @req:BLE-PAIR-004 @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-004 @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario Outline: Numeric comparison denied on either side fails
     Given a peripheral "P" at 2 m with security "io=DisplayYesNo; behaviour=<device>"
     And "P" is connected
@@ -181,7 +181,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | 0      | accept        |
       | 1      | wrong_passkey |
 
-  @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario Outline: A device that refuses pairing is reported as a failed pairing
     Given a peripheral "P" at 2 m with security "<security>"
     And "P" is connected
@@ -194,7 +194,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | io=NoInputNoOutput; behaviour=reject |
       | io=DisplayYesNo; mitm=yes         |
 
-  @req:BLE-PAIR-011 @needs:connect @needs:world-control
+  @req:BLE-PAIR-011 @needs:pairing @needs:world-control
   Scenario: A device that never answers the pairing request: the pairing is aborted
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput; behaviour=timeout"
     And "P" is connected
@@ -202,7 +202,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     Then the pairing answer is 2
     And "P" is listed with pairStatus "none"
 
-  @req:BLE-PAIR-007 @needs:connect @needs:world-control
+  @req:BLE-PAIR-007 @needs:pairing @needs:world-control
   Scenario: Pairing a device that is not connected connects it first
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput"
     When the client pairs with "P" using "iocapability=NoInputNoOutput"
@@ -210,13 +210,13 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     And the connected-device list contains "P"
     And "P" is listed with pairStatus "paired"
 
-  @req:BLE-PAIR-009 @needs:connect @needs:world-control
+  @req:BLE-PAIR-009 @needs:pairing @needs:world-control
   Scenario: A device never paired is listed with pairStatus none
     Given a peripheral "P" at 2 m
     And "P" is connected
     Then "P" is listed with pairStatus "none"
 
-  @req:BLE-PAIR-010 @needs:connect @needs:world-control
+  @req:BLE-PAIR-010 @needs:pairing @needs:world-control
   Scenario: A bonded device reconnects encrypted without pairing again, even after a power cycle
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput"
     And "P" is connected
@@ -234,7 +234,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     Then the pairing answer is 1
     And "P" has completed 1 pairing(s)
 
-  @req:BLE-PAIR-010 @needs:connect @needs:world-control
+  @req:BLE-PAIR-010 @needs:pairing @needs:world-control
   Scenario: Without bonding (bond=0) nothing is kept: the next link is plain
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput"
     And "P" is connected
@@ -249,7 +249,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     And the link to "P" is not encrypted
     And "P" is listed with pairStatus "none"
 
-  @req:BLE-PAIR-006 @needs:connect @needs:world-control
+  @req:BLE-PAIR-006 @needs:pairing @needs:world-control
   Scenario: Unpairing removes the router's bond: pairStatus none, and the next pairing is a new one
     Given a peripheral "P" at 2 m with security "io=NoInputNoOutput"
     And "P" is connected
@@ -265,7 +265,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
     Then the pairing answer is 1
     And "P" has completed 2 pairing(s)
 
-  @req:BLE-PAIR-012 @needs:connect @needs:world-control
+  @req:BLE-PAIR-012 @needs:pairing @needs:world-control
   Scenario Outline: Bad pair parameters are refused as bad input
     Given a peripheral "P" at 2 m
     And "P" is connected
@@ -283,7 +283,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | bond=2                                           | bond         |
       | timeout=100                                      | timeout      |
 
-  @req:BLE-PAIR-012 @needs:connect @needs:world-control
+  @req:BLE-PAIR-012 @needs:pairing @needs:world-control
   Scenario Outline: Malformed pair-input values are refused as bad input
     Given a peripheral "P" at 2 m with security "<security>"
     And "P" is connected
@@ -298,7 +298,7 @@ Feature: Secure pairing (POST /management/nodes/<node>/pair, pair-input, DELETE 
       | io=DisplayYesNo                | iocapability=DisplayYesNo          | 7    | passkey=yes     | passkey  |
       | io=NoInputNoOutput; sc=no; oob=legacy | oob=1&iocapability=KeyboardDisplay | 3 | tk=0x1234   | tk       |
 
-  @req:BLE-PAIR-012 @needs:connect @needs:world-control
+  @req:BLE-PAIR-012 @needs:pairing @needs:world-control
   Scenario: pair-input with no pairing waiting is refused with a clear error
     Given a peripheral "P" at 2 m
     And "P" is connected

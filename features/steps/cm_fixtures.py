@@ -26,7 +26,10 @@ class CmState:
     drv: CmDriver
     record: dict[str, Any]
     clients: dict[str, MasterClient] = field(default_factory=dict)
-    streams: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
+    # tenant -> (device ID, status name, StatusChange.timestamp, world time it arrived)
+    streams: dict[str, list[tuple[int, str, int, float]]] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)
+    fleets: dict[str, list[int]] = field(default_factory=dict)   # gateway -> device IDs
     last_error: Any = None
     last_reply: Any = None
     stream_errors: list[Any] = field(default_factory=list)

@@ -3,6 +3,7 @@ ConnectMaster/Login services and the terminals through their own power and netwo
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -10,6 +11,7 @@ from pytest_bdd import given, parsers, then, when
 
 from conformance.evidence import expect
 from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.protos import login_pb2
 from features.steps.cm_fixtures import CmState
 
 
@@ -66,12 +68,14 @@ def slave_terminal(cm: CmState, device_id: int, gw: str, host: int, slaves: str)
 @when(parsers.parse('"{tenant}" subscribes to the status stream'))
 def subscribe(cm: CmState, tenant: str) -> None:
     seen = cm.streams.setdefault(tenant, [])
+    cm.marks[f"subscribed:{tenant}"] = cm.drv.world.now
     call = _client(cm, tenant).subscribe()
 
     async def pump() -> None:
         try:
             async for change in call:
-                seen.append((change.deviceID, pb.Status.Name(change.status), change.timestamp))
+                seen.append((change.deviceID, pb.Status.Name(change.status), change.timestamp,
+                             cm.drv.world.now))
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
                 cm.stream_errors.append(exc)
@@ -155,6 +159,7 @@ def power_cycle(cm: CmState, device_id: int, seconds: int) -> None:
 
 @when(parsers.parse('device gateway "{gw}" restarts'))
 def gateway_restart(cm: CmState, gw: str) -> None:
+    cm.marks[f"restart:{gw}"] = cm.drv.world.now
     cm.drv.restart_gateway(gw)
 
 
@@ -220,7 +225,7 @@ def pending_empty(cm: CmState, gw: str, tenant: str) -> None:
 @then(parsers.parse('the status stream of "{tenant}" shows device {device_id:d} {sequence}'))
 def stream_shows(cm: CmState, tenant: str, device_id: int, sequence: str) -> None:
     wanted = [s.strip().strip('"') for s in sequence.split(" then ")]
-    seen = [(s, ts) for d, s, ts in cm.streams.get(tenant, []) if d == device_id]
+    seen = [(s, ts) for d, s, ts, _ in cm.streams.get(tenant, []) if d == device_id]
     it = iter(s for s, _ in seen)
     expect(all(any(s == w for s in it) for w in wanted), wanted, [s for s, _ in seen],
            "status changes in this order")
@@ -230,7 +235,7 @@ def stream_shows(cm: CmState, tenant: str, device_id: int, sequence: str) -> Non
 
 @then(parsers.parse('the status stream of "{tenant}" shows nothing from device {device_id:d}'))
 def stream_nothing(cm: CmState, tenant: str, device_id: int) -> None:
-    seen = [s for d, s, _ in cm.streams.get(tenant, []) if d == device_id]
+    seen = [s for d, s, _, _ in cm.streams.get(tenant, []) if d == device_id]
     expect(not seen, [], seen)
 
 
@@ -266,3 +271,115 @@ def slaves_none(cm: CmState, tenant: str, rpc: str, gw: str) -> None:
 def no_duplicates(cm: CmState, device_id: int) -> None:
     most = cm.drv.max_sessions(device_id)
     expect(most <= 1, "at most 1", most, "concurrent connections")
+
+
+@when(parsers.parse('"{tenant}" disconnects all devices of "{gw}"'))
+def disconnect_all(cm: CmState, tenant: str, gw: str) -> None:
+    _call(cm, tenant, "DisconnectAll", gatewayID=cm.drv.gateway(gw))
+
+
+@when(parsers.parse('"{tenant}" calls SetConnectionModeMulti for devices {ids} with {mode}'))
+def set_mode_multi(cm: CmState, tenant: str, ids: str, mode: str) -> None:
+    _call(cm, tenant, "SetConnectionModeMulti", deviceIDs=_ids(ids),
+          connectionMode=pb.ConnectionMode.Value(mode))
+
+
+@then(parsers.parse('the Multi reply names no error for device {device_id:d}'))
+def multi_no_error(cm: CmState, device_id: int) -> None:
+    errors = {e.deviceID: e.msg for e in cm.last_reply.deviceErrors}
+    expect(device_id not in errors, "no error", errors.get(device_id))
+
+
+@then(parsers.parse('device {device_id:d} shows connection mode {mode} on "{gw}" for '
+                    '"{tenant}"'))
+def shows_mode(cm: CmState, device_id: int, mode: str, gw: str, tenant: str) -> None:
+    d = _devices(cm, tenant, gw).get(device_id)
+    observed = pb.ConnectionMode.Name(d.connectionMode) if d else "absent"
+    expect(d is not None and d.connectionMode == pb.ConnectionMode.Value(mode), mode, observed)
+
+
+@when(parsers.parse("terminal {device_id:d} is unplugged"))
+def unplug(cm: CmState, device_id: int) -> None:
+    cm.marks[f"unplug:{device_id}"] = cm.drv.world.now
+    cm.drv.plug(device_id, False)
+
+
+@when(parsers.parse("terminal {device_id:d} is plugged in again"))
+def replug(cm: CmState, device_id: int) -> None:
+    cm.drv.plug(device_id, True)
+
+
+@then(parsers.parse('"{tenant}" learns from the status stream that device {device_id:d} was '
+                    'found dead within {limit:d} seconds of the unplugging'))
+def dead_link_found(cm: CmState, tenant: str, device_id: int, limit: int) -> None:
+    since = cm.marks[f"unplug:{device_id}"]
+    found = [t - since for d, s, _ts, t in cm.streams.get(tenant, [])
+             if d == device_id and s == "DISCONNECTED" and t >= since]
+    expect(bool(found), f"DISCONNECTED within {limit} s", "no DISCONNECTED change")
+    cm.record["measurements"]["dead_link_detect_s"] = [round(found[0], 6)]
+    expect(found[0] <= limit, f"<= {limit} s", f"{found[0]:.1f} s")
+
+
+@when(parsers.parse('"{tenant}" calls GetDeviceList on "{gw}" without a token'))
+def no_token(cm: CmState, tenant: str, gw: str) -> None:
+    client = cm.drv.client(tenant)          # never logged in: no 'token' metadata
+    cm.last_error = None
+    try:
+        cm.last_reply = cm.drv.run(client.call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
+    except grpc.RpcError as exc:
+        cm.last_error = exc
+
+
+def _login_call(cm: CmState, attempt: Any) -> Any:
+    cm.last_error = None
+    try:
+        cm.last_reply = cm.drv.run(attempt)
+    except grpc.RpcError as exc:
+        cm.last_error, cm.last_reply = exc, None
+    return cm.last_reply
+
+
+@when(parsers.parse('"admin" logs in as administrator for "{tenant}"'))
+def login_admin(cm: CmState, tenant: str) -> None:
+    client = cm.drv.client("admin")
+    reply = _login_call(cm, client.login_stub.LoginAdmin(login_pb2.LoginAdminRequest(
+        adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant))))
+    if reply is not None:
+        client.token = reply.jwtToken
+        cm.clients["admin"] = client
+
+
+@when(parsers.parse('"{tenant}" calls LoginAdmin with its own certificate'))
+def login_admin_as_tenant(cm: CmState, tenant: str) -> None:
+    client = _client(cm, tenant)
+    _login_call(cm, client.login_stub.LoginAdmin(login_pb2.LoginAdminRequest(
+        adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant))))
+
+
+@when(parsers.parse('"{tenant}" logs out'))
+def logout(cm: CmState, tenant: str) -> None:
+    client = _client(cm, tenant)
+    _login_call(cm, client.login_stub.Logout(login_pb2.LogoutRequest(),
+                                             metadata=client.metadata()))
+
+
+@when(parsers.parse('"{tenant}" reads the device list of "{gw}"'))
+def read_list(cm: CmState, tenant: str, gw: str) -> None:
+    _call(cm, tenant, "GetDeviceList", gatewayID=cm.drv.gateway(gw))
+
+
+@when(parsers.parse('"{tenant}" subscribes to the status stream with queueSize {size:d}'))
+def subscribe_sized(cm: CmState, tenant: str, size: int) -> None:
+    call = _client(cm, tenant).subscribe(size)
+
+    async def first() -> None:
+        async for _change in call:
+            return
+
+    cm.last_error = None
+    try:
+        cm.drv.run(asyncio.wait_for(first(), 5.0))
+    except grpc.RpcError as exc:
+        cm.last_error = exc
+    except TimeoutError:
+        pass

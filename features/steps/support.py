@@ -381,9 +381,9 @@ class Ctx:
     def allocate_address(self, public: bool = False) -> str:
         n = self.next_address
         self.next_address += 1
-        if public:
-            return f"00:1B:DC:00:{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}/P"
-        return f"F0:00:00:00:{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}"
+        block = self.bed.device_block
+        tail = f"{block >> 8:02X}:{block & 0xFF:02X}:{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}"
+        return f"00:1B:{tail}/P" if public else f"F0:00:{tail}"
 
     def router_position(self) -> tuple[float, float, float]:
         router = getattr(self.bed, "router", None)

@@ -28,7 +28,7 @@ from aiohttp import web
 from bumble import hci
 from bumble.device import AdvertisingType
 
-from devices.gateways.ble_router import api
+from devices.gateways.ble_router import handlers
 from devices.gateways.ble_router.errors import bad_request, failed
 from devices.gateways.ble_router.params import parse_choice, parse_hex, parse_int, parse_mac
 
@@ -48,7 +48,7 @@ SCANNABLE_AD_TYPES = (0, 2, 4)
 
 
 def _chip(router: BleRouter, raw: str | None) -> Chip:
-    chips = api._chips(router, raw, allow_all=False)
+    chips = handlers.parse_chips(router, raw, allow_all=False)
     index = chips[0] if chips else 0
     if index >= len(router.central.chips) or not router.central.chips[index].powered:
         raise failed(f"chip {index} is not powered on; the router cannot advertise yet")
@@ -56,7 +56,7 @@ def _chip(router: BleRouter, raw: str | None) -> Chip:
 
 
 async def advertise_start(request: web.Request) -> web.Response:
-    router = request.app[api.ROUTER]
+    router = request.app[handlers.ROUTER]
     q = request.query
     interval = parse_int("interval", q.get("interval", "500"), 20, 10000,
                          "an advertising interval in ms from 20 to 10000")
@@ -96,11 +96,11 @@ async def advertise_start(request: web.Request) -> web.Response:
         raise failed(f"chip {chip.index} could not start advertising: {exc}") from None
     router.trace("hci", "advertise-start", chip=chip.index, ad_type=AD_TYPES[ad_type][0],
                  interval_ms=interval, ad_data=ad_data, resp_data=resp_data)
-    return api._ok()
+    return handlers.ok()
 
 
 async def advertise_stop(request: web.Request) -> web.Response:
-    router = request.app[api.ROUTER]
+    router = request.app[handlers.ROUTER]
     chip = _chip(router, request.query.get("chip"))
     if chip.device.is_advertising:
         try:
@@ -108,7 +108,7 @@ async def advertise_stop(request: web.Request) -> web.Response:
         except Exception as exc:
             raise failed(f"chip {chip.index} could not stop advertising: {exc}") from None
         router.trace("hci", "advertise-stop", chip=chip.index)
-    return api._ok()
+    return handlers.ok()
 
 
 def register(app: web.Application) -> None:

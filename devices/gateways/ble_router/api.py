@@ -24,7 +24,6 @@ Readings of the seed where it is silent:
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -44,6 +43,7 @@ from devices.gateways.ble_router.central import (
     ScanSubscription,
 )
 from devices.gateways.ble_router.errors import ApiError, bad_request, not_found
+from devices.gateways.ble_router.handlers import ROUTER, body, node, ok, parse_chips
 from devices.gateways.ble_router.params import (
     merged_params,
     parse_choice,
@@ -51,7 +51,6 @@ from devices.gateways.ble_router.params import (
     parse_handle,
     parse_hex,
     parse_int,
-    parse_mac,
     parse_uuid,
 )
 from devices.gateways.ble_router.scan_filter import parse_duplicates, parse_filter
@@ -60,7 +59,6 @@ from devices.gateways.ble_router.sse import SseOutbox, open_stream
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
 
-ROUTER: web.AppKey[BleRouter] = web.AppKey("ble_router")
 
 
 def build_app(router: BleRouter) -> web.Application:
@@ -118,42 +116,6 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     return response
 
 
-def _ok() -> web.Response:
-    return web.Response(text="OK", content_type="text/plain")
-
-
-def _node(request: web.Request) -> str:
-    return parse_mac(request.match_info["node"])
-
-
-async def _body(request: web.Request) -> Any:
-    if not request.body_exists:
-        return None
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    if request.content_type == "application/x-www-form-urlencoded":
-        return dict((await request.post()).items())
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise bad_request(f"the request body is not JSON: {raw[:80]!r}; expected e.g. "
-                          '{"timeout":"10000","type":"public"}') from None
-    if not isinstance(body, dict):
-        raise bad_request(f"the request body must be a JSON object, got {raw[:80]!r}")
-    return body
-
-
-def _chips(router: BleRouter, raw: Any, allow_all: bool) -> tuple[int, ...] | None:
-    if raw is None or raw == "":
-        return None
-    count = router.central.chip_count
-    if allow_all and str(raw).strip().lower() == "all":
-        return tuple(range(count))
-    accepted = ("0" if count == 1 else f"0 to {count - 1}") + (" or all" if allow_all else "")
-    return (parse_int("chip", raw, 0, count - 1, accepted),)
-
-
 # -- GAP ----------------------------------------------------------------------------------------
 async def gap_nodes(request: web.Request) -> web.StreamResponse:
     router = request.app[ROUTER]
@@ -179,7 +141,7 @@ async def scan_stream(request: web.Request) -> web.StreamResponse:
     scan_filter = parse_filter(q)
     duplicates, period = parse_duplicates(q.get("filter_duplicates"))
     with_timestamp = parse_flag("timestamp", q.get("timestamp", "0"))
-    chips = _chips(router, q.get("chip"), allow_all=True) or (0,)
+    chips = parse_chips(router, q.get("chip"), allow_all=True) or (0,)
     report_interval = None
     if "report_interval" in q:
         report_interval = parse_int("report_interval", q["report_interval"], 1000, 3_600_000,
@@ -211,8 +173,8 @@ async def scan_stream(request: web.Request) -> web.StreamResponse:
 
 async def connect(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
-    p = merged_params(request.query, await _body(request))
+    mac = node(request)
+    p = merged_params(request.query, await body(request))
     addr_type = parse_choice("type", p.get("type", "public"), ADDRESS_TYPES)
     timeout = parse_int("timeout", p.get("timeout", 5000), 200, 20000,
                         "a timeout in ms from 200 to 20000")
@@ -222,26 +184,26 @@ async def connect(request: web.Request) -> web.Response:
     if 0 < mtu < 23:
         raise bad_request(f"mtu={mtu} is out of range; expected 0 (use 247) or an MTU from 23 "
                           "to 498")
-    chips = _chips(router, p.get("chip"), allow_all=False)
+    chips = parse_chips(router, p.get("chip"), allow_all=False)
     router.trace("http", "connect-request", peer=mac, type=addr_type, timeout_ms=timeout,
                  chip=chips[0] if chips else None, mtu=mtu, discovergatt=discovergatt)
     _link, new = await router.central.connect(mac, addr_type, timeout / 1000.0,
                                               chips[0] if chips else None, mtu, discovergatt)
     router.trace("http", "connect-ok", peer=mac, already_connected=not new)
-    return _ok()
+    return ok()
 
 
 async def disconnect(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     await router.central.disconnect(mac)
     router.trace("http", "disconnect-ok", peer=mac)
-    return _ok()
+    return ok()
 
 
 async def rssi(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     return web.json_response({"id": mac, "rssi": await router.central.rssi(mac)})
 
 
@@ -299,7 +261,7 @@ async def gatt_nodes(request: web.Request) -> web.StreamResponse:
 
 async def services(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     uuid = parse_uuid(request.query["uuid"]) if "uuid" in request.query else None
     db = await router.central.database(mac)
     if uuid is None:
@@ -312,7 +274,7 @@ async def services(request: web.Request) -> web.Response:
 
 async def characteristics(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     uuid = parse_uuid(request.query["uuid"]) if "uuid" in request.query else None
     db = await router.central.database(mac)
     if uuid is None:
@@ -325,7 +287,7 @@ async def characteristics(request: web.Request) -> web.Response:
 
 async def service_characteristics(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     uuid = parse_uuid(request.match_info["service"], "service uuid")
     db = await router.central.database(mac)
     service = db.service(uuid)
@@ -336,7 +298,7 @@ async def service_characteristics(request: web.Request) -> web.Response:
 
 async def descriptors(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     uuid = parse_uuid(request.match_info["characteristic"], "characteristic uuid")
     db = await router.central.database(mac)
     char = db.characteristic(uuid)
@@ -347,14 +309,14 @@ async def descriptors(request: web.Request) -> web.Response:
 
 async def all_at_once(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     db = await router.central.database(mac)
     return web.json_response(reports.database_json(db))
 
 
 async def read_value(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     handle = parse_handle(request.match_info["handle"])
     value = await router.central.read(mac, handle)
     return web.json_response({"handle": str(handle), "value": value.hex()})
@@ -362,12 +324,12 @@ async def read_value(request: web.Request) -> web.Response:
 
 async def write_value(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
-    mac = _node(request)
+    mac = node(request)
     handle = parse_handle(request.match_info["handle"])
     value = parse_hex("value", request.match_info["value"])
     noresponse = parse_flag("noresponse", request.query.get("noresponse", "0"))
     await router.central.write(mac, handle, value, with_response=not noresponse)
-    return _ok()
+    return ok()
 
 
 # -- management ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from devices.gateways.ble_router import api
+from devices.gateways.ble_router import handlers
 from devices.gateways.ble_router.central import ADDRESS_TYPES
 from devices.gateways.ble_router.errors import ApiError, bad_request
 from devices.gateways.ble_router.params import parse_choice, parse_int, parse_mac
@@ -152,7 +152,7 @@ def parse_entries(raw: Any, timeout_s: float, per_dev_s: float) -> list[BatchEnt
 
 async def batch_connect(request: web.Request) -> web.Response:
     connector = request.app[BATCH]
-    body = await api._body(request)
+    body = await handlers.body(request)
     if body is not None and not isinstance(body, dict):
         raise bad_request("the batch-connect body must be a JSON object with list, timeout and "
                           "per_dev_timeout")
@@ -170,21 +170,21 @@ async def batch_connect(request: web.Request) -> web.Response:
     added = connector.add(entries)
     connector.router.trace("batch", "queued", added=added, timeout_ms=timeout,
                            per_dev_timeout_ms=per_dev, queue=len(connector.queue))
-    return api._ok()
+    return handlers.ok()
 
 
 async def batch_remove(request: web.Request) -> web.Response:
     connector = request.app[BATCH]
     extra = sorted(k for k in request.query if k != "mac")
-    if extra or await api._body(request) is not None:
+    if extra or await handlers.body(request) is not None:
         raise bad_request("DELETE /gap/batch-connect accepts no parameters; got "
                           f"{', '.join(extra) or 'a request body'}")
     dropped = connector.clear()
     connector.router.trace("batch", "cleared", dropped=dropped)
-    return api._ok()
+    return handlers.ok()
 
 
 def register(app: web.Application) -> None:
-    app[BATCH] = BatchConnector(app[api.ROUTER])
+    app[BATCH] = BatchConnector(app[handlers.ROUTER])
     app.router.add_post("/gap/batch-connect", batch_connect)
     app.router.add_delete("/gap/batch-connect", batch_remove)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from devices.gateways.ble_router import api
+from devices.gateways.ble_router import handlers
 from devices.gateways.ble_router.errors import ApiError, bad_request
 
 if TYPE_CHECKING:
@@ -106,6 +106,6 @@ async def login(request: web.Request) -> web.Response:
 
 
 def register(app: web.Application) -> None:
-    app[GATE] = LoginGate(app[api.ROUTER])
+    app[GATE] = LoginGate(app[handlers.ROUTER])
     app.middlewares.append(require_login)
     app.router.add_post(LOGIN_PATH, login)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devices.gateways.ble_router import api
+from devices.gateways.ble_router import handlers
 from devices.gateways.ble_router.errors import bad_request
 from devices.gateways.ble_router.pairing import parse_pair_request
 from devices.gateways.ble_router.params import merged_params, parse_mac
@@ -23,10 +23,10 @@ from devices.gateways.ble_router.params import merged_params, parse_mac
 
 def register(app: web.Application) -> None:
     """Add the pairing routes to the router's app."""
-    key = api.ROUTER
+    key = handlers.ROUTER
 
     async def params_of(request: web.Request) -> dict[str, Any]:
-        return merged_params(request.query, await api._body(request))
+        return merged_params(request.query, await handlers.body(request))
 
     async def pair(request: web.Request) -> web.Response:
         router = request.app[key]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from devices.gateways.ble_router import api
+from devices.gateways.ble_router import handlers
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
@@ -52,7 +52,7 @@ def register(app: web.Application) -> None:
 
 async def reboot_request(request: web.Request) -> web.Response:
     # The seed documents no parameters: like the rest of the API, unknown ones are ignored.
-    schedule_reboot(request.app[api.ROUTER], reason="api")
+    schedule_reboot(request.app[handlers.ROUTER], reason="api")
     return web.Response(text="OK", content_type="text/plain")
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from devices.gateways.ble_router import api
+from devices.gateways.ble_router import handlers
 from devices.gateways.ble_router.errors import ApiError
 from devices.gateways.ble_router.params import parse_int
 from devices.gateways.ble_router.scan_filter import ScanFilter, parse_macs
@@ -33,7 +33,7 @@ RSSI_UNAVAILABLE = 127
 
 
 async def rssi_stream(request: web.Request) -> web.StreamResponse:
-    router = request.app[api.ROUTER]
+    router = request.app[handlers.ROUTER]
     q = request.query
     threshold = parse_int("rssi", q.get("rssi", "127"), -127, 127,
                           "an RSSI threshold in dBm from -127 to 127 (report readings below it)")

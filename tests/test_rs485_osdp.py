@@ -1,0 +1,129 @@
+"""OSDP on the RS485 line: libosdp on the world's clock, Wiegand framing, bad input, determinism,
+and the rs485-osdp profile judging readers served by another process behind a pty bridge."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devices.rs485 import osdp_clock
+from devices.rs485.osdp_cp import OsdpControlPanel, PdConfig
+from devices.rs485.osdp_pd import OsdpReader, ReaderSpec, parse_wiegand26, wiegand26
+from sim.rs485 import Rs485Bus
+from sim.world import World
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = bytes(range(16))
+
+needs_world_clock = pytest.mark.skipif(not osdp_clock.ON_WORLD_CLOCK,
+                                       reason=f"libosdp on the wall clock: {osdp_clock.REASON}")
+
+
+def test_wiegand26_round_trip_and_parity() -> None:
+    data = wiegand26(12, 3456)
+    assert len(data) == 4 and parse_wiegand26(data) == (12, 3456)
+    bits = int.from_bytes(data, "big") >> 6
+    assert bin(bits >> 13).count("1") % 2 == 0          # even parity over the first 13 bits
+    assert bin(bits & 0x1FFF).count("1") % 2 == 1       # odd parity over the last 13
+    with pytest.raises(ValueError, match="card 256:1 not accepted"):
+        wiegand26(256, 1)
+
+
+def test_bad_input_names_the_value_and_what_is_accepted() -> None:
+    with pytest.raises(ValueError, match="OSDP address 127 not accepted; accepted: 0 to 126"):
+        ReaderSpec(127)
+    with pytest.raises(ValueError, match="SCBK b'short' not accepted; accepted: 16 bytes"):
+        ReaderSpec(1, b"short")
+    with World() as world:
+        bus = Rs485Bus(world, "line", protocol="osdp")
+        reader = OsdpReader(world, bus, ReaderSpec(1))
+        reader.start()
+        with pytest.raises(ValueError, match="keys '12a' not accepted"):
+            reader.press_keys("12a")
+        cp = OsdpControlPanel(world, bus, [PdConfig(1)])
+        with pytest.raises(ValueError, match="LED colour 'pink' not accepted; accepted: black"):
+            cp.led(1, "pink")
+        with pytest.raises(KeyError, match="PD address 5 is not polled"):
+            cp.online(5)
+        with pytest.raises(ValueError, match="distinct"):
+            OsdpControlPanel(world, bus, [PdConfig(2), PdConfig(2)], "cp2")
+
+
+@needs_world_clock
+def test_libosdp_timers_follow_virtual_time() -> None:
+    """Ten minutes of polling cost far less than ten minutes: libosdp reads the world's clock
+    (a wall-clock libosdp would see almost no time pass and send almost no polls)."""
+    with World(seed=4) as world:
+        bus = Rs485Bus(world, "line", protocol="osdp")
+        OsdpReader(world, bus, ReaderSpec(1, KEY)).start()
+        cp = OsdpControlPanel(world, bus, [PdConfig(1, KEY)])
+        world.run_for(600)
+        assert cp.online(1) and cp.sc_active(1)
+        # libosdp polls an idle PD every 50 ms or so: thousands of frames in 600 s
+        assert bus.stats.frames > 5000
+
+
+@needs_world_clock
+def test_same_seed_same_line_bytes() -> None:
+    def run(seed: int) -> str:
+        with World(seed=seed) as world:
+            bus = Rs485Bus(world, "line", protocol="osdp")
+            reader = OsdpReader(world, bus, ReaderSpec(1, KEY))
+            reader.start()
+            cp = OsdpControlPanel(world, bus, [PdConfig(1, KEY)])
+            world.run(cp.until(lambda: cp.online(1), 5))
+            reader.present_card(1, 2)
+            world.run_for(1)
+            return "".join(json.dumps(r) for r in world.trace.select(layer="bus"))
+
+    first = run(7)
+    assert first == run(7)
+    assert first != run(8)           # the secure channel's random challenge follows the seed
+
+
+def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
+    """Our readers in another process (real time) behind a pty; the rs485-osdp profile's
+    control panel polls them through a serial bridge as an external SUT."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devices.rs485.serve", "--pty", "--osdp", "1",
+         "--scbk", KEY.hex()], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        endpoints = {}
+        for line in proc.stdout:
+            if line.strip() == "ready":
+                break
+            kind, value = line.split()
+            endpoints[kind] = value
+        sut = {"name": "outside-reader", "role": "gateway",
+               "identity": {"vendor": "gateway-hil", "model": "served OSDP reader",
+                            "firmware": "0.1.0"},
+               "endpoints": {"rs485-osdp": {"pty": endpoints["pty"], "address": 1,
+                                            "scbk": KEY.hex(), "settings": "9600 8N1"}},
+               "capabilities": ["osdp-pd", "osdp-secure-channel"]}
+        sut_file = tmp_path / "sut.yaml"
+        sut_file.write_text(yaml.safe_dump(sut))
+        results = tmp_path / "results.json"
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "features/test_rs485.py", "-k", "identification or secure_channel_opens or "
+             "acknowledges_an_led", f"--hil-sut={sut_file}", f"--hil-results={results}",
+             f"--hil-evidence-dir={tmp_path / 'evidence'}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=100)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    outcomes = {r["name"]: r["outcome"] for r in json.loads(results.read_text())}
+    assert outcomes == {
+        "The reader answers the control panel's identification and comes online": "passed",
+        "The secure channel opens with the reader's key": "passed",
+        "The reader acknowledges an LED command": "passed",
+    }, outcomes
+    captures = [c.read_text() for c in (tmp_path / "evidence").rglob("rs485-line.log")]
+    assert any("sut-bridge" in c and "reply from PD 1 PDID" in c for c in captures)
