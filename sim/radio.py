@@ -98,6 +98,7 @@ class LinkState:
     peripheral_address: hci.Address
     interval_s: float
     supervision_timeout_s: float
+    anchor: float = 0.0                              # the first connection event
     wire: OrderedDelivery | None = None              # in-order delivery, set when opened
     held: list[tuple[RadioController, Any]] = dataclasses.field(default_factory=list)
     lost_since: float | None = None
@@ -285,8 +286,11 @@ class Radio:
                    packet: ll.ConnectInd) -> None:
         interval = packet.interval * 1.25e-3 or self.config.connection_interval_s
         timeout = max(packet.timeout * 10e-3, 6 * interval)
+        # transmitWindowOffset + transmitWindowSize: the first event falls 1.25 ms + up to one
+        # interval after the CONNECT_IND.
+        anchor = self.world.now + 1.25e-3 + self.rng.uniform(0.0, interval)
         link = LinkState(central, peripheral, packet.initiator_address,
-                         packet.advertiser_address, interval, timeout,
+                         packet.advertiser_address, interval, timeout, anchor=anchor,
                          wire=OrderedDelivery(asyncio.get_running_loop()))
         self._links[(central, peripheral)] = link
         self.world.trace.emit(self.nodes[central].name, "ll", "link-open",
@@ -315,18 +319,27 @@ class Radio:
                 and self.reachable(link.peripheral, link.central))
 
     def _transmit(self, link: LinkState, sender: RadioController, item: Any) -> None:
-        """Deliver at a later connection event, in order; retransmit on loss; hold when lost."""
+        """Deliver at the next connection event, in order; retransmit on loss; hold when lost."""
         if link.lost_since is not None or not self._connected(link):
             link.held.append((sender, item))
             self._start_supervision(link)
             return
-        now = self.world.now
         retries = 0
         while retries < self.config.max_retransmissions and self._lost():
             retries += 1
         receiver = link.peripheral if sender is link.central else link.central
         assert link.wire is not None
-        link.wire.push(now + link.interval_s * (1 + retries), self._deliver, link, receiver, item)
+        link.wire.push(self._next_event(link) + link.interval_s * retries,
+                       self._deliver, link, receiver, item)
+
+    def _next_event(self, link: LinkState) -> float:
+        """The first connection event after now: a PDU waits for it (then a retransmission
+        costs one more interval each)."""
+        now = self.world.now
+        if now < link.anchor:
+            return link.anchor
+        events = math.floor((now - link.anchor) / link.interval_s) + 1
+        return link.anchor + events * link.interval_s
 
     def _deliver(self, link: LinkState, receiver: RadioController, item: Any) -> None:
         if self._links.get((link.central, link.peripheral)) is not link:
