@@ -103,6 +103,7 @@ class LinkState:
     held: list[tuple[RadioController, Any]] = dataclasses.field(default_factory=list)
     lost_since: float | None = None
     timer: simpy.Timeout | None = None
+    abandoned: bool = False                          # one side reset: it will never answer
 
 
 class Radio:
@@ -315,8 +316,16 @@ class Radio:
         return self._link_for(controller, peer)
 
     def _connected(self, link: LinkState) -> bool:
-        return (self.reachable(link.central, link.peripheral)
+        return (not link.abandoned and self.reachable(link.central, link.peripheral)
                 and self.reachable(link.peripheral, link.central))
+
+    def abandon(self, controller: RadioController, peer: hci.Address) -> None:
+        """``controller`` forgot the link without a word (an HCI reset): the peer keeps it until
+        its supervision timeout."""
+        link = self._link_for(controller, peer)
+        if link is not None:
+            link.abandoned = True
+            self._start_supervision(link)
 
     def _transmit(self, link: LinkState, sender: RadioController, item: Any) -> None:
         """Deliver at the next connection event, in order; retransmit on loss; hold when lost."""
@@ -545,6 +554,18 @@ class RadioController(Controller):
                 data=data, rssi=rssi)]))
 
     # -- connections -------------------------------------------------------------------------
+    def on_hci_reset_command(self, command: hci.HCI_Reset_Command):
+        """What a real controller does on reset: stop advertising, scanning and initiating,
+        and forget every link at once (the peers find out by supervision timeout)."""
+        self.le_legacy_advertiser.stop()
+        self.le_scan_enable = False
+        self.pending_le_connection = None
+        self.radio.listening_changed(self)
+        for peer in list(self.le_connections):
+            self.radio.abandon(self, peer)
+            del self.le_connections[peer]
+        return super().on_hci_reset_command(command)
+
     def on_le_disconnected(self, connection: Connection, reason: int) -> None:
         self.radio.link_closed(self, connection.peer_address)
         super().on_le_disconnected(connection, reason)

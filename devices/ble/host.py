@@ -14,8 +14,7 @@ from bumble import hci
 from bumble.device import Device
 from bumble.host import Host
 from bumble.snoop import Snooper
-
-from sim.radio import RadioController
+from bumble.transport.common import TransportSink, TransportSource
 
 _logger = logging.getLogger("bumble.host")
 
@@ -45,7 +44,9 @@ class QuietHost(Host):
             super().on_hci_packet(packet)
 
 
-def new_device(name: str, address: hci.Address, controller: RadioController) -> Device:
-    """A Bumble ``Device`` whose host talks HCI to ``controller`` on the simulated radio."""
+def new_device(name: str, address: hci.Address, source: TransportSource,
+               sink: TransportSink) -> Device:
+    """A Bumble ``Device`` whose host talks HCI to a controller: a :class:`RadioController`
+    on the simulated radio (both ends), or a real one behind a Bumble transport."""
     return Device(name=name, address=address,
-                  host=QuietHost(controller_source=controller, controller_sink=controller))
+                  host=QuietHost(controller_source=source, controller_sink=sink))

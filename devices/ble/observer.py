@@ -63,7 +63,7 @@ class BleObserver:
 
     async def start(self, active: bool = True) -> None:
         controller = RadioController(self.name, self.radio, self.position)
-        device = new_device(self.name, hci.Address(self.address), controller)
+        device = new_device(self.name, hci.Address(self.address), controller, controller)
         device.host.on("advertising_report", self._on_report)
         await device.power_on()
         await device.start_scanning(active=active, filter_duplicates=False)

@@ -12,9 +12,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from bumble import hci
-from bumble.device import AdvertisingType, Device, DeviceConfiguration
+from bumble.device import AdvertisingType, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
 from bumble.keys import KeyStore, MemoryKeyStore
+from bumble.transport import Transport, open_transport
 
 from devices.ble.host import new_device
 from devices.ble.security import PeripheralSecurity
@@ -42,6 +43,7 @@ class BlePeripheral:
         self.name = spec.name
         self.position = tuple(spec.position)
         self.controller: RadioController | None = None
+        self._transport: Transport | None = None     # set when on a real controller
         self.device: Device | None = None
         self.powered = False
         self.keystore: KeyStore = MemoryKeyStore()   # survives power cycles, like flash
@@ -66,15 +68,20 @@ class BlePeripheral:
             return
         self._generation += 1
         self._retire_controller()
-        public = self.spec.address if self.spec.address.is_public else None
-        self.controller = RadioController(self.name, self.radio, self.position,
-                                          public_address=public,
-                                          tx_power_dbm=self.spec.tx_power_dbm)
-        config = DeviceConfiguration()
-        config.name = self.name
-        config.address = self.spec.address if not self.spec.address.is_public else \
+        config_address = self.spec.address if not self.spec.address.is_public else \
             hci.Address("C0:00:00:00:00:01")
-        device = new_device(self.name, config.address, self.controller)
+        if self.spec.hci_transport:
+            # A real controller (a USB dongle, a serial HCI board, ...): the world must run in
+            # real time, and the controller's own radio decides what the air does.
+            self._transport = await open_transport(self.spec.hci_transport)
+            device = new_device(self.name, config_address, self._transport.source,
+                                self._transport.sink)
+        else:
+            public = self.spec.address if self.spec.address.is_public else None
+            self.controller = RadioController(self.name, self.radio, self.position,
+                                              public_address=public,
+                                              tx_power_dbm=self.spec.tx_power_dbm)
+            device = new_device(self.name, config_address, self.controller, self.controller)
         device.keystore = self.keystore
         self.security.install(device)
         self.device = device
@@ -94,12 +101,20 @@ class BlePeripheral:
 
     async def power_off(self) -> None:
         """Cut the power: no more radio, links drop by supervision timeout on the far side."""
-        if not self.powered or self.controller is None:
+        if not self.powered:
             return
         self.powered = False
         self._generation += 1
-        self.controller.le_legacy_advertiser.stop()
-        self.radio.set_power(self.controller, False)
+        if self._transport is not None:
+            # A real controller cannot be unplugged from here: reset it (it stops advertising
+            # and drops its links without a word, as a power cut would) and let it go.
+            if self.device is not None:
+                await self.device.host.send_command(hci.HCI_Reset_Command())
+            await self._transport.close()
+            self._transport = None
+        elif self.controller is not None:
+            self.controller.le_legacy_advertiser.stop()
+            self.radio.set_power(self.controller, False)
         self.world.trace.emit(self.name, "world", "power-off")
 
     def _retire_controller(self) -> None:
@@ -110,6 +125,9 @@ class BlePeripheral:
             self.radio.remove_controller(old)
 
     def move(self, position: tuple[float, ...]) -> None:
+        if self.spec.hci_transport:
+            raise ValueError(f"{self.name} is on a real radio ({self.spec.hci_transport}); "
+                             "the harness cannot move it: carry it")
         self.position = tuple(float(v) for v in position)
         if self.controller is not None:
             self.radio.move(self.controller, self.position)

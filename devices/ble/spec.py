@@ -186,6 +186,9 @@ class PeripheralSpec:
     scan_response: bytes = b""
     services: list[ServiceSpec] = dataclasses.field(default_factory=list)
     security: SecuritySpec = dataclasses.field(default_factory=SecuritySpec)
+    # A Bumble transport name ("usb:0", "serial:/dev/ttyUSB0,1000000", "tcp-client:host:port"):
+    # the peripheral's host then drives that real controller instead of a simulated one.
+    hci_transport: str | None = None
 
     @property
     def address_text(self) -> str:
@@ -218,7 +221,7 @@ class PeripheralSpec:
         return cls(name=str(data["name"]), address=address, position=position,
                    tx_power_dbm=float(data.get("tx_power_dbm", 0.0)), adv_interval_ms=interval,
                    adv_type=adv_type, ad_data=ad, scan_response=rsp, services=services,
-                   security=security)
+                   security=security, hci_transport=data.get("hci_transport") or None)
 
 
 def parse_address(text: str, where: str = "address") -> hci.Address:
