@@ -23,23 +23,12 @@ from typing import Any
 from aiohttp import web
 
 from scenarios.connect_master_bed import ConnectMasterBed
+from scenarios.control_http import error, json_object, trace_handler
 
 _TERMINAL_KEYS = {"deviceID", "gateway", "host", "mode", "ssl", "rs485Slaves"}
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be a JSON object"}),
-                                 content_type="application/json")
-    return body
 
 
 def terminal_state(bed: ConnectMasterBed, device_id: int) -> dict[str, Any]:
@@ -109,9 +98,9 @@ def cm_control_app(bed: ConnectMasterBed,
 
     async def add(request: web.Request) -> web.Response:
         try:
-            did, gw, host, config = _terminal_spec(bed, await _body(request))
+            did, gw, host, config = _terminal_spec(bed, await json_object(request))
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         bed.add_terminal(did, gw, host, **config)
         return web.json_response(terminal_state(bed, did), status=201)
 
@@ -120,25 +109,25 @@ def cm_control_app(bed: ConnectMasterBed,
 
     async def power(request: web.Request) -> web.Response:
         did = device(request)
-        on = (await _body(request)).get("on")
+        on = (await json_object(request)).get("on")
         if not isinstance(on, bool):
-            return _error(400, f"'on' must be true or false, got {on!r}")
+            return error(400, f"'on' must be true or false, got {on!r}")
         terminal = bed.terminals[did]
         terminal.power_on() if on else terminal.power_off()
         return web.json_response({"on": on})
 
     async def cable(request: web.Request) -> web.Response:
         did = device(request)
-        plugged = (await _body(request)).get("plugged")
+        plugged = (await json_object(request)).get("plugged")
         if not isinstance(plugged, bool):
-            return _error(400, f"'plugged' must be true or false, got {plugged!r}")
+            return error(400, f"'plugged' must be true or false, got {plugged!r}")
         bed.plug(did, plugged)
         return web.json_response({"plugged": plugged})
 
     async def restart_gateway(request: web.Request) -> web.Response:
         gid = request.match_info["id"]
         if gid not in bed.gateways:
-            return _error(404, f"no device gateway {gid!r}; known: {sorted(bed.gateways)}")
+            return error(404, f"no device gateway {gid!r}; known: {sorted(bed.gateways)}")
         pushes = bed.master.pushes
         bed.restart_gateway(gid)
         back = await bed.until(lambda: bed.master.pushes > pushes, 30.0)
@@ -151,13 +140,6 @@ def cm_control_app(bed: ConnectMasterBed,
         back = await bed.until(lambda: len(bed.master.links) == len(bed.gateways), 30.0)
         return web.json_response({"restarted": "master", "reconnected": back})
 
-    async def trace(request: web.Request) -> web.Response:
-        try:
-            since = float(request.query.get("since", "0"))
-        except ValueError:
-            return _error(400, f"since must be a number of seconds, got "
-                               f"{request.query.get('since')!r}")
-        return web.json_response([r for r in world.trace.records if r["t"] >= since])
 
     app.router.add_get("/world", describe)
     app.router.add_post("/world/reset", reset)
@@ -167,5 +149,5 @@ def cm_control_app(bed: ConnectMasterBed,
     app.router.add_post("/world/terminals/{id}/cable", cable)
     app.router.add_post("/world/gateways/{id}/restart", restart_gateway)
     app.router.add_post("/world/master/restart", restart_master)
-    app.router.add_get("/world/trace", trace)
+    app.router.add_get("/world/trace", trace_handler(world))
     return app

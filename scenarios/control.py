@@ -15,25 +15,11 @@ Errors are JSON ``{"error": "..."}`` with 400 (bad input) or 404 (unknown periph
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 
 from devices.ble.spec import SpecError
+from scenarios.control_http import error, json_object, trace_handler
 from scenarios.testbed import LocalTestbed, TestbedError, peripheral_state
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def _body(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except (ValueError, json.JSONDecodeError):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be JSON"}),
-                                 content_type="application/json") from None
 
 
 def control_app(bed: LocalTestbed) -> web.Application:
@@ -47,13 +33,13 @@ def control_app(bed: LocalTestbed) -> web.Application:
             "peripherals": [peripheral_state(p) for p in bed.peripherals.values()]})
 
     async def add(request: web.Request) -> web.Response:
-        spec = await _body(request)
+        spec = await json_object(request)
         if not isinstance(spec, dict):
-            return _error(400, "a peripheral spec is a JSON object with name and address")
+            return error(400, "a peripheral spec is a JSON object with name and address")
         try:
             address = await bed.add_peripheral(spec)
         except (SpecError, TestbedError, TypeError) as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         return web.json_response({"name": spec["name"], "address": address}, status=201)
 
     async def clear(_request: web.Request) -> web.Response:
@@ -68,54 +54,47 @@ def control_app(bed: LocalTestbed) -> web.Application:
         try:
             return web.json_response(await bed.peripheral_state(request.match_info["name"]))
         except TestbedError as exc:
-            return _error(404, str(exc))
+            return error(404, str(exc))
 
     async def position(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_object(request)
         pos = body.get("position") if isinstance(body, dict) else None
         if not isinstance(pos, list) or len(pos) not in (2, 3) \
                 or not all(isinstance(v, int | float) for v in pos):
-            return _error(400, f"position must be [x, y] or [x, y, z] in metres, got {pos!r}")
+            return error(400, f"position must be [x, y] or [x, y, z] in metres, got {pos!r}")
         try:
             await bed.move(request.match_info["name"], pos)
         except TestbedError as exc:
-            return _error(404, str(exc))
+            return error(404, str(exc))
         return web.json_response({"position": pos})
 
     async def power(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_object(request)
         on = body.get("on") if isinstance(body, dict) else None
         if not isinstance(on, bool):
-            return _error(400, f"'on' must be true or false, got {on!r}")
+            return error(400, f"'on' must be true or false, got {on!r}")
         try:
             await bed.set_power(request.match_info["name"], on)
         except TestbedError as exc:
-            return _error(404, str(exc))
+            return error(404, str(exc))
         return web.json_response({"on": on})
 
     async def passkey(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_object(request)
         value = body.get("passkey") if isinstance(body, dict) else None
         if isinstance(value, str) and value.isdigit():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 999999:
-            return _error(400, f"passkey must be a number from 0 to 999999, got {value!r}")
+            return error(400, f"passkey must be a number from 0 to 999999, got {value!r}")
         name = request.match_info["name"]
         if name not in bed.peripherals:
-            return _error(404, f"no peripheral named {name!r}")
+            return error(404, f"no peripheral named {name!r}")
         try:
             await bed.type_passkey(name, value)
         except TestbedError as exc:
-            return _error(409, str(exc))
+            return error(409, str(exc))
         return web.json_response({"typed": value})
 
-    async def trace(request: web.Request) -> web.Response:
-        try:
-            since = float(request.query.get("since", "0"))
-        except ValueError:
-            return _error(400, f"since must be a number of seconds, got "
-                               f"{request.query.get('since')!r}")
-        return web.json_response([r for r in bed.world.trace.records if r["t"] >= since])
 
     app.router.add_get("/world", world)
     app.router.add_post("/world/peripherals", add)
@@ -124,5 +103,5 @@ def control_app(bed: LocalTestbed) -> web.Application:
     app.router.add_post("/world/peripherals/{name}/position", position)
     app.router.add_post("/world/peripherals/{name}/power", power)
     app.router.add_post("/world/peripherals/{name}/passkey", passkey)
-    app.router.add_get("/world/trace", trace)
+    app.router.add_get("/world/trace", trace_handler(bed.world))
     return app

@@ -227,17 +227,7 @@ class Central:
         stream subscription ends, and what the router held in RAM (links, the pending connect,
         the GATT cache) is gone. The next :meth:`power_on` builds fresh chips at the same
         addresses; the chips' key stores (bonds) carry over."""
-        for sub_list in self._scan_subs:
-            for sub in sub_list:
-                sub.close()
-                sub.outbox.close()
-            sub_list.clear()
-        for outbox in self.state_subs:
-            outbox.close()
-        for ns in self.notify_subs:
-            ns.outbox.close()
-        self.state_subs.clear()
-        self.notify_subs.clear()
+        self._end_subscriptions()
         self._kept_keys = [chip.device.keystore for chip in self.chips]
         for chip in self.chips:
             controller = chip.controller
@@ -264,7 +254,8 @@ class Central:
                 self.radio.remove_controller(chip.controller)
         self._retired = keep
 
-    async def shutdown(self) -> None:
+    def _end_subscriptions(self) -> None:
+        """Close every stream subscription (scan, connection state, notifications)."""
         for sub_list in self._scan_subs:
             for sub in sub_list:
                 sub.close()
@@ -274,6 +265,11 @@ class Central:
             outbox.close()
         for ns in self.notify_subs:
             ns.outbox.close()
+        self.state_subs.clear()
+        self.notify_subs.clear()
+
+    async def shutdown(self) -> None:
+        self._end_subscriptions()
         for link in list(self.links.values()):
             try:
                 await asyncio.wait_for(self.disconnect(link.mac), 2.0)
