@@ -202,17 +202,9 @@ def _(ctx: Ctx, n: int) -> None:
 # -- notifications under load --------------------------------------------------------------------
 
 
-def _full_run_selected(config: pytest.Config) -> bool:
-    return "load" in str(config.getoption("-m") or "")
-
-
 @when(step_text("{count:I} connected peripherals notify at {hz:N} Hz for {minutes:N} simulated "
                 "minutes through the notification stream"))
-def _(ctx: Ctx, count: int, hz: float, minutes: float, hil_record: dict[str, Any],
-      request: pytest.FixtureRequest) -> None:
-    if minutes > 1 and not _full_run_selected(request.config):
-        pytest.skip(f"the {minutes:g}-minute run costs ~{minutes * 4:.0f} s of wall time: select "
-                    "it with -m load (its figures: hil bench ble-notify-load)")
+def _(ctx: Ctx, count: int, hz: float, minutes: float, hil_record: dict[str, Any]) -> None:
     result = ctx.run(notification_load(ctx.bed, count, hz, minutes * 60.0))
     ctx.discovered["notify_load"] = result
     if result.latencies_ms:
