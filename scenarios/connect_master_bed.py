@@ -20,11 +20,14 @@ from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import login_pb2
 from devices.gateways.connect_master.rpc import VirtualStub
 from devices.gateways.connect_master.uplink import Uplink
+from devices.rs485.osdp_pd import OsdpReader, ReaderSpec
 from devices.terminals.pki import CertificateAuthority, Credential
 from devices.terminals.search import SearchMedium
+from devices.terminals.slave_port import SlavePort
 from devices.terminals.terminal import Terminal, TerminalConfig
 from sim.clock import VIRTUAL
 from sim.iplink import IpNetwork
+from sim.rs485 import Rs485Bus
 from sim.world import World
 
 T = TypeVar("T")
@@ -46,10 +49,12 @@ DEFAULT_GATEWAYS = (GatewaySpec("gw-a", "10.0.0.1", "10.0.0.0/24", "tenant-a"),
 class MasterClient:
     """A tenant's client: logged in, every call carries the ``token`` metadata."""
 
-    def __init__(self, stub: Any, login: Any, credential: Credential) -> None:
+    def __init__(self, stub: Any, login: Any, credential: Credential,
+                 channel: Any = None) -> None:
         self.stub = stub
         self.login_stub = login
         self.credential = credential
+        self.channel = channel          # a grpc.aio channel on the real wire; None in-process
         self.token = ""
 
     async def login(self) -> str:
@@ -64,6 +69,13 @@ class MasterClient:
     async def call(self, rpc: str, **fields: Any) -> Any:
         request = getattr(mpb, f"{rpc}Request")(**fields)
         return await getattr(self.stub, rpc)(request, metadata=self.metadata())
+
+    async def raw_call(self, path: str, payload: bytes) -> bytes:
+        """A unary call by method path with a hand-encoded request; the raw answer."""
+        if self.channel is None:
+            return bytes(await self.stub.raw_unary(path, payload, self.metadata()))
+        call = self.channel.unary_unary(path)      # no (de)serialisers: bytes in, bytes out
+        return bytes(await call(payload, metadata=self.metadata()))
 
     def subscribe(self, queue_size: int = 0) -> Any:
         return self.stub.SubscribeStatus(mpb.SubscribeStatusRequest(queueSize=queue_size),
@@ -87,6 +99,7 @@ class ConnectMasterBed:
         self.reconnect_s = reconnect_s
         self.tenant_creds: dict[str, Credential] = {}
         self.terminals: dict[int, Terminal] = {}
+        self.slaves: dict[int, dict[int, OsdpReader]] = {}   # terminal -> slave ID -> reader
         for spec in gateways:
             self.master.db.assign(spec.gateway_id, spec.tenant)
             gw = DeviceGateway(self.net, self.search, spec.gateway_id, spec.ip, [spec.subnet],
@@ -135,15 +148,43 @@ class ConnectMasterBed:
         return MasterClient(stub, login, cred)
 
     # -- terminals ---------------------------------------------------------------------------
-    def add_terminal(self, device_id: int, gateway_id: str, host: int, **config: Any) -> Terminal:
+    def add_terminal(self, device_id: int, gateway_id: str, host: int,
+                     slave_readers: dict[int, int] | None = None, **config: Any) -> Terminal:
+        """Place and power a terminal. ``slave_readers`` (OSDP address -> slave device ID) gives
+        it an RS485 line of its own with those readers powered on it, searched by the
+        terminal's slave port; without it, ``rs485_slaves`` is a fixed list."""
         spec = self.specs[gateway_id]
         prefix = spec.ip.rsplit(".", 1)[0]
         cfg = TerminalConfig(device_id=device_id, ip=f"{prefix}.{host}", subnet=spec.subnet,
                              server_ip=spec.ip, **config)
-        terminal = Terminal(self.net, self.search, cfg, self.ca.cert_pem)
+        port = None
+        if slave_readers is not None:
+            port = self._slave_line(device_id, slave_readers)
+        terminal = Terminal(self.net, self.search, cfg, self.ca.cert_pem, slave_port=port)
         self.terminals[device_id] = terminal
         terminal.power_on()
         return terminal
+
+    def _slave_line(self, device_id: int, readers: dict[int, int]) -> SlavePort:
+        bus = Rs485Bus(self.world, f"rs485-t{device_id}", protocol="osdp")
+        on_line = self.slaves.setdefault(device_id, {})
+        for address, slave_id in sorted(readers.items()):
+            if not 1 <= slave_id <= 0xFFFFFFFF:
+                raise ValueError(f"slave device ID {slave_id!r} not accepted; accepted: "
+                                 "1..4294967295")
+            reader = OsdpReader(self.world, bus, ReaderSpec(
+                address, name=f"t{device_id}-slave-{slave_id}", serial_number=slave_id))
+            reader.start()
+            on_line[slave_id] = reader
+        return SlavePort(self.world, bus, f"terminal-{device_id}-rs485")
+
+    def power_slave(self, device_id: int, slave_id: int, on: bool) -> None:
+        """Power an RS485 slave reader of a terminal on or off."""
+        readers = self.slaves.get(device_id, {})
+        if slave_id not in readers:
+            raise KeyError(f"terminal {device_id} has no RS485 slave {slave_id}; on its line: "
+                           f"{sorted(readers) or 'none'}")
+        readers[slave_id].start() if on else readers[slave_id].stop()
 
     def plug(self, device_id: int, plugged: bool) -> None:
         """Pull or replug a terminal's cable: its packets silently vanish (no RST), so only a
@@ -159,7 +200,12 @@ class ConnectMasterBed:
             terminal.power_off()
             self.search.unregister(terminal.name)
             self.world.remove_node(terminal.name)
+        for readers in self.slaves.values():
+            for reader in readers.values():
+                reader.stop()
+                self.world.remove_node(reader.name)
         self.terminals.clear()
+        self.slaves.clear()
         return removed
 
     async def reset_bench(self) -> None:

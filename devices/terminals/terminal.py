@@ -11,7 +11,12 @@ then answers PING with PONG and CMD {op, ...} with REPLY {ok, error?}. A termina
 nothing for two keep-alive periods drops the connection. Changing the connection mode or SSL
 restarts its network, closing the session, as real terminals do.
 
-RS485 and Wiegand slaves are lists of registered slave IDs until the RS485 bus carries them.
+RS485 slaves: a terminal with a :class:`~devices.terminals.slave_port.SlavePort` searches its
+RS485 line at power-on (and whenever :meth:`Terminal.search_slaves` is called) and knows the
+slaves that answer there; one without a port carries a fixed list (``rs485_slaves``), as do the
+Wiegand slaves. CMD ``set-slaves`` registers only slaves it knows (a real terminal's slaves must
+be registered before SetSlaveDevice, seed "Slave"); ``get-slaves`` reports the registered ones
+still found, so a slave gone from the line drops out of GetSlaveDevice.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from devices.terminals import wire
 from devices.terminals.search import SEARCH_MAGIC, SearchMedium
 
 if TYPE_CHECKING:
+    from devices.terminals.slave_port import SlavePort
     from sim.iplink import IpNetwork
 
 DEVICE_PORT, D2S_PORT, SSL_PORT = 51211, 51212, 51213
@@ -55,8 +61,13 @@ class TerminalConfig:
 
 class Terminal:
     def __init__(self, net: IpNetwork, search: SearchMedium, config: TerminalConfig,
-                 ca_pem: bytes, name: str | None = None) -> None:
+                 ca_pem: bytes, name: str | None = None,
+                 slave_port: SlavePort | None = None) -> None:
+        if slave_port is not None and config.rs485_slaves:
+            raise ValueError(f"terminal {config.device_id}: give RS485 slaves either as a fixed "
+                             f"list ({config.rs485_slaves}) or as a slave port, not both")
         self.net = net
+        self.slave_port = slave_port
         self.world = net.world
         self.cfg = config
         self.name = name or f"terminal-{config.device_id}"
@@ -81,6 +92,8 @@ class Terminal:
         self.powered = True
         self._trace("power-on", mode=self.cfg.mode, ssl=self.cfg.ssl, ip=self.cfg.ip)
         self._start_network()
+        if self.slave_port is not None:
+            self.slave_port.search()
 
     def power_off(self) -> None:
         if not self.powered:
@@ -88,6 +101,8 @@ class Terminal:
         self.powered = False
         self._trace("power-off")
         self._stop_network(abort=True)
+        if self.slave_port is not None:
+            self.slave_port.stop()
 
     def move(self, ip: str, subnet: str, server_ip: str | None = None) -> None:
         """Re-address the terminal (another subnet); its network restarts."""
@@ -111,6 +126,20 @@ class Terminal:
             self._listening = (self.cfg.ip, self.cfg.port)
         else:
             self._dialer = self.world.spawn(self._dial_loop(), name=f"{self.name}-dial")
+
+    # -- RS485 slaves ------------------------------------------------------------------------
+    def rs485_found(self) -> list[int]:
+        """The RS485 slaves this terminal knows: found on its line, or its fixed list."""
+        if self.slave_port is None:
+            return list(self.cfg.rs485_slaves)
+        return sorted(self.slave_port.found()) if self.powered else []
+
+    async def search_slaves(self) -> list[int]:
+        """Search the RS485 line now (the installer's "search slaves"); the slaves found."""
+        if self.slave_port is None or not self.powered:
+            return self.rs485_found()
+        await self.slave_port.search()
+        return self.rs485_found()
 
     def _stop_network(self, abort: bool) -> None:
         if self._listening is not None:
@@ -218,18 +247,28 @@ class Terminal:
             self._trace("set-ssl", on=on)
             return {"ok": True}, changed
         if op == "set-slaves":
-            rs485, wiegand = list(msg.get("rs485") or []), list(msg.get("wiegand") or [])
-            unknown = [s for s in rs485 if s not in self.cfg.rs485_slaves] + [
+            rs485, wiegand = msg.get("rs485") or [], msg.get("wiegand") or []
+            if not isinstance(rs485, list) or not isinstance(wiegand, list) or not all(
+                    isinstance(s, int) and not isinstance(s, bool) for s in rs485 + wiegand):
+                return {"ok": False, "error": f"slave lists rs485={rs485!r} wiegand={wiegand!r} "
+                        "not accepted; accepted: lists of device IDs"}, False
+            found = self.rs485_found()
+            unknown = [s for s in rs485 if s not in found] + [
                 s for s in wiegand if s not in self.cfg.wiegand_slaves]
             if unknown:
-                return {"ok": False, "error": f"slave devices {unknown} are not registered on "
-                        f"device {self.cfg.device_id}; registered: RS485 "
-                        f"{self.cfg.rs485_slaves}, Wiegand {self.cfg.wiegand_slaves}"}, False
-            self.active_rs485, self.active_wiegand = rs485, wiegand
+                where = "found on the RS485 bus of" if self.slave_port else "registered on"
+                return {"ok": False, "error": f"slave devices {unknown} are not {where} "
+                        f"device {self.cfg.device_id}; found: RS485 {found}, Wiegand "
+                        f"{self.cfg.wiegand_slaves}"}, False
+            self.active_rs485, self.active_wiegand = list(rs485), list(wiegand)
             self._trace("set-slaves", rs485=rs485, wiegand=wiegand)
             return {"ok": True}, False
+        if op == "get-slaves":
+            found = self.rs485_found()
+            return {"ok": True, "rs485": [s for s in self.active_rs485 if s in found],
+                    "wiegand": list(self.active_wiegand), "found": found}, False
         return {"ok": False, "error": f"op {op!r} not accepted; accepted: get-config, "
-                "set-mode, set-ssl, set-slaves"}, False
+                "set-mode, set-ssl, set-slaves, get-slaves"}, False
 
     # -- search ------------------------------------------------------------------------------
     def _on_search(self, datagram: bytes) -> bytes | None:
@@ -243,7 +282,7 @@ class Terminal:
                 "IPAddr": self.cfg.ip, "port": self.cfg.port, "useSSL": self.cfg.ssl,
                 "serverAddr": self.cfg.server_ip, "subnet": str(
                     ipaddress.ip_network(self.cfg.subnet, strict=False)),
-                "rs485": list(self.cfg.rs485_slaves), "wiegand": list(self.cfg.wiegand_slaves)}
+                "rs485": self.rs485_found(), "wiegand": list(self.cfg.wiegand_slaves)}
 
     def _trace(self, event: str, **details: Any) -> None:
         self.world.trace.emit(self.name, "app", event, **details)

@@ -33,6 +33,7 @@ class CmState:
     last_error: Any = None
     last_reply: Any = None
     stream_errors: list[Any] = field(default_factory=list)
+    raw_answer: bytes = b""                 # the last hand-encoded call's answer
 
     @property
     def bed(self) -> ConnectMasterBed:

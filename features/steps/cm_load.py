@@ -8,7 +8,7 @@ from pytest_bdd import given, parsers, then, when
 from conformance.evidence import expect
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from features.steps.cm_fixtures import CmState
-from features.steps.cm_steps import _call, _client
+from features.steps.cm_steps import _call, logged_in_client
 
 POLL_S = 1.0
 
@@ -33,7 +33,8 @@ def add_fleet(cm: CmState, tenant: str, gw: str, rpc: str) -> None:
 
 
 def _connected(cm: CmState, tenant: str, gw: str) -> set[int]:
-    reply = cm.drv.run(_client(cm, tenant).call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
+    client = logged_in_client(cm, tenant)
+    reply = cm.drv.run(client.call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
     return {d.deviceID for d in reply.deviceInfos if d.status == pb.TCP_CONNECTED}
 
 

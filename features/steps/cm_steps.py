@@ -15,7 +15,7 @@ from devices.gateways.connect_master.protos import login_pb2
 from features.steps.cm_fixtures import CmState
 
 
-def _client(cm: CmState, tenant: str) -> Any:
+def logged_in_client(cm: CmState, tenant: str) -> Any:
     if tenant not in cm.clients:
         client = cm.drv.client(tenant)
         cm.drv.run(client.login())
@@ -26,7 +26,7 @@ def _client(cm: CmState, tenant: str) -> Any:
 def _call(cm: CmState, tenant: str, rpc: str, **fields: Any) -> Any:
     cm.last_error = None
     try:
-        cm.last_reply = cm.drv.run(_client(cm, tenant).call(rpc, **fields))
+        cm.last_reply = cm.drv.run(logged_in_client(cm, tenant).call(rpc, **fields))
     except grpc.RpcError as exc:
         cm.last_error = exc
         cm.last_reply = None
@@ -40,7 +40,7 @@ def _ids(text: str) -> list[int]:
 @given(parsers.parse('"{tenant}" is logged in to the master gateway'))
 @when(parsers.parse('"{tenant}" is logged in to the master gateway'))
 def logged_in(cm: CmState, tenant: str) -> None:
-    _client(cm, tenant)
+    logged_in_client(cm, tenant)
 
 
 @given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d}'))
@@ -69,7 +69,7 @@ def slave_terminal(cm: CmState, device_id: int, gw: str, host: int, slaves: str)
 def subscribe(cm: CmState, tenant: str) -> None:
     seen = cm.streams.setdefault(tenant, [])
     cm.marks[f"subscribed:{tenant}"] = cm.drv.world.now
-    call = _client(cm, tenant).subscribe()
+    call = logged_in_client(cm, tenant).subscribe()
 
     async def pump() -> None:
         try:
@@ -183,7 +183,8 @@ def call_fails(cm: CmState, code: str) -> None:
 
 
 def _devices(cm: CmState, tenant: str, gw: str) -> dict[int, Any]:
-    reply = cm.drv.run(_client(cm, tenant).call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
+    client = logged_in_client(cm, tenant)
+    reply = cm.drv.run(client.call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
     return {d.deviceID: d for d in reply.deviceInfos}
 
 
@@ -209,7 +210,8 @@ def auto_reconnect(cm: CmState, device_id: int, flag: str, gw: str, tenant: str)
 @then(parsers.parse('the pending list of "{gw}" for "{tenant}" holds device {device_id:d} '
                     'with its last try'))
 def pending_holds(cm: CmState, gw: str, tenant: str, device_id: int) -> None:
-    reply = cm.drv.run(_client(cm, tenant).call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
+    client = logged_in_client(cm, tenant)
+    reply = cm.drv.run(client.call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
     found = {p.deviceID: p for p in reply.deviceInfos}
     expect(device_id in found, device_id, sorted(found), "pending list")
     start = cm.drv.unix_start
@@ -218,7 +220,8 @@ def pending_holds(cm: CmState, gw: str, tenant: str, device_id: int) -> None:
 
 @then(parsers.parse('the pending list of "{gw}" for "{tenant}" is empty'))
 def pending_empty(cm: CmState, gw: str, tenant: str) -> None:
-    reply = cm.drv.run(_client(cm, tenant).call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
+    client = logged_in_client(cm, tenant)
+    reply = cm.drv.run(client.call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
     expect(not reply.deviceInfos, [], [p.deviceID for p in reply.deviceInfos])
 
 
@@ -256,14 +259,16 @@ def multi_error(cm: CmState, device_id: int, code: str) -> None:
 @then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with device {device_id:d} slaves {slaves}'))
 def slaves_read(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
                 slaves: str) -> None:
-    reply = cm.drv.run(_client(cm, tenant).call(rpc, gatewayID=cm.drv.gateway(gw)))
+    client = logged_in_client(cm, tenant)
+    reply = cm.drv.run(client.call(rpc, gatewayID=cm.drv.gateway(gw)))
     got = {s.deviceID: list(s.rs485SlaveDeviceIDs) for s in reply.slaveDeviceInfos}
     expect(got.get(device_id) == _ids(slaves), _ids(slaves), got.get(device_id))
 
 
 @then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with no slaves'))
 def slaves_none(cm: CmState, tenant: str, rpc: str, gw: str) -> None:
-    reply = cm.drv.run(_client(cm, tenant).call(rpc, gatewayID=cm.drv.gateway(gw)))
+    client = logged_in_client(cm, tenant)
+    reply = cm.drv.run(client.call(rpc, gatewayID=cm.drv.gateway(gw)))
     expect(not reply.slaveDeviceInfos, [], [s.deviceID for s in reply.slaveDeviceInfos])
 
 
@@ -351,14 +356,14 @@ def login_admin(cm: CmState, tenant: str) -> None:
 
 @when(parsers.parse('"{tenant}" calls LoginAdmin with its own certificate'))
 def login_admin_as_tenant(cm: CmState, tenant: str) -> None:
-    client = _client(cm, tenant)
+    client = logged_in_client(cm, tenant)
     _login_call(cm, client.login_stub.LoginAdmin(login_pb2.LoginAdminRequest(
         adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant))))
 
 
 @when(parsers.parse('"{tenant}" logs out'))
 def logout(cm: CmState, tenant: str) -> None:
-    client = _client(cm, tenant)
+    client = logged_in_client(cm, tenant)
     _login_call(cm, client.login_stub.Logout(login_pb2.LogoutRequest(),
                                              metadata=client.metadata()))
 
@@ -370,7 +375,7 @@ def read_list(cm: CmState, tenant: str, gw: str) -> None:
 
 @when(parsers.parse('"{tenant}" subscribes to the status stream with queueSize {size:d}'))
 def subscribe_sized(cm: CmState, tenant: str, size: int) -> None:
-    call = _client(cm, tenant).subscribe(size)
+    call = logged_in_client(cm, tenant).subscribe(size)
 
     async def first() -> None:
         async for _change in call:

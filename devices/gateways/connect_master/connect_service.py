@@ -119,7 +119,7 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
 
     @answers
     async def GetSlaveDevice(self, request: Any, context: Any) -> Any:
-        return pb.GetSlaveDeviceResponse(slaveDeviceInfos=self.gw.slave_list())
+        return pb.GetSlaveDeviceResponse(slaveDeviceInfos=await self.gw.slave_list())
 
     @answers
     async def SetSlaveDevice(self, request: Any, context: Any) -> Any:

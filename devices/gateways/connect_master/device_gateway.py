@@ -454,9 +454,23 @@ class DeviceGateway:
                                    wiegand=wanted[1])
             self.slaves[info.deviceID] = wanted
 
-    def slave_list(self) -> list[Any]:
-        return [pb.SlaveDeviceInfo(deviceID=d, rs485SlaveDeviceIDs=r, wiegandSlaveDeviceIDs=w)
-                for d, (r, w) in sorted(self.slaves.items())]
+    async def slave_list(self) -> list[Any]:
+        """The slaves assigned to each device; a connected device is asked which of them it
+        still has (a slave gone from its RS485 line drops out), a disconnected one reports what
+        was assigned."""
+        infos = []
+        for d, (r, w) in sorted(self.slaves.items()):
+            m = self.devices.get(d)
+            if m is not None and m.session is not None and not m.session.closed.is_set():
+                try:
+                    reply = await m.session.command("get-slaves")
+                except ConnectionError:
+                    reply = {}
+                if reply.get("ok"):
+                    r, w = list(reply.get("rs485") or []), list(reply.get("wiegand") or [])
+            infos.append(pb.SlaveDeviceInfo(deviceID=d, rs485SlaveDeviceIDs=r,
+                                            wiegandSlaveDeviceIDs=w))
+        return infos
 
     def _trace(self, event: str, **details: Any) -> None:
         self.world.trace.emit(self.name, "app", event, **details)

@@ -125,6 +125,22 @@ class VirtualStub:
     def _context(self, metadata: Sequence[tuple[str, str]]) -> VirtualContext:
         return VirtualContext(metadata, *self._peer)
 
+    async def raw_unary(self, path: str, payload: bytes,
+                        metadata: Sequence[tuple[str, str]] = ()) -> bytes:
+        """A unary call by its method path with the request already encoded, as a client that
+        has only the wire facts (no message classes) makes it; the encoded answer back."""
+        prefix = f"/{self._service.full_name}/"
+        method = (self._service.methods_by_name.get(path[len(prefix):])
+                  if path.startswith(prefix) else None)
+        if method is None or method.server_streaming:
+            raise VirtualRpcError(grpc.StatusCode.UNIMPLEMENTED,
+                                  f"method {path} is not a unary rpc of {self._service.full_name}")
+        code, details, answer = await invoke_unary(self._servicer, method, payload,
+                                                   self._context(metadata))
+        if code != grpc.StatusCode.OK:
+            raise VirtualRpcError(code, details)
+        return answer
+
     async def _unary(self, method: MethodDescriptor, request: Any,
                      metadata: Sequence[tuple[str, str]]) -> Any:
         code, details, payload = await invoke_unary(
