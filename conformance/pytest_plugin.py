@@ -197,13 +197,15 @@ def _marker_args(item: pytest.Item, name: str) -> list[str]:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """The plan: a scenario needing a capability the SUT does not declare is not applicable."""
+    """The plan: a scenario needing a capability the SUT does not declare is not applicable.
+    `@needs:a|b` is met by either capability."""
     state = config.stash[_STATE]
     for item in items:
         needs = _marker_args(item, "needs")
         if not needs:
             continue
-        missing = [cap for cap in needs if not state.sut().has(cap)]
+        missing = [need.replace("|", " or ") for need in needs
+                   if not any(state.sut().has(cap) for cap in need.split("|"))]
         if missing:
             reason = f"{PLANNED_PREFIX} SUT does not declare {', '.join(missing)}"
             item.add_marker(pytest.mark.skip(reason=reason))

@@ -7,6 +7,11 @@ gateway over the real gRPC wire. Both give the same :class:`MasterClient` interf
   JWT ``token`` from Login; terminals and faults go through the far side's world control
   (:mod:`scenarios.cm_control`) when it declares one. The harness keeps its own world in real
   time (scaled like the far side's, so "30 seconds pass" means 30 of the far side's seconds).
+  Without world control, scenario terminals are bound to the endpoint's declared ``devices``
+  (:mod:`scenarios.cm_declared`); the endpoint's ``time_scale`` (default 1) then says how fast
+  the far side's clock runs, and each scenario starts by undoing what earlier ones left on the
+  declared gateway (accept filter emptied, declared devices' async connections deleted and
+  their other connections dropped).
 
 Scenario names map onto the SUT's: ``tenant-a``/``gw-a`` are the declared tenant and gateway,
 ``tenant-b``/``gw-b`` the optional ``other_tenant``, ``admin`` the optional ``admin``.
@@ -24,8 +29,10 @@ from typing import Any, TypeVar
 import grpc
 
 from devices.gateways.connect_master.grpc_wire import master_stubs, secure_channel
+from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.terminals.pki import Credential
-from scenarios.connect_master_bed import ConnectMasterBed, MasterClient
+from scenarios.cm_declared import DeclaredTerminal, DeviceBinding
+from scenarios.connect_master_bed import DEFAULT_GATEWAYS, ConnectMasterBed, MasterClient
 from sim.clock import REAL
 from sim.http_client import HttpClient
 from sim.world import World
@@ -46,7 +53,8 @@ class LocalCm:
     def __init__(self, bed: ConnectMasterBed) -> None:
         self.bed = bed
         self.world = bed.world
-        self.unix_start = int(bed.world.epoch.timestamp() + bed.now)
+        self.binding = DeviceBinding([])        # scenario IDs and addresses are the real ones
+        self.unix_start: int | None = int(bed.world.epoch.timestamp() + bed.now)
 
     def run(self, awaitable: Awaitable[T]) -> T:
         return self.bed.run(awaitable)
@@ -119,7 +127,8 @@ class RemoteCm:
 
     remote = True
 
-    def __init__(self, endpoint: Mapping[str, Any], seed: int = 1) -> None:
+    def __init__(self, endpoint: Mapping[str, Any], seed: int = 1,
+                 devices: list[DeclaredTerminal] | None = None) -> None:
         self.endpoint = endpoint
         self.address = str(endpoint.get("address") or "")
         if not self.address:
@@ -139,14 +148,20 @@ class RemoteCm:
         if isinstance(admin, Mapping):
             self._tenants["admin"] = ("admin", self._cred(admin, "admin"))
         self._channels: list[grpc.aio.Channel] = []
+        self.binding = DeviceBinding(devices or [])
         self.far_start = 0.0
-        self.unix_start = int(time.time())
+        # Unix time of the far side at the start; unknown without world control (a served
+        # simulation's calendar need not be the wall clock's).
+        self.unix_start: int | None = None if devices and not self.control_url else int(time.time())
         if self.control_url:
             far = self.run(self._control("GET", "/world"))
             self.world.loop.scale = float(far.get("scale") or 1.0)
             self.run(self._control("POST", "/world/reset"))
             far = self.run(self._control("GET", "/world"))
             self.far_start, self.unix_start = float(far["time"]), int(far["unix"])
+        elif devices:
+            self.world.loop.scale = _time_scale(endpoint.get("time_scale", 1))
+            self.run(self._reset_declared())
 
     @staticmethod
     def _cred(block: Mapping[str, Any], where: str) -> Credential:
@@ -174,7 +189,8 @@ class RemoteCm:
     async def _control(self, method: str, path: str, body: Any = None) -> Any:
         if not self.control_url:
             raise CmError("this SUT declares no world_control endpoint, so the harness cannot "
-                          "place or power terminals or restart gateways")
+                          "place or power terminals or restart gateways (declared devices "
+                          "only stand in for placed terminals)")
         client = HttpClient(self.control_url, default_timeout=120.0)
         response = await client.request(method, path, json_body=body)
         if response.status >= 400:
@@ -182,11 +198,47 @@ class RemoteCm:
                           f"{response.text}")
         return response.json()
 
+    async def _reset_declared(self) -> None:
+        """Undo what earlier scenarios left on the declared gateway and devices."""
+        client = self.client("tenant-a")
+        await client.login()
+        gw = self.gateway("gw-a")
+        await client.call("SetAcceptFilter", gatewayID=gw, filter=pb.AcceptFilter())
+        ours = {d.device_id for d in self.binding.devices}
+        listed = (await client.call("GetDeviceList", gatewayID=gw)).deviceInfos
+        managed = [d for d in listed if d.deviceID in ours]
+        asyncs = [d.deviceID for d in managed if d.autoReconnect]
+        if asyncs:
+            await client.call("DeleteAsyncConnection", gatewayID=gw, deviceIDs=asyncs)
+        for info in managed:
+            if not info.autoReconnect:
+                try:
+                    await client.call("Disconnect", deviceIDs=[info.deviceID])
+                except grpc.RpcError as exc:     # a d2s device the emptied filter dropped
+                    if exc.code() != grpc.StatusCode.NOT_FOUND:
+                        raise
+
     def add_terminal(self, device_id: int, gateway: str, host: int, **config: Any) -> None:
+        if not self.control_url and self.binding.devices:
+            self._bind(device_id, gateway, host, **config)
+            return
         body = {"deviceID": device_id, "gateway": self.gateway(gateway), "host": host,
                 "mode": config.get("mode", 0), "ssl": config.get("ssl", False),
                 "rs485Slaves": config.get("rs485_slaves", [])}
         self.run(self._control("POST", "/world/terminals", body))
+
+    def _bind(self, device_id: int, gateway: str, host: int, **config: Any) -> None:
+        spec = DEFAULT_GATEWAYS[0]
+        if gateway != spec.gateway_id or config.get("rs485_slaves"):
+            raise CmError(f"declared devices stand behind {spec.gateway_id!r} (the declared "
+                          f"gateway) without RS485 slaves; terminal {device_id} asks for "
+                          f"{gateway!r}, slaves {config.get('rs485_slaves') or []}")
+        scenario_ip = f"{spec.ip.rsplit('.', 1)[0]}.{host}"
+        try:
+            self.binding.bind(device_id, scenario_ip, int(config.get("mode", 0)),
+                              bool(config.get("ssl", False)))
+        except ValueError as exc:
+            raise CmError(str(exc)) from None
 
     def power(self, device_id: int, on: bool) -> None:
         self.run(self._control("POST", f"/world/terminals/{device_id}/power", {"on": on}))
@@ -242,6 +294,13 @@ class RemoteCm:
         for channel in self._channels:
             self.run(channel.close())
         self.world.close()
+
+
+def _time_scale(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise CmError(f"connect-master endpoint time_scale {value!r} not accepted; accepted: a "
+                      "number > 0 (far-side seconds per wall second, 1 for real equipment)")
+    return float(value)
 
 
 CmDriver = LocalCm | RemoteCm

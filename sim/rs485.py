@@ -47,15 +47,20 @@ __all__ = ["Rs485Bus", "BusPort", "LineFrame", "LineSettings"]
 FrameHandler = Callable[[bytes, "LineFrame"], None]
 
 
-@dataclass
 class _Tx:
-    port: BusPort
-    start: float
-    data: bytearray
+    """One driver's contiguous bytes within a line frame."""
 
-    @property
-    def end(self) -> float:
-        return self.start + len(self.data) * self.port.settings.char_time
+    __slots__ = ("port", "start", "data", "end")
+
+    def __init__(self, port: BusPort, start: float, data: bytes) -> None:
+        self.port = port
+        self.start = start
+        self.data = bytearray(data)
+        self.end = start + len(data) * port.settings.char_time
+
+    def extend(self, data: bytes) -> None:
+        self.data.extend(data)
+        self.end = self.start + len(self.data) * self.port.settings.char_time
 
 
 @dataclass
@@ -98,6 +103,7 @@ class BusPort:
         self.on_frame = on_frame
         self.address = address
         self.powered = True
+        self.attached = True
         self.tx_end = 0.0
         self.frames_received = 0
 
@@ -158,6 +164,7 @@ class Rs485Bus:
 
     def detach(self, port: BusPort) -> None:
         if port in self.ports:
+            port.attached = False
             self.ports.remove(port)
             self._routes = None
             self.world.trace.emit(port.name, "bus", "detached", bus=self.name)
@@ -197,21 +204,28 @@ class Rs485Bus:
     # -- the line ----------------------------------------------------------------------------
     def _send(self, port: BusPort, data: bytes) -> float:
         now = self._loop.time()
-        if not port.powered or port not in self.ports or not data:
+        if not port.powered or not port.attached or not data:
             return now
-        if self._frame and now >= self._line_end + self.frame_gap:
+        frame = self._frame
+        if frame and now >= self._line_end + self.frame_gap:
             self._finish()                 # its timer is due at this very instant
+            frame = self._frame
         start = max(now, port.tx_end)
-        last = next((tx for tx in reversed(self._frame) if tx.port is port), None)
-        if last is not None and math.isclose(last.end, start, abs_tol=1e-12):
-            last.data.extend(data)
+        last = None
+        for tx in reversed(frame):
+            if tx.port is port:
+                last = tx
+                break
+        if last is not None and abs(last.end - start) <= 1e-12:
+            last.extend(data)
             tx = last
         else:
-            tx = _Tx(port, start, bytearray(data))
-            self._frame.append(tx)
+            tx = _Tx(port, start, data)
+            frame.append(tx)
         port.tx_end = tx.end
         self.stats.bytes_sent += len(data)
-        self._line_end = max(self._line_end, tx.end)
+        if tx.end > self._line_end:
+            self._line_end = tx.end
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._loop.call_at(self._line_end + self.frame_gap, self._finish)
@@ -221,34 +235,48 @@ class Rs485Bus:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        txs, self._frame = sorted(self._frame, key=lambda tx: tx.start), []
+        txs, self._frame = self._frame, []
         if not txs:
             return
-        self.stats.frames += 1
-        frame = LineFrame(self.stats.frames, txs[0].start, max(tx.end for tx in txs),
-                          tuple(tx.port.name for tx in txs), tuple(bytes(tx.data) for tx in txs))
-        frame.collision = any(a.port is not b.port and a.start < b.end and b.start < a.end
-                              for i, a in enumerate(txs) for b in txs[i + 1:])
-        self.stats.busy_seconds += _union_length([(tx.start, tx.end) for tx in txs])
+        stats = self.stats
+        stats.frames += 1
+        if len(txs) == 1:                  # one driver: no overlap to look for
+            tx = txs[0]
+            sent_settings: LineSettings | None = tx.port.settings
+            if self.bit_error_rate == 0.0 and (sent_settings is self.settings
+                                               or sent_settings == self.settings):
+                self._finish_clean(tx)
+                return
+            frame = LineFrame(stats.frames, tx.start, tx.end, (tx.port.name,),
+                              (bytes(tx.data),))
+            stats.busy_seconds += tx.end - tx.start
+        else:
+            txs.sort(key=lambda tx: tx.start)
+            frame = LineFrame(stats.frames, txs[0].start, max(tx.end for tx in txs),
+                              tuple(tx.port.name for tx in txs),
+                              tuple(bytes(tx.data) for tx in txs))
+            frame.collision = any(a.port is not b.port and a.start < b.end and b.start < a.end
+                                  for i, a in enumerate(txs) for b in txs[i + 1:])
+            stats.busy_seconds += _union_length([(tx.start, tx.end) for tx in txs])
+            same = {tx.port.settings for tx in txs}
+            sent_settings = next(iter(same)) if len(same) == 1 else None
         # Bits are rendered only when something can disturb them: noise, a collision, or a
         # receiver whose settings differ from a sender's (the common clean case skips this).
-        same = {tx.port.settings for tx in txs}
-        sent_settings = next(iter(same)) if len(same) == 1 else None
         drives: list[Drive] = []
         if frame.collision or self.bit_error_rate > 0.0:
             drives = self._drives(txs)
             frame.flipped_bits = self._apply_noise(drives)
         if frame.collision:
-            self.stats.collisions += 1
+            stats.collisions += 1
         if frame.flipped_bits:
-            self.stats.noisy_frames += 1
+            stats.noisy_frames += 1
         disturbed = frame.collision or frame.flipped_bits > 0
         wave = Waveform(drives, self._rng) if disturbed else None
-        clean = b"".join(frame.sent)
+        clean = frame.sent[0] if len(frame.sent) == 1 else b"".join(frame.sent)
         decoded: dict[LineSettings, tuple[bytes, int, int]] = {}
 
         def view(settings: LineSettings) -> tuple[bytes, int, int]:
-            if not disturbed and settings == sent_settings:
+            if not disturbed and (settings is sent_settings or settings == sent_settings):
                 return clean, 0, 0
             if settings not in decoded:
                 got = uart_receive(wave or Waveform(self._drives(txs), self._rng), settings)
@@ -256,6 +284,49 @@ class Rs485Bus:
             return decoded[settings]
 
         frame.line_bytes, frame.framing_errors, frame.parity_errors = view(self.settings)
+        self._publish(frame)
+        drivers = [tx.port for tx in txs]
+        receivers = self.ports
+        if (not disturbed and self.protocol == "modbus-rtu"
+                and (sent_settings is self.settings or sent_settings == self.settings)):
+            receivers = self._route(clean[0] if clean else -1)
+        for port in list(receivers):
+            if not port.powered or port.on_frame is None or port in drivers:
+                continue
+            data = view(port.settings)[0]
+            if data:
+                port.frames_received += 1
+                port.on_frame(data, frame)
+
+    def _finish_clean(self, tx: _Tx) -> None:
+        """The common case, kept short: one driver at the bus's own settings, no noise. The
+        bytes arrive as sent at every port with those settings; a port with other settings
+        decodes the rendered bits with its own UART, as in the general case."""
+        data = bytes(tx.data)
+        stats = self.stats
+        frame = LineFrame(stats.frames, tx.start, tx.end, (tx.port.name,), (data,),
+                          line_bytes=data)
+        stats.busy_seconds += tx.end - tx.start
+        self._publish(frame)
+        settings = self.settings
+        driver = tx.port
+        receivers = self._route(data[0]) if self.protocol == "modbus-rtu" else self.ports
+        other: dict[LineSettings, bytes] = {}
+        for port in list(receivers):
+            if port is driver or not port.powered or port.on_frame is None:
+                continue
+            got = data
+            if port.settings is not settings and port.settings != settings:
+                got = other.get(port.settings, b"")
+                if port.settings not in other:
+                    got = other[port.settings] = uart_receive(
+                        Waveform(self._drives([tx]), self._rng), port.settings).data
+            if got:
+                port.frames_received += 1
+                port.on_frame(got, frame)
+
+    def _publish(self, frame: LineFrame) -> None:
+        """The frame to the trace, the capture and the bus's listeners."""
         if self.world.trace.recording:
             self.world.trace.emit(self.name, "bus", "frame", n=frame.number, start=frame.start,
                                   drivers=list(frame.drivers), data=frame.line_bytes,
@@ -264,17 +335,6 @@ class Rs485Bus:
             self.capture.write(frame)
         for listener in self.listeners:
             listener(frame)
-        drivers = {tx.port for tx in txs}
-        receivers = self.ports
-        if not disturbed and sent_settings == self.settings and self.protocol == "modbus-rtu":
-            receivers = self._route(clean[0] if clean else -1)
-        for port in list(receivers):
-            if port in drivers or not port.powered or port.on_frame is None:
-                continue
-            data = view(port.settings)[0]
-            if data:
-                port.frames_received += 1
-                port.on_frame(data, frame)
 
     def _route(self, address: int) -> list[BusPort]:
         """Ports that may act on a clean frame for ``address``, in attach order."""

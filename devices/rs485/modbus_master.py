@@ -64,8 +64,9 @@ class ModbusMaster:
     def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
         if sending:
             self.sent += 1
-        self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
-                              fc=int(pdu.function_code), unit=int(pdu.dev_id))
+        if self.world.trace.recording:
+                self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
+                                      fc=int(pdu.function_code), unit=int(pdu.dev_id))
         return pdu
 
     async def request(self, method: str, *args: Any, **kwargs: Any) -> ModbusPDU | None:

@@ -16,6 +16,10 @@ also declares its address to the bus, which then skips handing it other slaves' 
 Exceptions: 1 for a function the device does not implement (``functions``), 2 for an address
 outside its tables (pymodbus), 3 for a holding-register write outside a declared range
 (``limits``), 4 while a point's sensor has failed (:meth:`fail_point`).
+
+Sensor points are brought up to date when a request reaches the datastore (pymodbus calls the
+device's ``action`` hook before it touches the registers), not by a timer per point: see
+:mod:`devices.rs485.sensor`.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from devices.rs485.sensor import Ramp, RandomWalk, SensorModel, Sine
+from devices.rs485.sensor import Ramp, RandomWalk, SensorModel, SensorTrack, Sine
 from devices.rs485.transport import bus_connector
+from sim.eager import run_eagerly
 from sim.rs485 import Rs485Bus
 from sim.world import World
 
@@ -132,7 +137,8 @@ class ModbusSlave:
         self.failed: set[str] = set()
         self.server: ModbusSerialServer | None = None
         self.requests = 0
-        self._sensors: list[Any] = []
+        # (track, table code, first register, end register) per sensor point
+        self._sensors: list[tuple[SensorTrack, str, int, int]] = []
         world.add_node(self)
 
     # -- life cycle --------------------------------------------------------------------------
@@ -146,20 +152,19 @@ class ModbusSlave:
                                     broadcast_enable=True, ignore_missing_devices=True,
                                     trace_pdu=self._trace_pdu)
         server.call_create = bus_connector(  # type: ignore[method-assign]
-            self.bus, self.name, server.handle_new_connection, settings=self.settings,
+            self.bus, self.name, lambda: self._handler(server), settings=self.settings,
             accept=self._addressed, delay=spec.response_delay, address=spec.unit)
         await server.serve_forever(background=True)
         self.server = server
-        self._sensors = [self.world.process(p.sensor.run(self, p), f"{self.name}/{p.name}")
+        now = self.world.now
+        self._sensors = [(SensorTrack(p.sensor, self, p, now), p.table[0], p.address,
+                          p.address + len(p.registers()))
                          for p in spec.points if p.sensor is not None]
         self.world.trace.emit(self.name, "app", "power-on", unit=spec.unit)
 
     async def stop(self) -> None:
         """Power off: the port goes away and the datastore is lost."""
         server, self.server = self.server, None
-        for proc in self._sensors:
-            if proc.is_alive:
-                proc.interrupt("power-off")
         self._sensors = []
         if server is not None:
             await server.shutdown()
@@ -192,7 +197,9 @@ class ModbusSlave:
 
     def set_point(self, name: str, value: Any) -> None:
         """Write a point's value into the live datastore (a sensor update)."""
-        p = self.point(name)
+        self._write(self.point(name), value)
+
+    def _write(self, p: Point, value: Any) -> None:
         if self.server is None:
             return
         runtime = self.server.context.devices[self.spec.unit]  # type: ignore[union-attr]
@@ -225,6 +232,20 @@ class ModbusSlave:
         return blocks
 
     # -- pymodbus hooks ----------------------------------------------------------------------
+    def _handler(self, server: ModbusSerialServer) -> Any:
+        """pymodbus' request handler for the bus connection, started on the world's loop.
+
+        pymodbus starts each request's ``handle_request`` coroutine through
+        ``asyncio.run_coroutine_threadsafe`` (a hop meant for callers on other threads: a
+        self-pipe write, a ``concurrent.futures.Future``, a task and a callback chain per
+        request). The world has one thread, so the same coroutine is run eagerly on its loop
+        (:func:`sim.eager.run_eagerly`): the request is decoded, checked and answered by
+        pymodbus exactly as before, two scheduling hops sooner."""
+        handler = server.handle_new_connection()
+        loop = self.world.loop
+        handler.handle_later = lambda: run_eagerly(handler.handle_request(), loop)
+        return handler
+
     def _addressed(self, frame: bytes) -> bool:
         return bool(frame) and frame[0] in (0, self.spec.unit)
 
@@ -232,9 +253,11 @@ class ModbusSlave:
                       registers: list[int], values: list[int] | list[bool] | None
                       ) -> ExcCodes | None:
         spec = self.spec
+        table = _TABLE_OF_FUNCTION.get(function_code)
+        if self._sensors:
+            self._catch_up(table, address, address + count, start_address, registers)
         if function_code not in spec.functions:
             return ExcCodes.ILLEGAL_FUNCTION
-        table = _TABLE_OF_FUNCTION.get(function_code)
         if table == "h" and values and function_code in _WRITE_FUNCTIONS:
             for i, value in enumerate(values):
                 limit = spec.limits.get(address + i)
@@ -250,9 +273,24 @@ class ModbusSlave:
                 return ExcCodes.DEVICE_FAILURE
         return None
 
+    def _catch_up(self, table: str | None, first: int, end: int, start_address: int,
+                  registers: list[int]) -> None:
+        """Bring the sensor points this request touches up to date in ``registers`` (its table
+        in the live datastore, from ``start_address``). The other points wait: their tracks
+        step through every period boundary whenever they are next read."""
+        now = self.world.now
+        for track, point_table, point_first, point_end in self._sensors:
+            if point_table == table and first < point_end and point_first < end:
+                value = track.catch_up(now)
+                if value is not None:
+                    regs = track.point.registers(value)
+                    offset = point_first - start_address
+                    registers[offset:offset + len(regs)] = regs
+
     def _trace_pdu(self, sending: bool, pdu: Any) -> Any:
         if not sending:
             self.requests += 1
-        self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
-                              fc=int(pdu.function_code), unit=int(pdu.dev_id))
+        if self.world.trace.recording:
+            self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
+                                  fc=int(pdu.function_code), unit=int(pdu.dev_id))
         return pdu

@@ -7,11 +7,11 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
   Background:
     Given "tenant-a" is logged in to the master gateway
 
-  @req:CM-FILTER-001 @req:CM-FILTER-002 @req:CM-STATUS-002 @needs:world-control @realwire
+  @req:CM-FILTER-001 @req:CM-FILTER-002 @req:CM-STATUS-002 @needs:world-control|declared-devices @realwire
   Scenario: A device outside the accept filter lands in the pending list, then is accepted
     Given "tenant-a" subscribes to the status stream
     And a device-to-server terminal 2001 on "gw-a" at host 21
-    When 5 seconds pass
+    When 12 seconds pass
     Then the pending list of "gw-a" for "tenant-a" holds device 2001 with its last try
     When "tenant-a" sets the accept filter of "gw-a" to devices 2001
     Then the call succeeds
@@ -34,7 +34,7 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     And the status stream of "tenant-a" shows device 1001 "TCP_CONNECTED" then "DISCONNECTED" then "TCP_CONNECTED"
     And terminal 1001 never held two connections at once
 
-  @req:CM-DISC-001 @req:CM-SYNC-001 @needs:world-control
+  @req:CM-DISC-001 @req:CM-SYNC-001 @needs:world-control|declared-devices
   Scenario: A device connected with Connect is dropped for good after Disconnect
     Given a terminal 1002 on "gw-a" at host 12
     When "tenant-a" connects through "gw-a" to "10.0.0.12"
@@ -44,7 +44,7 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     And 70 seconds pass
     Then "tenant-a" does not see device 1002 on "gw-a"
 
-  @req:CM-DISC-002 @req:CM-ASYNC-002 @needs:world-control
+  @req:CM-DISC-002 @req:CM-ASYNC-002 @needs:world-control|declared-devices
   Scenario: An async device is retried after Disconnect; DeleteAsyncConnection stops that
     Given a terminal 1003 on "gw-a" at host 13
     When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1003 at "10.0.0.13"
@@ -58,7 +58,7 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     And 1 seconds pass
     Then "tenant-a" does not see device 1003 on "gw-a"
 
-  @req:CM-FILTER-003 @needs:world-control
+  @req:CM-FILTER-003 @needs:world-control|declared-devices
   Scenario: A device-to-server device comes back by itself unless removed from the filter
     Given a device-to-server terminal 2002 on "gw-a" at host 22
     When "tenant-a" sets the accept filter of "gw-a" to devices 2002
@@ -71,7 +71,7 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     Then "tenant-a" does not see device 2002 on "gw-a"
     And the pending list of "gw-a" for "tenant-a" holds device 2002 with its last try
 
-  @req:CM-TENANT-001 @req:CM-AUTH-001 @needs:world-control @needs:second-tenant @realwire
+  @req:CM-TENANT-001 @req:CM-AUTH-001 @needs:world-control|declared-devices @needs:second-tenant @realwire
   Scenario: A tenant sees only its own gateways and their status changes
     Given "tenant-b" is logged in to the master gateway
     And a terminal 1004 on "gw-a" at host 14

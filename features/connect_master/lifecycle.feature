@@ -4,7 +4,7 @@ Feature: Connect Master: DisconnectAll, connection-mode switches and dead links 
   Background:
     Given "tenant-a" is logged in to the master gateway
 
-  @req:CM-DISC-003 @needs:world-control
+  @req:CM-DISC-003 @needs:world-control|declared-devices
   Scenario: DisconnectAll succeeds; the Connect device is dropped, the async one is retried
     Given a terminal 1601 on "gw-a" at host 81
     And a terminal 1602 on "gw-a" at host 82

@@ -26,7 +26,7 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     And 5 seconds pass
     Then "tenant-a" sees device 1103 on "gw-a" with status "TCP_CONNECTED"
 
-  @req:CM-SSL-001 @req:CM-SSL-002 @needs:world-control
+  @req:CM-SSL-001 @req:CM-SSL-002 @needs:world-control|declared-devices
   Scenario: SSL on and off; a useSSL that does not match the terminal fails
     Given a terminal 1201 on "gw-a" at host 41
     And an SSL terminal 1202 on "gw-a" at host 42
@@ -36,10 +36,18 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1201 at "10.0.0.41" with SSL
     And 8 seconds pass
     Then "tenant-a" sees device 1201 on "gw-a" with status "TLS_CANNOT_CONNECT"
-    When "tenant-a" calls DisableSSL for devices 1202
+
+  # DisableSSL changes the terminal's own setting, so it runs on placed terminals only.
+  @req:CM-SSL-002 @needs:world-control
+  Scenario: After DisableSSL an SSL connection to the terminal fails
+    Given an SSL terminal 1204 on "gw-a" at host 44
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1204 at "10.0.0.44" with SSL
+    And 2 seconds pass
+    Then "tenant-a" sees device 1204 on "gw-a" with status "TLS_CONNECTED"
+    When "tenant-a" calls DisableSSL for devices 1204
     Then the call succeeds
     When 40 seconds pass
-    Then "tenant-a" sees device 1202 on "gw-a" with status "TLS_CANNOT_CONNECT"
+    Then "tenant-a" sees device 1204 on "gw-a" with status "TLS_CANNOT_CONNECT"
 
   @req:CM-SSL-003 @req:CM-MULTI-001 @needs:world-control
   Scenario: EnableSSLMulti reports per-device errors; the plain connection then fails

@@ -2,7 +2,8 @@
 
 builtin SUT -> :class:`LocalCm` (one world, virtual time); any other SUT -> :class:`RemoteCm`
 at the declared ``connect-master`` endpoint over the real gRPC wire (mutual TLS + login), its
-terminals placed through the declared ``world_control`` (reset per scenario).
+terminals placed through the declared ``world_control`` (reset per scenario) or bound to its
+declared ``devices`` (capability ``declared-devices``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from typing import Any
 import pytest
 
 from conformance.pytest_plugin import HilConfig
+from conformance.sut import SutDeclaration, SutError
+from scenarios.cm_declared import DeclaredTerminal, parse_devices
 from scenarios.connect_master_bed import ConnectMasterBed, MasterClient
 from scenarios.connect_master_driver import CmDriver, LocalCm, RemoteCm
 
 PROFILE = "connect-master"
+DECLARED = "declared-devices"
 
 
 @dataclass
@@ -49,7 +53,26 @@ def _driver(hil_config: HilConfig, tmp_path: Path) -> CmDriver:
                                clock=hil_config.clock)
         bed.run(bed.start())
         return LocalCm(bed)
-    return RemoteCm(hil_config.sut.endpoint(PROFILE), seed=hil_config.seed)
+    sut = hil_config.sut
+    return RemoteCm(sut.endpoint(PROFILE), seed=hil_config.seed, devices=declared_devices(sut))
+
+
+def declared_devices(sut: SutDeclaration) -> list[DeclaredTerminal]:
+    """The SUT's declared terminals; SutError naming the entry and field when malformed, or when
+    the ``devices`` list and the ``declared-devices`` capability do not go together."""
+    at = f"{sut.source or sut.name}: endpoints.{PROFILE}"
+    raw = sut.endpoint(PROFILE).get("devices")
+    try:
+        devices = parse_devices(raw)
+    except ValueError as exc:
+        raise SutError(f"{at}.{exc}") from None
+    if devices and not sut.has(DECLARED):
+        raise SutError(f"{at}.devices lists {len(devices)} terminal(s) but capabilities lack "
+                       f"{DECLARED!r}; add it so scenarios may use them")
+    if sut.has(DECLARED) and not devices:
+        raise SutError(f"{at}: capability {DECLARED!r} needs a non-empty 'devices' list "
+                       "({deviceID, ip, port?, ssl?, mode?} per terminal)")
+    return devices
 
 
 @pytest.fixture
