@@ -13,6 +13,7 @@ events per simulated second).
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,16 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class SensorModel:
+class SensorModel(abc.ABC):
+    """How a point's value evolves: one value per ``period``, computed when it is read."""
+
     period: float = 1.0
     # True when value() ignores ``previous``: catching up then needs only the last boundary.
     memoryless = True
 
+    @abc.abstractmethod
     def value(self, t: float, previous: Any, slave: ModbusSlave, point: Point) -> Any:
-        raise NotImplementedError
+        """The value at time ``t`` (``previous``: the value one period earlier)."""
 
 
 class SensorTrack:
