@@ -9,8 +9,6 @@ nothing of the simulation — runs in CI. The world runs in real time, as it mus
 
 from __future__ import annotations
 
-import socket
-
 from bumble.transport import open_transport
 
 from devices.ble.peripheral import BlePeripheral
@@ -20,19 +18,14 @@ from sim.http_client import HttpClient
 from sim.iplink import IpNetwork
 from sim.radio import Radio, RadioController
 from sim.world import World
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.served import free_port
 
 
 def test_a_peripheral_drives_a_controller_over_a_real_hci_transport():
     world = World(seed=4, clock="real")
     radio = Radio(world)
     net = IpNetwork(world)
-    port = _free_port()
+    port = free_port()
 
     async def main():
         # The "dongle": a controller on the radio whose HCI is reachable only through TCP.

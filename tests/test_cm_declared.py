@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import yaml
 from conformance.sut import SutError, parse_sut
 from features.steps.cm_fixtures import declared_devices
 from scenarios.cm_declared import DeclaredTerminal, DeviceBinding, parse_devices
-from tests.test_external_sut import _free_port, _wait_for
+from tests.served import served_connect_master
 
 pytest_plugins = ["pytester"]
 SCALE = 20      # far-side seconds per wall second in the served process
@@ -161,18 +160,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`hil serve connect-master` with no terminals of its own; the 'technician' then places the
     lab's terminals through its world control, which the declaration below never names."""
     out = tmp_path_factory.mktemp("cm-lab")
-    port, gw_port, control = _free_port(), _free_port(), _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "serve", "connect-master", "--port",
-         str(port), "--gateway-port", str(gw_port), "--control-port", str(control),
-         "--terminals", "0", "--out-dir", str(out), "--scale", str(SCALE), "--duration", "600"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_for(control, proc)
-        deadline = time.monotonic() + 30
-        while not (out / "sut.yaml").is_file() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        served = yaml.safe_load((out / "sut.yaml").read_text())
+    with served_connect_master(out, 0, SCALE) as info:
+        served = info["sut"]
         url = served["endpoints"]["connect-master"].pop("world_control")
         for device in DEVICES:
             _control(url, "/world/terminals", {
@@ -184,12 +173,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                       capabilities=["connect-master", "declared-devices", "second-tenant"])
         (out / "lab.yaml").write_text(yaml.safe_dump(served), encoding="utf-8")
         yield {"sut": out / "lab.yaml"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_declared_device_scenarios_pass_without_world_control(lab: dict[str, Any],

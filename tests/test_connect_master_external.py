@@ -8,20 +8,18 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 import pytest
-import yaml
 
 from devices.gateways.connect_master.grpc_wire import master_stubs, secure_channel
 from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.protos import connect_pb2_grpc, login_pb2
-from tests.test_external_sut import _free_port, _wait_for
+from tests.served import served_connect_master
 
 T = TypeVar("T")
 SCALE = 10   # world seconds per wall second in the served process
@@ -29,26 +27,8 @@ SCALE = 10   # world seconds per wall second in the served process
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    out = tmp_path_factory.mktemp("cm-serve")
-    port, gw_port, control = _free_port(), _free_port(), _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "serve", "connect-master", "--port",
-         str(port), "--gateway-port", str(gw_port), "--control-port", str(control),
-         "--terminals", "2", "--out-dir", str(out), "--scale", str(SCALE), "--duration", "600"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_for(control, proc)
-        deadline = time.monotonic() + 30
-        while not (out / "sut.yaml").is_file() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield {"out": out, "port": port, "gateway_port": gw_port, "control": control,
-               "sut": yaml.safe_load((out / "sut.yaml").read_text())}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served_connect_master(tmp_path_factory.mktemp("cm-serve"), 2, SCALE) as info:
+        yield info
 
 
 def _call(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.served import free_port, hil_serve, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -20,44 +20,14 @@ pytestmark = pytest.mark.slow
 SCALE = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(port: int, proc: subprocess.Popen, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            output = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"hil serve exited early: {output}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"nothing listened on {port} within {limit} s")
-
-
 @pytest.fixture
 def served_router():
-    port, control = _free_port(), _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "serve", "ble-router", "--port", str(port),
-         "--control-port", str(control), "--peripherals", "0", "--duration", "900",
-         "--scale", str(SCALE)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_for(port, proc)
-        _wait_for(control, proc)
+    port, control = free_port(), free_port()
+    with hil_serve("ble-router", "--port", str(port), "--control-port", str(control),
+                   "--peripherals", "0", "--duration", "900", "--scale", str(SCALE)) as proc:
+        wait_for(port, proc)
+        wait_for(control, proc)
         yield port, control
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_profile_runs_against_hil_serve_over_real_sockets(served_router, tmp_path: Path):
