@@ -140,7 +140,6 @@ def cm_control_app(bed: ConnectMasterBed,
         back = await bed.until(lambda: len(bed.master.links) == len(bed.gateways), 30.0)
         return web.json_response({"restarted": "master", "reconnected": back})
 
-
     app.router.add_get("/world", describe)
     app.router.add_post("/world/reset", reset)
     app.router.add_post("/world/terminals", add)

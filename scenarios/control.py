@@ -95,7 +95,6 @@ def control_app(bed: LocalTestbed) -> web.Application:
             return error(409, str(exc))
         return web.json_response({"typed": value})
 
-
     app.router.add_get("/world", world)
     app.router.add_post("/world/peripherals", add)
     app.router.add_delete("/world/peripherals", clear)
