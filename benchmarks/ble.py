@@ -16,7 +16,8 @@ CCCD = "00002902-0000-1000-8000-00805f9b34fb"
 
 async def _cccd_handle(client: HttpClient, address: str) -> int:
     response = await client.request(
-        "GET", f"/gatt/nodes/{address}/services/characteristics/descriptors")
+        "GET", f"/gatt/nodes/{address}/services/characteristics/descriptors"
+    )
     if response.status != 200:
         raise RuntimeError(f"discovery of {address} failed: {response.status} {response.text}")
     for service in response.json():
@@ -42,14 +43,18 @@ def ble_few(seed: int = 1, minutes: float = 10.0, count: int = 10) -> dict[str, 
         await bed.start()
         client = bed.client()
         for i in range(1, count + 1):
-            await bed.add_peripheral(standard_peripheral(i, position=(2.0 + i * 0.2, 0, 0),
-                                                         notify_hz=1.0))
+            await bed.add_peripheral(
+                standard_peripheral(i, position=(2.0 + i * 0.2, 0, 0), notify_hz=1.0)
+            )
         async with client.sse("/gatt/nodes", {"event": 1, "sequence": 2}) as stream:
             drain = asyncio.ensure_future(_drain(stream, received))
             for name in sorted(bed.peripherals):
                 address = bed.address_of(name)
-                r = await client.request("POST", f"/gap/nodes/{address}/connection",
-                                         json_body={"type": "random", "timeout": 5000})
+                r = await client.request(
+                    "POST",
+                    f"/gap/nodes/{address}/connection",
+                    json_body={"type": "random", "timeout": 5000},
+                )
                 if r.status != 200:
                     raise RuntimeError(f"connect {address}: {r.status} {r.text}")
                 handle = await _cccd_handle(client, address)
@@ -60,8 +65,11 @@ def ble_few(seed: int = 1, minutes: float = 10.0, count: int = 10) -> dict[str, 
             await asyncio.sleep(minutes * 60)
             sim = bed.now - start
             drain.cancel()
-        return {"sim_seconds": sim, "notifications": len(received),
-                "expected_notifications": int(count * minutes * 60)}
+        return {
+            "sim_seconds": sim,
+            "notifications": len(received),
+            "expected_notifications": int(count * minutes * 60),
+        }
 
     try:
         return bed.run(main())
@@ -76,24 +84,38 @@ def ble_crowd(seed: int = 1, seconds: float = 60.0, count: int = 1000) -> dict[s
 
     async def main() -> dict[str, Any]:
         await bed.start()
-        specs = expand_peripherals([{"template": "standard", "count": count,
-                                     "layout": {"kind": "random", "radius_m": 20.0},
-                                     "notify_hz": 0, "interval_ms": 1000}],
-                                   bed.world.rng("placement"))
+        specs = expand_peripherals(
+            [
+                {
+                    "template": "standard",
+                    "count": count,
+                    "layout": {"kind": "random", "radius_m": 20.0},
+                    "notify_hz": 0,
+                    "interval_ms": 1000,
+                }
+            ],
+            bed.world.rng("placement"),
+        )
         for spec in specs:
             await bed.add_peripheral(spec)
         wanted = [specs[6]["name"], specs[count // 2]["name"]]
         client = bed.client()
-        async with client.sse("/gap/nodes", {"event": 1, "filter_name": ",".join(wanted)}) \
-                as stream:
+        async with client.sse(
+            "/gap/nodes", {"event": 1, "filter_name": ",".join(wanted)}
+        ) as stream:
             drain = asyncio.ensure_future(_drain(stream, reports))
             start = bed.now
             await asyncio.sleep(seconds)
             sim = bed.now - start
             drain.cancel()
-        return {"sim_seconds": sim, "advertisers": count, "filter": wanted,
-                "reports_matching": len(reports), "adverts_on_air": bed.radio.adv_pdus,
-                "adverts_delivered": bed.radio.adv_deliveries}
+        return {
+            "sim_seconds": sim,
+            "advertisers": count,
+            "filter": wanted,
+            "reports_matching": len(reports),
+            "adverts_on_air": bed.radio.adv_pdus,
+            "adverts_delivered": bed.radio.adv_deliveries,
+        }
 
     try:
         return bed.run(main())

@@ -35,8 +35,9 @@ def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -
             infos = []
             for i, device_id in enumerate(fleets[gid]):
                 bed.add_terminal(device_id, gid, 2 + i)
-                infos.append(pb.AsyncConnectInfo(deviceID=device_id, IPAddr=f"{prefix}.{2 + i}",
-                                                 port=51211))
+                infos.append(
+                    pb.AsyncConnectInfo(deviceID=device_id, IPAddr=f"{prefix}.{2 + i}", port=51211)
+                )
             await client.call("AddAsyncConnectionDB", gatewayID=gid, connectInfos=infos)
         await asyncio.sleep(60 - bed.now)
         restart = bed.now
@@ -60,15 +61,17 @@ def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -
 
         after_restart = back(fleets["gw-a"], restart)
         after_power = back(cycled, off + 5)
-        return {"sim_seconds": bed.now, "terminals": 2 * per_gateway,
-                "restart_back_max_s": round(max(after_restart), 3),
-                "restart_back_median_s": round(statistics.median(after_restart), 3),
-                "power_cycle_back_max_s": round(max(after_power), 3),
-                "reconnect_interval_s": bed.reconnect_s,
-                "status_changes": len(arrived),
-                "duplicates_refused": sum(g.duplicates_refused for g in bed.gateways.values()),
-                "max_sessions_per_terminal": max(t.max_sessions
-                                                 for t in bed.terminals.values())}
+        return {
+            "sim_seconds": bed.now,
+            "terminals": 2 * per_gateway,
+            "restart_back_max_s": round(max(after_restart), 3),
+            "restart_back_median_s": round(statistics.median(after_restart), 3),
+            "power_cycle_back_max_s": round(max(after_power), 3),
+            "reconnect_interval_s": bed.reconnect_s,
+            "status_changes": len(arrived),
+            "duplicates_refused": sum(g.duplicates_refused for g in bed.gateways.values()),
+            "max_sessions_per_terminal": max(t.max_sessions for t in bed.terminals.values()),
+        }
 
     try:
         return bed.run(main())

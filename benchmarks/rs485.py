@@ -11,14 +11,17 @@ from sim.rs485 import Rs485Bus
 from sim.world import World
 
 
-def rs485_poll(seed: int = 1, buses: int = 16, slaves: int = 32, minutes: float = 10.0
-               ) -> dict[str, Any]:
+def rs485_poll(
+    seed: int = 1, buses: int = 16, slaves: int = 32, minutes: float = 10.0
+) -> dict[str, Any]:
     """``buses`` lines at 9600 8N1 with ``slaves`` slaves each; every slave is asked for its
     temperature (2 input registers) once a second by its line's master."""
     world = World(seed=seed, keep_trace=False)
     lines = [Rs485Bus(world, f"bus-{b}") for b in range(buses)]
-    masters = [ModbusMaster(world, bus, f"master-{b}", timeout=0.2, retries=1)
-               for b, bus in enumerate(lines)]
+    masters = [
+        ModbusMaster(world, bus, f"master-{b}", timeout=0.2, retries=1)
+        for b, bus in enumerate(lines)
+    ]
     answered = [0]
     missed = [0]
 
@@ -27,8 +30,7 @@ def rs485_poll(seed: int = 1, buses: int = 16, slaves: int = 32, minutes: float 
         tick = world.now
         while world.now < end:
             for unit in range(1, slaves + 1):
-                reply = await master.request("read_input_registers", 4, count=2,
-                                             device_id=unit)
+                reply = await master.request("read_input_registers", 4, count=2, device_id=unit)
                 if reply is None or reply.isError():
                     missed[0] += 1
                 else:
@@ -51,6 +53,12 @@ def rs485_poll(seed: int = 1, buses: int = 16, slaves: int = 32, minutes: float 
         sim = world.run(main())
         utilisation = sum(bus.utilisation() for bus in lines) / len(lines)
         frames = sum(bus.stats.frames for bus in lines)
-    return {"sim_seconds": sim, "buses": buses, "slaves": buses * slaves,
-            "polls_answered": answered[0], "polls_missed": missed[0], "frames": frames,
-            "bus_utilisation": round(utilisation, 3)}
+    return {
+        "sim_seconds": sim,
+        "buses": buses,
+        "slaves": buses * slaves,
+        "polls_answered": answered[0],
+        "polls_missed": missed[0],
+        "frames": frames,
+        "bus_utilisation": round(utilisation, 3),
+    }

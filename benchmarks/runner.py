@@ -21,18 +21,32 @@ from typing import Any
 # name -> ("module:function", what it measures). Modules load only when their benchmark runs,
 # so one benchmark's peak memory never includes another's stacks (grpc, pymodbus, ...).
 BENCHMARKS: dict[str, tuple[str, str]] = {
-    "ble-few": ("benchmarks.ble:ble_few", "10 peripherals notifying at 1 Hz through SSE, 10 "
-                "simulated min (target >= 100x real time)"),
-    "ble-notify-load": ("benchmarks.ble_notify_load:ble_notify_load", "40 peripherals "
-                        "notifying at 10 Hz through SSE with sequence=2, 10 simulated min: loss, "
-                        "order, latency"),
-    "ble-crowd": ("benchmarks.ble:ble_crowd", "1,000 advertisers at 1 Hz, name-filtered scan "
-                  "SSE, 60 simulated s (target >= 10x, < 150 MiB)"),
-    "rs485-poll": ("benchmarks.rs485:rs485_poll", "16 RS485 buses x 32 pymodbus slaves at 9600 "
-                   "baud, each polled once a second, 10 simulated min (target >= 50x)"),
-    "cm-reconnect": ("benchmarks.connect_master:cm_reconnect", "500 terminals on 2 device "
-                     "gateways, a gateway restart and a power cycle, 10 simulated min, virtual "
-                     "gRPC channel"),
+    "ble-few": (
+        "benchmarks.ble:ble_few",
+        "10 peripherals notifying at 1 Hz through SSE, 10 simulated min (target >= 100x real time)",
+    ),
+    "ble-notify-load": (
+        "benchmarks.ble_notify_load:ble_notify_load",
+        "40 peripherals "
+        "notifying at 10 Hz through SSE with sequence=2, 10 simulated min: loss, "
+        "order, latency",
+    ),
+    "ble-crowd": (
+        "benchmarks.ble:ble_crowd",
+        "1,000 advertisers at 1 Hz, name-filtered scan "
+        "SSE, 60 simulated s (target >= 10x, < 150 MiB)",
+    ),
+    "rs485-poll": (
+        "benchmarks.rs485:rs485_poll",
+        "16 RS485 buses x 32 pymodbus slaves at 9600 "
+        "baud, each polled once a second, 10 simulated min (target >= 50x)",
+    ),
+    "cm-reconnect": (
+        "benchmarks.connect_master:cm_reconnect",
+        "500 terminals on 2 device "
+        "gateways, a gateway restart and a power cycle, 10 simulated min, virtual "
+        "gRPC channel",
+    ),
 }
 
 
@@ -49,29 +63,42 @@ def measure(name: str) -> dict[str, Any]:
     wall = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     sim = float(figures.pop("sim_seconds"))
-    return {"name": name, "description": description, "sim_seconds": round(sim, 3),
-            "wall_seconds": round(wall, 3), "speedup": round(sim / wall, 1) if wall else None,
-            "peak_rss_mib": round(peak_mib, 1), "figures": figures}
+    return {
+        "name": name,
+        "description": description,
+        "sim_seconds": round(sim, 3),
+        "wall_seconds": round(wall, 3),
+        "speedup": round(sim / wall, 1) if wall else None,
+        "peak_rss_mib": round(peak_mib, 1),
+        "figures": figures,
+    }
 
 
 def format_result(r: dict[str, Any]) -> str:
     extra = ", ".join(f"{k}={v}" for k, v in r.get("figures", {}).items())
-    return (f"{r['name']:<10} sim {r['sim_seconds']:>8.1f} s  wall {r['wall_seconds']:>7.2f} s  "
-            f"x{r['speedup']:>7}  peak {r['peak_rss_mib']:>6.1f} MiB  {extra}")
+    return (
+        f"{r['name']:<10} sim {r['sim_seconds']:>8.1f} s  wall {r['wall_seconds']:>7.2f} s  "
+        f"x{r['speedup']:>7}  peak {r['peak_rss_mib']:>6.1f} MiB  {extra}"
+    )
 
 
 def run_all(names: list[str], as_json: bool, out: Any = sys.stdout) -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        print(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}",
+            file=sys.stderr,
+        )
         return 2
     results = []
     for name in names or list(BENCHMARKS):
         if not as_json:
             print(f"running {name}: {BENCHMARKS[name][1]} ...", file=out, flush=True)
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.runner", name, "--json"],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.runner", name, "--json"],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(f"{name} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
             return 1

@@ -204,8 +204,11 @@ def pytest_collection_modifyitems(
         needs = _marker_args(item, "needs")
         if not needs:
             continue
-        missing = [need.replace("|", " or ") for need in needs
-                   if not any(state.sut().has(cap) for cap in need.split("|"))]
+        missing = [
+            need.replace("|", " or ")
+            for need in needs
+            if not any(state.sut().has(cap) for cap in need.split("|"))
+        ]
         if missing:
             reason = f"{PLANNED_PREFIX} SUT does not declare {', '.join(missing)}"
             item.add_marker(pytest.mark.skip(reason=reason))

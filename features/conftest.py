@@ -63,8 +63,11 @@ def _far_side_time(bed: RemoteTestbed) -> float | None:
 
 def _far_side_trace(bed: RemoteTestbed, since: float) -> list[dict[str, Any]]:
     assert bed.control_url
-    response = bed.run(HttpClient(bed.control_url).request(
-        "GET", "/world/trace", params={"since": f"{since:.6f}"}, timeout=10))
+    response = bed.run(
+        HttpClient(bed.control_url).request(
+            "GET", "/world/trace", params={"since": f"{since:.6f}"}, timeout=10
+        )
+    )
     rows = response.json()
     return rows if isinstance(rows, list) else []
 
@@ -79,15 +82,17 @@ def _tidy(bed: RemoteTestbed) -> None:
 
 
 @pytest.fixture
-def testbed(hil_config: HilConfig, hil_record: dict[str, Any],
-            hil_evidence_dir: Path) -> Iterator[Testbed]:
+def testbed(
+    hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path
+) -> Iterator[Testbed]:
     """The world the scenario runs in, started; evidence written and closed afterwards."""
     sut = hil_config.sut
     far_start: float | None = None
     bed: Testbed
     if sut.builtin:
-        local = LocalTestbed(seed=hil_config.seed, clock=hil_config.clock,
-                             capture_dir=hil_evidence_dir)
+        local = LocalTestbed(
+            seed=hil_config.seed, clock=hil_config.clock, capture_dir=hil_evidence_dir
+        )
         try:
             local.run(local.start())
         except BaseException:
@@ -96,15 +101,18 @@ def testbed(hil_config: HilConfig, hil_record: dict[str, Any],
         bed = local
     else:
         endpoint = sut.endpoint(PROFILE)
-        remote = RemoteTestbed(str(endpoint["base_url"]), endpoint.get("world_control"),
-                               seed=hil_config.seed,
-                               scale=float(endpoint.get("time_scale", 1.0)))
+        remote = RemoteTestbed(
+            str(endpoint["base_url"]),
+            endpoint.get("world_control"),
+            seed=hil_config.seed,
+            scale=float(endpoint.get("time_scale", 1.0)),
+        )
         try:
-            remote.run(remote.reset())   # no links on the router, no peripherals on the far side
+            remote.run(remote.reset())  # no links on the router, no peripherals on the far side
         except BaseException:
             remote.close()
             raise
-        remote.transcript.clear()        # the evidence is the scenario's own exchanges
+        remote.transcript.clear()  # the evidence is the scenario's own exchanges
         far_start = _far_side_time(remote)
         bed = remote
     hil_record["sim_start"] = round(float(bed.now), 6)
@@ -120,16 +128,20 @@ def testbed(hil_config: HilConfig, hil_record: dict[str, Any],
             bed.close()
 
 
-def _write_evidence(bed: Testbed, record: dict[str, Any], config: HilConfig, folder: Path,
-                    far_start: float | None) -> None:
+def _write_evidence(
+    bed: Testbed, record: dict[str, Any], config: HilConfig, folder: Path, far_start: float | None
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     (folder / "trace.jsonl").write_text(bed.world.trace.dump(), encoding="utf-8")
     files["trace.jsonl"] = "timeline"
     _dump_lines(folder / "http.jsonl", list(bed.transcript))
     files["http.jsonl"] = "transcript"
-    latencies = [round(e["elapsed"] * 1000.0, 3) for e in bed.transcript
-                 if e.get("status") and not e.get("stream")]
+    latencies = [
+        round(e["elapsed"] * 1000.0, 3)
+        for e in bed.transcript
+        if e.get("status") and not e.get("stream")
+    ]
     if latencies:
         record.setdefault("measurements", {})["http_response_ms"] = latencies
     if isinstance(bed, RemoteTestbed) and far_start is not None:
@@ -139,7 +151,7 @@ def _write_evidence(bed: Testbed, record: dict[str, Any], config: HilConfig, fol
         except Exception:  # best effort, see above
             pass
     if isinstance(bed, LocalTestbed):
-        bed.run(bed.stop())                  # flushes and closes the HCI captures
+        bed.run(bed.stop())  # flushes and closes the HCI captures
         for capture in bed.captures:
             files[capture.name] = "btsnoop"
     for name in files:
@@ -159,8 +171,9 @@ def _list_evidence(record: dict[str, Any], config: HilConfig, path: Path) -> Non
 
 
 @pytest.fixture
-def ctx(testbed: Testbed, hil_config: HilConfig, hil_record: dict[str, Any],
-        hil_evidence_dir: Path) -> Iterator[Ctx]:
+def ctx(
+    testbed: Testbed, hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path
+) -> Iterator[Ctx]:
     """The scenario's state: placed peripherals, open streams, the last answer."""
     context = Ctx(bed=testbed, client=testbed.client())
     try:
@@ -170,9 +183,16 @@ def ctx(testbed: Testbed, hil_config: HilConfig, hil_record: dict[str, Any],
             testbed.run(context.close_streams())
         except Exception:  # the bed's own close cancels whatever is left
             pass
-        rows = [{"stream": r.kind, "target": r.stream.target if r.stream else r.path,
-                 "t": round(e.t, 6), "data": e.data}
-                for r in context.streams.values() for e in r.events]
+        rows = [
+            {
+                "stream": r.kind,
+                "target": r.stream.target if r.stream else r.path,
+                "t": round(e.t, 6),
+                "data": e.data,
+            }
+            for r in context.streams.values()
+            for e in r.events
+        ]
         if rows:
             rows.sort(key=lambda row: row["t"])
             path = hil_evidence_dir / "sse.jsonl"

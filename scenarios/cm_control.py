@@ -28,13 +28,15 @@ from scenarios.control_http import error, json_object, trace_handler
 _TERMINAL_KEYS = {"deviceID", "gateway", "host", "mode", "ssl", "rs485Slaves"}
 
 
-
-
-
 def terminal_state(bed: ConnectMasterBed, device_id: int) -> dict[str, Any]:
     t = bed.terminals[device_id]
-    return {**t.describe(), "powered": t.powered, "sessions": t.sessions,
-            "maxSessions": t.max_sessions, "sessionsTotal": t.sessions_total}
+    return {
+        **t.describe(),
+        "powered": t.powered,
+        "sessions": t.sessions,
+        "maxSessions": t.max_sessions,
+        "sessionsTotal": t.sessions_total,
+    }
 
 
 def _terminal_spec(bed: ConnectMasterBed, spec: dict[str, Any]) -> tuple[int, str, int, dict]:
@@ -54,8 +56,9 @@ def _terminal_spec(bed: ConnectMasterBed, spec: dict[str, Any]) -> tuple[int, st
     config: dict[str, Any] = {}
     mode = spec.get("mode", 0)
     if mode not in (0, 1):
-        raise ValueError(f"mode {mode!r} not accepted; accepted: 0 (SERVER_TO_DEVICE), "
-                         "1 (DEVICE_TO_SERVER)")
+        raise ValueError(
+            f"mode {mode!r} not accepted; accepted: 0 (SERVER_TO_DEVICE), 1 (DEVICE_TO_SERVER)"
+        )
     config["mode"] = mode
     ssl = spec.get("ssl", False)
     if not isinstance(ssl, bool):
@@ -68,9 +71,9 @@ def _terminal_spec(bed: ConnectMasterBed, spec: dict[str, Any]) -> tuple[int, st
     return did, str(gw), host, config
 
 
-def cm_control_app(bed: ConnectMasterBed,
-                   on_master_restart: Callable[[], Awaitable[None]] | None = None
-                   ) -> web.Application:
+def cm_control_app(
+    bed: ConnectMasterBed, on_master_restart: Callable[[], Awaitable[None]] | None = None
+) -> web.Application:
     """``on_master_restart`` runs after the master restarted (e.g. to re-serve its gRPC)."""
     app = web.Application()
     world = bed.world
@@ -78,19 +81,32 @@ def cm_control_app(bed: ConnectMasterBed,
     def device(request: web.Request) -> int:
         text = request.match_info["id"]
         if not text.isdigit() or int(text) not in bed.terminals:
-            raise web.HTTPNotFound(text=json.dumps({"error": f"no terminal {text!r}; known: "
-                                                    f"{sorted(bed.terminals)}"}),
-                                   content_type="application/json")
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": f"no terminal {text!r}; known: {sorted(bed.terminals)}"}),
+                content_type="application/json",
+            )
         return int(text)
 
     async def describe(_request: web.Request) -> web.Response:
-        return web.json_response({
-            "time": world.now, "unix": bed.master.unix_now(), "seed": world.seed,
-            "clock": world.clock_mode, "scale": world.loop.scale,
-            "gateways": {g: {"ip": s.ip, "subnet": s.subnet, "tenant": s.tenant,
-                             "connected": g in bed.master.links}
-                         for g, s in bed.specs.items()},
-            "terminals": sorted(bed.terminals)})
+        return web.json_response(
+            {
+                "time": world.now,
+                "unix": bed.master.unix_now(),
+                "seed": world.seed,
+                "clock": world.clock_mode,
+                "scale": world.loop.scale,
+                "gateways": {
+                    g: {
+                        "ip": s.ip,
+                        "subnet": s.subnet,
+                        "tenant": s.tenant,
+                        "connected": g in bed.master.links,
+                    }
+                    for g, s in bed.specs.items()
+                },
+                "terminals": sorted(bed.terminals),
+            }
+        )
 
     async def reset(_request: web.Request) -> web.Response:
         await bed.reset_bench()

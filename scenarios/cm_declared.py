@@ -26,7 +26,7 @@ class DeclaredTerminal:
     ip: str
     port: int = DEVICE_PORT
     ssl: bool = False
-    mode: int = 0                 # 0 SERVER_TO_DEVICE, 1 DEVICE_TO_SERVER (connect.proto)
+    mode: int = 0  # 0 SERVER_TO_DEVICE, 1 DEVICE_TO_SERVER (connect.proto)
 
     def describe(self) -> str:
         return f"{self.device_id} ({_mode_name(self.mode)}, ssl {str(self.ssl).lower()})"
@@ -41,8 +41,9 @@ def parse_devices(raw: Any) -> list[DeclaredTerminal]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ValueError(f"devices is {raw!r}; accepted: a list of mappings with "
-                         f"{', '.join(_KEYS)}")
+        raise ValueError(
+            f"devices is {raw!r}; accepted: a list of mappings with {', '.join(_KEYS)}"
+        )
     found: list[DeclaredTerminal] = []
     for index, entry in enumerate(raw):
         at = f"devices[{index}]"
@@ -50,14 +51,16 @@ def parse_devices(raw: Any) -> list[DeclaredTerminal]:
             raise ValueError(f"{at} is {entry!r}; accepted: a mapping with {', '.join(_KEYS)}")
         unknown = sorted(str(k) for k in entry if k not in _KEYS)
         if unknown:
-            raise ValueError(f"{at}: unknown field(s) {', '.join(unknown)}; accepted: "
-                             f"{', '.join(_KEYS)}")
+            raise ValueError(
+                f"{at}: unknown field(s) {', '.join(unknown)}; accepted: {', '.join(_KEYS)}"
+            )
         device = DeclaredTerminal(
             device_id=_int(entry, "deviceID", at, 1, 0xFFFFFFFF, None),
             ip=_ipv4(entry.get("ip"), at),
             port=_int(entry, "port", at, 1, 65535, DEVICE_PORT),
             ssl=_bool(entry.get("ssl", False), f"{at}.ssl"),
-            mode=_mode(entry.get("mode", "server-to-device"), at))
+            mode=_mode(entry.get("mode", "server-to-device"), at),
+        )
         twin = next((d for d in found if d.device_id == device.device_id), None)
         if twin is not None:
             raise ValueError(f"{at}.deviceID {device.device_id} is declared twice")
@@ -65,8 +68,9 @@ def parse_devices(raw: Any) -> list[DeclaredTerminal]:
     return found
 
 
-def _int(entry: Mapping[str, Any], key: str, at: str, low: int, high: int,
-         default: int | None) -> int:
+def _int(
+    entry: Mapping[str, Any], key: str, at: str, low: int, high: int, default: int | None
+) -> int:
     value = entry.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         shown = "missing" if value is None else repr(value)
@@ -81,7 +85,7 @@ def _ipv4(value: Any, at: str) -> str:
         except ValueError:
             pass
     shown = "missing" if value is None else repr(value)
-    raise ValueError(f"{at}.ip is {shown}; accepted: an IPv4 address such as \"192.0.2.31\"")
+    raise ValueError(f'{at}.ip is {shown}; accepted: an IPv4 address such as "192.0.2.31"')
 
 
 def _bool(value: Any, at: str) -> bool:
@@ -107,8 +111,10 @@ class DeviceBinding:
     def bind(self, scenario_id: int, scenario_ip: str, mode: int, ssl: bool) -> DeclaredTerminal:
         """Bind the scenario terminal to the next unused declared device of that mode and SSL."""
         if scenario_id in self._by_id:
-            raise ValueError(f"scenario terminal {scenario_id} is already bound to declared "
-                             f"device {self._by_id[scenario_id].device_id}")
+            raise ValueError(
+                f"scenario terminal {scenario_id} is already bound to declared "
+                f"device {self._by_id[scenario_id].device_id}"
+            )
         used = set(self._by_id.values())
         for device in self.devices:
             if device not in used and device.mode == mode and device.ssl == ssl:
@@ -116,9 +122,11 @@ class DeviceBinding:
                 self._by_ip[scenario_ip] = device
                 return device
         free = [d.describe() for d in self.devices if d not in used]
-        raise ValueError(f"scenario terminal {scenario_id} needs a declared {_mode_name(mode)} "
-                         f"device with ssl {str(ssl).lower()}; unused declared devices: "
-                         f"{', '.join(free) or 'none'}")
+        raise ValueError(
+            f"scenario terminal {scenario_id} needs a declared {_mode_name(mode)} "
+            f"device with ssl {str(ssl).lower()}; unused declared devices: "
+            f"{', '.join(free) or 'none'}"
+        )
 
     def device(self, scenario_id: int) -> int:
         """The real device ID of a scenario terminal (IDs never bound stay as written)."""

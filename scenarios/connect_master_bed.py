@@ -42,24 +42,26 @@ class GatewaySpec:
     tenant: str
 
 
-DEFAULT_GATEWAYS = (GatewaySpec("gw-a", "10.0.0.1", "10.0.0.0/24", "tenant-a"),
-                    GatewaySpec("gw-b", "10.0.1.1", "10.0.1.0/24", "tenant-b"))
+DEFAULT_GATEWAYS = (
+    GatewaySpec("gw-a", "10.0.0.1", "10.0.0.0/24", "tenant-a"),
+    GatewaySpec("gw-b", "10.0.1.1", "10.0.1.0/24", "tenant-b"),
+)
 
 
 class MasterClient:
     """A tenant's client: logged in, every call carries the ``token`` metadata."""
 
-    def __init__(self, stub: Any, login: Any, credential: Credential,
-                 channel: Any = None) -> None:
+    def __init__(self, stub: Any, login: Any, credential: Credential, channel: Any = None) -> None:
         self.stub = stub
         self.login_stub = login
         self.credential = credential
-        self.channel = channel          # a grpc.aio channel on the real wire; None in-process
+        self.channel = channel  # a grpc.aio channel on the real wire; None in-process
         self.token = ""
 
     async def login(self) -> str:
         reply = await self.login_stub.Login(
-            login_pb2.LoginRequest(tenantCert=self.credential.cert_pem.decode()))
+            login_pb2.LoginRequest(tenantCert=self.credential.cert_pem.decode())
+        )
         self.token = reply.jwtToken
         return self.token
 
@@ -74,18 +76,25 @@ class MasterClient:
         """A unary call by method path with a hand-encoded request; the raw answer."""
         if self.channel is None:
             return bytes(await self.stub.raw_unary(path, payload, self.metadata()))
-        call = self.channel.unary_unary(path)      # no (de)serialisers: bytes in, bytes out
+        call = self.channel.unary_unary(path)  # no (de)serialisers: bytes in, bytes out
         return bytes(await call(payload, metadata=self.metadata()))
 
     def subscribe(self, queue_size: int = 0) -> Any:
-        return self.stub.SubscribeStatus(mpb.SubscribeStatusRequest(queueSize=queue_size),
-                                         metadata=self.metadata())
+        return self.stub.SubscribeStatus(
+            mpb.SubscribeStatusRequest(queueSize=queue_size), metadata=self.metadata()
+        )
 
 
 class ConnectMasterBed:
-    def __init__(self, seed: int = 1, clock: str = VIRTUAL, db_path: Path | str = ":memory:",
-                 gateways: tuple[GatewaySpec, ...] = DEFAULT_GATEWAYS,
-                 reconnect_s: float = 30.0, keep_trace: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        clock: str = VIRTUAL,
+        db_path: Path | str = ":memory:",
+        gateways: tuple[GatewaySpec, ...] = DEFAULT_GATEWAYS,
+        reconnect_s: float = 30.0,
+        keep_trace: bool = True,
+    ) -> None:
         self.world = World(seed=seed, clock=clock, keep_trace=keep_trace)
         self.net = IpNetwork(self.world)
         self.search = SearchMedium(self.world)
@@ -99,12 +108,19 @@ class ConnectMasterBed:
         self.reconnect_s = reconnect_s
         self.tenant_creds: dict[str, Credential] = {}
         self.terminals: dict[int, Terminal] = {}
-        self.slaves: dict[int, dict[int, OsdpReader]] = {}   # terminal -> slave ID -> reader
+        self.slaves: dict[int, dict[int, OsdpReader]] = {}  # terminal -> slave ID -> reader
         for spec in gateways:
             self.master.db.assign(spec.gateway_id, spec.tenant)
-            gw = DeviceGateway(self.net, self.search, spec.gateway_id, spec.ip, [spec.subnet],
-                               self.ca.cert_pem, self.ca.issue(spec.gateway_id, server=True),
-                               reconnect_s=reconnect_s)
+            gw = DeviceGateway(
+                self.net,
+                self.search,
+                spec.gateway_id,
+                spec.ip,
+                [spec.subnet],
+                self.ca.cert_pem,
+                self.ca.issue(spec.gateway_id, server=True),
+                reconnect_s=reconnect_s,
+            )
             self.gateways[spec.gateway_id] = gw
             self.uplinks[spec.gateway_id] = Uplink(gw, MASTER_IP)
 
@@ -141,22 +157,41 @@ class ConnectMasterBed:
 
     def client(self, tenant: str) -> MasterClient:
         cred = self.credential(tenant)
-        stub = VirtualStub(ConnectMasterServicer(self.master),
-                           mpb.DESCRIPTOR.services_by_name["ConnectMaster"], cred.cert_pem, tenant)
-        login = VirtualStub(LoginServicer(self.master),
-                            login_pb2.DESCRIPTOR.services_by_name["Login"], cred.cert_pem, tenant)
+        stub = VirtualStub(
+            ConnectMasterServicer(self.master),
+            mpb.DESCRIPTOR.services_by_name["ConnectMaster"],
+            cred.cert_pem,
+            tenant,
+        )
+        login = VirtualStub(
+            LoginServicer(self.master),
+            login_pb2.DESCRIPTOR.services_by_name["Login"],
+            cred.cert_pem,
+            tenant,
+        )
         return MasterClient(stub, login, cred)
 
     # -- terminals ---------------------------------------------------------------------------
-    def add_terminal(self, device_id: int, gateway_id: str, host: int,
-                     slave_readers: dict[int, int] | None = None, **config: Any) -> Terminal:
+    def add_terminal(
+        self,
+        device_id: int,
+        gateway_id: str,
+        host: int,
+        slave_readers: dict[int, int] | None = None,
+        **config: Any,
+    ) -> Terminal:
         """Place and power a terminal. ``slave_readers`` (OSDP address -> slave device ID) gives
         it an RS485 line of its own with those readers powered on it, searched by the
         terminal's slave port; without it, ``rs485_slaves`` is a fixed list."""
         spec = self.specs[gateway_id]
         prefix = spec.ip.rsplit(".", 1)[0]
-        cfg = TerminalConfig(device_id=device_id, ip=f"{prefix}.{host}", subnet=spec.subnet,
-                             server_ip=spec.ip, **config)
+        cfg = TerminalConfig(
+            device_id=device_id,
+            ip=f"{prefix}.{host}",
+            subnet=spec.subnet,
+            server_ip=spec.ip,
+            **config,
+        )
         port = None
         if slave_readers is not None:
             port = self._slave_line(device_id, slave_readers)
@@ -170,10 +205,14 @@ class ConnectMasterBed:
         on_line = self.slaves.setdefault(device_id, {})
         for address, slave_id in sorted(readers.items()):
             if not 1 <= slave_id <= 0xFFFFFFFF:
-                raise ValueError(f"slave device ID {slave_id!r} not accepted; accepted: "
-                                 "1..4294967295")
-            reader = OsdpReader(self.world, bus, ReaderSpec(
-                address, name=f"t{device_id}-slave-{slave_id}", serial_number=slave_id))
+                raise ValueError(
+                    f"slave device ID {slave_id!r} not accepted; accepted: 1..4294967295"
+                )
+            reader = OsdpReader(
+                self.world,
+                bus,
+                ReaderSpec(address, name=f"t{device_id}-slave-{slave_id}", serial_number=slave_id),
+            )
             reader.start()
             on_line[slave_id] = reader
         return SlavePort(self.world, bus, f"terminal-{device_id}-rs485")
@@ -182,8 +221,10 @@ class ConnectMasterBed:
         """Power an RS485 slave reader of a terminal on or off."""
         readers = self.slaves.get(device_id, {})
         if slave_id not in readers:
-            raise KeyError(f"terminal {device_id} has no RS485 slave {slave_id}; on its line: "
-                           f"{sorted(readers) or 'none'}")
+            raise KeyError(
+                f"terminal {device_id} has no RS485 slave {slave_id}; on its line: "
+                f"{sorted(readers) or 'none'}"
+            )
         readers[slave_id].start() if on else readers[slave_id].stop()
 
     def plug(self, device_id: int, plugged: bool) -> None:

@@ -53,7 +53,7 @@ class LocalCm:
     def __init__(self, bed: ConnectMasterBed) -> None:
         self.bed = bed
         self.world = bed.world
-        self.binding = DeviceBinding([])        # scenario IDs and addresses are the real ones
+        self.binding = DeviceBinding([])  # scenario IDs and addresses are the real ones
         self.unix_start: int | None = int(bed.world.epoch.timestamp() + bed.now)
 
     def run(self, awaitable: Awaitable[T]) -> T:
@@ -100,8 +100,7 @@ class LocalCm:
 
     def restart_master(self) -> None:
         self.bed.restart_master()
-        self.run(self.bed.until(lambda: len(self.bed.master.links) == len(self.bed.gateways),
-                                30.0))
+        self.run(self.bed.until(lambda: len(self.bed.master.links) == len(self.bed.gateways), 30.0))
 
     def max_sessions(self, device_id: int) -> int:
         return self.bed.terminals[device_id].max_sessions
@@ -127,8 +126,12 @@ class RemoteCm:
 
     remote = True
 
-    def __init__(self, endpoint: Mapping[str, Any], seed: int = 1,
-                 devices: list[DeclaredTerminal] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: Mapping[str, Any],
+        seed: int = 1,
+        devices: list[DeclaredTerminal] | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.address = str(endpoint.get("address") or "")
         if not self.address:
@@ -137,12 +140,15 @@ class RemoteCm:
         self.control_url = str(endpoint.get("world_control") or "")
         self.world = World(seed=seed, clock=REAL)
         self._tenants: dict[str, tuple[str, Credential]] = {
-            "tenant-a": (str(endpoint.get("tenant") or ""), self._cred(endpoint, "tenant-a"))}
+            "tenant-a": (str(endpoint.get("tenant") or ""), self._cred(endpoint, "tenant-a"))
+        }
         self._gateways = {"gw-a": str(endpoint.get("gateway") or "gw-a")}
         other = endpoint.get("other_tenant")
         if isinstance(other, Mapping):
-            self._tenants["tenant-b"] = (str(other.get("tenant") or ""),
-                                         self._cred(other, "other_tenant"))
+            self._tenants["tenant-b"] = (
+                str(other.get("tenant") or ""),
+                self._cred(other, "other_tenant"),
+            )
             self._gateways["gw-b"] = str(other.get("gateway") or "gw-b")
         admin = endpoint.get("admin")
         if isinstance(admin, Mapping):
@@ -165,8 +171,9 @@ class RemoteCm:
 
     @staticmethod
     def _cred(block: Mapping[str, Any], where: str) -> Credential:
-        return Credential(_read(block.get("cert"), f"{where}.cert"),
-                          _read(block.get("key"), f"{where}.key"))
+        return Credential(
+            _read(block.get("cert"), f"{where}.cert"), _read(block.get("key"), f"{where}.key")
+        )
 
     def run(self, awaitable: Awaitable[T]) -> T:
         return self.world.run(awaitable)
@@ -176,8 +183,10 @@ class RemoteCm:
 
     def client(self, tenant: str) -> MasterClient:
         if tenant not in self._tenants:
-            raise CmError(f"the SUT declares no credentials for scenario tenant {tenant!r}; "
-                          f"declared: {sorted(self._tenants)}")
+            raise CmError(
+                f"the SUT declares no credentials for scenario tenant {tenant!r}; "
+                f"declared: {sorted(self._tenants)}"
+            )
         cred = self._tenants[tenant][1]
         channel = secure_channel(self.address, self.ca, cred.cert_pem, cred.key_pem)
         self._channels.append(channel)
@@ -188,14 +197,15 @@ class RemoteCm:
 
     async def _control(self, method: str, path: str, body: Any = None) -> Any:
         if not self.control_url:
-            raise CmError("this SUT declares no world_control endpoint, so the harness cannot "
-                          "place or power terminals or restart gateways (declared devices "
-                          "only stand in for placed terminals)")
+            raise CmError(
+                "this SUT declares no world_control endpoint, so the harness cannot "
+                "place or power terminals or restart gateways (declared devices "
+                "only stand in for placed terminals)"
+            )
         client = HttpClient(self.control_url, default_timeout=120.0)
         response = await client.request(method, path, json_body=body)
         if response.status >= 400:
-            raise CmError(f"world control {method} {path} -> {response.status}: "
-                          f"{response.text}")
+            raise CmError(f"world control {method} {path} -> {response.status}: {response.text}")
         return response.json()
 
     async def _reset_declared(self) -> None:
@@ -214,7 +224,7 @@ class RemoteCm:
             if not info.autoReconnect:
                 try:
                     await client.call("Disconnect", deviceIDs=[info.deviceID])
-                except grpc.RpcError as exc:     # a d2s device the emptied filter dropped
+                except grpc.RpcError as exc:  # a d2s device the emptied filter dropped
                     if exc.code() != grpc.StatusCode.NOT_FOUND:
                         raise
 
@@ -222,21 +232,29 @@ class RemoteCm:
         if not self.control_url and self.binding.devices:
             self._bind(device_id, gateway, host, **config)
             return
-        body = {"deviceID": device_id, "gateway": self.gateway(gateway), "host": host,
-                "mode": config.get("mode", 0), "ssl": config.get("ssl", False),
-                "rs485Slaves": config.get("rs485_slaves", [])}
+        body = {
+            "deviceID": device_id,
+            "gateway": self.gateway(gateway),
+            "host": host,
+            "mode": config.get("mode", 0),
+            "ssl": config.get("ssl", False),
+            "rs485Slaves": config.get("rs485_slaves", []),
+        }
         self.run(self._control("POST", "/world/terminals", body))
 
     def _bind(self, device_id: int, gateway: str, host: int, **config: Any) -> None:
         spec = DEFAULT_GATEWAYS[0]
         if gateway != spec.gateway_id or config.get("rs485_slaves"):
-            raise CmError(f"declared devices stand behind {spec.gateway_id!r} (the declared "
-                          f"gateway) without RS485 slaves; terminal {device_id} asks for "
-                          f"{gateway!r}, slaves {config.get('rs485_slaves') or []}")
+            raise CmError(
+                f"declared devices stand behind {spec.gateway_id!r} (the declared "
+                f"gateway) without RS485 slaves; terminal {device_id} asks for "
+                f"{gateway!r}, slaves {config.get('rs485_slaves') or []}"
+            )
         scenario_ip = f"{spec.ip.rsplit('.', 1)[0]}.{host}"
         try:
-            self.binding.bind(device_id, scenario_ip, int(config.get("mode", 0)),
-                              bool(config.get("ssl", False)))
+            self.binding.bind(
+                device_id, scenario_ip, int(config.get("mode", 0)), bool(config.get("ssl", False))
+            )
         except ValueError as exc:
             raise CmError(str(exc)) from None
 
@@ -244,16 +262,19 @@ class RemoteCm:
         self.run(self._control("POST", f"/world/terminals/{device_id}/power", {"on": on}))
 
     def plug(self, device_id: int, plugged: bool) -> None:
-        self.run(self._control("POST", f"/world/terminals/{device_id}/cable",
-                               {"plugged": plugged}))
+        self.run(self._control("POST", f"/world/terminals/{device_id}/cable", {"plugged": plugged}))
 
     def power_slave(self, device_id: int, slave_id: int, on: bool) -> None:
-        raise CmError("the world-control API has no RS485 slave readers yet; scenarios tagged "
-                      "@needs:rs485-slave-bus run against the builtin world only")
+        raise CmError(
+            "the world-control API has no RS485 slave readers yet; scenarios tagged "
+            "@needs:rs485-slave-bus run against the builtin world only"
+        )
 
     def search_slaves(self, device_id: int) -> list[int]:
-        raise CmError("the world-control API cannot start a terminal's RS485 slave search yet; "
-                      "scenarios tagged @needs:rs485-slave-bus run against the builtin world only")
+        raise CmError(
+            "the world-control API cannot start a terminal's RS485 slave search yet; "
+            "scenarios tagged @needs:rs485-slave-bus run against the builtin world only"
+        )
 
     def tenant(self, name: str) -> str:
         return self._tenants[name][0] if name in self._tenants else name
@@ -288,7 +309,8 @@ class RemoteCm:
         except Exception:  # evidence is best effort; the scenario's outcome stands
             return
         (folder / "sut-world-trace.jsonl").write_text(
-            "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
+            "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8"
+        )
 
     def close(self) -> None:
         for channel in self._channels:
@@ -298,8 +320,10 @@ class RemoteCm:
 
 def _time_scale(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise CmError(f"connect-master endpoint time_scale {value!r} not accepted; accepted: a "
-                      "number > 0 (far-side seconds per wall second, 1 for real equipment)")
+        raise CmError(
+            f"connect-master endpoint time_scale {value!r} not accepted; accepted: a "
+            "number > 0 (far-side seconds per wall second, 1 for real equipment)"
+        )
     return float(value)
 
 

@@ -27,10 +27,16 @@ def control_app(bed: LocalTestbed) -> web.Application:
 
     async def world(_request: web.Request) -> web.Response:
         w = bed.world
-        return web.json_response({
-            "time": w.now, "calendar": w.datetime().isoformat(), "seed": w.seed,
-            "clock": w.clock_mode, "router": bed.router.mac,
-            "peripherals": [peripheral_state(p) for p in bed.peripherals.values()]})
+        return web.json_response(
+            {
+                "time": w.now,
+                "calendar": w.datetime().isoformat(),
+                "seed": w.seed,
+                "clock": w.clock_mode,
+                "router": bed.router.mac,
+                "peripherals": [peripheral_state(p) for p in bed.peripherals.values()],
+            }
+        )
 
     async def add(request: web.Request) -> web.Response:
         spec = await json_object(request)
@@ -59,8 +65,11 @@ def control_app(bed: LocalTestbed) -> web.Application:
     async def position(request: web.Request) -> web.Response:
         body = await json_object(request)
         pos = body.get("position") if isinstance(body, dict) else None
-        if not isinstance(pos, list) or len(pos) not in (2, 3) \
-                or not all(isinstance(v, int | float) for v in pos):
+        if (
+            not isinstance(pos, list)
+            or len(pos) not in (2, 3)
+            or not all(isinstance(v, int | float) for v in pos)
+        ):
             return error(400, f"position must be [x, y] or [x, y, z] in metres, got {pos!r}")
         try:
             await bed.move(request.match_info["name"], pos)

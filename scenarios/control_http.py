@@ -23,18 +23,23 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be a JSON object"}),
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "the body must be a JSON object"}),
+            content_type="application/json",
+        )
     return body
 
 
 def trace_handler(world: World) -> Callable[[web.Request], Awaitable[web.Response]]:
     """``GET /world/trace?since=<t>``: the world's timeline records since ``t``."""
+
     async def trace(request: web.Request) -> web.Response:
         try:
             since = float(request.query.get("since", "0"))
         except ValueError:
-            return error(400, f"since must be a number of seconds, got "
-                              f"{request.query.get('since')!r}")
+            return error(
+                400, f"since must be a number of seconds, got {request.query.get('since')!r}"
+            )
         return web.json_response([r for r in world.trace.records if r["t"] >= since])
+
     return trace

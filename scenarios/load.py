@@ -41,12 +41,12 @@ class DeviceRun:
         out = []
         seqs = self.seqs
         if seqs and seqs != list(range(seqs[0], seqs[0] + len(seqs))):
-            out.append("seqNum jumps " + str([(a, b) for a, b in zip(seqs, seqs[1:],
-                                                                     strict=False)
-                                              if b != a + 1][:5]))
+            out.append(
+                "seqNum jumps "
+                + str([(a, b) for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1][:5])
+            )
         values = self.values
-        jumps = [(a, b) for a, b in zip(values, values[1:], strict=False)
-                 if b != (a + 1) & 0xFFFF]
+        jumps = [(a, b) for a, b in zip(values, values[1:], strict=False) if b != (a + 1) & 0xFFFF]
         if jumps:
             out.append(f"counter jumps {jumps[:5]}")
         return out
@@ -77,8 +77,9 @@ async def _checked(client: HttpClient, method: str, path: str, **kwargs: Any) ->
 
 
 async def _cccd_handle(client: HttpClient, address: str) -> int:
-    response = await _checked(client, "GET",
-                              f"/gatt/nodes/{address}/services/characteristics/descriptors")
+    response = await _checked(
+        client, "GET", f"/gatt/nodes/{address}/services/characteristics/descriptors"
+    )
     for service in response.json():
         for char in service.get("characteristics", []):
             if char.get("uuid") == HEART_RATE:
@@ -88,14 +89,14 @@ async def _cccd_handle(client: HttpClient, address: str) -> int:
     raise LoadError(f"{address} shows no heart-rate CCCD in its GATT database")
 
 
-async def place_sensors(bed: Testbed, count: int, hz: float, radius_m: float = 3.0,
-                        first: int = 1) -> list[str]:
+async def place_sensors(
+    bed: Testbed, count: int, hz: float, radius_m: float = 3.0, first: int = 1
+) -> list[str]:
     """``count`` stock sensors on a ring around the router; returns their addresses."""
     addresses = []
     for i in range(count):
         angle = 2 * math.pi * i / max(count, 1)
-        position = (round(radius_m * math.cos(angle), 3), round(radius_m * math.sin(angle), 3),
-                    0.0)
+        position = (round(radius_m * math.cos(angle), 3), round(radius_m * math.sin(angle), 3), 0.0)
         spec = standard_peripheral(first + i, position=position, notify_hz=hz)
         addresses.append(await bed.add_peripheral(spec))
     return addresses
@@ -136,8 +137,9 @@ def _latencies(bed: Testbed, runs: dict[str, DeviceRun]) -> list[float]:
     return out
 
 
-async def notification_load(bed: Testbed, count: int = 40, hz: float = 10.0,
-                            seconds: float = 600.0) -> NotifyLoad:
+async def notification_load(
+    bed: Testbed, count: int = 40, hz: float = 10.0, seconds: float = 600.0
+) -> NotifyLoad:
     """Connect ``count`` sensors, subscribe each, and read the stream for ``seconds``."""
     addresses = await place_sensors(bed, count, hz)
     if isinstance(bed, LocalTestbed):
@@ -150,13 +152,18 @@ async def notification_load(bed: Testbed, count: int = 40, hz: float = 10.0,
     stream = client.sse("/gatt/nodes", {"event": 1, "sequence": 2})
     await stream.open()
     if stream.status != 200:
-        raise LoadError(f"the notification stream was refused: {stream.status} "
-                        f"{stream.body[:200]!r}")
+        raise LoadError(
+            f"the notification stream was refused: {stream.status} {stream.body[:200]!r}"
+        )
     reader = asyncio.ensure_future(_read(stream, runs, malformed))
     try:
         for address in addresses:
-            await _checked(client, "POST", f"/gap/nodes/{address}/connection",
-                           json_body={"type": "random", "timeout": "5000"})
+            await _checked(
+                client,
+                "POST",
+                f"/gap/nodes/{address}/connection",
+                json_body={"type": "random", "timeout": "5000"},
+            )
             handle = await _cccd_handle(client, address)
             await _checked(client, "GET", f"/gatt/nodes/{address}/handle/{handle}/value/0100")
         await asyncio.sleep(seconds)

@@ -41,8 +41,7 @@ from scenarios.testbed import LocalTestbed
 from sim.radio import RadioConfig
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
-FAULT_ACTIONS = ("move", "power_off", "power_on", "power_cycle", "reboot_router",
-                 "radio_loss")
+FAULT_ACTIONS = ("move", "power_off", "power_on", "power_cycle", "reboot_router", "radio_loss")
 LAYOUTS = ("ring", "grid", "random")
 
 
@@ -86,8 +85,9 @@ def parse_scenario(data: Any, source: str = "<memory>") -> Scenario:
     radio_keys = {f.name for f in fields(RadioConfig)}
     bad = set(data.get("radio") or {}) - radio_keys
     if bad:
-        raise ScenarioError(f"{source}: radio keys {sorted(bad)} unknown; accepted: "
-                            f"{sorted(radio_keys)}")
+        raise ScenarioError(
+            f"{source}: radio keys {sorted(bad)} unknown; accepted: {sorted(radio_keys)}"
+        )
     for i, fault in enumerate(data.get("faults") or []):
         _check_fault(fault, f"{source}: faults[{i}]")
     return Scenario(source=source, **data)
@@ -95,8 +95,9 @@ def parse_scenario(data: Any, source: str = "<memory>") -> Scenario:
 
 def _check_fault(fault: Any, where: str) -> None:
     if not isinstance(fault, dict):
-        raise ScenarioError(f"{where} must be a mapping like {{at: 30, action: power_off, "
-                            "target: HIL-0001}")
+        raise ScenarioError(
+            f"{where} must be a mapping like {{at: 30, action: power_off, target: HIL-0001}}"
+        )
     action = fault.get("action")
     if action not in FAULT_ACTIONS:
         raise ScenarioError(f"{where}.action {action!r} is not one of {', '.join(FAULT_ACTIONS)}")
@@ -106,10 +107,14 @@ def _check_fault(fault: Any, where: str) -> None:
         raise ScenarioError(f"{where}: {action} needs a target (a peripheral's name)")
     if action == "move":
         position = fault.get("position")
-        if not isinstance(position, list) or len(position) not in (2, 3) \
-                or not all(_number(v) for v in position):
-            raise ScenarioError(f"{where}.position must be [x, y] or [x, y, z] in metres, "
-                                f"got {position!r}")
+        if (
+            not isinstance(position, list)
+            or len(position) not in (2, 3)
+            or not all(_number(v) for v in position)
+        ):
+            raise ScenarioError(
+                f"{where}.position must be [x, y] or [x, y, z] in metres, got {position!r}"
+            )
     if action == "power_cycle":
         off = fault.get("off_s", 1.0)
         if not _number(off) or off < 0:
@@ -117,8 +122,10 @@ def _check_fault(fault: Any, where: str) -> None:
     if action == "radio_loss":
         p = fault.get("probability")
         if not _number(p) or not 0.0 <= p <= 1.0:
-            raise ScenarioError(f"{where}.probability must be a number from 0 to 1 (the chance "
-                                f"that one radio transmission attempt is lost), got {p!r}")
+            raise ScenarioError(
+                f"{where}.probability must be a number from 0 to 1 (the chance "
+                f"that one radio transmission attempt is lost), got {p!r}"
+            )
 
 
 def _number(value: Any) -> bool:
@@ -134,8 +141,11 @@ def _layout(kind: str, count: int, radius: float, rng: Any) -> Iterator[list[flo
         side = max(1, math.ceil(math.sqrt(count)))
         spacing = 2 * radius / max(side - 1, 1)
         for i in range(count):
-            yield [round(-radius + (i % side) * spacing, 3),
-                   round(-radius + (i // side) * spacing, 3), 0.0]
+            yield [
+                round(-radius + (i % side) * spacing, 3),
+                round(-radius + (i // side) * spacing, 3),
+                0.0,
+            ]
     elif kind == "random":
         for _ in range(count):
             r = radius * math.sqrt(rng.random())
@@ -154,27 +164,45 @@ def expand_peripherals(entries: list[dict[str, Any]], rng: Any) -> list[dict[str
             specs.append(dict(entry))
             continue
         if entry["template"] != "standard":
-            raise ScenarioError(f"peripheral template {entry['template']!r} is unknown; "
-                                "use 'standard' or give a full spec")
+            raise ScenarioError(
+                f"peripheral template {entry['template']!r} is unknown; "
+                "use 'standard' or give a full spec"
+            )
         count = int(entry.get("count", 1))
         layout = dict(entry.get("layout") or {"kind": "ring", "radius_m": 3.0})
-        positions = _layout(layout.get("kind", "ring"), count,
-                            float(layout.get("radius_m", 3.0)), rng)
+        positions = _layout(
+            layout.get("kind", "ring"), count, float(layout.get("radius_m", 3.0)), rng
+        )
         for pos in positions:
-            specs.append(standard_peripheral(
-                index, position=tuple(pos), notify_hz=float(entry.get("notify_hz", 1.0)),
-                interval_ms=float(entry.get("interval_ms", 1000.0)),
-                name_prefix=str(entry.get("name_prefix", "HIL-"))))
+            specs.append(
+                standard_peripheral(
+                    index,
+                    position=tuple(pos),
+                    notify_hz=float(entry.get("notify_hz", 1.0)),
+                    interval_ms=float(entry.get("interval_ms", 1000.0)),
+                    name_prefix=str(entry.get("name_prefix", "HIL-")),
+                )
+            )
             index += 1
     return specs
 
 
-def build_testbed(scenario: Scenario, clock: str = "virtual", seed: int | None = None,
-                  trace_path: Path | None = None, keep_trace: bool = True) -> LocalTestbed:
+def build_testbed(
+    scenario: Scenario,
+    clock: str = "virtual",
+    seed: int | None = None,
+    trace_path: Path | None = None,
+    keep_trace: bool = True,
+) -> LocalTestbed:
     """A test bed holding the scenario's world (not yet started: see :func:`populate`)."""
-    return LocalTestbed(seed=scenario.seed if seed is None else seed, clock=clock,
-                        trace_path=trace_path, radio=RadioConfig(**scenario.radio),
-                        router=scenario.router or None, keep_trace=keep_trace)
+    return LocalTestbed(
+        seed=scenario.seed if seed is None else seed,
+        clock=clock,
+        trace_path=trace_path,
+        radio=RadioConfig(**scenario.radio),
+        router=scenario.router or None,
+        keep_trace=keep_trace,
+    )
 
 
 async def populate(bed: LocalTestbed, scenario: Scenario) -> list[str]:
@@ -196,9 +224,11 @@ async def apply_fault(bed: LocalTestbed, fault: dict[str, Any]) -> None:
     """Do one fault now (its ``at`` is the caller's business); trace it first."""
     action = fault["action"]
     target = {"reboot_router": bed.router.name, "radio_loss": bed.radio.name}.get(
-        action, str(fault.get("target")))
-    bed.world.trace.emit(target, "fault", action, **{k: v for k, v in fault.items()
-                                                     if k not in ("action", "target")})
+        action, str(fault.get("target"))
+    )
+    bed.world.trace.emit(
+        target, "fault", action, **{k: v for k, v in fault.items() if k not in ("action", "target")}
+    )
     if action == "move":
         await bed.move(target, list(fault["position"]))
     elif action in ("power_off", "power_on"):

@@ -29,23 +29,36 @@ class ServeOptions:
     seed: int = 1
     scale: float = 1.0
     scenario: str | None = None
-    duration_s: float | None = None     # stop by itself after this long (wall seconds)
+    duration_s: float | None = None  # stop by itself after this long (wall seconds)
 
 
 def default_world(count: int, seed: int) -> Scenario:
-    return Scenario(name="serve", seed=seed, peripherals=[
-        {"template": "standard", "count": count, "layout": {"kind": "ring", "radius_m": 3.0},
-         "notify_hz": 1.0}] if count else [])
+    return Scenario(
+        name="serve",
+        seed=seed,
+        peripherals=[
+            {
+                "template": "standard",
+                "count": count,
+                "layout": {"kind": "ring", "radius_m": 3.0},
+                "notify_hz": 1.0,
+            }
+        ]
+        if count
+        else [],
+    )
 
 
-async def _serve(bed: LocalTestbed, scenario: Scenario, opts: ServeOptions,
-                 out: TextIO) -> None:
+async def _serve(bed: LocalTestbed, scenario: Scenario, opts: ServeOptions, out: TextIO) -> None:
     router_url = await bed.start(host=opts.host, port=opts.port, real_socket=True)
     control = await serve(control_app(bed), bed.world, opts.host, opts.control_port)
     names = await populate(bed, scenario)
     print(f"BLE router {bed.router.mac} serving {router_url}", file=out)
-    print(f"world control at {control.url}  ({len(names)} peripherals, seed {opts.seed}, "
-          f"clock real x{opts.scale:g})", file=out)
+    print(
+        f"world control at {control.url}  ({len(names)} peripherals, seed {opts.seed}, "
+        f"clock real x{opts.scale:g})",
+        file=out,
+    )
     for name in names[:10]:
         print(f"  {name}  {bed.address_of(name)}", file=out)
     if len(names) > 10:
@@ -64,8 +77,11 @@ async def _serve(bed: LocalTestbed, scenario: Scenario, opts: ServeOptions,
 
 
 def run_serve(opts: ServeOptions, out: TextIO = sys.stdout) -> int:
-    scenario = load_scenario(opts.scenario) if opts.scenario else \
-        default_world(opts.peripherals, opts.seed)
+    scenario = (
+        load_scenario(opts.scenario)
+        if opts.scenario
+        else default_world(opts.peripherals, opts.seed)
+    )
     bed = build_testbed(scenario, clock=REAL, seed=opts.seed)
     bed.world.loop.scale = opts.scale
     try:

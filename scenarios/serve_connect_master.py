@@ -53,8 +53,10 @@ def gateway_specs(tenant: str) -> tuple[GatewaySpec, ...]:
     """gw-a belongs to ``tenant``; gw-b to another tenant (for isolation scenarios)."""
     a, b = DEFAULT_GATEWAYS
     other = b.tenant if tenant != b.tenant else f"{b.tenant}-other"
-    return (GatewaySpec(a.gateway_id, a.ip, a.subnet, tenant),
-            GatewaySpec(b.gateway_id, b.ip, b.subnet, other))
+    return (
+        GatewaySpec(a.gateway_id, a.ip, a.subnet, tenant),
+        GatewaySpec(b.gateway_id, b.ip, b.subnet, other),
+    )
 
 
 def write_credentials(bed: ConnectMasterBed, out: Path) -> dict[str, tuple[Path, Path]]:
@@ -65,23 +67,48 @@ def write_credentials(bed: ConnectMasterBed, out: Path) -> dict[str, tuple[Path,
     return {t: bed.ca.issue(t, grpc_wire=True).write(out, t) for t in tenants}
 
 
-def sut_declaration(opts: CmServeOptions, bed: ConnectMasterBed, out: Path,
-                    files: dict[str, tuple[Path, Path]], control_url: str) -> dict[str, Any]:
+def sut_declaration(
+    opts: CmServeOptions,
+    bed: ConnectMasterBed,
+    out: Path,
+    files: dict[str, tuple[Path, Path]],
+    control_url: str,
+) -> dict[str, Any]:
     a, b = bed.specs.values()
     endpoint: dict[str, Any] = {
-        "address": f"{opts.host}:{opts.port}", "ca": str(out / "ca.crt"),
-        "cert": str(files[a.tenant][0]), "key": str(files[a.tenant][1]),
-        "tenant": a.tenant, "gateway": a.gateway_id,
-        "other_tenant": {"tenant": b.tenant, "gateway": b.gateway_id,
-                         "cert": str(files[b.tenant][0]), "key": str(files[b.tenant][1])},
+        "address": f"{opts.host}:{opts.port}",
+        "ca": str(out / "ca.crt"),
+        "cert": str(files[a.tenant][0]),
+        "key": str(files[a.tenant][1]),
+        "tenant": a.tenant,
+        "gateway": a.gateway_id,
+        "other_tenant": {
+            "tenant": b.tenant,
+            "gateway": b.gateway_id,
+            "cert": str(files[b.tenant][0]),
+            "key": str(files[b.tenant][1]),
+        },
         "admin": {"cert": str(files[ADMIN][0]), "key": str(files[ADMIN][1])},
-        "world_control": control_url}
-    return {"name": "served-connect-master",
-            "identity": {"vendor": "gateway-hil", "model": "hil serve connect-master",
-                         "firmware": "0.1.0"},
-            "role": "server", "endpoints": {"connect-master": endpoint},
-            "capabilities": ["connect-master", "world-control", "gateway-restart",
-                             "master-restart", "second-tenant", "admin-login"]}
+        "world_control": control_url,
+    }
+    return {
+        "name": "served-connect-master",
+        "identity": {
+            "vendor": "gateway-hil",
+            "model": "hil serve connect-master",
+            "firmware": "0.1.0",
+        },
+        "role": "server",
+        "endpoints": {"connect-master": endpoint},
+        "capabilities": [
+            "connect-master",
+            "world-control",
+            "gateway-restart",
+            "master-restart",
+            "second-tenant",
+            "admin-login",
+        ],
+    }
 
 
 async def _serve(bed: ConnectMasterBed, opts: CmServeOptions, out: TextIO) -> None:
@@ -92,26 +119,35 @@ async def _serve(bed: ConnectMasterBed, opts: CmServeOptions, out: TextIO) -> No
     servers: dict[str, grpc.aio.Server] = {}
     servers["master"], _ = await serve_master(bed.master, master_cred, opts.host, opts.port)
     for i, (gid, gw) in enumerate(bed.gateways.items()):
-        servers[gid], _ = await serve_gateway(gw, bed.ca.issue(gid, server=True, grpc_wire=True),
-                                              opts.host, opts.gateway_port + i)
+        servers[gid], _ = await serve_gateway(
+            gw, bed.ca.issue(gid, server=True, grpc_wire=True), opts.host, opts.gateway_port + i
+        )
 
-    async def reserve_master() -> None:   # a restarted master serves its gRPC again
+    async def reserve_master() -> None:  # a restarted master serves its gRPC again
         await servers["master"].stop(None)
         servers["master"], _ = await serve_master(bed.master, master_cred, opts.host, opts.port)
 
-    control = await serve(cm_control_app(bed, reserve_master), bed.world, opts.host,
-                          opts.control_port)
+    control = await serve(
+        cm_control_app(bed, reserve_master), bed.world, opts.host, opts.control_port
+    )
     folder = Path(opts.out_dir).resolve()
     files = write_credentials(bed, folder)
     sut = folder / "sut.yaml"
-    sut.write_text(yaml.safe_dump(sut_declaration(opts, bed, folder, files, control.url),
-                                  sort_keys=False), encoding="utf-8")
+    sut.write_text(
+        yaml.safe_dump(sut_declaration(opts, bed, folder, files, control.url), sort_keys=False),
+        encoding="utf-8",
+    )
     print(f"ConnectMaster + Login (mutual TLS) on {opts.host}:{opts.port}", file=out)
     for i, gid in enumerate(bed.gateways):
-        print(f"Connect of device gateway {gid} (TLS) on {opts.host}:{opts.gateway_port + i}",
-              file=out)
-    print(f"world control at {control.url}  ({opts.terminals} terminals on gw-a, seed "
-          f"{opts.seed}, clock real x{opts.scale:g})", file=out)
+        print(
+            f"Connect of device gateway {gid} (TLS) on {opts.host}:{opts.gateway_port + i}",
+            file=out,
+        )
+    print(
+        f"world control at {control.url}  ({opts.terminals} terminals on gw-a, seed "
+        f"{opts.seed}, clock real x{opts.scale:g})",
+        file=out,
+    )
     print(f"certificates and SUT declaration in {folder} (sut.yaml)", file=out)
     out.flush()
     stop = asyncio.Event()
@@ -132,13 +168,16 @@ async def _serve(bed: ConnectMasterBed, opts: CmServeOptions, out: TextIO) -> No
 
 def run_cm_serve(opts: CmServeOptions, out: TextIO = sys.stdout) -> int:
     folder = Path(opts.out_dir).resolve()
-    folder.mkdir(parents=True, exist_ok=True)   # master.db lives here: it outlives the process
-    bed = ConnectMasterBed(seed=opts.seed, clock=REAL, gateways=gateway_specs(opts.tenant),
-                           db_path=folder / "master.db")
+    folder.mkdir(parents=True, exist_ok=True)  # master.db lives here: it outlives the process
+    bed = ConnectMasterBed(
+        seed=opts.seed,
+        clock=REAL,
+        gateways=gateway_specs(opts.tenant),
+        db_path=folder / "master.db",
+    )
     bed.world.loop.scale = opts.scale
     try:
         bed.run(_serve(bed, opts, out))
     finally:
         bed.close()
     return 0
-

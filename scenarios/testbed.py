@@ -61,8 +61,7 @@ class Testbed(abc.ABC):
         await asyncio.sleep(seconds)
 
     @abc.abstractmethod
-    def client(self) -> HttpClient:
-        ...
+    def client(self) -> HttpClient: ...
 
     @abc.abstractmethod
     async def add_peripheral(self, spec: dict[str, Any]) -> str:
@@ -70,20 +69,16 @@ class Testbed(abc.ABC):
         ...
 
     @abc.abstractmethod
-    async def move(self, name: str, position: list[float]) -> None:
-        ...
+    async def move(self, name: str, position: list[float]) -> None: ...
 
     @abc.abstractmethod
-    async def set_power(self, name: str, on: bool) -> None:
-        ...
+    async def set_power(self, name: str, on: bool) -> None: ...
 
     @abc.abstractmethod
-    async def peripheral_state(self, name: str) -> dict[str, Any]:
-        ...
+    async def peripheral_state(self, name: str) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    def address_of(self, name: str) -> str:
-        ...
+    def address_of(self, name: str) -> str: ...
 
     @abc.abstractmethod
     async def type_passkey(self, name: str, passkey: int) -> None:
@@ -95,24 +90,36 @@ class Testbed(abc.ABC):
 
 
 def peripheral_state(p: BlePeripheral) -> dict[str, Any]:
-    return {"name": p.name, "address": p.address, "position": list(p.position),
-            "powered": p.powered, "notifications_sent": p.notifications_sent,
-            "security": p.security.state(),
-            "writes": [{"t": round(t, 6), "uuid": u, "value": v.hex().upper()}
-                       for t, u, v in p.writes]}
+    return {
+        "name": p.name,
+        "address": p.address,
+        "position": list(p.position),
+        "powered": p.powered,
+        "notifications_sent": p.notifications_sent,
+        "security": p.security.state(),
+        "writes": [{"t": round(t, 6), "uuid": u, "value": v.hex().upper()} for t, u, v in p.writes],
+    }
 
 
 class LocalTestbed(Testbed):
     """One world with the reference router and the peripherals the scenario places."""
 
-    def __init__(self, seed: int = 1, clock: str = VIRTUAL, scale: float = 1.0,
-                 trace_path: Path | None = None, radio: RadioConfig | None = None,
-                 router: dict[str, Any] | None = None, keep_trace: bool = True,
-                 capture_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        clock: str = VIRTUAL,
+        scale: float = 1.0,
+        trace_path: Path | None = None,
+        radio: RadioConfig | None = None,
+        router: dict[str, Any] | None = None,
+        keep_trace: bool = True,
+        capture_dir: Path | None = None,
+    ) -> None:
         self.capture_dir = capture_dir
         self._captures: list[Any] = []
-        self.world = World(seed=seed, clock=clock, scale=scale, trace_path=trace_path,
-                           keep_trace=keep_trace)
+        self.world = World(
+            seed=seed, clock=clock, scale=scale, trace_path=trace_path, keep_trace=keep_trace
+        )
         self.radio = Radio(self.world, radio)
         self.net = IpNetwork(self.world)
         self.router = BleRouter(self.world, self.radio, **(router or {}))
@@ -120,14 +127,16 @@ class LocalTestbed(Testbed):
         self.transcript = []
         self._served: Any = None
 
-    async def start(self, host: str = ROUTER_HOST, port: int = ROUTER_PORT,
-                    real_socket: bool = False) -> str:
+    async def start(
+        self, host: str = ROUTER_HOST, port: int = ROUTER_PORT, real_socket: bool = False
+    ) -> str:
         """Power the router on and serve its API (inside the world, or on a real socket)."""
         await self.router.start()
         if self.capture_dir is not None:
             self._capture_router_hci(self.capture_dir)
-        self._served = await self.router.serve(net=None if real_socket else self.net,
-                                               host=host, port=port)
+        self._served = await self.router.serve(
+            net=None if real_socket else self.net, host=host, port=port
+        )
         return str(self._served.url)
 
     def _capture_router_hci(self, folder: Path) -> None:
@@ -149,8 +158,9 @@ class LocalTestbed(Testbed):
         return str(self._served.url)
 
     def client(self) -> HttpClient:
-        connect = None if self._served is None or self._served.net is None \
-            else self.net.open_connection
+        connect = (
+            None if self._served is None or self._served.net is None else self.net.open_connection
+        )
         return HttpClient(self.base_url, connect=connect, recorder=self.transcript.append)
 
     async def add_peripheral(self, spec: dict[str, Any]) -> str:
@@ -166,8 +176,10 @@ class LocalTestbed(Testbed):
         try:
             return self.peripherals[name]
         except KeyError:
-            raise TestbedError(f"no peripheral named {name!r}; the world has "
-                               f"{', '.join(sorted(self.peripherals)) or 'none'}") from None
+            raise TestbedError(
+                f"no peripheral named {name!r}; the world has "
+                f"{', '.join(sorted(self.peripherals)) or 'none'}"
+            ) from None
 
     async def move(self, name: str, position: list[float]) -> None:
         self._get(name).move(tuple(position))
@@ -229,8 +241,14 @@ class RemoteTestbed(Testbed):
     run at the same pace so that every wait and timeout means the same on both sides.
     """
 
-    def __init__(self, base_url: str, control_url: str | None, seed: int = 1,
-                 trace_path: Path | None = None, scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        control_url: str | None,
+        seed: int = 1,
+        trace_path: Path | None = None,
+        scale: float = 1.0,
+    ) -> None:
         self.world = World(seed=seed, clock=REAL, scale=scale, trace_path=trace_path)
         self.device_block = _fresh_block()
         self.base_url = base_url
@@ -243,15 +261,18 @@ class RemoteTestbed(Testbed):
 
     def _control(self) -> HttpClient:
         if not self.control_url:
-            raise TestbedError("this SUT declares no world_control endpoint, so the harness "
-                               "cannot place, move or power peripherals")
+            raise TestbedError(
+                "this SUT declares no world_control endpoint, so the harness "
+                "cannot place, move or power peripherals"
+            )
         return HttpClient(self.control_url)
 
     async def _call(self, method: str, path: str, body: Any = None) -> HttpResponse:
         response = await self._control().request(method, path, json_body=body)
         if response.status >= 400:
-            raise TestbedError(f"world control {method} {path} -> {response.status}: "
-                               f"{response.text}")
+            raise TestbedError(
+                f"world control {method} {path} -> {response.status}: {response.text}"
+            )
         return response
 
     async def add_peripheral(self, spec: dict[str, Any]) -> str:
@@ -276,8 +297,9 @@ class RemoteTestbed(Testbed):
         try:
             return self._addresses[name]
         except KeyError:
-            raise TestbedError(f"no peripheral named {name!r} was placed by this scenario") \
-                from None
+            raise TestbedError(
+                f"no peripheral named {name!r} was placed by this scenario"
+            ) from None
 
     async def disconnect_all(self, patience_s: float = 5.0) -> None:
         """Leave the router with no connection and no bond with this scenario's peripherals
@@ -289,14 +311,17 @@ class RemoteTestbed(Testbed):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience_s
         while True:
-            listing = await router.request("GET", "/gap/nodes",
-                                           {"connection_state": "connected"}, timeout=5)
+            listing = await router.request(
+                "GET", "/gap/nodes", {"connection_state": "connected"}, timeout=5
+            )
             nodes = listing.json().get("nodes", []) if listing.status == 200 else []
             if not nodes:
                 return
             if loop.time() >= deadline:
-                raise TestbedError(f"the router still lists {len(nodes)} connected nodes "
-                                   f"after {patience_s:g} s of disconnecting them")
+                raise TestbedError(
+                    f"the router still lists {len(nodes)} connected nodes "
+                    f"after {patience_s:g} s of disconnecting them"
+                )
             for node in nodes:
                 await router.request("DELETE", f"/gap/nodes/{node['id']}/connection", timeout=5)
             await asyncio.sleep(0.2)

@@ -31,12 +31,13 @@ class BtsnoopWriter(Snooper):
         output.write(_MAGIC + struct.pack(">II", _VERSION, _DATALINK_H4))
 
     def snoop(self, hci_packet: bytes, direction: Snooper.Direction) -> None:
-        flags = int(direction)                      # bit 0: received (controller -> host)
+        flags = int(direction)  # bit 0: received (controller -> host)
         if hci_packet[0] in (_HCI_COMMAND, _HCI_EVENT):
-            flags |= 0x02                           # bit 1: command/event, not data
+            flags |= 0x02  # bit 1: command/event, not data
         micros = (self.clock() - _EPOCH) // dt.timedelta(microseconds=1) + _YEAR0_TO_YEAR1_US
-        self.output.write(struct.pack(">IIIIq", len(hci_packet), len(hci_packet), flags, 0,
-                                      micros) + hci_packet)
+        self.output.write(
+            struct.pack(">IIIIq", len(hci_packet), len(hci_packet), flags, 0, micros) + hci_packet
+        )
         self.packets += 1
 
 
@@ -48,7 +49,7 @@ def read_btsnoop(data: bytes) -> list[tuple[int, int, bytes]]:
     while offset + 24 <= len(data):
         orig, incl, flags, _drops, micros = struct.unpack_from(">IIIIq", data, offset)
         offset += 24
-        records.append((flags, micros, data[offset:offset + incl]))
+        records.append((flags, micros, data[offset : offset + incl]))
         offset += incl
         if incl != orig:
             raise ValueError("truncated btsnoop record")

@@ -18,8 +18,9 @@ from typing import Any
 __all__ = ["run_eagerly"]
 
 
-def run_eagerly(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop
-                ) -> asyncio.Task[Any] | None:
+def run_eagerly(
+    coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop
+) -> asyncio.Task[Any] | None:
     """Run ``coro`` now; return the task carrying it on if it suspended, else ``None``.
     An exception raised before the first suspension propagates to the caller."""
     try:

@@ -18,7 +18,7 @@ class OrderedDelivery:
         self._loop = loop
         self._queue: deque[tuple[float, Callable[..., Any], tuple[Any, ...]]] = deque()
         self._timer: asyncio.TimerHandle | None = None
-        self.horizon = 0.0          # when the last queued item is due
+        self.horizon = 0.0  # when the last queued item is due
 
     def push(self, at: float, callback: Callable[..., Any], *args: Any) -> float:
         """Queue ``callback(*args)`` for ``at`` (or later, after everything queued before it)."""

@@ -69,8 +69,9 @@ def _parse_base(base_url: str) -> _Target:
 def _query(params: dict[str, Any] | None) -> str:
     if not params:
         return ""
-    return "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None},
-                                        safe=":,*{}\"")
+    return "?" + urllib.parse.urlencode(
+        {k: v for k, v in params.items() if v is not None}, safe=':,*{}"'
+    )
 
 
 @dataclass
@@ -78,7 +79,7 @@ class HttpClient:
     """Requests and SSE streams against one base URL."""
 
     base_url: str
-    connect: Connector | None = None      # default: a real TCP socket
+    connect: Connector | None = None  # default: a real TCP socket
     recorder: Recorder | None = None
     default_timeout: float = 30.0
     headers: dict[str, str] = field(default_factory=dict)
@@ -95,11 +96,15 @@ class HttpClient:
         except OSError as exc:
             raise HttpError(f"cannot connect to {t.host}:{t.port}: {exc}") from exc
 
-    def _request_bytes(self, conn: h11.Connection, method: str, target: str, body: bytes,
-                       headers: dict[str, str]) -> bytes:
+    def _request_bytes(
+        self, conn: h11.Connection, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> bytes:
         t = self._target
-        all_headers = [("Host", f"{t.host}:{t.port}"), ("Connection", "close"),
-                       ("User-Agent", "gateway-hil")]
+        all_headers = [
+            ("Host", f"{t.host}:{t.port}"),
+            ("Connection", "close"),
+            ("User-Agent", "gateway-hil"),
+        ]
         all_headers += list(self.headers.items()) + list(headers.items())
         if body or method in ("POST", "PUT", "PATCH"):
             all_headers.append(("Content-Length", str(len(body))))
@@ -110,8 +115,9 @@ class HttpClient:
         return out
 
     @staticmethod
-    def _encode_body(json_body: Any, form: dict[str, str] | None, raw: bytes | None,
-                     headers: dict[str, str]) -> bytes:
+    def _encode_body(
+        json_body: Any, form: dict[str, str] | None, raw: bytes | None, headers: dict[str, str]
+    ) -> bytes:
         if json_body is not None:
             headers.setdefault("Content-Type", "application/json")
             return json.dumps(json_body).encode()
@@ -120,28 +126,39 @@ class HttpClient:
             return urllib.parse.urlencode(form).encode()
         return raw or b""
 
-    async def request(self, method: str, path: str, params: dict[str, Any] | None = None,
-                      json_body: Any = None, form: dict[str, str] | None = None,
-                      raw: bytes | None = None, headers: dict[str, str] | None = None,
-                      timeout: float | None = None) -> HttpResponse:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
         headers = dict(headers or {})
         body = self._encode_body(json_body, form, raw, headers)
         target = self._target.base_path + path + _query(params)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            response = await asyncio.wait_for(self._exchange(method, target, body, headers),
-                                              timeout or self.default_timeout)
+            response = await asyncio.wait_for(
+                self._exchange(method, target, body, headers), timeout or self.default_timeout
+            )
         except TimeoutError as exc:
             self._record(method, target, None, started, error="timeout")
-            raise HttpError(f"{method} {target}: no response within "
-                            f"{timeout or self.default_timeout} s") from exc
-        self._record(method, target, response.status, started, body=body,
-                     response=response.body[:2000])
+            raise HttpError(
+                f"{method} {target}: no response within {timeout or self.default_timeout} s"
+            ) from exc
+        self._record(
+            method, target, response.status, started, body=body, response=response.body[:2000]
+        )
         return response
 
-    async def _exchange(self, method: str, target: str, body: bytes,
-                        headers: dict[str, str]) -> HttpResponse:
+    async def _exchange(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> HttpResponse:
         reader, writer = await self._open()
         conn = h11.Connection(h11.CLIENT)
         try:
@@ -168,18 +185,25 @@ class HttpClient:
         finally:
             writer.close()
 
-    def sse(self, path: str, params: dict[str, Any] | None = None,
-            headers: dict[str, str] | None = None) -> SseStream:
+    def sse(
+        self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> SseStream:
         """Open a Server-Sent Events stream (use as ``async with``)."""
         return SseStream(self, self._target.base_path + path + _query(params), headers or {})
 
-    def _record(self, method: str, target: str, status: int | None, started: float,
-                **extra: Any) -> None:
+    def _record(
+        self, method: str, target: str, status: int | None, started: float, **extra: Any
+    ) -> None:
         if self.recorder is None:
             return
         loop = asyncio.get_running_loop()
-        entry = {"method": method, "target": target, "status": status,
-                 "sent_at": round(started, 6), "elapsed": round(loop.time() - started, 6)}
+        entry = {
+            "method": method,
+            "target": target,
+            "status": status,
+            "sent_at": round(started, 6),
+            "elapsed": round(loop.time() - started, 6),
+        }
         for key, value in extra.items():
             if isinstance(value, bytes):
                 value = value.decode("utf-8", errors="replace")
@@ -197,7 +221,7 @@ class SseStream:
         self._headers = {"Accept": "text/event-stream", **headers}
         self.status = 0
         self.headers: dict[str, str] = {}
-        self.body = b""      # the body, when the server refused the stream
+        self.body = b""  # the body, when the server refused the stream
         self._writer: asyncio.StreamWriter | None = None
         self._reader: asyncio.StreamReader | None = None
         self._conn = h11.Connection(h11.CLIENT)
@@ -217,8 +241,9 @@ class SseStream:
         loop = asyncio.get_running_loop()
         started = loop.time()
         self._reader, self._writer = await client._open()
-        self._writer.write(client._request_bytes(self._conn, "GET", self.target, b"",
-                                                 self._headers))
+        self._writer.write(
+            client._request_bytes(self._conn, "GET", self.target, b"", self._headers)
+        )
         while True:
             event = await self._next_h11_event()
             if isinstance(event, h11.Response):

@@ -40,11 +40,13 @@ class ServedApp:
 def _stamp_date(world: World):  # type: ignore[no-untyped-def]
     async def on_prepare(_request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Date"] = email.utils.format_datetime(world.datetime(), usegmt=True)
+
     return on_prepare
 
 
-async def serve(app: web.Application, world: World, host: str, port: int,
-                net: IpNetwork | None = None) -> ServedApp:
+async def serve(
+    app: web.Application, world: World, host: str, port: int, net: IpNetwork | None = None
+) -> ServedApp:
     """Serve ``app`` at ``host:port`` — inside ``net`` when given, else on a real socket."""
     app.on_response_prepare.append(_stamp_date(world))
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)

@@ -44,8 +44,13 @@ SYN_RETRIES = (1.0, 2.0, 4.0, 8.0, 16.0)
 class MemoryTransport(asyncio.Transport):
     """One end of an in-world stream; bytes reach the peer after latency + serialisation."""
 
-    def __init__(self, net: IpNetwork, local: tuple[str, int], remote: tuple[str, int],
-                 protocol: asyncio.Protocol) -> None:
+    def __init__(
+        self,
+        net: IpNetwork,
+        local: tuple[str, int],
+        remote: tuple[str, int],
+        protocol: asyncio.Protocol,
+    ) -> None:
         super().__init__()
         self._net = net
         self._loop = net.world.loop
@@ -59,7 +64,7 @@ class MemoryTransport(asyncio.Transport):
         self._inbox: list[bytes] = []
         self._eof_pending = False
         self._wire = OrderedDelivery(self._loop)
-        self._held: list[tuple[str, Any]] = []     # what waits for a partition to heal
+        self._held: list[tuple[str, Any]] = []  # what waits for a partition to heal
         self.bytes_sent = 0
 
     # -- asyncio.Transport -------------------------------------------------------------------
@@ -238,8 +243,9 @@ class IpNetwork:
     def unlisten(self, host: str, port: int) -> None:
         self._listeners.pop((host, port), None)
 
-    async def create_connection(self, factory: ProtocolFactory, host: str, port: int,
-                                client_host: str = "client") -> tuple[MemoryTransport, Any]:
+    async def create_connection(
+        self, factory: ProtocolFactory, host: str, port: int, client_host: str = "client"
+    ) -> tuple[MemoryTransport, Any]:
         server_factory = self._listeners.get((host, port))
         if server_factory is None:
             await asyncio.sleep(self.profile(client_host, host).latency_s * 2)
@@ -251,8 +257,11 @@ class IpNetwork:
             await asyncio.sleep(backoff)
             waited += backoff
         else:
-            raise TimeoutError(errno.ETIMEDOUT, f"connection to {host}:{port} timed out after "
-                               f"{waited:g} s: the path from {client_host} is partitioned")
+            raise TimeoutError(
+                errno.ETIMEDOUT,
+                f"connection to {host}:{port} timed out after "
+                f"{waited:g} s: the path from {client_host} is partitioned",
+            )
         self._ephemeral += 1
         local = (client_host, self._ephemeral)
         client_proto = factory()
@@ -267,20 +276,21 @@ class IpNetwork:
         client_proto.connection_made(client)
         return client, client_proto
 
-    async def open_connection(self, host: str, port: int, client_host: str = "client",
-                              limit: int = 2**16
-                              ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_connection(
+        self, host: str, port: int, client_host: str = "client", limit: int = 2**16
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         loop = self.world.loop
         reader = asyncio.StreamReader(limit=limit, loop=loop)
         transport, protocol = await self.create_connection(
-            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), host, port, client_host)
+            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), host, port, client_host
+        )
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         return reader, writer
 
     def _forget(self, transport: MemoryTransport) -> None:
         if transport in self._transports:
             self._transports.remove(transport)
-        if not transport._held:          # what a closed end sent still waits for the heal
+        if not transport._held:  # what a closed end sent still waits for the heal
             self._held.discard(transport)
 
     @property

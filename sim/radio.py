@@ -42,9 +42,13 @@ ADV_DIRECT_IND = 1
 ADV_SCAN_IND = 2
 ADV_NONCONN_IND = 3
 SCAN_RSP = 4
-ADV_TYPE_NAMES = {ADV_IND: "ADV_IND", ADV_DIRECT_IND: "ADV_DIRECT_IND",
-                  ADV_SCAN_IND: "ADV_SCAN_IND", ADV_NONCONN_IND: "ADV_NONCONN_IND",
-                  SCAN_RSP: "SCAN_RSP"}
+ADV_TYPE_NAMES = {
+    ADV_IND: "ADV_IND",
+    ADV_DIRECT_IND: "ADV_DIRECT_IND",
+    ADV_SCAN_IND: "ADV_SCAN_IND",
+    ADV_NONCONN_IND: "ADV_NONCONN_IND",
+    SCAN_RSP: "SCAN_RSP",
+}
 SCANNABLE = (ADV_IND, ADV_SCAN_IND)
 CONNECTABLE = (ADV_IND, ADV_DIRECT_IND)
 
@@ -53,15 +57,15 @@ CONNECTABLE = (ADV_IND, ADV_DIRECT_IND)
 class RadioConfig:
     """The propagation model and the air's imperfections."""
 
-    path_loss_at_1m_db: float = 40.0     # free space at 2.4 GHz
-    path_loss_exponent: float = 2.2      # indoor, light clutter
-    noise_sigma_db: float = 2.0          # shadowing / fast fading, per reception
-    sensitivity_dbm: float = -95.0       # below this nothing is received
-    range_m: float = 60.0                # hard limit, whatever the budget says
-    adv_delay_max_s: float = 0.010       # advDelay, drawn per advertising event
-    loss_probability: float = 0.0        # each advertising PDU / LL transmission attempt
+    path_loss_at_1m_db: float = 40.0  # free space at 2.4 GHz
+    path_loss_exponent: float = 2.2  # indoor, light clutter
+    noise_sigma_db: float = 2.0  # shadowing / fast fading, per reception
+    sensitivity_dbm: float = -95.0  # below this nothing is received
+    range_m: float = 60.0  # hard limit, whatever the budget says
+    adv_delay_max_s: float = 0.010  # advDelay, drawn per advertising event
+    loss_probability: float = 0.0  # each advertising PDU / LL transmission attempt
     connection_interval_s: float = 0.030  # used when the link does not say otherwise
-    max_retransmissions: int = 50        # a PDU still lost after this many tries is delayed only
+    max_retransmissions: int = 50  # a PDU still lost after this many tries is delayed only
 
 
 @dataclasses.dataclass
@@ -98,12 +102,12 @@ class LinkState:
     peripheral_address: hci.Address
     interval_s: float
     supervision_timeout_s: float
-    anchor: float = 0.0                              # the first connection event
-    wire: OrderedDelivery | None = None              # in-order delivery, set when opened
+    anchor: float = 0.0  # the first connection event
+    wire: OrderedDelivery | None = None  # in-order delivery, set when opened
     held: list[tuple[RadioController, Any]] = dataclasses.field(default_factory=list)
     lost_since: float | None = None
     timer: simpy.Timeout | None = None
-    abandoned: bool = False                          # one side reset: it will never answer
+    abandoned: bool = False  # one side reset: it will never answer
 
 
 class Radio:
@@ -116,15 +120,16 @@ class Radio:
         self.rng = world.rng(name)
         self.nodes: dict[RadioController, RadioNode] = {}
         self._by_address: dict[hci.Address, RadioController] = {}
-        self._listeners: list[RadioController] = []       # scanning or initiating
+        self._listeners: list[RadioController] = []  # scanning or initiating
         self._links: dict[tuple[RadioController, RadioController], LinkState] = {}
         self.adv_pdus = 0
         self.adv_deliveries = 0
         world.add_medium(name, self)
 
     # -- placement ---------------------------------------------------------------------------
-    def attach(self, controller: RadioController, name: str, position: Position,
-               tx_power_dbm: float = 0.0) -> RadioNode:
+    def attach(
+        self, controller: RadioController, name: str, position: Position, tx_power_dbm: float = 0.0
+    ) -> RadioNode:
         node = RadioNode(controller, name, _pos(position), tx_power_dbm)
         self.nodes[controller] = node
         self._index(controller)
@@ -145,8 +150,9 @@ class Radio:
         self.world.trace.emit(node.name, "radio", "powered" if powered else "unpowered")
         self._reevaluate(controller)
 
-    def set_blocked(self, controller: RadioController, blocked: bool,
-                    attenuation_db: float | None = None) -> None:
+    def set_blocked(
+        self, controller: RadioController, blocked: bool, attenuation_db: float | None = None
+    ) -> None:
         node = self.nodes[controller]
         node.blocked = blocked
         if attenuation_db is not None:
@@ -162,8 +168,9 @@ class Radio:
         """Received power without noise (dBm) from ``tx`` at ``rx``."""
         n_tx, n_rx = self.nodes[tx], self.nodes[rx]
         d = max(self.distance(tx, rx), 0.1)
-        loss = (self.config.path_loss_at_1m_db
-                + 10.0 * self.config.path_loss_exponent * math.log10(d))
+        loss = self.config.path_loss_at_1m_db + 10.0 * self.config.path_loss_exponent * math.log10(
+            d
+        )
         return n_tx.tx_power_dbm - loss - n_tx.attenuation_db - n_rx.attenuation_db
 
     def reachable(self, tx: RadioController, rx: RadioController) -> bool:
@@ -249,28 +256,40 @@ class Radio:
             # through the loop, so delivering here directly costs no ordering.
             rx.on_radio_advertisement(sender, packet, rssi)
 
-    def scan_request(self, scanner: RadioController, advertiser: RadioController,
-                     packet: AdvertisingPdu) -> None:
+    def scan_request(
+        self, scanner: RadioController, advertiser: RadioController, packet: AdvertisingPdu
+    ) -> None:
         """An active scanner asks for the scan response; it comes back if the air allows."""
-        if (self.reachable(scanner, advertiser) and self.reachable(advertiser, scanner)
-                and not self._lost() and not self._lost()):
+        if (
+            self.reachable(scanner, advertiser)
+            and self.reachable(advertiser, scanner)
+            and not self._lost()
+            and not self._lost()
+        ):
             rssi = self.sample_rssi(advertiser, scanner)
             asyncio.get_running_loop().call_soon(
-                scanner.on_radio_scan_response, advertiser, packet, rssi)
+                scanner.on_radio_scan_response, advertiser, packet, rssi
+            )
 
-    def send_acl_data(self, sender: Controller, destination_address: hci.Address,
-                      transport: core.PhysicalTransport, data: bytes) -> None:
+    def send_acl_data(
+        self,
+        sender: Controller,
+        destination_address: hci.Address,
+        transport: core.PhysicalTransport,
+        data: bytes,
+    ) -> None:
         assert isinstance(sender, RadioController)
         if transport != core.PhysicalTransport.LE:
             return
         link = self._link_for(sender, destination_address)
         if link is None:
             return
-        source = (link.central_address if sender is link.central else link.peripheral_address)
+        source = link.central_address if sender is link.central else link.peripheral_address
         self._transmit(link, sender, ("acl", source, data))
 
-    def send_ll_control_pdu(self, sender_address: hci.Address, receiver_address: hci.Address,
-                            packet: ll.ControlPdu) -> None:
+    def send_ll_control_pdu(
+        self, sender_address: hci.Address, receiver_address: hci.Address, packet: ll.ControlPdu
+    ) -> None:
         link = self._link_between(sender_address, receiver_address)
         if link is None:
             return
@@ -283,20 +302,33 @@ class Radio:
         raise core.InvalidArgumentError("the simulated radio carries LE only")
 
     # -- connections -------------------------------------------------------------------------
-    def _open_link(self, central: RadioController, peripheral: RadioController,
-                   packet: ll.ConnectInd) -> None:
+    def _open_link(
+        self, central: RadioController, peripheral: RadioController, packet: ll.ConnectInd
+    ) -> None:
         interval = packet.interval * 1.25e-3 or self.config.connection_interval_s
         timeout = max(packet.timeout * 10e-3, 6 * interval)
         # transmitWindowOffset + transmitWindowSize: the first event falls 1.25 ms + up to one
         # interval after the CONNECT_IND.
         anchor = self.world.now + 1.25e-3 + self.rng.uniform(0.0, interval)
-        link = LinkState(central, peripheral, packet.initiator_address,
-                         packet.advertiser_address, interval, timeout, anchor=anchor,
-                         wire=OrderedDelivery(asyncio.get_running_loop()))
+        link = LinkState(
+            central,
+            peripheral,
+            packet.initiator_address,
+            packet.advertiser_address,
+            interval,
+            timeout,
+            anchor=anchor,
+            wire=OrderedDelivery(asyncio.get_running_loop()),
+        )
         self._links[(central, peripheral)] = link
-        self.world.trace.emit(self.nodes[central].name, "ll", "link-open",
-                              peer=self.nodes[peripheral].name,
-                              interval_ms=interval * 1e3, supervision_ms=timeout * 1e3)
+        self.world.trace.emit(
+            self.nodes[central].name,
+            "ll",
+            "link-open",
+            peer=self.nodes[peripheral].name,
+            interval_ms=interval * 1e3,
+            supervision_ms=timeout * 1e3,
+        )
 
     def _link_for(self, sender: RadioController, peer: hci.Address) -> LinkState | None:
         for (c, p), link in self._links.items():
@@ -316,8 +348,11 @@ class Radio:
         return self._link_for(controller, peer)
 
     def _connected(self, link: LinkState) -> bool:
-        return (not link.abandoned and self.reachable(link.central, link.peripheral)
-                and self.reachable(link.peripheral, link.central))
+        return (
+            not link.abandoned
+            and self.reachable(link.central, link.peripheral)
+            and self.reachable(link.peripheral, link.central)
+        )
 
     def abandon(self, controller: RadioController, peer: hci.Address) -> None:
         """``controller`` forgot the link without a word (an HCI reset): the peer keeps it until
@@ -338,8 +373,9 @@ class Radio:
             retries += 1
         receiver = link.peripheral if sender is link.central else link.central
         assert link.wire is not None
-        link.wire.push(self._next_event(link) + link.interval_s * retries,
-                       self._deliver, link, receiver, item)
+        link.wire.push(
+            self._next_event(link) + link.interval_s * retries, self._deliver, link, receiver, item
+        )
 
     def _next_event(self, link: LinkState) -> float:
         """The first connection event after now: a PDU waits for it (then a retransmission
@@ -389,15 +425,24 @@ class Radio:
         key = (link.central, link.peripheral)
         if self._links.get(key) is not link or link.lost_since is None:
             return
-        self.world.trace.emit(self.nodes[link.central].name, "ll", "supervision-timeout",
-                              peer=self.nodes[link.peripheral].name)
+        self.world.trace.emit(
+            self.nodes[link.central].name,
+            "ll",
+            "supervision-timeout",
+            peer=self.nodes[link.peripheral].name,
+        )
         self._drop_link(key)
         reason = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR
-        for side, peer in ((link.central, link.peripheral_address),
-                           (link.peripheral, link.central_address)):
+        for side, peer in (
+            (link.central, link.peripheral_address),
+            (link.peripheral, link.central_address),
+        ):
             connection = side.le_connections.get(peer)
-            if connection is not None and self.nodes.get(side, None) is not None \
-                    and self.nodes[side].powered:
+            if (
+                connection is not None
+                and self.nodes.get(side, None) is not None
+                and self.nodes[side].powered
+            ):
                 side.on_le_disconnected(connection, reason)
             elif connection is not None:
                 del side.le_connections[peer]
@@ -457,10 +502,15 @@ class JitteredAdvertiser(LegacyAdvertiser):
         adv_type = self.advertising_type
         if adv_type == 4:  # HCI's high-duty-cycle directed type: same PDU on air
             adv_type = ADV_DIRECT_IND
-        self.controller.send_advertising_pdu(AdvertisingPdu(
-            advertiser_address=self.address, adv_type=adv_type,
-            data=bytes(self.advertising_data), scan_response=bytes(self.scan_response_data),
-            target_address=target))
+        self.controller.send_advertising_pdu(
+            AdvertisingPdu(
+                advertiser_address=self.address,
+                adv_type=adv_type,
+                data=bytes(self.advertising_data),
+                scan_response=bytes(self.scan_response_data),
+                target_address=target,
+            )
+        )
 
 
 class RadioController(Controller):
@@ -468,12 +518,20 @@ class RadioController(Controller):
 
     # Legacy advertising only: hosts then use the legacy HCI commands, whose report
     # event types are the evtType values the BLE router API exposes.
-    le_features = (Controller.le_features
-                   & ~hci.LeFeatureMask.LE_EXTENDED_ADVERTISING
-                   & ~hci.LeFeatureMask.LE_PERIODIC_ADVERTISING)
+    le_features = (
+        Controller.le_features
+        & ~hci.LeFeatureMask.LE_EXTENDED_ADVERTISING
+        & ~hci.LeFeatureMask.LE_PERIODIC_ADVERTISING
+    )
 
-    def __init__(self, name: str, radio: Radio, position: Position,
-                 public_address: str | hci.Address | None = None, tx_power_dbm: float = 0.0):
+    def __init__(
+        self,
+        name: str,
+        radio: Radio,
+        position: Position,
+        public_address: str | hci.Address | None = None,
+        tx_power_dbm: float = 0.0,
+    ):
         self.radio = radio
         super().__init__(name, link=radio, public_address=public_address)  # type: ignore[arg-type]
         self.le_legacy_advertiser = JitteredAdvertiser(self)
@@ -509,12 +567,19 @@ class RadioController(Controller):
         self.radio.listening_changed(self)
         if pending is not None:
             # The attempt ends with a connection-complete event carrying the cancel status.
-            self.send_hci_packet(hci.HCI_LE_Connection_Complete_Event(
-                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
-                connection_handle=0, role=hci.Role.CENTRAL,
-                peer_address_type=pending.peer_address_type,
-                peer_address=pending.peer_address, connection_interval=0,
-                peripheral_latency=0, supervision_timeout=0, central_clock_accuracy=0))
+            self.send_hci_packet(
+                hci.HCI_LE_Connection_Complete_Event(
+                    status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                    connection_handle=0,
+                    role=hci.Role.CENTRAL,
+                    peer_address_type=pending.peer_address_type,
+                    peer_address=pending.peer_address,
+                    connection_interval=0,
+                    peripheral_latency=0,
+                    supervision_timeout=0,
+                    central_clock_accuracy=0,
+                )
+            )
             return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
         return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
 
@@ -522,19 +587,24 @@ class RadioController(Controller):
         super().create_le_connection(peer_address)
         self.radio.listening_changed(self)
 
-    def on_radio_advertisement(self, sender: RadioController, pdu: AdvertisingPdu,
-                               rssi: int) -> None:
+    def on_radio_advertisement(
+        self, sender: RadioController, pdu: AdvertisingPdu, rssi: int
+    ) -> None:
         if self.le_scan_enable and not self._duplicate(pdu.advertiser_address, pdu.adv_type):
             self._report(pdu.adv_type, pdu.advertiser_address, pdu.data, rssi)
             if self.le_scan_type == 1 and pdu.adv_type in SCANNABLE:
                 self.radio.scan_request(self, sender, pdu)
         pending = self.pending_le_connection
-        if (pending is not None and pdu.adv_type in CONNECTABLE
-                and pending.peer_address == pdu.advertiser_address):
+        if (
+            pending is not None
+            and pdu.adv_type in CONNECTABLE
+            and pending.peer_address == pdu.advertiser_address
+        ):
             self.create_le_connection(pdu.advertiser_address)
 
-    def on_radio_scan_response(self, _sender: RadioController, pdu: AdvertisingPdu,
-                               rssi: int) -> None:
+    def on_radio_scan_response(
+        self, _sender: RadioController, pdu: AdvertisingPdu, rssi: int
+    ) -> None:
         if self.le_scan_enable and not self._duplicate(pdu.advertiser_address, SCAN_RSP):
             self._report(SCAN_RSP, pdu.advertiser_address, pdu.scan_response, rssi)
 
@@ -548,10 +618,19 @@ class RadioController(Controller):
         return False
 
     def _report(self, event_type: int, address: hci.Address, data: bytes, rssi: int) -> None:
-        self.send_hci_packet(hci.HCI_LE_Advertising_Report_Event([
-            hci.HCI_LE_Advertising_Report_Event.Report(
-                event_type=event_type, address_type=address.address_type, address=address,
-                data=data, rssi=rssi)]))
+        self.send_hci_packet(
+            hci.HCI_LE_Advertising_Report_Event(
+                [
+                    hci.HCI_LE_Advertising_Report_Event.Report(
+                        event_type=event_type,
+                        address_type=address.address_type,
+                        address=address,
+                        data=data,
+                        rssi=rssi,
+                    )
+                ]
+            )
+        )
 
     # -- connections -------------------------------------------------------------------------
     def on_hci_reset_command(self, command: hci.HCI_Reset_Command):
@@ -575,14 +654,17 @@ class RadioController(Controller):
         if connection is None:
             return hci.HCI_Read_RSSI_ReturnParameters(
                 status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
-                handle=command.handle, rssi=127)
+                handle=command.handle,
+                rssi=127,
+            )
         peer = self.radio.find_le_controller(connection.peer_address)
         if not isinstance(peer, RadioController) or not self.radio.reachable(peer, self):
             rssi = 127  # "not available"
         else:
             rssi = self.radio.sample_rssi(peer, self)
         return hci.HCI_Read_RSSI_ReturnParameters(
-            status=hci.HCI_ErrorCode.SUCCESS, handle=command.handle, rssi=rssi)
+            status=hci.HCI_ErrorCode.SUCCESS, handle=command.handle, rssi=rssi
+        )
 
 
 def _disarm(timer: simpy.Timeout | None) -> None:

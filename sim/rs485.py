@@ -95,8 +95,14 @@ class BusStats:
 class BusPort:
     """One transceiver on the bus."""
 
-    def __init__(self, bus: Rs485Bus, name: str, settings: LineSettings,
-                 on_frame: FrameHandler | None, address: int | None = None) -> None:
+    def __init__(
+        self,
+        bus: Rs485Bus,
+        name: str,
+        settings: LineSettings,
+        on_frame: FrameHandler | None,
+        address: int | None = None,
+    ) -> None:
         self.bus = bus
         self.name = name
         self.settings = settings
@@ -122,9 +128,16 @@ class BusPort:
 class Rs485Bus:
     """The line. ``frame_gap`` defaults to the Modbus RTU 3.5-character silence."""
 
-    def __init__(self, world: World, name: str, settings: LineSettings | None = None,
-                 bit_error_rate: float = 0.0, frame_gap: float | None = None,
-                 capture_dir: Path | None = None, protocol: str = "modbus-rtu") -> None:
+    def __init__(
+        self,
+        world: World,
+        name: str,
+        settings: LineSettings | None = None,
+        bit_error_rate: float = 0.0,
+        frame_gap: float | None = None,
+        capture_dir: Path | None = None,
+        protocol: str = "modbus-rtu",
+    ) -> None:
         self.world = world
         self.name = name
         self.settings = settings or LineSettings()
@@ -144,18 +157,30 @@ class Rs485Bus:
         self._routes: _Routes | None = None
         self.capture: HexCapture | None = None
         if capture_dir is not None:
-            self.capture = HexCapture(Path(capture_dir) / f"rs485-{name}.log", name,
-                                      str(self.settings), self.frame_gap, protocol)
+            self.capture = HexCapture(
+                Path(capture_dir) / f"rs485-{name}.log",
+                name,
+                str(self.settings),
+                self.frame_gap,
+                protocol,
+            )
         world.add_medium(f"rs485/{name}", self)
 
     # -- nodes -------------------------------------------------------------------------------
-    def attach(self, name: str, on_frame: FrameHandler | None = None,
-               settings: LineSettings | None = None, address: int | None = None) -> BusPort:
+    def attach(
+        self,
+        name: str,
+        on_frame: FrameHandler | None = None,
+        settings: LineSettings | None = None,
+        address: int | None = None,
+    ) -> BusPort:
         if any(p.name == name for p in self.ports):
             raise ValueError(f"a port named {name!r} is already attached to bus {self.name!r}")
         if address is not None and not 1 <= address <= 247:
-            raise ValueError(f"port address {address!r} not accepted; accepted: 1 to 247 "
-                             "(Modbus RTU), or none to hear every frame")
+            raise ValueError(
+                f"port address {address!r} not accepted; accepted: 1 to 247 "
+                "(Modbus RTU), or none to hear every frame"
+            )
         port = BusPort(self, name, settings or self.settings, on_frame, address)
         self.ports.append(port)
         self._routes = None
@@ -172,16 +197,19 @@ class Rs485Bus:
     # -- faults ------------------------------------------------------------------------------
     def set_noise(self, bit_error_rate: float) -> None:
         if not isinstance(bit_error_rate, int | float) or not 0.0 <= bit_error_rate < 0.5:
-            raise ValueError(f"bit error rate {bit_error_rate!r} not accepted; "
-                             "accepted: a number from 0 up to (not including) 0.5")
+            raise ValueError(
+                f"bit error rate {bit_error_rate!r} not accepted; "
+                "accepted: a number from 0 up to (not including) 0.5"
+            )
         self.bit_error_rate = float(bit_error_rate)
 
     def noise_burst(self, bit_error_rate: float, duration: float) -> None:
         """Raise the bit-error rate for ``duration`` seconds from now, then restore it."""
         before = self.bit_error_rate
         self.set_noise(bit_error_rate)
-        self.world.trace.emit(self.name, "fault", "noise-burst", ber=bit_error_rate,
-                              duration=duration)
+        self.world.trace.emit(
+            self.name, "fault", "noise-burst", ber=bit_error_rate, duration=duration
+        )
 
         def restore() -> None:
             self.bit_error_rate = before
@@ -208,7 +236,7 @@ class Rs485Bus:
             return now
         frame = self._frame
         if frame and now >= self._line_end + self.frame_gap:
-            self._finish()                 # its timer is due at this very instant
+            self._finish()  # its timer is due at this very instant
             frame = self._frame
         start = max(now, port.tx_end)
         last = None
@@ -240,23 +268,30 @@ class Rs485Bus:
             return
         stats = self.stats
         stats.frames += 1
-        if len(txs) == 1:                  # one driver: no overlap to look for
+        if len(txs) == 1:  # one driver: no overlap to look for
             tx = txs[0]
             sent_settings: LineSettings | None = tx.port.settings
-            if self.bit_error_rate == 0.0 and (sent_settings is self.settings
-                                               or sent_settings == self.settings):
+            if self.bit_error_rate == 0.0 and (
+                sent_settings is self.settings or sent_settings == self.settings
+            ):
                 self._finish_clean(tx)
                 return
-            frame = LineFrame(stats.frames, tx.start, tx.end, (tx.port.name,),
-                              (bytes(tx.data),))
+            frame = LineFrame(stats.frames, tx.start, tx.end, (tx.port.name,), (bytes(tx.data),))
             stats.busy_seconds += tx.end - tx.start
         else:
             txs.sort(key=lambda tx: tx.start)
-            frame = LineFrame(stats.frames, txs[0].start, max(tx.end for tx in txs),
-                              tuple(tx.port.name for tx in txs),
-                              tuple(bytes(tx.data) for tx in txs))
-            frame.collision = any(a.port is not b.port and a.start < b.end and b.start < a.end
-                                  for i, a in enumerate(txs) for b in txs[i + 1:])
+            frame = LineFrame(
+                stats.frames,
+                txs[0].start,
+                max(tx.end for tx in txs),
+                tuple(tx.port.name for tx in txs),
+                tuple(bytes(tx.data) for tx in txs),
+            )
+            frame.collision = any(
+                a.port is not b.port and a.start < b.end and b.start < a.end
+                for i, a in enumerate(txs)
+                for b in txs[i + 1 :]
+            )
             stats.busy_seconds += _union_length([(tx.start, tx.end) for tx in txs])
             same = {tx.port.settings for tx in txs}
             sent_settings = next(iter(same)) if len(same) == 1 else None
@@ -287,8 +322,11 @@ class Rs485Bus:
         self._publish(frame)
         drivers = [tx.port for tx in txs]
         receivers = self.ports
-        if (not disturbed and self.protocol == "modbus-rtu"
-                and (sent_settings is self.settings or sent_settings == self.settings)):
+        if (
+            not disturbed
+            and self.protocol == "modbus-rtu"
+            and (sent_settings is self.settings or sent_settings == self.settings)
+        ):
             receivers = self._route(clean[0] if clean else -1)
         for port in list(receivers):
             if not port.powered or port.on_frame is None or port in drivers:
@@ -304,8 +342,7 @@ class Rs485Bus:
         decodes the rendered bits with its own UART, as in the general case."""
         data = bytes(tx.data)
         stats = self.stats
-        frame = LineFrame(stats.frames, tx.start, tx.end, (tx.port.name,), (data,),
-                          line_bytes=data)
+        frame = LineFrame(stats.frames, tx.start, tx.end, (tx.port.name,), (data,), line_bytes=data)
         stats.busy_seconds += tx.end - tx.start
         self._publish(frame)
         settings = self.settings
@@ -320,7 +357,8 @@ class Rs485Bus:
                 got = other.get(port.settings, b"")
                 if port.settings not in other:
                     got = other[port.settings] = uart_receive(
-                        Waveform(self._drives([tx]), self._rng), port.settings).data
+                        Waveform(self._drives([tx]), self._rng), port.settings
+                    ).data
             if got:
                 port.frames_received += 1
                 port.on_frame(got, frame)
@@ -328,9 +366,17 @@ class Rs485Bus:
     def _publish(self, frame: LineFrame) -> None:
         """The frame to the trace, the capture and the bus's listeners."""
         if self.world.trace.recording:
-            self.world.trace.emit(self.name, "bus", "frame", n=frame.number, start=frame.start,
-                                  drivers=list(frame.drivers), data=frame.line_bytes,
-                                  collision=frame.collision, flipped=frame.flipped_bits)
+            self.world.trace.emit(
+                self.name,
+                "bus",
+                "frame",
+                n=frame.number,
+                start=frame.start,
+                drivers=list(frame.drivers),
+                data=frame.line_bytes,
+                collision=frame.collision,
+                flipped=frame.flipped_bits,
+            )
         if self.capture is not None:
             self.capture.write(frame)
         for listener in self.listeners:
@@ -345,8 +391,10 @@ class Rs485Bus:
 
     @staticmethod
     def _drives(txs: list[_Tx]) -> list[Drive]:
-        return [Drive(tx.start, tx.port.settings.bit_time, tx.port.settings.encode(tx.data))
-                for tx in txs]
+        return [
+            Drive(tx.start, tx.port.settings.bit_time, tx.port.settings.encode(tx.data))
+            for tx in txs
+        ]
 
     def _apply_noise(self, drives: list[Drive]) -> int:
         """Flip bits at the bit-error rate (geometric skips: cost per flip, not per bit)."""
@@ -377,8 +425,7 @@ class _Routes:
         addressed = [p for p in ports if p.address is not None and p.settings == settings]
         for address in {p.address for p in addressed}:
             chosen = [p for p in addressed if p.address == address]
-            self._by_address[address] = sorted(self._everyone + chosen,
-                                               key=lambda p: order[id(p)])
+            self._by_address[address] = sorted(self._everyone + chosen, key=lambda p: order[id(p)])
 
     def ports(self, address: int) -> list[BusPort]:
         if address == 0:
@@ -401,5 +448,10 @@ def _union_length(intervals: list[tuple[float, float]]) -> float:
 
 def line_stats(bus: Rs485Bus) -> dict[str, Any]:
     s = bus.stats
-    return {"frames": s.frames, "collisions": s.collisions, "noisy_frames": s.noisy_frames,
-            "bytes": s.bytes_sent, "utilisation": round(bus.utilisation(), 4)}
+    return {
+        "frames": s.frames,
+        "collisions": s.collisions,
+        "noisy_frames": s.noisy_frames,
+        "bytes": s.bytes_sent,
+        "utilisation": round(bus.utilisation(), 4),
+    }

@@ -18,22 +18,59 @@ if TYPE_CHECKING:
     from sim.rs485 import LineFrame
 
 MODBUS_FUNCTIONS = {
-    1: "read coils", 2: "read discrete inputs", 3: "read holding registers",
-    4: "read input registers", 5: "write single coil", 6: "write single register",
-    15: "write multiple coils", 16: "write multiple registers",
+    1: "read coils",
+    2: "read discrete inputs",
+    3: "read holding registers",
+    4: "read input registers",
+    5: "write single coil",
+    6: "write single register",
+    15: "write multiple coils",
+    16: "write multiple registers",
 }
-MODBUS_EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
-                     4: "server device failure"}
+MODBUS_EXCEPTIONS = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "server device failure",
+}
 OSDP_COMMANDS = {
-    0x60: "POLL", 0x61: "ID", 0x62: "CAP", 0x64: "LSTAT", 0x65: "ISTAT", 0x66: "OSTAT",
-    0x67: "RSTAT", 0x68: "OUT", 0x69: "LED", 0x6A: "BUZ", 0x6B: "TEXT", 0x6E: "COMSET",
-    0x76: "CHLNG", 0x77: "SCRYPT", 0x7B: "ACURXSIZE", 0x7C: "FILETRANSFER", 0x80: "MFG",
+    0x60: "POLL",
+    0x61: "ID",
+    0x62: "CAP",
+    0x64: "LSTAT",
+    0x65: "ISTAT",
+    0x66: "OSTAT",
+    0x67: "RSTAT",
+    0x68: "OUT",
+    0x69: "LED",
+    0x6A: "BUZ",
+    0x6B: "TEXT",
+    0x6E: "COMSET",
+    0x76: "CHLNG",
+    0x77: "SCRYPT",
+    0x7B: "ACURXSIZE",
+    0x7C: "FILETRANSFER",
+    0x80: "MFG",
     0x75: "KEYSET",
 }
 OSDP_REPLIES = {
-    0x40: "ACK", 0x41: "NAK", 0x45: "PDID", 0x46: "PDCAP", 0x48: "LSTATR", 0x49: "ISTATR",
-    0x4A: "OSTATR", 0x4B: "RSTATR", 0x50: "RAW", 0x51: "FMT", 0x53: "KEYPAD", 0x54: "COM",
-    0x76: "CCRYPT", 0x78: "RMAC_I", 0x79: "BUSY", 0x7A: "FTSTAT", 0x90: "MFGREP",
+    0x40: "ACK",
+    0x41: "NAK",
+    0x45: "PDID",
+    0x46: "PDCAP",
+    0x48: "LSTATR",
+    0x49: "ISTATR",
+    0x4A: "OSTATR",
+    0x4B: "RSTATR",
+    0x50: "RAW",
+    0x51: "FMT",
+    0x53: "KEYPAD",
+    0x54: "COM",
+    0x76: "CCRYPT",
+    0x78: "RMAC_I",
+    0x79: "BUSY",
+    0x7A: "FTSTAT",
+    0x90: "MFGREP",
 }
 
 
@@ -69,8 +106,10 @@ def summarize_modbus(data: bytes) -> str:
     if fc & 0x80:
         code = body[2] if len(body) > 2 else -1
         name = MODBUS_FUNCTIONS.get(fc & 0x7F, f"function {fc & 0x7F}")
-        return (f"{to} exception to {name}: {code} "
-                f"({MODBUS_EXCEPTIONS.get(code, 'unknown')}), {crc_text}")
+        return (
+            f"{to} exception to {name}: {code} "
+            f"({MODBUS_EXCEPTIONS.get(code, 'unknown')}), {crc_text}"
+        )
     name = MODBUS_FUNCTIONS.get(fc, f"function {fc}")
     fields = body[2:]
     word1 = int.from_bytes(fields[:2], "big")
@@ -111,8 +150,10 @@ def summarize_osdp(data: bytes) -> str:
     if secure:
         name = f"{name} (secure block 0x{pkt[6]:02x})"
     who = f"{'reply from' if reply else 'to'} PD {addr & 0x7F}"
-    return f"{who} {name} seq {ctrl & 0x03}, {'crc' if use_crc else 'cksum'} " \
-           f"{'ok' if check_ok else 'ERROR'}"
+    return (
+        f"{who} {name} seq {ctrl & 0x03}, {'crc' if use_crc else 'cksum'} "
+        f"{'ok' if check_ok else 'ERROR'}"
+    )
 
 
 SUMMARIZERS = {"modbus-rtu": summarize_modbus, "osdp": summarize_osdp}
@@ -123,16 +164,19 @@ class HexCapture:
 
     def __init__(self, path: Path, bus: str, settings: str, gap: float, protocol: str) -> None:
         if protocol not in SUMMARIZERS:
-            raise ValueError(f"capture protocol {protocol!r} not accepted; "
-                             f"accepted: {', '.join(SUMMARIZERS)}")
+            raise ValueError(
+                f"capture protocol {protocol!r} not accepted; accepted: {', '.join(SUMMARIZERS)}"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._summary = SUMMARIZERS[protocol]
         self._out: IO[str] | None = path.open("w", encoding="utf-8")
         self.frames = 0
-        self._out.write(f"# rs485 capture: bus {bus}, {settings}, frame gap {gap * 1000:.3f} ms, "
-                        f"protocol {protocol}\n"
-                        f"# {'start s':>12} {'end s':>12}  {'drivers':<16} bytes | summary\n")
+        self._out.write(
+            f"# rs485 capture: bus {bus}, {settings}, frame gap {gap * 1000:.3f} ms, "
+            f"protocol {protocol}\n"
+            f"# {'start s':>12} {'end s':>12}  {'drivers':<16} bytes | summary\n"
+        )
 
     def write(self, frame: LineFrame) -> None:
         if self._out is None:
@@ -147,8 +191,10 @@ class HexCapture:
         summary = self._summary(frame.line_bytes) if frame.line_bytes else "no characters"
         if notes:
             summary = f"{summary} [{'; '.join(notes)}]"
-        self._out.write(f"  {frame.start:12.6f} {frame.end:12.6f}  "
-                        f"{','.join(frame.drivers):<16} {frame.line_bytes.hex(' ')} | {summary}\n")
+        self._out.write(
+            f"  {frame.start:12.6f} {frame.end:12.6f}  "
+            f"{','.join(frame.drivers):<16} {frame.line_bytes.hex(' ')} | {summary}\n"
+        )
         self.frames += 1
 
     def close(self) -> None:

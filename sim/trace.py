@@ -30,8 +30,13 @@ def _canonical(value: Any) -> Any:
 class Trace:
     """Collects timeline records; optionally streams them to a JSON-lines file."""
 
-    def __init__(self, clock: Callable[[], float], path: Path | None = None,
-                 keep: bool = True, max_kept: int = 200_000) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        path: Path | None = None,
+        keep: bool = True,
+        max_kept: int = 200_000,
+    ) -> None:
         self._clock = clock
         self._file: IO[str] | None = None
         self.path = path
@@ -52,8 +57,12 @@ class Trace:
     def emit(self, node: str, layer: str, event: str, **details: Any) -> dict[str, Any]:
         if not self.recording:
             return {}
-        record: dict[str, Any] = {"t": round(float(self._clock()), 6), "node": node, "layer": layer,
-                                  "event": event}
+        record: dict[str, Any] = {
+            "t": round(float(self._clock()), 6),
+            "node": node,
+            "layer": layer,
+            "event": event,
+        }
         if details:
             record.update(_canonical(details))
         if self._file is not None:
@@ -67,12 +76,16 @@ class Trace:
             listener(record)
         return record
 
-    def select(self, node: str | None = None, layer: str | None = None,
-               event: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.records
-                if (node is None or r["node"] == node)
-                and (layer is None or r["layer"] == layer)
-                and (event is None or r["event"] == event)]
+    def select(
+        self, node: str | None = None, layer: str | None = None, event: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.records
+            if (node is None or r["node"] == node)
+            and (layer is None or r["layer"] == layer)
+            and (event is None or r["event"] == event)
+        ]
 
     def dump(self) -> str:
         """The kept records as canonical JSON lines."""

@@ -29,13 +29,17 @@ class LineSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.baud, int) or not MIN_BAUD <= self.baud <= MAX_BAUD:
-            raise ValueError(f"baud rate {self.baud!r} is not accepted; "
-                             f"accepted: an integer from {MIN_BAUD} to {MAX_BAUD}")
+            raise ValueError(
+                f"baud rate {self.baud!r} is not accepted; "
+                f"accepted: an integer from {MIN_BAUD} to {MAX_BAUD}"
+            )
         if self.data_bits not in (5, 6, 7, 8):
             raise ValueError(f"data bits {self.data_bits!r} not accepted; accepted: 5, 6, 7, 8")
         if self.parity not in PARITIES:
-            raise ValueError(f"parity {self.parity!r} not accepted; accepted: "
-                             + ", ".join(f"{k} ({v})" for k, v in PARITIES.items()))
+            raise ValueError(
+                f"parity {self.parity!r} not accepted; accepted: "
+                + ", ".join(f"{k} ({v})" for k, v in PARITIES.items())
+            )
         if self.stop_bits not in (1, 2):
             raise ValueError(f"stop bits {self.stop_bits!r} not accepted; accepted: 1, 2")
 
@@ -46,8 +50,10 @@ class LineSettings:
             baud, frame = text.split()
             return cls(int(baud), int(frame[0]), frame[1].upper(), int(frame[2:]))
         except (ValueError, IndexError):
-            raise ValueError(f"line settings {text!r} not understood; accepted: "
-                             "'<baud> <data bits><N|E|O><stop bits>', e.g. '9600 8N1'") from None
+            raise ValueError(
+                f"line settings {text!r} not understood; accepted: "
+                "'<baud> <data bits><N|E|O><stop bits>', e.g. '9600 8N1'"
+            ) from None
 
     @property
     def bits_per_char(self) -> int:
@@ -123,7 +129,7 @@ class Waveform:
     def level(self, t: float) -> int:
         active = [d for d in self.drives if d.start <= t < d.end]
         if not active:
-            return 1                     # idle line, held high by the fail-safe bias
+            return 1  # idle line, held high by the fail-safe bias
         if len(active) == 1:
             d = active[0]
             return d.bits[int((t - d.start) / d.bit_time)]

@@ -33,9 +33,15 @@ class World:
     a stable stream name, so that the same seed and inputs give the same trace byte for byte.
     """
 
-    def __init__(self, seed: int = 1, clock: str = VIRTUAL, scale: float = 1.0,
-                 trace_path: Path | None = None, epoch: dt.datetime = DEFAULT_EPOCH,
-                 keep_trace: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        clock: str = VIRTUAL,
+        scale: float = 1.0,
+        trace_path: Path | None = None,
+        epoch: dt.datetime = DEFAULT_EPOCH,
+        keep_trace: bool = True,
+    ) -> None:
         self.seed = seed
         self.env = WorldEnvironment()
         self.loop = ClockedEventLoop(self.env, clock, scale)
@@ -162,6 +168,11 @@ class World:
         return [f"process {n} waits on {p.target!r}" for n, p in alive]
 
     # -- teardown ----------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran: the loop is gone and nothing more can run."""
+        return self._closed
+
     def close(self) -> None:
         if self._closed:
             return

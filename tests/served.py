@@ -39,8 +39,12 @@ def wait_for(port: int, proc: subprocess.Popen, limit: float = 60.0) -> None:
 @contextmanager
 def hil_serve(*args: str) -> Iterator[subprocess.Popen]:
     """``hil serve <args>`` in its own process, stopped afterwards."""
-    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         yield proc
     finally:
@@ -55,12 +59,31 @@ def hil_serve(*args: str) -> Iterator[subprocess.Popen]:
 def served_connect_master(out: Path, terminals: int, scale: int) -> Iterator[dict[str, Any]]:
     """``hil serve connect-master``; yields its ports and the SUT declaration it wrote."""
     port, gw_port, control = free_port(), free_port(), free_port()
-    with hil_serve("connect-master", "--port", str(port), "--gateway-port", str(gw_port),
-                   "--control-port", str(control), "--terminals", str(terminals),
-                   "--out-dir", str(out), "--scale", str(scale), "--duration", "600") as proc:
+    with hil_serve(
+        "connect-master",
+        "--port",
+        str(port),
+        "--gateway-port",
+        str(gw_port),
+        "--control-port",
+        str(control),
+        "--terminals",
+        str(terminals),
+        "--out-dir",
+        str(out),
+        "--scale",
+        str(scale),
+        "--duration",
+        "600",
+    ) as proc:
         wait_for(control, proc)
         deadline = time.monotonic() + 30
         while not (out / "sut.yaml").is_file() and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield {"out": out, "port": port, "gateway_port": gw_port, "control": control,
-               "sut": yaml.safe_load((out / "sut.yaml").read_text())}
+        yield {
+            "out": out,
+            "port": port,
+            "gateway_port": gw_port,
+            "control": control,
+            "sut": yaml.safe_load((out / "sut.yaml").read_text()),
+        }

@@ -31,13 +31,15 @@ async def add(bed, index: int, **kwargs: Any) -> BlePeripheral:
 
 
 async def connect(bed, p: BlePeripheral):
-    return await bed.client.request("POST", f"/gap/nodes/{p.address}/connection",
-                                    json_body={"type": "random"})
+    return await bed.client.request(
+        "POST", f"/gap/nodes/{p.address}/connection", json_body={"type": "random"}
+    )
 
 
 async def subscribe(bed, p: BlePeripheral) -> int:
     r = await bed.client.request(
-        "GET", f"/gatt/nodes/{p.address}/characteristics/{HR_MEASUREMENT}/descriptors")
+        "GET", f"/gatt/nodes/{p.address}/characteristics/{HR_MEASUREMENT}/descriptors"
+    )
     assert r.status == 200, r.text
     handle = next(d["handle"] for d in r.json() if d["uuid"] == CCCD)
     w = await bed.client.request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value/0100")
@@ -60,13 +62,16 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
         assert (await connect(bed, p)).status == 200
         await subscribe(bed, p)
         out: dict[str, Any] = {}
-        async with bed.client.sse("/gatt/nodes", {"event": 1}) as notes, \
-                bed.client.sse("/management/nodes/connection-state") as states:
+        async with (
+            bed.client.sse("/gatt/nodes", {"event": 1}) as notes,
+            bed.client.sse("/management/nodes/connection-state") as states,
+        ):
             await asyncio.sleep(2.5)
             before = len(await notes.collect(0.1))
-            await asyncio.sleep(10)    # a long uptime to compare with
+            await asyncio.sleep(10)  # a long uptime to compare with
             out["uptime_before"] = (await bed.client.request("GET", "/cassia/info")).json()[
-                "uptime"]
+                "uptime"
+            ]
             rebooted_at = bed.world.now
             out["answer"] = await bed.client.request("POST", "/cassia/reboot")
             out["notes_rest"] = await notes.collect(1.0)
@@ -74,7 +79,7 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
             out["states_rest"] = await states.collect(0.1)
             out["states_closed"] = states.closed
         out["notes_before"] = before
-        await asyncio.sleep(1.0)                    # > the link's supervision timeout
+        await asyncio.sleep(1.0)  # > the link's supervision timeout
         out["peripheral_links"] = len(p.device.connections)
         out["refused_while_booting"] = await refused(bed)
         out["stream_refused"] = await refused(bed, "/gap/nodes?event=1")
@@ -83,8 +88,9 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
         out["down_for"] = bed.world.now - rebooted_at
         info = (await bed.client.request("GET", "/cassia/info")).json()
         out["uptime_after"] = info["uptime"]
-        out["listed"] = (await bed.client.request(
-            "GET", "/gap/nodes", params={"connection_state": "connected"})).json()
+        out["listed"] = (
+            await bed.client.request("GET", "/gap/nodes", params={"connection_state": "connected"})
+        ).json()
         # Reconnect: the notifications do not resume until the client re-subscribes.
         async with bed.client.sse("/gatt/nodes", {"event": 1}) as notes:
             out["reconnect"] = await connect(bed, p)
@@ -96,7 +102,7 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
     out = bed.world.run(main())
     assert (out["answer"].status, out["answer"].text) == (200, "OK")
     assert out["notes_before"] >= 0 and out["notes_closed"] and out["states_closed"]
-    assert out["states_rest"] == []          # a dying process sends no "disconnected"
+    assert out["states_rest"] == []  # a dying process sends no "disconnected"
     assert out["peripheral_links"] == 0
     assert out["refused_while_booting"] and out["stream_refused"]
     assert 3.0 <= out["down_for"] <= 4.0
@@ -106,8 +112,12 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
     assert out["silent"] == []
     assert len(out["resumed"]) >= 2
     events = [r["event"] for r in bed.world.trace.select(node=bed.router.name, layer="world")]
-    assert events[-4:] == ["reboot-requested", "reboot", "down", "booted"] or \
-        events[-5:-1] == ["reboot-requested", "reboot", "down", "power-on"]
+    assert events[-4:] == ["reboot-requested", "reboot", "down", "booted"] or events[-5:-1] == [
+        "reboot-requested",
+        "reboot",
+        "down",
+        "power-on",
+    ]
 
 
 def test_peripheral_sees_its_link_drop_by_supervision_timeout_on_reboot(bed):
@@ -121,7 +131,7 @@ def test_peripheral_sees_its_link_drop_by_supervision_timeout_on_reboot(bed):
         return p, reasons
 
     p, reasons = bed.world.run(main())
-    assert reasons == [0x08]                        # connection timeout: no terminate on air
+    assert reasons == [0x08]  # connection timeout: no terminate on air
     assert bed.router.connected_nodes() == []
     timeouts = bed.world.trace.select(layer="ll", event="supervision-timeout")
     assert timeouts and timeouts[-1]["peer"] == p.name
@@ -162,7 +172,8 @@ def test_a_power_cycled_peripheral_advertises_again_with_its_keys_and_fresh_gatt
         assert (await connect(bed, p)).status == 200
         control = "00002a39-0000-1000-8000-00805f9b34fb"
         r = await bed.client.request(
-            "GET", f"/gatt/nodes/{p.address}/characteristics", params={"uuid": control})
+            "GET", f"/gatt/nodes/{p.address}/characteristics", params={"uuid": control}
+        )
         handle = r.json()["handle"]
         w = await bed.client.request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value/07")
         assert w.status == 200
@@ -172,8 +183,7 @@ def test_a_power_cycled_peripheral_advertises_again_with_its_keys_and_fresh_gatt
         await asyncio.sleep(2)
         gone = bed.router.connected_nodes()
         await p.power_on()
-        async with bed.client.sse("/gap/nodes", {"event": 1,
-                                                  "filter_mac": p.address}) as scan:
+        async with bed.client.sse("/gap/nodes", {"event": 1, "filter_mac": p.address}) as scan:
             seen = await scan.collect(2.5)
         assert (await connect(bed, p)).status == 200
         r = await bed.client.request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value")
@@ -184,7 +194,7 @@ def test_a_power_cycled_peripheral_advertises_again_with_its_keys_and_fresh_gatt
     assert gone == []
     assert len(seen) >= 2
     assert p.keystore is keystore and p.device.keystore is keystore
-    assert r.json()["value"] == "00"          # RAM state back to the spec's value
+    assert r.json()["value"] == "00"  # RAM state back to the spec's value
     # the controller from before the cycle left the radio once its link had timed out
     assert sum(1 for node in bed.radio.nodes.values() if node.name == p.name) == 1
 
@@ -210,16 +220,22 @@ def test_radio_loss_delays_notifications_but_loses_or_reorders_none(bed):
 
 # -- scenario-file faults ----------------------------------------------------------------------
 def test_scenario_faults_reboot_the_router_and_set_radio_loss_and_land_in_the_trace():
-    scenario = parse_scenario({
-        "name": "faults", "seed": 3, "router": {"boot_s": 2.0},
-        "peripherals": [{"template": "standard", "count": 2, "notify_hz": 0}],
-        "faults": [
-            {"at": 1.0, "action": "radio_loss", "probability": 0.25},
-            {"at": 2.0, "action": "reboot_router"},
-            {"at": 3.0, "action": "power_cycle", "target": "HIL-0001", "off_s": 1.5},
-        ]})
+    scenario = parse_scenario(
+        {
+            "name": "faults",
+            "seed": 3,
+            "router": {"boot_s": 2.0},
+            "peripherals": [{"template": "standard", "count": 2, "notify_hz": 0}],
+            "faults": [
+                {"at": 1.0, "action": "radio_loss", "probability": 0.25},
+                {"at": 2.0, "action": "reboot_router"},
+                {"at": 3.0, "action": "power_cycle", "target": "HIL-0001", "off_s": 1.5},
+            ],
+        }
+    )
     bed = build_testbed(scenario)
     try:
+
         async def main():
             await bed.start()
             await populate(bed, scenario)
@@ -233,12 +249,18 @@ def test_scenario_faults_reboot_the_router_and_set_radio_loss_and_land_in_the_tr
         loss, down, info = bed.run(main())
         assert loss == 0.25 and down and info.status == 200
         faults = [(r["event"], r["node"]) for r in bed.world.trace.select(layer="fault")]
-        assert faults == [("radio_loss", "radio"), ("reboot_router", bed.router.name),
-                          ("power_cycle", "HIL-0001")]
+        assert faults == [
+            ("radio_loss", "radio"),
+            ("reboot_router", bed.router.name),
+            ("power_cycle", "HIL-0001"),
+        ]
         p = bed.peripherals["HIL-0001"]
         assert p.powered
-        assert [r["event"] for r in bed.world.trace.select(node="HIL-0001", layer="world")
-                if r["event"].startswith("power")][-2:] == ["power-off", "power-on"]
+        assert [
+            r["event"]
+            for r in bed.world.trace.select(node="HIL-0001", layer="world")
+            if r["event"].startswith("power")
+        ][-2:] == ["power-off", "power-on"]
     finally:
         bed.close()
 
@@ -251,13 +273,16 @@ async def _refused(bed) -> bool:
     return False
 
 
-@pytest.mark.parametrize("fault, message", [
-    ({"at": 1, "action": "radio_loss", "probability": 1.5}, "probability"),
-    ({"at": 1, "action": "radio_loss"}, "probability"),
-    ({"at": 1, "action": "power_cycle"}, "target"),
-    ({"at": 1, "action": "power_cycle", "target": "X", "off_s": -1}, "off_s"),
-    ({"at": 1, "action": "explode"}, "reboot_router"),
-])
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ({"at": 1, "action": "radio_loss", "probability": 1.5}, "probability"),
+        ({"at": 1, "action": "radio_loss"}, "probability"),
+        ({"at": 1, "action": "power_cycle"}, "target"),
+        ({"at": 1, "action": "power_cycle", "target": "X", "off_s": -1}, "off_s"),
+        ({"at": 1, "action": "explode"}, "reboot_router"),
+    ],
+)
 def test_bad_faults_are_refused_naming_the_field(fault, message):
     with pytest.raises(ScenarioError, match=message):
         parse_scenario({"name": "bad", "faults": [fault]})

@@ -45,12 +45,13 @@ def test_a_peripheral_drives_a_controller_over_a_real_hci_transport():
         async with client.sse("/gap/nodes", {"event": 1, "filter_name": "HIL-0001"}) as scan:
             first = await scan.next(timeout=3)
         address = peripheral.address
-        connect = await client.request("POST", f"/gap/nodes/{address}/connection",
-                                       json_body={"type": "random"})
+        connect = await client.request(
+            "POST", f"/gap/nodes/{address}/connection", json_body={"type": "random"}
+        )
         read = await client.request("GET", f"/gatt/nodes/{address}/handle/22/value")
         states = client.sse("/management/nodes/connection-state")
         await states.open()
-        await peripheral.power_off()           # an HCI reset: the link drops without a word
+        await peripheral.power_off()  # an HCI reset: the link drops without a word
         lost = await states.next(timeout=5)
         states.close()
         moved = None

@@ -23,8 +23,9 @@ def bed(make_bed):
     return make_bed(seed=11)
 
 
-async def add(bed, index: int, position=(2.0, 0.0, 0.0), long_value: int = 0,
-              **kwargs: Any) -> BlePeripheral:
+async def add(
+    bed, index: int, position=(2.0, 0.0, 0.0), long_value: int = 0, **kwargs: Any
+) -> BlePeripheral:
     spec = standard_peripheral(index, position=position, **kwargs)
     if long_value:
         char = spec["services"][0]["characteristics"][0]
@@ -37,8 +38,9 @@ async def add(bed, index: int, position=(2.0, 0.0, 0.0), long_value: int = 0,
 
 
 async def connect(bed, address: str, **body: Any):
-    return await bed.client.request("POST", f"/gap/nodes/{address}/connection",
-                                    json_body={"type": "random", **body})
+    return await bed.client.request(
+        "POST", f"/gap/nodes/{address}/connection", json_body={"type": "random", **body}
+    )
 
 
 async def get(bed, path: str, **params: Any):
@@ -59,8 +61,12 @@ class AttCounter(Snooper):
 
     def snoop(self, data: bytes, direction: Snooper.Direction) -> None:
         # HCI ACL: 02 | handle(2) | length(2) | L2CAP length(2) | CID(2) | ATT opcode
-        if (direction == Snooper.Direction.HOST_TO_CONTROLLER and len(data) > 9
-                and data[0] == 0x02 and data[7:9] == b"\x04\x00"):
+        if (
+            direction == Snooper.Direction.HOST_TO_CONTROLLER
+            and len(data) > 9
+            and data[0] == 0x02
+            and data[7:9] == b"\x04\x00"
+        ):
             self.requests[data[9]] = self.requests.get(data[9], 0) + 1
 
 
@@ -70,23 +76,26 @@ def test_mtu_is_exchanged_with_the_peer_and_long_notifications_arrive_whole(bed)
         p = await add(bed, 1, long_value=100)
         small = await add(bed, 2, position=(0, 2, 0), long_value=100)
         capped = await add(bed, 3, position=(0, 3, 0), long_value=100)
-        capped.device.gatt_server.max_mtu = 64           # the peripheral's own maximum
+        capped.device.gatt_server.max_mtu = 64  # the peripheral's own maximum
         async with bed.client.sse("/gatt/nodes", {"event": "1"}) as stream:
-            assert (await connect(bed, p.address)).status == 200               # mtu 0 -> 247
+            assert (await connect(bed, p.address)).status == 200  # mtu 0 -> 247
             assert (await connect(bed, small.address, mtu=23)).status == 200
             assert (await connect(bed, capped.address, mtu=498)).status == 200
             for peer in (p, small, capped):
                 await enable_notifications(bed, peer)
             events = await stream.collect(2.0)
-        peer_mtus = {peer.address: next(iter(peer.device.connections.values())).att_mtu
-                     for peer in (p, small, capped)}
+        peer_mtus = {
+            peer.address: next(iter(peer.device.connections.values())).att_mtu
+            for peer in (p, small, capped)
+        }
         return p, small, capped, [e.json() for e in events], peer_mtus
 
     p, small, capped, events, peer_mtus = bed.world.run(main())
-    traced = {r["peer"]: r["mtu"] for r in bed.world.trace.select(node=bed.router.name,
-                                                                   event="connected")}
+    traced = {
+        r["peer"]: r["mtu"] for r in bed.world.trace.select(node=bed.router.name, event="connected")
+    }
     assert traced == {p.address: 247, small.address: 23, capped.address: 64}
-    assert peer_mtus == traced                             # both ends agree on the exchange
+    assert peer_mtus == traced  # both ends agree on the exchange
     lengths = {e["id"]: len(bytes.fromhex(e["value"])) for e in events}
     assert lengths == {p.address: 100, small.address: 20, capped.address: 61}
     whole = next(e for e in events if e["id"] == p.address)
@@ -98,7 +107,7 @@ def test_discovergatt_1_uses_the_cache_without_discovery_on_the_air(bed):
     counter = AttCounter()
     for chip in bed.router.central.chips:
         chip.host.snooper = counter
-    read_by_group_type = 0x10                 # ATT_READ_BY_GROUP_TYPE_REQ: service discovery
+    read_by_group_type = 0x10  # ATT_READ_BY_GROUP_TYPE_REQ: service discovery
 
     async def cycle(p: BlePeripheral, **body: Any) -> tuple[int, Any]:
         before = counter.requests.get(read_by_group_type, 0)
@@ -109,8 +118,12 @@ def test_discovergatt_1_uses_the_cache_without_discovery_on_the_air(bed):
 
     async def main():
         p = await add(bed, 1)
-        return [await cycle(p), await cycle(p), await cycle(p, discovergatt="1"),
-                await cycle(p, discovergatt=0)]
+        return [
+            await cycle(p),
+            await cycle(p),
+            await cycle(p, discovergatt="1"),
+            await cycle(p, discovergatt=0),
+        ]
 
     first, cached, cached_explicit, fresh = bed.world.run(main())
     assert first[0] > 0 and fresh[0] == first[0]
@@ -128,7 +141,7 @@ def test_discovergatt_1_serves_a_stale_database_and_0_the_new_one(bed):
         await old.power_off()
         spec = standard_peripheral(1, position=(2.0, 0.0, 0.0))
         spec["name"] = "HIL-0001-v2"
-        spec["services"] = spec["services"][:1]             # the battery service is gone
+        spec["services"] = spec["services"][:1]  # the battery service is gone
         new = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
         await new.power_on()
         assert (await connect(bed, address)).status == 200
@@ -173,8 +186,15 @@ def test_chip_limit_from_chipinfo_and_chip_selection(make_bed):
         anywhere = await connect(bed, ps[5].address)
         bad_chip = await connect(bed, ps[5].address, chip=2)
         nodes = (await get(bed, "/gap/nodes", connection_state="connected")).json()["nodes"]
-        return info, [r.status for r in on_zero], on_zero[2].text, [r.status for r in on_one], \
-            anywhere, bad_chip, nodes
+        return (
+            info,
+            [r.status for r in on_zero],
+            on_zero[2].text,
+            [r.status for r in on_one],
+            anywhere,
+            bad_chip,
+            nodes,
+        )
 
     info, zero, full_text, one, anywhere, bad_chip, nodes = bed.world.run(main())
     assert [info[c]["max"] for c in ("0", "1")] == [2, 2]
@@ -194,13 +214,28 @@ def test_batch_connect_connects_the_list_and_reports_connect_timeout(bed):
         b = await add(bed, 2, position=(0, 2, 0))
         async with bed.client.sse("/management/nodes/connection-state") as states:
             t0 = bed.world.now
-            r = await bed.client.request("POST", "/gap/batch-connect", json_body={
-                "list": [{"type": "random", "addr": a.address},
-                         {"type": "random", "addr": absent}],
-                "timeout": "1000", "per_dev_timeout": "2500"})
-            more = await bed.client.request("POST", "/gap/batch-connect", json_body={
-                "list": [{"type": "random", "addr": b.address},
-                         {"type": "random", "addr": a.address}]})            # a: not twice
+            r = await bed.client.request(
+                "POST",
+                "/gap/batch-connect",
+                json_body={
+                    "list": [
+                        {"type": "random", "addr": a.address},
+                        {"type": "random", "addr": absent},
+                    ],
+                    "timeout": "1000",
+                    "per_dev_timeout": "2500",
+                },
+            )
+            more = await bed.client.request(
+                "POST",
+                "/gap/batch-connect",
+                json_body={
+                    "list": [
+                        {"type": "random", "addr": b.address},
+                        {"type": "random", "addr": a.address},
+                    ]
+                },
+            )  # a: not twice
             events = []
             while len(events) < 3:
                 event = await states.next(timeout=10)
@@ -213,22 +248,25 @@ def test_batch_connect_connects_the_list_and_reports_connect_timeout(bed):
     assert [e for _, e in events] == [
         {"handle": a.address, "connectionState": "connected", "chipId": 0},
         {"handle": absent, "connectionState": "connect timeout", "chipId": 1},
-        {"handle": b.address, "connectionState": "connected", "chipId": 1}]
+        {"handle": b.address, "connectionState": "connected", "chipId": 1},
+    ]
     timeout_at = events[1][0]
-    assert 2.4 <= timeout_at - events[0][0] <= 2.8          # per_dev_timeout, with retries
+    assert 2.4 <= timeout_at - events[0][0] <= 2.8  # per_dev_timeout, with retries
     attempts = bed.world.trace.select(node=bed.router.name, event="attempt-failed")
-    assert len(attempts) == 3                                 # 1000 + 1000 + 500 ms
+    assert len(attempts) == 3  # 1000 + 1000 + 500 ms
 
 
 def test_batch_connect_delete_empties_the_queue(bed):
     async def main():
         absent = [f"F0:00:00:00:0D:{i:02X}" for i in range(3)]
-        r = await bed.client.request("POST", "/gap/batch-connect", json_body={
-            "list": [{"type": "random", "addr": m} for m in absent], "timeout": 500})
+        r = await bed.client.request(
+            "POST",
+            "/gap/batch-connect",
+            json_body={"list": [{"type": "random", "addr": m} for m in absent], "timeout": 500},
+        )
         await asyncio.sleep(0.2)
         gone = await bed.client.request("DELETE", "/gap/batch-connect")
-        with_body = await bed.client.request("DELETE", "/gap/batch-connect",
-                                             params={"list": "x"})
+        with_body = await bed.client.request("DELETE", "/gap/batch-connect", params={"list": "x"})
         await asyncio.sleep(5.0)
         return r, gone, with_body
 
@@ -239,16 +277,19 @@ def test_batch_connect_delete_empties_the_queue(bed):
     assert bed.world.trace.select(node=bed.router.name, event="connect-timeout") == []
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ({"list": [{"addr": "nope"}]}, "list[0].addr"),
-    ({"list": [{"type": "static", "addr": "F0:00:00:00:0D:01"}]}, "list[0].type"),
-    ({"list": "F0:00:00:00:0D:01"}, "JSON array"),
-    ({"list": [], "timeout": 19}, "timeout=19"),
-    ({"list": [], "timeout": 20001}, "timeout=20001"),
-    ({"list": [], "timeout": 1000, "per_dev_timeout": 999}, "per_dev_timeout=999"),
-    ({"list": [], "timeout": "soon"}, "timeout='soon'"),
-    ({"lst": []}, "lst"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"list": [{"addr": "nope"}]}, "list[0].addr"),
+        ({"list": [{"type": "static", "addr": "F0:00:00:00:0D:01"}]}, "list[0].type"),
+        ({"list": "F0:00:00:00:0D:01"}, "JSON array"),
+        ({"list": [], "timeout": 19}, "timeout=19"),
+        ({"list": [], "timeout": 20001}, "timeout=20001"),
+        ({"list": [], "timeout": 1000, "per_dev_timeout": 999}, "per_dev_timeout=999"),
+        ({"list": [], "timeout": "soon"}, "timeout='soon'"),
+        ({"lst": []}, "lst"),
+    ],
+)
 def test_batch_connect_bad_input_is_400(bed, body, fragment):
     r = bed.world.run(bed.client.request("POST", "/gap/batch-connect", json_body=body))
     assert r.status == 400 and fragment in r.text, r.text
@@ -261,12 +302,17 @@ def test_router_advertisements_are_heard_by_another_scanner(bed):
     async def main():
         observer = BleObserver(bed.world, bed.radio, position=(3.0, 0.0, 0.0))
         await observer.start(active=True)
-        start = await get(bed, "/advertise/start", interval=100, ad_type=0,
-                          ad_data="0201060709526F75746572", resp_data="05FF3412ABCD")
+        start = await get(
+            bed,
+            "/advertise/start",
+            interval=100,
+            ad_type=0,
+            ad_data="0201060709526F75746572",
+            resp_data="05FF3412ABCD",
+        )
         await asyncio.sleep(1.0)
         heard_on = observer.from_address(chip0)
-        nonconn = await get(bed, "/advertise/start", interval=200, ad_type=3,
-                            ad_data="020106")
+        nonconn = await get(bed, "/advertise/start", interval=200, ad_type=3, ad_data="020106")
         t1 = bed.world.now
         await asyncio.sleep(1.0)
         heard_nonconn = observer.from_address(chip0, since=t1 + 0.01)
@@ -281,28 +327,32 @@ def test_router_advertisements_are_heard_by_another_scanner(bed):
     assert (start.status, start.text, nonconn.status, stop.status) == (200, "OK", 200, 200)
     adv = [h for h in heard_on if not h.scan_response]
     rsp = [h for h in heard_on if h.scan_response]
-    assert 8 <= len(adv) <= 11                                 # 100 ms + 0-10 ms advDelay
-    assert all(h.data.hex().upper() == "0201060709526F75746572" and h.connectable
-               for h in adv)
+    assert 8 <= len(adv) <= 11  # 100 ms + 0-10 ms advDelay
+    assert all(h.data.hex().upper() == "0201060709526F75746572" and h.connectable for h in adv)
     assert rsp and all(h.data.hex().upper() == "05FF3412ABCD" for h in rsp)
     assert 4 <= len(heard_nonconn) <= 6
-    assert all(not h.connectable and not h.scannable and h.data == bytes.fromhex("020106")
-               for h in heard_nonconn)
+    assert all(
+        not h.connectable and not h.scannable and h.data == bytes.fromhex("020106")
+        for h in heard_nonconn
+    )
     assert after == []
 
 
-@pytest.mark.parametrize("params, fragment", [
-    ({"interval": 19, "ad_data": "020106"}, "interval=19"),
-    ({"interval": 10001, "ad_data": "020106"}, "interval=10001"),
-    ({"ad_type": 5, "ad_data": "020106"}, "ad_type=5"),
-    ({"interval": 500}, "ad_data is missing"),
-    ({"ad_data": "02010"}, "odd number"),
-    ({"ad_data": "zz"}, "not hex"),
-    ({"ad_data": "00" * 32}, "at most 31"),
-    ({"ad_type": 3, "ad_data": "020106", "resp_data": "020106"}, "resp_data"),
-    ({"ad_type": 1, "ad_data": ""}, "peer=<MAC>"),
-    ({"ad_data": "020106", "chip": 2}, "chip=2"),
-])
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ({"interval": 19, "ad_data": "020106"}, "interval=19"),
+        ({"interval": 10001, "ad_data": "020106"}, "interval=10001"),
+        ({"ad_type": 5, "ad_data": "020106"}, "ad_type=5"),
+        ({"interval": 500}, "ad_data is missing"),
+        ({"ad_data": "02010"}, "odd number"),
+        ({"ad_data": "zz"}, "not hex"),
+        ({"ad_data": "00" * 32}, "at most 31"),
+        ({"ad_type": 3, "ad_data": "020106", "resp_data": "020106"}, "resp_data"),
+        ({"ad_type": 1, "ad_data": ""}, "peer=<MAC>"),
+        ({"ad_data": "020106", "chip": 2}, "chip=2"),
+    ],
+)
 def test_advertise_bad_input_is_400(bed, params, fragment):
     r = bed.world.run(get(bed, "/advertise/start", **params))
     assert r.status == 400 and fragment in r.text, r.text
@@ -317,8 +367,7 @@ def test_rssi_stream_threshold_interval_and_filter_mac(bed):
             assert (await connect(bed, p.address)).status == 200
         async with bed.client.sse("/gap/rssi") as every:
             all_events = [(bed.world.now, e.json()) for e in await every.collect(3.05)]
-        async with bed.client.sse("/gap/rssi", {"rssi": "-60",
-                                                "rssi_interval": "500"}) as weak:
+        async with bed.client.sse("/gap/rssi", {"rssi": "-60", "rssi_interval": "500"}) as weak:
             weak_events = [e.json() for e in await weak.collect(2.05)]
         prefix = near.address[:8] + "*"
         async with bed.client.sse("/gap/rssi", {"filter_mac": prefix}) as one:
@@ -328,7 +377,7 @@ def test_rssi_stream_threshold_interval_and_filter_mac(bed):
         return near, far, all_events, weak_events, one_events, bad, bad_mac
 
     near, far, all_events, weak_events, one_events, bad, bad_mac = bed.world.run(main())
-    assert len(all_events) == 6                               # 2 links x 3 s at 1000 ms
+    assert len(all_events) == 6  # 2 links x 3 s at 1000 ms
     by_id: dict[str, list[int]] = {}
     for _, e in all_events:
         by_id.setdefault(e["id"], []).append(e["rssi"])
@@ -348,23 +397,25 @@ def test_login_protects_cassia_apis_until_a_session_cookie_is_shown(make_bed):
     async def main():
         page = await get(bed, "/cassia/info")
         gap = await get(bed, "/gap/nodes", connection_state="connected")
-        wrong = await bed.client.request("POST", "/cassia/login",
-                                         form={"username": "admin", "password": "nope"})
-        as_json = await bed.client.request("POST", "/cassia/login",
-                                           json_body={"username": "admin", "password": "x"})
+        wrong = await bed.client.request(
+            "POST", "/cassia/login", form={"username": "admin", "password": "nope"}
+        )
+        as_json = await bed.client.request(
+            "POST", "/cassia/login", json_body={"username": "admin", "password": "x"}
+        )
         missing = await bed.client.request("POST", "/cassia/login", form={"username": "admin"})
-        ok = await bed.client.request("POST", "/cassia/login",
-                                      form={"username": "admin", "password": "s3cret"})
+        ok = await bed.client.request(
+            "POST", "/cassia/login", form={"username": "admin", "password": "s3cret"}
+        )
         cookie = ok.headers.get("set-cookie", "").split(";")[0]
         info = await bed.client.request("GET", "/cassia/info", headers={"Cookie": cookie})
-        forged = await bed.client.request("GET", "/cassia/info",
-                                          headers={"Cookie": "session=00"})
+        forged = await bed.client.request("GET", "/cassia/info", headers={"Cookie": "session=00"})
         return page, gap, wrong, as_json, missing, ok, cookie, info, forged
 
     page, gap, wrong, as_json, missing, ok, cookie, info, forged = bed.world.run(main())
     assert page.status == 401 and page.headers["content-type"].startswith("text/html")
     assert "<form" in page.text and "/cassia/login" in page.text
-    assert gap.status == 200                                   # only /cassia/* is behind it
+    assert gap.status == 200  # only /cassia/* is behind it
     assert wrong.status == 401 and "admin" in wrong.text and "nope" not in wrong.text
     assert as_json.status == 400 and "x-www-form-urlencoded" in as_json.text
     assert missing.status == 400 and "password" in missing.text
@@ -375,9 +426,12 @@ def test_login_protects_cassia_apis_until_a_session_cookie_is_shown(make_bed):
 
 def test_login_is_off_by_default(bed):
     async def main():
-        return (await get(bed, "/cassia/info"),
-                await bed.client.request("POST", "/cassia/login",
-                                         form={"username": "a", "password": "b"}))
+        return (
+            await get(bed, "/cassia/info"),
+            await bed.client.request(
+                "POST", "/cassia/login", form={"username": "a", "password": "b"}
+            ),
+        )
 
     info, login = bed.world.run(main())
     assert info.status == 200 and (login.status, login.text) == (200, "OK")

@@ -29,8 +29,9 @@ def bed(make_bed):
     return make_bed(seed=9)
 
 
-async def add(bed, index: int, position=(2.0, 0.0, 0.0), spec_changes=None,
-              **kwargs: Any) -> BlePeripheral:
+async def add(
+    bed, index: int, position=(2.0, 0.0, 0.0), spec_changes=None, **kwargs: Any
+) -> BlePeripheral:
     spec = standard_peripheral(index, position=position, **kwargs)
     spec.update(spec_changes or {})
     p = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
@@ -39,8 +40,9 @@ async def add(bed, index: int, position=(2.0, 0.0, 0.0), spec_changes=None,
 
 
 async def connect(bed, p: BlePeripheral, **body: Any):
-    return await bed.client.request("POST", f"/gap/nodes/{p.address}/connection",
-                                    json_body={"type": "random", **body})
+    return await bed.client.request(
+        "POST", f"/gap/nodes/{p.address}/connection", json_body={"type": "random", **body}
+    )
 
 
 async def get(bed, path: str, **params: Any):
@@ -64,15 +66,25 @@ def test_connect_list_disconnect_with_connection_state_events(bed):
             gone = await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
             down = await states.next(timeout=1)
             after = (await get(bed, "/gap/nodes", connection_state="connected")).json()
-        await asyncio.sleep(0.1)                   # the peer hears LL_TERMINATE_IND too
+        await asyncio.sleep(0.1)  # the peer hears LL_TERMINATE_IND too
         return p, r, listed, up, gone, down, after
 
     p, r, listed, up, gone, down, after = bed.world.run(main())
     assert (r.status, r.text, r.headers["content-type"].split(";")[0]) == (200, "OK", "text/plain")
-    assert listed == {"nodes": [{
-        "type": "random", "bdaddrs": {"bdaddr": p.address, "bdaddrType": "random"},
-        "chipId": 0, "handle": "", "name": "", "connectionState": "connected",    # never scanned
-        "id": p.address, "pairStatus": "none"}]}
+    assert listed == {
+        "nodes": [
+            {
+                "type": "random",
+                "bdaddrs": {"bdaddr": p.address, "bdaddrType": "random"},
+                "chipId": 0,
+                "handle": "",
+                "name": "",
+                "connectionState": "connected",  # never scanned
+                "id": p.address,
+                "pairStatus": "none",
+            }
+        ]
+    }
     assert up.json() == {"handle": p.address, "connectionState": "connected", "chipId": 0}
     assert (gone.status, gone.text) == (200, "OK")
     assert down.json() == {"handle": p.address, "connectionState": "disconnected", "chipId": 0}
@@ -99,11 +111,13 @@ def test_link_loss_and_peer_disconnect_are_reported(bed):
 
     far, leaver, lost, lost_after, left = bed.world.run(main())
     assert lost.json() == {"handle": far.address, "connectionState": "disconnected", "chipId": 0}
-    assert 0.9 < lost_after < 1.2                      # the 1000 ms supervision timeout
+    assert 0.9 < lost_after < 1.2  # the 1000 ms supervision timeout
     assert left.json()["handle"] == leaver.address
     assert left.json()["connectionState"] == "disconnected"
-    reasons = {r["peer"]: r["reason"] for r in
-               bed.world.trace.select(node=bed.router.name, event="disconnected")}
+    reasons = {
+        r["peer"]: r["reason"]
+        for r in bed.world.trace.select(node=bed.router.name, event="disconnected")
+    }
     assert reasons == {far.address: "0x08", leaver.address: "0x13"}
 
 
@@ -114,7 +128,7 @@ def test_connections_spread_over_chips_and_chips_have_a_maximum(make_bed):
         ps = [await add(bed, i, position=(2, i, 0)) for i in (1, 2, 3)]
         answers = [await connect(bed, p) for p in ps]
         nodes = (await get(bed, "/gap/nodes", connection_state="connected")).json()["nodes"]
-        again = await connect(bed, ps[0])                       # already connected: OK
+        again = await connect(bed, ps[0])  # already connected: OK
         chip_full = await connect(bed, ps[2], chip=1)
         info = (await get(bed, "/cassia/info")).json()
         return answers, nodes, again, chip_full, info
@@ -133,16 +147,20 @@ def test_connect_parameters_mtu_and_chip_are_honoured(bed):
         a = await add(bed, 1)
         b = await add(bed, 2, position=(0, 2, 0))
         r1 = await connect(bed, a, mtu=100, chip=1)
-        r2 = await bed.client.request("POST", f"/gap/nodes/{b.address}/connection",
-                                      form={"type": "random", "timeout": "4000", "mtu": "0"})
+        r2 = await bed.client.request(
+            "POST",
+            f"/gap/nodes/{b.address}/connection",
+            form={"type": "random", "timeout": "4000", "mtu": "0"},
+        )
         nodes = (await get(bed, "/gap/nodes", connection_state="connected")).json()["nodes"]
         return a, b, r1, r2, nodes
 
     a, b, r1, r2, nodes = bed.world.run(main())
     assert (r1.status, r2.status) == (200, 200), (r1.text, r2.text)
     assert {n["id"]: n["chipId"] for n in nodes} == {a.address: 1, b.address: 0}
-    mtus = {r["peer"]: r["mtu"] for r in bed.world.trace.select(node=bed.router.name,
-                                                                 event="connected")}
+    mtus = {
+        r["peer"]: r["mtu"] for r in bed.world.trace.select(node=bed.router.name, event="connected")
+    }
     assert mtus == {a.address: 100, b.address: 247}
 
 
@@ -150,16 +168,21 @@ def test_connect_timeout_wrong_type_and_the_serial_rule(bed):
     async def main():
         p = await add(bed, 1)
         absent = "F0:00:00:00:0F:0F"
-        first = asyncio.ensure_future(bed.client.request(
-            "POST", f"/gap/nodes/{absent}/connection", json_body={"type": "random",
-                                                                  "timeout": 2000}))
+        first = asyncio.ensure_future(
+            bed.client.request(
+                "POST",
+                f"/gap/nodes/{absent}/connection",
+                json_body={"type": "random", "timeout": 2000},
+            )
+        )
         await asyncio.sleep(0.5)
         busy = await connect(bed, p)
         t0 = bed.world.now
         timed_out = await first
         waited = bed.world.now - t0
-        wrong_type = await bed.client.request("POST", f"/gap/nodes/{p.address}/connection",
-                                              params={"timeout": 300})        # default public
+        wrong_type = await bed.client.request(
+            "POST", f"/gap/nodes/{p.address}/connection", params={"timeout": 300}
+        )  # default public
         ok = await connect(bed, p)
         return busy, timed_out, waited, wrong_type, ok
 
@@ -192,26 +215,30 @@ def test_discovery_shapes(bed):
     r = bed.world.run(main())
     assert all(x.status == 200 for k, x in r.items() if not k.startswith("no_"))
     services = r["services"].json()
-    assert [s["uuid"] for s in services][-2:] == [HR_SERVICE,
-                                                  "0000180f-0000-1000-8000-00805f9b34fb"]
+    assert [s["uuid"] for s in services][-2:] == [
+        HR_SERVICE,
+        "0000180f-0000-1000-8000-00805f9b34fb",
+    ]
     assert all(set(s) == {"uuid", "primary", "handle"} and s["primary"] for s in services)
     hr = r["service"].json()
     assert hr["uuid"] == HR_SERVICE and hr == next(s for s in services if s["uuid"] == HR_SERVICE)
     chars = {c["uuid"]: c for c in r["chars"].json()}
-    assert chars[HR_MEASUREMENT]["properties"] == 0x12           # read | notify
-    assert chars[HR_CONTROL]["properties"] == 0x0C               # write | write without response
-    assert chars[BATTERY_LEVEL]["properties"] == 0x22            # read | indicate
+    assert chars[HR_MEASUREMENT]["properties"] == 0x12  # read | notify
+    assert chars[HR_CONTROL]["properties"] == 0x0C  # write | write without response
+    assert chars[BATTERY_LEVEL]["properties"] == 0x22  # read | indicate
     assert r["char"].json() == chars[HR_CONTROL]
     assert [c["uuid"] for c in r["in_service"].json()] == [HR_MEASUREMENT, HR_CONTROL]
     measurement = chars[HR_MEASUREMENT]
     assert r["descriptors"].json() == [
         {"handle": measurement["handle"], "properties": 0x12, "uuid": HR_MEASUREMENT},
-        {"handle": measurement["handle"] + 1, "uuid": CCCD}]
+        {"handle": measurement["handle"] + 1, "uuid": CCCD},
+    ]
     tree = {s["uuid"]: s for s in r["all"].json()}
     hr_chars = tree[HR_SERVICE]["characteristics"]
-    assert hr_chars[0]["descriptors"] == [{"handle": measurement["handle"],
-                                          "uuid": HR_MEASUREMENT},
-                                         {"handle": measurement["handle"] + 1, "uuid": CCCD}]
+    assert hr_chars[0]["descriptors"] == [
+        {"handle": measurement["handle"], "uuid": HR_MEASUREMENT},
+        {"handle": measurement["handle"] + 1, "uuid": CCCD},
+    ]
     assert set(tree[HR_SERVICE]) == {"uuid", "primary", "characteristics", "handle"}
     assert r["no_service"].status == 404 and "0000fff0-" in r["no_service"].text
     assert r["no_char"].status == 404 and "00002a38-" in r["no_char"].text
@@ -228,15 +255,17 @@ def test_gatt_cache_is_reused_unless_discovergatt_0(bed):
 
     bed.world.run(main())
     discovered = bed.world.trace.select(node=bed.router.name, event="discovered")
-    assert len(discovered) == 2            # first connection, then the discovergatt=0 one
+    assert len(discovered) == 2  # first connection, then the discovergatt=0 one
 
 
 def test_read_and_write_by_handle(bed):
     async def main():
         p = await add(bed, 1)
         assert (await connect(bed, p)).status == 200
-        chars = {c["uuid"]: c["handle"] for c in
-                 (await get(bed, f"/gatt/nodes/{p.address}/characteristics")).json()}
+        chars = {
+            c["uuid"]: c["handle"]
+            for c in (await get(bed, f"/gatt/nodes/{p.address}/characteristics")).json()
+        }
         base = f"/gatt/nodes/{p.address}/handle"
         read = await get(bed, f"{base}/{chars[BATTERY_LEVEL]}/value")
         written = await get(bed, f"{base}/{chars[HR_CONTROL]}/value/01A0")
@@ -248,7 +277,9 @@ def test_read_and_write_by_handle(bed):
     assert read.json() == {"handle": str(chars[BATTERY_LEVEL]), "value": "64"}
     assert (written.status, written.text) == (200, "OK") and quiet.status == 200
     assert [(uuid.split()[0], value) for _t, uuid, value in p.writes] == [
-        ("UUID-16:2A39", b"\x01\xa0"), ("UUID-16:2A39", b"\x02")]
+        ("UUID-16:2A39", b"\x01\xa0"),
+        ("UUID-16:2A39", b"\x02"),
+    ]
     writes = bed.world.trace.select(node=bed.router.name, layer="gatt", event="write")
     assert [w["response"] for w in writes] == [True, False]
 
@@ -259,16 +290,20 @@ def test_notifications_after_cccd_0100_and_none_after_0000(bed):
         p2 = await add(bed, 2, position=(0, 2, 0), notify_hz=1.0)
         for p in (p1, p2):
             assert (await connect(bed, p)).status == 200
-        async with bed.client.sse("/gatt/nodes", {"event": 1}) as plain, \
-                bed.client.sse("/gatt/nodes", {"event": 1, "sequence": 1}) as global_seq, \
-                bed.client.sse("/gatt/nodes", {"event": 1, "sequence": 2,
-                                               "timestamp": 1}) as per_device:
-            silent = await plain.collect(2)                      # nothing subscribed yet
+        async with (
+            bed.client.sse("/gatt/nodes", {"event": 1}) as plain,
+            bed.client.sse("/gatt/nodes", {"event": 1, "sequence": 1}) as global_seq,
+            bed.client.sse(
+                "/gatt/nodes", {"event": 1, "sequence": 2, "timestamp": 1}
+            ) as per_device,
+        ):
+            silent = await plain.collect(2)  # nothing subscribed yet
             handles = {}
             for p in (p1, p2):
                 handles[p.address] = await cccd_of(bed, p, HR_MEASUREMENT)
-                r = await get(bed, f"/gatt/nodes/{p.address}/handle/"
-                                   f"{handles[p.address]}/value/0100")
+                r = await get(
+                    bed, f"/gatt/nodes/{p.address}/handle/{handles[p.address]}/value/0100"
+                )
                 assert r.text == "OK"
             events = await plain.collect(3)
             r = await get(bed, f"/gatt/nodes/{p1.address}/handle/{handles[p1.address]}/value/0000")
@@ -283,14 +318,14 @@ def test_notifications_after_cccd_0100_and_none_after_0000(bed):
     assert silent == []
     got = [e.json() for e in events]
     per = {m: [e for e in got if e["id"] == m] for m in (p1.address, p2.address)}
-    assert 5 <= len(per[p1.address]) <= 7 and 2 <= len(per[p2.address]) <= 4   # 2 Hz and 1 Hz
+    assert 5 <= len(per[p1.address]) <= 7 and 2 <= len(per[p2.address]) <= 4  # 2 Hz and 1 Hz
     first = per[p1.address][0]
     assert list(first) == ["value", "id", "handle", "dataType"]
     assert first["dataType"] == "notification"
-    assert first["handle"] == handles_of(bed, p1) - 1            # the value handle, not the CCCD
+    assert first["handle"] == handles_of(bed, p1) - 1  # the value handle, not the CCCD
     counts = [int.from_bytes(bytes.fromhex(e["value"]), "little") for e in per[p1.address]]
-    assert counts == sorted(counts) and len(set(counts)) == len(counts)   # a live counter
-    assert {e.json()["id"] for e in after} == {p2.address}      # p1 stopped, p2 goes on
+    assert counts == sorted(counts) and len(set(counts)) == len(counts)  # a live counter
+    assert {e.json()["id"] for e in after} == {p2.address}  # p1 stopped, p2 goes on
     seqs = [e.json()["seqNum"] for e in g]
     assert seqs == list(range(1, len(seqs) + 1))
     per_dev = {}
@@ -304,23 +339,40 @@ def test_notifications_after_cccd_0100_and_none_after_0000(bed):
 
 def handles_of(bed, p: BlePeripheral) -> int:
     """The CCCD handle the router wrote 0100 to for ``p`` (from its own trace)."""
-    writes = [w for w in bed.world.trace.select(node=bed.router.name, event="write")
-              if w["peer"] == p.address and w["value"] == "0100"]
+    writes = [
+        w
+        for w in bed.world.trace.select(node=bed.router.name, event="write")
+        if w["peer"] == p.address and w["value"] == "0100"
+    ]
     return writes[0]["handle"]
 
 
 def test_indications_after_cccd_0200(bed):
-    thermometer = {"services": [{"uuid": "1809", "characteristics": [
-        {"uuid": "2A1C", "properties": ["read", "indicate"], "value": "0000",
-         "model": {"kind": "counter", "period_s": 1.0}, "notify_hz": 1.0}]}]}
+    thermometer = {
+        "services": [
+            {
+                "uuid": "1809",
+                "characteristics": [
+                    {
+                        "uuid": "2A1C",
+                        "properties": ["read", "indicate"],
+                        "value": "0000",
+                        "model": {"kind": "counter", "period_s": 1.0},
+                        "notify_hz": 1.0,
+                    }
+                ],
+            }
+        ]
+    }
 
     async def main():
         p = await add(bed, 1, spec_changes=thermometer)
         assert (await connect(bed, p)).status == 200
         handle = await cccd_of(bed, p, "2A1C")
         async with bed.client.sse("/gatt/nodes", {"event": 1}) as stream:
-            assert (await get(bed, f"/gatt/nodes/{p.address}/handle/{handle}/value/0200")
-                    ).status == 200
+            assert (
+                await get(bed, f"/gatt/nodes/{p.address}/handle/{handle}/value/0200")
+            ).status == 200
             events = await stream.collect(4.5)
         return p, handle, events
 
@@ -328,7 +380,7 @@ def test_indications_after_cccd_0200(bed):
     got = [e.json() for e in events]
     assert len(got) == 4 and {e["dataType"] for e in got} == {"indication"}
     assert {e["handle"] for e in got} == {handle - 1}
-    assert p.notifications_sent >= 4                   # each one was confirmed by the router
+    assert p.notifications_sent >= 4  # each one was confirmed by the router
 
 
 def test_rssi_of_a_connection_falls_with_distance(bed):
@@ -351,8 +403,11 @@ def test_rssi_of_a_connection_falls_with_distance(bed):
 def test_cassia_info_and_container_fields(bed):
     async def main():
         await asyncio.sleep(12)
-        return (await get(bed, "/cassia/info"), await get(bed, "/cassia/info", fields="container"),
-                await get(bed, "/cassia/info", fields="cpu"))
+        return (
+            await get(bed, "/cassia/info"),
+            await get(bed, "/cassia/info", fields="container"),
+            await get(bed, "/cassia/info", fields="cpu"),
+        )
 
     info, container, bad = bed.world.run(main())
     doc = info.json()
@@ -361,40 +416,56 @@ def test_cassia_info_and_container_fields(bed):
     assert doc["chipinfo"]["0"]["addr"] == "CC:1B:E0:E0:00:1E"
     assert doc["chipinfo"]["1"]["addr"] == "CC:1B:E0:E0:00:1F"
     assert doc["chipinfo"]["1"]["max"] == 11 and doc["chipinfo"]["0"]["status"] == "Idle"
-    assert doc["conn_params"] == {"type": 0, "latency": 0, "conn_max_intval": 30,
-                                  "supvtimeout": 1000, "conn_min_intval": 7.5, "scan_window": 30,
-                                  "scan_intval": 60}
+    assert doc["conn_params"] == {
+        "type": 0,
+        "latency": 0,
+        "conn_max_intval": 30,
+        "supvtimeout": 1000,
+        "conn_min_intval": 7.5,
+        "scan_window": 30,
+        "scan_intval": 60,
+    }
     assert "container" not in doc
     assert container.json()["container"]["status"] in ("running", "stopped")
     assert bad.status == 400 and "fields='cpu'" in bad.text
 
 
-@pytest.mark.parametrize("method,path,params,body,status,fragment", [
-    ("POST", "/gap/nodes/XX:00/connection", None, {}, 400, "'XX:00'"),
-    ("POST", "/gap/nodes/{p}/connection", None, {"timeout": 100}, 400, "timeout=100"),
-    ("POST", "/gap/nodes/{p}/connection", None, {"timeout": "abc"}, 400, "timeout='abc'"),
-    ("POST", "/gap/nodes/{p}/connection", None, {"type": "static"}, 400, "type='static'"),
-    ("POST", "/gap/nodes/{p}/connection", None, {"mtu": 10}, 400, "mtu=10"),
-    ("POST", "/gap/nodes/{p}/connection", None, {"mtu": 499}, 400, "mtu=499"),
-    ("POST", "/gap/nodes/{p}/connection", None, {"chip": 2}, 400, "chip=2"),
-    ("POST", "/gap/nodes/{p}/connection", {"discovergatt": "2"}, None, 400, "discovergatt=2"),
-    ("DELETE", "/gap/nodes/{q}/connection", None, None, 500, "is not connected"),
-    ("GET", "/gap/nodes/{q}/rssi", None, None, 500, "is not connected"),
-    ("GET", "/gatt/nodes/{q}/services", None, None, 500, "is not connected"),
-    ("GET", "/gatt/nodes/{p}/services", {"uuid": "xyz"}, None, 400, "'xyz'"),
-    ("GET", "/gatt/nodes/{p}/handle/abc/value", None, None, 400, "handle='abc'"),
-    ("GET", "/gatt/nodes/{p}/handle/0/value", None, None, 400, "handle=0"),
-    ("GET", "/gatt/nodes/{p}/handle/999/value", None, None, 500, "INVALID_HANDLE"),
-    ("GET", "/gatt/nodes/{p}/handle/16/value/123", None, None, 400, "odd number"),
-    ("GET", "/gatt/nodes/{p}/handle/16/value/GG", None, None, 400, "'GG'"),
-    ("GET", "/gatt/nodes/{p}/handle/16/value/00", {"noresponse": "3"}, None, 400,
-     "noresponse=3"),
-    ("GET", "/gatt/nodes/{q}/handle/16/value/00", None, None, 500, "is not connected"),
-    ("GET", "/gatt/nodes", None, None, 400, "event=1"),
-    ("GET", "/gatt/nodes", {"event": 1, "sequence": 3}, None, 400, "sequence=3"),
-])
+@pytest.mark.parametrize(
+    "method,path,params,body,status,fragment",
+    [
+        ("POST", "/gap/nodes/XX:00/connection", None, {}, 400, "'XX:00'"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"timeout": 100}, 400, "timeout=100"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"timeout": "abc"}, 400, "timeout='abc'"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"type": "static"}, 400, "type='static'"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"mtu": 10}, 400, "mtu=10"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"mtu": 499}, 400, "mtu=499"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"chip": 2}, 400, "chip=2"),
+        ("POST", "/gap/nodes/{p}/connection", {"discovergatt": "2"}, None, 400, "discovergatt=2"),
+        ("DELETE", "/gap/nodes/{q}/connection", None, None, 500, "is not connected"),
+        ("GET", "/gap/nodes/{q}/rssi", None, None, 500, "is not connected"),
+        ("GET", "/gatt/nodes/{q}/services", None, None, 500, "is not connected"),
+        ("GET", "/gatt/nodes/{p}/services", {"uuid": "xyz"}, None, 400, "'xyz'"),
+        ("GET", "/gatt/nodes/{p}/handle/abc/value", None, None, 400, "handle='abc'"),
+        ("GET", "/gatt/nodes/{p}/handle/0/value", None, None, 400, "handle=0"),
+        ("GET", "/gatt/nodes/{p}/handle/999/value", None, None, 500, "INVALID_HANDLE"),
+        ("GET", "/gatt/nodes/{p}/handle/16/value/123", None, None, 400, "odd number"),
+        ("GET", "/gatt/nodes/{p}/handle/16/value/GG", None, None, 400, "'GG'"),
+        (
+            "GET",
+            "/gatt/nodes/{p}/handle/16/value/00",
+            {"noresponse": "3"},
+            None,
+            400,
+            "noresponse=3",
+        ),
+        ("GET", "/gatt/nodes/{q}/handle/16/value/00", None, None, 500, "is not connected"),
+        ("GET", "/gatt/nodes", None, None, 400, "event=1"),
+        ("GET", "/gatt/nodes", {"event": 1, "sequence": 3}, None, 400, "sequence=3"),
+    ],
+)
 def test_bad_requests_get_clear_errors_and_the_router_keeps_serving(
-        bed, method, path, params, body, status, fragment):
+    bed, method, path, params, body, status, fragment
+):
     async def main():
         p = await add(bed, 1)
         q = await add(bed, 2, position=(0, 2, 0))
@@ -416,9 +487,12 @@ def test_bad_requests_get_clear_errors_and_the_router_keeps_serving(
 
 def test_malformed_json_body_is_400(bed):
     async def main():
-        return await bed.client.request("POST", "/gap/nodes/F0:00:00:00:00:01/connection",
-                                        raw=b"{not json", headers={"Content-Type":
-                                                                   "application/json"})
+        return await bed.client.request(
+            "POST",
+            "/gap/nodes/F0:00:00:00:00:01/connection",
+            raw=b"{not json",
+            headers={"Content-Type": "application/json"},
+        )
 
     r = bed.world.run(main())
     assert r.status == 400 and "not JSON" in r.text
@@ -435,9 +509,16 @@ def test_everything_is_traced(bed):
 
     bed.world.run(main())
     seen = {(r["layer"], r["event"]) for r in bed.world.trace.select(node=bed.router.name)}
-    assert {("sse", "open"), ("sse", "close"), ("hci", "connect"), ("hci", "connected"),
-            ("gatt", "read"), ("hci", "disconnect"), ("hci", "disconnected"),
-            ("http", "request")} <= seen
+    assert {
+        ("sse", "open"),
+        ("sse", "close"),
+        ("hci", "connect"),
+        ("hci", "connected"),
+        ("gatt", "read"),
+        ("hci", "disconnect"),
+        ("hci", "disconnected"),
+        ("http", "request"),
+    } <= seen
 
 
 def test_same_seed_same_trace():

@@ -35,8 +35,8 @@ from devices.gateways.ble_router.scan_filter import (
 )
 
 # flags, 16-bit UUIDs 180D + FFF0, manufacturer data, complete name "HIL-0001"
-AD = bytes.fromhex("020106" "05030D18F0FF" "05FFFFFF0001" "090948494C2D30303031")
-AD_128 = bytes.fromhex("1107" "9ECADC240EE5A9E093F3A3B50100406E")      # 6E400001-B5A3-...
+AD = bytes.fromhex("02010605030D18F0FF05FFFFFF0001090948494C2D30303031")
+AD_128 = bytes.fromhex("11079ECADC240EE5A9E093F3A3B50100406E")  # 6E400001-B5A3-...
 
 
 def _bad(fn, *args, fragment: str = "") -> ApiError:
@@ -51,7 +51,7 @@ def _bad(fn, *args, fragment: str = "") -> ApiError:
 def test_parse_ad_finds_name_and_uuids_big_endian():
     info = parse_ad(AD)
     assert info.name == "HIL-0001"
-    assert info.uuids == ("180D", "FFF0")        # air bytes F0 FF -> FFF0, as the seed says
+    assert info.uuids == ("180D", "FFF0")  # air bytes F0 FF -> FFF0, as the seed says
     assert parse_ad(AD_128).uuids == ("6E400001B5A3F393E0A9E50E24DCCA9E",)
 
 
@@ -59,28 +59,29 @@ def test_parse_ad_prefers_complete_name_and_survives_garbage():
     short_then_complete = bytes.fromhex("0308414203094142") + b""
     assert parse_ad(bytes.fromhex("03084142") + bytes.fromhex("0509") + b"ABCD").name == "ABCD"
     assert parse_ad(short_then_complete).name == "AB"
-    assert parse_ad(bytes.fromhex("03084142")).name == "AB"          # shortened only
+    assert parse_ad(bytes.fromhex("03084142")).name == "AB"  # shortened only
     assert parse_ad(b"").name is None
-    assert parse_ad(bytes.fromhex("0A09414243")).name is None          # truncated structure
-    assert parse_ad(bytes.fromhex("00")).uuids == ()                   # zero length ends it
+    assert parse_ad(bytes.fromhex("0A09414243")).name is None  # truncated structure
+    assert parse_ad(bytes.fromhex("00")).uuids == ()  # zero length ends it
 
 
 # -- the filter ------------------------------------------------------------------------------------
-def _match(params: dict[str, str], evt=0, mac="F0:00:00:00:00:01", name="HIL-0001", data=AD,
-           rssi=-50) -> bool:
+def _match(
+    params: dict[str, str], evt=0, mac="F0:00:00:00:00:01", name="HIL-0001", data=AD, rssi=-50
+) -> bool:
     f = parse_filter(params)
     return f.match(evt, mac, name, data, rssi, parse_ad(data).uuids)
 
 
 def test_name_filter_exact_prefix_suffix_any():
     assert _match({"filter_name": "HIL-0001"})
-    assert not _match({"filter_name": "HIL-000"})                    # exact means exact
-    assert _match({"filter_name": "Foo,HIL-0001"})                   # any of the list
+    assert not _match({"filter_name": "HIL-000"})  # exact means exact
+    assert _match({"filter_name": "Foo,HIL-0001"})  # any of the list
     assert _match({"filter_name": "HIL*"})
     assert _match({"filter_name": "*0001"})
     assert not _match({"filter_name": "*0002"})
     assert _match({"filter_name": "*"})
-    assert not _match({"filter_name": "*"}, name=None)               # "*" needs a name
+    assert not _match({"filter_name": "*"}, name=None)  # "*" needs a name
     assert not _match({"filter_name": "HIL-0001"}, name=None)
 
 
@@ -104,8 +105,8 @@ def test_rssi_filter_keeps_at_or_above():
 def test_uuid_filter_partial_per_packet():
     assert _match({"filter_uuid": "FFF0"})
     assert _match({"filter_uuid": "fff0"})
-    assert _match({"filter_uuid": "80"})                              # part of 180D
-    assert not _match({"filter_uuid": "F0FF"})                        # air order does not match
+    assert _match({"filter_uuid": "80"})  # part of 180D
+    assert not _match({"filter_uuid": "F0FF"})  # air order does not match
     assert _match({"filter_uuid": "B5A3F393"}, data=AD_128)
     assert not _match({"filter_uuid": "180D"}, data=AD_128)
     _bad(parse_filter, {"filter_uuid": "6E400001-B5A3"}, fragment="'-'")
@@ -134,7 +135,7 @@ def test_connectable_means_evt_type_0_or_4():
 
 def test_filter_types_combine_as_all_of():
     params = {"filter_name": "HIL*", "filter_mac": "F0:00:00:00:00:02"}
-    assert not _match(params)                                         # name yes, mac no
+    assert not _match(params)  # name yes, mac no
     assert _match(params, mac="F0:00:00:00:00:02")
     assert parse_filter({}).empty and not parse_filter({"filter_rssi": "-90"}).empty
 
@@ -166,66 +167,114 @@ def test_parameter_parsers_name_the_bad_value():
     _bad(parse_hex, "value", "01zz", fragment="01zz")
     _bad(parse_hex, "value", "00" * 513, fragment="at most 512")
     assert parse_uuid("180D") == "0000180d-0000-1000-8000-00805f9b34fb"
-    assert parse_uuid("6E400001-B5A3-F393-E0A9-E50E24DCCA9E") == \
-        "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
-    assert parse_uuid("6E400001B5A3F393E0A9E50E24DCCA9E") == \
-        "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
+    assert (
+        parse_uuid("6E400001-B5A3-F393-E0A9-E50E24DCCA9E") == "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
+    )
+    assert parse_uuid("6E400001B5A3F393E0A9E50E24DCCA9E") == "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
     _bad(parse_uuid, "18-0D", fragment="18-0D")
     _bad(parse_uuid, "12345", fragment="12345")
 
 
 # -- shapes ----------------------------------------------------------------------------------------
 def test_scan_report_shape_uses_scan_data_for_scan_responses():
-    adv = json.loads(reports.scan_report(None, 0, -60, b"\x02\x01\x06", "F0:00:00:00:00:01",
-                                         "random"))
-    assert adv == {"name": "(unknown)", "evtType": 0, "rssi": -60, "adData": "020106",
-                   "bdaddrs": [{"bdaddr": "F0:00:00:00:00:01", "bdaddrType": "random"}]}
-    rsp = json.loads(reports.scan_report("X", 4, -61, b"\xab", "CC:1B:E0:00:00:02", "public",
-                                         stamp="2026-01-01 00:00:00.000 UTC"))
+    adv = json.loads(
+        reports.scan_report(None, 0, -60, b"\x02\x01\x06", "F0:00:00:00:00:01", "random")
+    )
+    assert adv == {
+        "name": "(unknown)",
+        "evtType": 0,
+        "rssi": -60,
+        "adData": "020106",
+        "bdaddrs": [{"bdaddr": "F0:00:00:00:00:01", "bdaddrType": "random"}],
+    }
+    rsp = json.loads(
+        reports.scan_report(
+            "X", 4, -61, b"\xab", "CC:1B:E0:00:00:02", "public", stamp="2026-01-01 00:00:00.000 UTC"
+        )
+    )
     assert rsp["scanData"] == "AB" and "adData" not in rsp and rsp["timestamp"].endswith("UTC")
     assert list(rsp) == ["name", "timestamp", "evtType", "rssi", "scanData", "bdaddrs"]
 
 
 def test_notification_and_state_shapes():
-    n = json.loads(reports.notification(b"\xff\x01", "F0:00:00:00:00:01", 16, "notification",
-                                        seq=3, stamp="t"))
-    assert n == {"seqNum": 3, "value": "FF01", "id": "F0:00:00:00:00:01", "timestamp": "t",
-                 "handle": 16, "dataType": "notification"}
-    assert json.loads(reports.connection_state("F0:00:00:00:00:01", "connected", 1)) == \
-        {"handle": "F0:00:00:00:00:01", "connectionState": "connected", "chipId": 1}
-    assert reports.timestamp(dt.datetime(2023, 7, 23, 16, 0, 1, 668000)) == \
-        "2023-07-23 16:00:01.668 UTC"
+    n = json.loads(
+        reports.notification(b"\xff\x01", "F0:00:00:00:00:01", 16, "notification", seq=3, stamp="t")
+    )
+    assert n == {
+        "seqNum": 3,
+        "value": "FF01",
+        "id": "F0:00:00:00:00:01",
+        "timestamp": "t",
+        "handle": 16,
+        "dataType": "notification",
+    }
+    assert json.loads(reports.connection_state("F0:00:00:00:00:01", "connected", 1)) == {
+        "handle": "F0:00:00:00:00:01",
+        "connectionState": "connected",
+        "chipId": 1,
+    }
+    assert (
+        reports.timestamp(dt.datetime(2023, 7, 23, 16, 0, 1, 668000))
+        == "2023-07-23 16:00:01.668 UTC"
+    )
 
 
 def test_gatt_shapes_follow_the_seed_examples():
-    char = GattCharacteristic("00002a37-0000-1000-8000-00805f9b34fb", 16, 15, 0x12, 17,
-                              [(17, "00002902-0000-1000-8000-00805f9b34fb")])
-    db = GattDatabase([GattService("0000180d-0000-1000-8000-00805f9b34fb", 14, 17, True,
-                                   [char])])
-    assert reports.database_json(db) == [{
-        "uuid": "0000180d-0000-1000-8000-00805f9b34fb", "primary": True,
-        "characteristics": [{
-            "descriptors": [{"handle": 16, "uuid": "00002a37-0000-1000-8000-00805f9b34fb"},
-                            {"handle": 17, "uuid": "00002902-0000-1000-8000-00805f9b34fb"}],
-            "handle": 16, "properties": 18, "uuid": "00002a37-0000-1000-8000-00805f9b34fb"}],
-        "handle": 14}]
+    char = GattCharacteristic(
+        "00002a37-0000-1000-8000-00805f9b34fb",
+        16,
+        15,
+        0x12,
+        17,
+        [(17, "00002902-0000-1000-8000-00805f9b34fb")],
+    )
+    db = GattDatabase([GattService("0000180d-0000-1000-8000-00805f9b34fb", 14, 17, True, [char])])
+    assert reports.database_json(db) == [
+        {
+            "uuid": "0000180d-0000-1000-8000-00805f9b34fb",
+            "primary": True,
+            "characteristics": [
+                {
+                    "descriptors": [
+                        {"handle": 16, "uuid": "00002a37-0000-1000-8000-00805f9b34fb"},
+                        {"handle": 17, "uuid": "00002902-0000-1000-8000-00805f9b34fb"},
+                    ],
+                    "handle": 16,
+                    "properties": 18,
+                    "uuid": "00002a37-0000-1000-8000-00805f9b34fb",
+                }
+            ],
+            "handle": 14,
+        }
+    ]
     assert full_uuid(UUID("180D")) == "0000180d-0000-1000-8000-00805f9b34fb"
-    assert full_uuid(UUID("6E400001-B5A3-F393-E0A9-E50E24DCCA9E")) == \
-        "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
+    assert (
+        full_uuid(UUID("6E400001-B5A3-F393-E0A9-E50E24DCCA9E"))
+        == "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
+    )
 
 
 # -- the chip's HCI bytes -------------------------------------------------------------------------
 @pytest.mark.parametrize("evt,data,rssi", [(0, AD, -48), (4, b"", -100), (3, b"\x01" * 31, 5)])
 def test_report_bytes_equal_bumbles_and_parse_back(evt, data, rssi):
     address = hci.Address("F0:00:00:00:00:2A")
-    bumble = bytes(hci.HCI_LE_Advertising_Report_Event([
-        hci.HCI_LE_Advertising_Report_Event.Report(
-            event_type=evt, address_type=address.address_type, address=address, data=data,
-            rssi=rssi)]))
+    bumble = bytes(
+        hci.HCI_LE_Advertising_Report_Event(
+            [
+                hci.HCI_LE_Advertising_Report_Event.Report(
+                    event_type=evt,
+                    address_type=address.address_type,
+                    address=address,
+                    data=data,
+                    rssi=rssi,
+                )
+            ]
+        )
+    )
     ours = advertising_report_bytes(evt, 1, address.address_bytes, data, rssi)
     assert ours == bumble
     got = []
-    host = RouterHost.__new__(RouterHost)        # only the fast path is exercised
+    host = RouterHost.__new__(RouterHost)  # only the fast path is exercised
     host.adv_sink = lambda *args: got.append(args)
     host.snooper = None
     host.ready = True
@@ -241,18 +290,37 @@ def test_chip_addresses():
 def test_beacons_decode_the_seeds_ibeacon_and_eddystone_frames():
     seed_example = bytes.fromhex("0201061AFF4C000215B9407F30F5F8466EAFF925556B57FE6D0049000AC5")
     assert parse_beacon(seed_example) == {
-        "type": "iBeacon", "UUID": "B9407F30-F5F8-466E-AFF9-25556B57FE6D", "minor": 10,
-        "major": 73, "txPower": -59}      # 0xC5; the seed's example prints -58
-    uid = bytes.fromhex("0303AAFE" "1716AAFE" "00EC" "00112233445566778899" "AABBCCDDEEFF" "0000")
-    assert parse_beacon(uid) == {"type": "Eddystone-UID", "txPower": -20,
-                                 "namespace": "00112233445566778899", "instance": "AABBCCDDEEFF"}
-    url = bytes.fromhex("0303AAFE" "0D16AAFE" "10EC03") + b"cassia" + bytes.fromhex("07")
-    assert parse_beacon(url) == {"type": "Eddystone-URL", "txPower": -20,
-                                 "url": "https://cassia.com"}
-    tlm = bytes.fromhex("0303AAFE" "1116AAFE" "2000" "0BB8" "1880" "00000010" "00000020")
-    assert parse_beacon(tlm) == {"type": "Eddystone-TLM", "version": 0, "battery": 3000,
-                                 "temperature": 24.5, "advCount": 16, "secCount": 32}
+        "type": "iBeacon",
+        "UUID": "B9407F30-F5F8-466E-AFF9-25556B57FE6D",
+        "minor": 10,
+        "major": 73,
+        "txPower": -59,
+    }  # 0xC5; the seed's example prints -58
+    uid = bytes.fromhex("0303AAFE1716AAFE00EC00112233445566778899AABBCCDDEEFF0000")
+    assert parse_beacon(uid) == {
+        "type": "Eddystone-UID",
+        "txPower": -20,
+        "namespace": "00112233445566778899",
+        "instance": "AABBCCDDEEFF",
+    }
+    url = bytes.fromhex("0303AAFE0D16AAFE10EC03") + b"cassia" + bytes.fromhex("07")
+    assert parse_beacon(url) == {
+        "type": "Eddystone-URL",
+        "txPower": -20,
+        "url": "https://cassia.com",
+    }
+    tlm = bytes.fromhex("0303AAFE1116AAFE20000BB818800000001000000020")
+    assert parse_beacon(tlm) == {
+        "type": "Eddystone-TLM",
+        "version": 0,
+        "battery": 3000,
+        "temperature": 24.5,
+        "advCount": 16,
+        "secCount": 32,
+    }
     assert parse_beacon(AD) is None
-    assert json.loads(reports.scan_report("x", 3, -1, b"", "F0:00:00:00:00:01", "public",
-                                          beacon={"type": "iBeacon"}))["beacon"] == \
-        {"type": "iBeacon"}
+    assert json.loads(
+        reports.scan_report(
+            "x", 3, -1, b"", "F0:00:00:00:00:01", "public", beacon={"type": "iBeacon"}
+        )
+    )["beacon"] == {"type": "iBeacon"}

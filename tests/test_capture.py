@@ -8,9 +8,9 @@ from devices.ble.spec import standard_peripheral
 from scenarios.testbed import LocalTestbed
 from sim.capture import read_btsnoop
 
-_YEAR0_TO_1970_US = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                     - dt.datetime(1, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1) \
-    + 366 * 24 * 3600 * 1_000_000
+_YEAR0_TO_1970_US = (
+    dt.datetime(1970, 1, 1, tzinfo=dt.UTC) - dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+) // dt.timedelta(microseconds=1) + 366 * 24 * 3600 * 1_000_000
 
 
 def _capture(tmp_path, seed: int) -> bytes:
@@ -21,8 +21,9 @@ def _capture(tmp_path, seed: int) -> bytes:
         await bed.add_peripheral(standard_peripheral(1))
         client = bed.client()
         address = bed.address_of("HIL-0001")
-        r = await client.request("POST", f"/gap/nodes/{address}/connection",
-                                 json_body={"type": "random"})
+        r = await client.request(
+            "POST", f"/gap/nodes/{address}/connection", json_body={"type": "random"}
+        )
         assert r.status == 200, r.text
         r = await client.request("GET", f"/gatt/nodes/{address}/services")
         assert r.status == 200, r.text
@@ -46,7 +47,8 @@ def test_router_hci_is_captured_as_btsnoop_on_world_time(tmp_path):
     assert {flags & 1 for flags, _ in acl} == {0, 1}
     # Timestamps are the world's calendar (it starts on 2026-01-01), never decreasing.
     first = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
-        microseconds=records[0][1] - _YEAR0_TO_1970_US)
+        microseconds=records[0][1] - _YEAR0_TO_1970_US
+    )
     assert first.date() == dt.date(2026, 1, 1)
     stamps = [t for _, t, _ in records]
     assert stamps == sorted(stamps)

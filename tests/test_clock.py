@@ -106,7 +106,7 @@ def test_real_clock_follows_the_wall_clock_scaled():
     w = World(seed=1, clock="real", scale=50.0)
     try:
         started = time.perf_counter()
-        w.run(asyncio.sleep(5.0))          # 5 world seconds at 50x = 0.1 wall seconds
+        w.run(asyncio.sleep(5.0))  # 5 world seconds at 50x = 0.1 wall seconds
         wall = time.perf_counter() - started
         assert w.now >= 5.0
         assert 0.08 <= wall < 2.0
@@ -124,8 +124,9 @@ def test_bad_clock_arguments_are_refused():
 def test_random_streams_are_seeded_and_independent():
     a, b = World(seed=5), World(seed=5)
     try:
-        assert [a.rng("radio").random() for _ in range(3)] == \
-            [b.rng("radio").random() for _ in range(3)]
+        assert [a.rng("radio").random() for _ in range(3)] == [
+            b.rng("radio").random() for _ in range(3)
+        ]
         # Drawing from one stream does not shift another.
         a.rng("placement").random()
         assert a.rng("noise").random() == b.rng("noise").random()

@@ -22,7 +22,7 @@ from devices.gateways.connect_master.protos import connect_pb2_grpc, login_pb2
 from tests.served import served_connect_master
 
 T = TypeVar("T")
-SCALE = 10   # world seconds per wall second in the served process
+SCALE = 10  # world seconds per wall second in the served process
 
 
 @pytest.fixture(scope="module")
@@ -58,25 +58,36 @@ def test_wire_requires_client_certificate_and_token(served: dict) -> None:
                 no_token = grpc.StatusCode.OK
             except grpc.RpcError as exc:
                 no_token = exc.code()
-            token = (await login.Login(login_pb2.LoginRequest(tenantCert=cert.decode()),
-                                       timeout=5)).jwtToken
+            token = (
+                await login.Login(login_pb2.LoginRequest(tenantCert=cert.decode()), timeout=5)
+            ).jwtToken
             md = (("token", token),)
-            await stub.AddAsyncConnection(mpb.AddAsyncConnectionRequest(
-                gatewayID="gw-a", connectInfos=[pb.AsyncConnectInfo(
-                    deviceID=1, IPAddr="10.0.0.100", port=51211)]), metadata=md, timeout=5)
-            await asyncio.sleep(1.0)      # 10 world seconds
-            listing = await stub.GetDeviceList(mpb.GetDeviceListRequest(gatewayID="gw-a"),
-                                               metadata=md, timeout=5)
+            await stub.AddAsyncConnection(
+                mpb.AddAsyncConnectionRequest(
+                    gatewayID="gw-a",
+                    connectInfos=[pb.AsyncConnectInfo(deviceID=1, IPAddr="10.0.0.100", port=51211)],
+                ),
+                metadata=md,
+                timeout=5,
+            )
+            await asyncio.sleep(1.0)  # 10 world seconds
+            listing = await stub.GetDeviceList(
+                mpb.GetDeviceListRequest(gatewayID="gw-a"), metadata=md, timeout=5
+            )
             try:
-                await stub.GetDeviceList(mpb.GetDeviceListRequest(gatewayID="gw-b"),
-                                         metadata=md, timeout=5)
+                await stub.GetDeviceList(
+                    mpb.GetDeviceListRequest(gatewayID="gw-b"), metadata=md, timeout=5
+                )
                 other = "OK"
             except grpc.RpcError as exc:
                 other = exc.code().name
-            return (no_token, [d.deviceID for d in listing.deviceInfos],
-                    [pb.Status.Name(d.status) for d in listing.deviceInfos] + [other])
+            return (
+                no_token,
+                [d.deviceID for d in listing.deviceInfos],
+                [pb.Status.Name(d.status) for d in listing.deviceInfos] + [other],
+            )
 
-    assert _call(no_client_cert) == grpc.StatusCode.UNAVAILABLE   # TLS handshake refused
+    assert _call(no_client_cert) == grpc.StatusCode.UNAVAILABLE  # TLS handshake refused
     no_token, ids, statuses = _call(with_login)
     assert no_token == grpc.StatusCode.UNAUTHENTICATED
     assert ids == [1] and statuses == ["TCP_CONNECTED", "NOT_FOUND"]
@@ -98,9 +109,27 @@ def test_realwire_scenarios_pass_against_the_served_master(served: dict, tmp_pat
     sut = served["out"] / "sut.yaml"
     reports = tmp_path / "reports"
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "conformance", "--profile", "connect-master",
-         "--sut", str(sut), "--clock", "real", "--reports", str(reports), "-k", "realwire",
-         "-q"], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "conformance",
+            "--profile",
+            "connect-master",
+            "--sut",
+            str(sut),
+            "--clock",
+            "real",
+            "--reports",
+            str(reports),
+            "-k",
+            "realwire",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     run_dirs = list(reports.iterdir())
     assert len(run_dirs) == 1, proc.stdout + proc.stderr
     results = json.loads((run_dirs[0] / "results.json").read_text())
@@ -108,8 +137,16 @@ def test_realwire_scenarios_pass_against_the_served_master(served: dict, tmp_pat
     assert results["clock"] == "real"
     assert summary["fail"] == 0 and summary["error"] == 0, proc.stdout[-4000:]
     passed = {r["id"] for r in results["requirements"] if r["verdict"] == "pass"}
-    assert {"CM-AUTH-001", "CM-AUTH-002", "CM-FILTER-001", "CM-FILTER-002", "CM-STATUS-002",
-            "CM-STATUS-003", "CM-TENANT-001", "CM-ERR-001"} <= passed, sorted(passed)
+    assert {
+        "CM-AUTH-001",
+        "CM-AUTH-002",
+        "CM-FILTER-001",
+        "CM-FILTER-002",
+        "CM-STATUS-002",
+        "CM-STATUS-003",
+        "CM-TENANT-001",
+        "CM-ERR-001",
+    } <= passed, sorted(passed)
     # The far side's own timeline is the evidence that the calls crossed to the other process.
     far = list(run_dirs[0].glob("evidence/*/sut-world-trace.jsonl"))
     assert far and any("accept-filter" in p.read_text() for p in far)

@@ -20,9 +20,16 @@ def _fields(message: type) -> dict[str, int]:
 
 def test_shared_types_follow_the_facts_sheet() -> None:
     assert pb.DESCRIPTOR.package == "gsdk.connect"
-    assert _fields(pb.DeviceInfo) == {"deviceID": 1, "connectionMode": 2, "IPAddr": 3,
-                                      "port": 4, "status": 5, "autoReconnect": 6, "useSSL": 7,
-                                      "type": 8}
+    assert _fields(pb.DeviceInfo) == {
+        "deviceID": 1,
+        "connectionMode": 2,
+        "IPAddr": 3,
+        "port": 4,
+        "status": 5,
+        "autoReconnect": 6,
+        "useSSL": 7,
+        "type": 8,
+    }
     assert _fields(pb.PendingDeviceInfo) == {"deviceID": 1, "IPAddr": 2, "lastTry": 3, "type": 4}
     assert _fields(pb.StatusChange) == {"deviceID": 1, "status": 2, "timestamp": 3}
     assert pb.Status.Value("TLS_NOT_ALLOWED") == 0x201 and pb.Status.Value("TRY_TO_CONNECT") == 4
@@ -40,8 +47,10 @@ def test_master_requests_put_gateway_id_first() -> None:
     assert _fields(mpb.DeleteSlaveDeviceDBRequest) == {"gatewayID": 1, "deviceIDs": 2}
     assert _fields(mpb.DisconnectRequest) == {"deviceIDs": 1}
     # byte-level: gatewayID "g" then deviceIDs [7] packed in field 2
-    assert mpb.DeleteAsyncConnectionRequest(gatewayID="g", deviceIDs=[7]).SerializeToString() \
+    assert (
+        mpb.DeleteAsyncConnectionRequest(gatewayID="g", deviceIDs=[7]).SerializeToString()
         == b"\n\x01g\x12\x01\x07"
+    )
 
 
 def test_calls_without_a_token_are_unauthenticated() -> None:
@@ -67,8 +76,9 @@ def test_same_seed_same_trace() -> None:
             for i in range(5):
                 bed.add_terminal(3000 + i, "gw-a", 100 + i, mode=1)
             bed.world.run_for(20)
-            return "".join(line for line in bed.world.trace.dump().splitlines(True)
-                           if '"app"' in line)
+            return "".join(
+                line for line in bed.world.trace.dump().splitlines(True) if '"app"' in line
+            )
         finally:
             bed.close()
 
@@ -82,17 +92,24 @@ def test_a_subscriber_behind_by_more_than_queue_size_loses_the_oldest_changes() 
         client = bed.client("tenant-a")
         bed.run(client.login())
         stream = client.subscribe(2).__aiter__()
-        first = bed.world.spawn(stream.__anext__())   # live, waiting for the first change
+        first = bed.world.spawn(stream.__anext__())  # live, waiting for the first change
         for i in range(4):
             bed.add_terminal(3100 + i, "gw-a", 110 + i)
-        bed.run(client.call("AddAsyncConnection", gatewayID="gw-a", connectInfos=[
-            pb.AsyncConnectInfo(deviceID=3100 + i, IPAddr=f"10.0.0.{110 + i}", port=51211)
-            for i in range(4)]))
-        bed.world.run_for(5)              # 4 changes in one instant, before the reader runs
+        bed.run(
+            client.call(
+                "AddAsyncConnection",
+                gatewayID="gw-a",
+                connectInfos=[
+                    pb.AsyncConnectInfo(deviceID=3100 + i, IPAddr=f"10.0.0.{110 + i}", port=51211)
+                    for i in range(4)
+                ],
+            )
+        )
+        bed.world.run_for(5)  # 4 changes in one instant, before the reader runs
         got = [bed.run(first).deviceID, bed.run(stream.__anext__()).deviceID]
         log = [d for _t, d, _s in bed.gateways["gw-a"].status_log]
         assert len(log) == 4
-        assert got == log[2:]             # the two oldest made room for the newest
+        assert got == log[2:]  # the two oldest made room for the newest
         with pytest.raises(TimeoutError):
             bed.run(asyncio.wait_for(stream.__anext__(), 10))
     finally:

@@ -20,8 +20,9 @@ def _run(seed: int) -> tuple[str, list]:
         async with client.sse("/gap/nodes", {"event": 1, "active": 1}) as scan:
             events += [e.data for e in await scan.collect(3)]
         address = bed.address_of("HIL-0002")
-        await client.request("POST", f"/gap/nodes/{address}/connection",
-                             json_body={"type": "random"})
+        await client.request(
+            "POST", f"/gap/nodes/{address}/connection", json_body={"type": "random"}
+        )
         async with client.sse("/management/nodes/connection-state") as states:
             await bed.move("HIL-0002", [400, 0, 0])
             events += [e.data for e in await states.collect(3)]

@@ -23,8 +23,19 @@ SCALE = 3
 @pytest.fixture
 def served_router():
     port, control = free_port(), free_port()
-    with hil_serve("ble-router", "--port", str(port), "--control-port", str(control),
-                   "--peripherals", "0", "--duration", "900", "--scale", str(SCALE)) as proc:
+    with hil_serve(
+        "ble-router",
+        "--port",
+        str(port),
+        "--control-port",
+        str(control),
+        "--peripherals",
+        "0",
+        "--duration",
+        "900",
+        "--scale",
+        str(SCALE),
+    ) as proc:
         wait_for(port, proc)
         wait_for(control, proc)
         yield port, control
@@ -41,20 +52,41 @@ def test_profile_runs_against_hil_serve_over_real_sockets(served_router, tmp_pat
         f"  ble-router: {{base_url: 'http://127.0.0.1:{port}', "
         f"world_control: 'http://127.0.0.1:{control}', time_scale: {SCALE}}}\n"
         "capabilities: [scan, connect, gatt, notify, connection-state, info, rssi, pairing, "
-        "world-control]\n")
+        "world-control]\n"
+    )
     reports = tmp_path / "reports"
     env = dict(os.environ)
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "conformance", "--profile", "ble-router",
-         "--sut", str(sut), "--clock", "real", "--reports", str(reports), "-q"],
-        capture_output=True, text=True, timeout=900, env=env)
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "conformance",
+            "--profile",
+            "ble-router",
+            "--sut",
+            str(sut),
+            "--clock",
+            "real",
+            "--reports",
+            str(reports),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     run_dirs = list(reports.iterdir())
     assert len(run_dirs) == 1, proc.stdout + proc.stderr
     results = json.loads((run_dirs[0] / "results.json").read_text())
     summary = results["summary"]
     assert results["clock"] == "real"
-    broken = [f"{s['name']}: {(s.get('failure') or {}).get('message', '')[:300]}"
-              for s in results["scenarios"] if s["outcome"] in ("failed", "error")]
+    broken = [
+        f"{s['name']}: {(s.get('failure') or {}).get('message', '')[:300]}"
+        for s in results["scenarios"]
+        if s["outcome"] in ("failed", "error")
+    ]
     assert summary["fail"] == 0 and summary["error"] == 0, "\n".join(broken)
     assert summary["pass"] >= 15
     # The evidence proves the traffic crossed the real socket to the separate process.

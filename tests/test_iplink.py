@@ -46,7 +46,7 @@ def test_bytes_arrive_after_latency_in_order(world):
 
     sent_at, got_at, data = world.run(main())
     assert data.decode().rstrip(",").split(",") == [f"{i:03d}" for i in range(50)]
-    assert got_at - sent_at >= 0.020          # two one-way latencies at least
+    assert got_at - sent_at >= 0.020  # two one-way latencies at least
 
 
 def test_partition_holds_data_until_healed(world):
@@ -105,8 +105,7 @@ def test_http_and_sse_through_the_world(world):
         app.router.add_get("/stream", stream)
         served = await serve(app, world, "gw", 80, net)
         transcript: list = []
-        client = HttpClient("http://gw:80", connect=net.open_connection,
-                            recorder=transcript.append)
+        client = HttpClient("http://gw:80", connect=net.open_connection, recorder=transcript.append)
         ok = await client.request("GET", "/hello")
         bad = await client.request("GET", "/hello", params={"fail": 1})
         async with client.sse("/stream") as s:
@@ -140,7 +139,7 @@ def test_partition_holds_the_close_and_refuses_new_connections_until_healed(worl
         with pytest.raises(TimeoutError, match="partitioned"):
             await net.open_connection("server", 7, client_host="client")
         refused_after = world.now - started
-        writer.close()                                   # the FIN waits behind the partition
+        writer.close()  # the FIN waits behind the partition
         await asyncio.sleep(1)
         during = list(ends)
         # a connection attempt still retrying its SYN goes through once the path heals

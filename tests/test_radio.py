@@ -55,8 +55,10 @@ def test_rssi_falls_with_distance_and_nothing_arrives_out_of_range(world):
         gone = await _peripheral(world, radio, 3, (200, 0, 0))
         await central.start_scanning(active=False)
         await asyncio.sleep(30)
-        by = {str(a.address): [r.rssi for r in reports if r.address == a.spec.address]
-              for a in (near, far, gone)}
+        by = {
+            str(a.address): [r.rssi for r in reports if r.address == a.spec.address]
+            for a in (near, far, gone)
+        }
         return by, near, far, gone
 
     by, near, far, gone = world.run(main())
@@ -139,7 +141,7 @@ def test_link_survives_a_short_outage_and_times_out_on_a_long_one(world):
         reasons: list[int] = []
         conn.on("disconnection", reasons.append)
         p.move((500, 0, 0))
-        await asyncio.sleep(0.2)                      # shorter than the supervision timeout
+        await asyncio.sleep(0.2)  # shorter than the supervision timeout
         p.move((2, 0, 0))
         await asyncio.sleep(1.0)
         survived = not reasons
@@ -175,7 +177,7 @@ def test_connecting_to_an_absent_device_times_out_cleanly(world):
 
     async def main():
         central = await _central(radio)
-        await _peripheral(world, radio, 1, (300, 0, 0))   # out of range
+        await _peripheral(world, radio, 1, (300, 0, 0))  # out of range
         with pytest.raises(core.TimeoutError):
             await central.connect(hci.Address("F0:00:00:00:00:01"), timeout=2)
         return world.now
@@ -206,7 +208,7 @@ def test_data_sent_before_a_disconnect_still_arrives(world):
         p = await _peripheral(world, radio, 1, (2, 0, 0))
         conn = await central.connect(p.spec.address, timeout=5)
         await conn.gatt_client.write_value(19, b"\x07", with_response=False)
-        await conn.disconnect()                 # terminate queued behind the write
+        await conn.disconnect()  # terminate queued behind the write
         await asyncio.sleep(1)
         return [v for _, _, v in p.writes], radio.connected_pairs()
 

@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def served_line() -> Iterator[dict[str, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devices.rs485.serve", "--tcp-port", "0", "--pty",
-         "--units", "1,2"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "devices.rs485.serve", "--tcp-port", "0", "--pty", "--units", "1,2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     endpoints: dict[str, str] = {}
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -42,8 +45,9 @@ def test_rtu_over_tcp_bridge_with_pymodbus_tcp_client(served_line: dict[str, str
     host, port = served_line["tcp"].rsplit(":", 1)
 
     async def poll() -> tuple[list[int], object]:
-        client = AsyncModbusTcpClient(host, port=int(port), framer=FramerType.RTU, timeout=1,
-                                      retries=0)
+        client = AsyncModbusTcpClient(
+            host, port=int(port), framer=FramerType.RTU, timeout=1, retries=0
+        )
         await client.connect()
         try:
             serial = await client.read_input_registers(0, count=4, device_id=2)
@@ -63,8 +67,9 @@ def test_rtu_over_tcp_bridge_with_pymodbus_tcp_client(served_line: dict[str, str
 
 def test_pty_bridge_with_pymodbus_serial_client(served_line: dict[str, str]) -> None:
     async def write_and_read() -> list[int]:
-        client = AsyncModbusSerialClient(served_line["pty"], framer=FramerType.RTU, timeout=1,
-                                         baudrate=9600)
+        client = AsyncModbusSerialClient(
+            served_line["pty"], framer=FramerType.RTU, timeout=1, baudrate=9600
+        )
         await client.connect()
         try:
             reply = await client.write_register(12, 4321, device_id=1)
@@ -77,21 +82,42 @@ def test_pty_bridge_with_pymodbus_serial_client(served_line: dict[str, str]) -> 
 
 
 def test_profile_judges_an_external_slave_through_the_tcp_bridge(
-        served_line: dict[str, str], tmp_path: Path) -> None:
+    served_line: dict[str, str], tmp_path: Path
+) -> None:
     builtin = yaml.safe_load((ROOT / "conformance/suts/builtin.yaml").read_text())
     endpoint = dict(builtin["endpoints"]["rs485-modbus"], tcp=served_line["tcp"])
-    sut = {"name": "outside-meter", "role": "gateway",
-           "identity": {"vendor": "gateway-hil", "model": "served standard slave",
-                        "firmware": "0.1.0"},
-           "endpoints": {"rs485-modbus": endpoint}, "capabilities": ["modbus-rtu"]}
+    sut = {
+        "name": "outside-meter",
+        "role": "gateway",
+        "identity": {
+            "vendor": "gateway-hil",
+            "model": "served standard slave",
+            "firmware": "0.1.0",
+        },
+        "endpoints": {"rs485-modbus": endpoint},
+        "capabilities": ["modbus-rtu"],
+    }
     sut_file = tmp_path / "sut.yaml"
     sut_file.write_text(yaml.safe_dump(sut))
     results = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "features/test_rs485.py", f"--hil-sut={sut_file}", f"--hil-results={results}",
-         f"--hil-evidence-dir={tmp_path / 'evidence'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "features/test_rs485.py",
+            f"--hil-sut={sut_file}",
+            f"--hil-results={results}",
+            f"--hil-evidence-dir={tmp_path / 'evidence'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     records = json.loads(results.read_text())
     outcomes = {r["name"]: r["outcome"] for r in records}

@@ -110,7 +110,7 @@ def test_noise_flips_bits_at_the_rate_and_is_seeded() -> None:
             return flipped, world.trace.dump()
 
     flips, trace = run(3)
-    assert 100 <= flips <= 220          # 200 frames x 80 bits x 1 %
+    assert 100 <= flips <= 220  # 200 frames x 80 bits x 1 %
     assert run(3) == (flips, trace)
     assert run(4)[1] != trace
     with pytest.raises(ValueError, match="bit error rate 0.7"):
@@ -142,22 +142,26 @@ def test_utilisation_is_busy_time_over_elapsed() -> None:
 
 def test_addressed_ports_get_only_their_clean_frames_and_broadcasts() -> None:
     with World() as world:
-        bus, got = _line(world)                      # "rx" hears everything (a sniffer)
+        bus, got = _line(world)  # "rx" hears everything (a sniffer)
         heard: dict[int, list[bytes]] = {1: [], 2: []}
         for unit in heard:
             bus.attach(f"s{unit}", lambda d, f, u=unit: heard[u].append(d), address=unit)
-        odd = bus.attach("odd-baud", lambda d, f: heard.setdefault(99, []).append(d),
-                         settings=LineSettings(19200), address=2)
+        odd = bus.attach(
+            "odd-baud",
+            lambda d, f: heard.setdefault(99, []).append(d),
+            settings=LineSettings(19200),
+            address=2,
+        )
         tx = bus.attach("tx")
-        tx.send(REQUEST)                             # to unit 1
+        tx.send(REQUEST)  # to unit 1
         world.run_for(0.05)
-        tx.send(bytes.fromhex("000600000001") + b"\x00\x00")   # broadcast
+        tx.send(bytes.fromhex("000600000001") + b"\x00\x00")  # broadcast
         world.run_for(0.05)
         bus.set_noise(0.2)
-        tx.send(bytes.fromhex("020300000002c438"))   # to unit 2, garbled by noise
+        tx.send(bytes.fromhex("020300000002c438"))  # to unit 2, garbled by noise
         world.run_for(0.05)
-        assert heard[1][0] == REQUEST and len(heard[1]) == 3   # own, broadcast, garbled
-        assert len(heard[2]) == 2 and heard[2][0][0] == 0      # broadcast, garbled
-        assert len(got) == 3 and odd.frames_received == 3      # other settings: every frame
+        assert heard[1][0] == REQUEST and len(heard[1]) == 3  # own, broadcast, garbled
+        assert len(heard[2]) == 2 and heard[2][0][0] == 0  # broadcast, garbled
+        assert len(got) == 3 and odd.frames_received == 3  # other settings: every frame
         with pytest.raises(ValueError, match="port address 300 not accepted"):
             bus.attach("bad", address=300)

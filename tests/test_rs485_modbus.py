@@ -116,8 +116,16 @@ def test_fast_register_encoding_matches_pymodbus_simdata() -> None:
 
     from devices.rs485.modbus_slave import TYPES, Point
 
-    for kind, value in [("int16", -5), ("uint16", 1013), ("int32", -7), ("uint32", 4_000_000_000),
-                        ("float32", 21.5), ("float32", 23.123456), ("string", "SN000001")]:
-        expected = [int(r) for r in SimData(0, values=value, datatype=TYPES[kind])
-                    .build_registers(False)]
+    for kind, value in [
+        ("int16", -5),
+        ("uint16", 1013),
+        ("int32", -7),
+        ("uint32", 4_000_000_000),
+        ("float32", 21.5),
+        ("float32", 23.123456),
+        ("string", "SN000001"),
+    ]:
+        expected = [
+            int(r) for r in SimData(0, values=value, datatype=TYPES[kind]).build_registers(False)
+        ]
         assert Point("p", "input", 0, kind, value).registers() == expected, kind

@@ -20,16 +20,17 @@ from sim.world import World
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(16))
 
-needs_world_clock = pytest.mark.skipif(not osdp_clock.ON_WORLD_CLOCK,
-                                       reason=f"libosdp on the wall clock: {osdp_clock.REASON}")
+needs_world_clock = pytest.mark.skipif(
+    not osdp_clock.ON_WORLD_CLOCK, reason=f"libosdp on the wall clock: {osdp_clock.REASON}"
+)
 
 
 def test_wiegand26_round_trip_and_parity() -> None:
     data = wiegand26(12, 3456)
     assert len(data) == 4 and parse_wiegand26(data) == (12, 3456)
     bits = int.from_bytes(data, "big") >> 6
-    assert bin(bits >> 13).count("1") % 2 == 0          # even parity over the first 13 bits
-    assert bin(bits & 0x1FFF).count("1") % 2 == 1       # odd parity over the last 13
+    assert bin(bits >> 13).count("1") % 2 == 0  # even parity over the first 13 bits
+    assert bin(bits & 0x1FFF).count("1") % 2 == 1  # odd parity over the last 13
     with pytest.raises(ValueError, match="card 256:1 not accepted"):
         wiegand26(256, 1)
 
@@ -83,15 +84,18 @@ def test_same_seed_same_line_bytes() -> None:
 
     first = run(7)
     assert first == run(7)
-    assert first != run(8)           # the secure channel's random challenge follows the seed
+    assert first != run(8)  # the secure channel's random challenge follows the seed
 
 
 def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
     """Our readers in another process (real time) behind a pty; the rs485-osdp profile's
     control panel polls them through a serial bridge as an external SUT."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devices.rs485.serve", "--pty", "--osdp", "1",
-         "--scbk", KEY.hex()], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "devices.rs485.serve", "--pty", "--osdp", "1", "--scbk", KEY.hex()],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         endpoints = {}
@@ -100,21 +104,47 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
                 break
             kind, value = line.split()
             endpoints[kind] = value
-        sut = {"name": "outside-reader", "role": "gateway",
-               "identity": {"vendor": "gateway-hil", "model": "served OSDP reader",
-                            "firmware": "0.1.0"},
-               "endpoints": {"rs485-osdp": {"pty": endpoints["pty"], "address": 1,
-                                            "scbk": KEY.hex(), "settings": "9600 8N1"}},
-               "capabilities": ["osdp-pd", "osdp-secure-channel"]}
+        sut = {
+            "name": "outside-reader",
+            "role": "gateway",
+            "identity": {
+                "vendor": "gateway-hil",
+                "model": "served OSDP reader",
+                "firmware": "0.1.0",
+            },
+            "endpoints": {
+                "rs485-osdp": {
+                    "pty": endpoints["pty"],
+                    "address": 1,
+                    "scbk": KEY.hex(),
+                    "settings": "9600 8N1",
+                }
+            },
+            "capabilities": ["osdp-pd", "osdp-secure-channel"],
+        }
         sut_file = tmp_path / "sut.yaml"
         sut_file.write_text(yaml.safe_dump(sut))
         results = tmp_path / "results.json"
         run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "features/test_rs485.py", "-k", "identification or secure_channel_opens or "
-             "acknowledges_an_led", f"--hil-sut={sut_file}", f"--hil-results={results}",
-             f"--hil-evidence-dir={tmp_path / 'evidence'}"],
-            cwd=ROOT, capture_output=True, text=True, timeout=100)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "features/test_rs485.py",
+                "-k",
+                "identification or secure_channel_opens or acknowledges_an_led",
+                f"--hil-sut={sut_file}",
+                f"--hil-results={results}",
+                f"--hil-evidence-dir={tmp_path / 'evidence'}",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
     finally:
         proc.terminate()
         proc.wait(10)

@@ -13,8 +13,9 @@ from sim.rs485 import Rs485Bus
 from sim.world import World
 
 
-def _per_period_reference(seed: int, slave: str, born: float, reads: list[float]
-                          ) -> list[tuple[float, int]]:
+def _per_period_reference(
+    seed: int, slave: str, born: float, reads: list[float]
+) -> list[tuple[float, int]]:
     """Temperature (Sine 21.5 ± 2, 60 s cycle) and pressure (RandomWalk ±1 in 950..1050) as a
     process stepping every second from ``born`` would have left them at each read time."""
     rng = random.Random(f"{seed}/sensor/{slave}/pressure")

@@ -17,8 +17,9 @@ from scenarios.connect_master_bed import ConnectMasterBed, MasterClient
 from sim.rs485 import Rs485Bus
 from sim.world import World
 
-pytestmark = pytest.mark.skipif(not osdp_clock.ON_WORLD_CLOCK,
-                                reason=f"libosdp on the wall clock: {osdp_clock.REASON}")
+pytestmark = pytest.mark.skipif(
+    not osdp_clock.ON_WORLD_CLOCK, reason=f"libosdp on the wall clock: {osdp_clock.REASON}"
+)
 
 READERS = {1: 5001, 2: 5002, 4: 5003}
 
@@ -26,7 +27,7 @@ READERS = {1: 5001, 2: 5002, 4: 5003}
 def test_search_finds_the_answering_readers_by_the_id_they_report() -> None:
     with World(seed=5) as world:
         bus = Rs485Bus(world, "line", protocol="osdp")
-        for address, serial in {**READERS, 9: 5009}.items():   # 9 is outside the scan
+        for address, serial in {**READERS, 9: 5009}.items():  # 9 is outside the scan
             OsdpReader(world, bus, ReaderSpec(address, serial_number=serial)).start()
         port = SlavePort(world, bus, "t-rs485")
         found = world.run(port.search())
@@ -37,8 +38,9 @@ def test_search_finds_the_answering_readers_by_the_id_they_report() -> None:
 def test_a_powered_off_reader_leaves_at_the_next_search_and_returns_at_a_later_one() -> None:
     with World(seed=5) as world:
         bus = Rs485Bus(world, "line", protocol="osdp")
-        readers = {a: OsdpReader(world, bus, ReaderSpec(a, serial_number=s))
-                   for a, s in READERS.items()}
+        readers = {
+            a: OsdpReader(world, bus, ReaderSpec(a, serial_number=s)) for a, s in READERS.items()
+        }
         for reader in readers.values():
             reader.start()
         port = SlavePort(world, bus, "t-rs485")
@@ -85,15 +87,25 @@ def _connected(bed: ConnectMasterBed, device_id: int = 1601) -> MasterClient:
     bed.add_terminal(device_id, "gw-a", 81, slave_readers=READERS)
     client = bed.client("tenant-a")
     bed.run(client.login())
-    bed.run(client.call("AddAsyncConnection", gatewayID="gw-a", connectInfos=[
-        pb.AsyncConnectInfo(deviceID=device_id, IPAddr="10.0.0.81", port=51211)]))
+    bed.run(
+        client.call(
+            "AddAsyncConnection",
+            gatewayID="gw-a",
+            connectInfos=[pb.AsyncConnectInfo(deviceID=device_id, IPAddr="10.0.0.81", port=51211)],
+        )
+    )
     bed.world.run_for(6.0)
     return client
 
 
 def _set(bed: ConnectMasterBed, client: MasterClient, *slaves: int) -> None:
-    bed.run(client.call("SetSlaveDevice", gatewayID="gw-a", slaveDeviceInfos=[
-        pb.SlaveDeviceInfo(deviceID=1601, rs485SlaveDeviceIDs=list(slaves))]))
+    bed.run(
+        client.call(
+            "SetSlaveDevice",
+            gatewayID="gw-a",
+            slaveDeviceInfos=[pb.SlaveDeviceInfo(deviceID=1601, rs485SlaveDeviceIDs=list(slaves))],
+        )
+    )
 
 
 def _get(bed: ConnectMasterBed, client: MasterClient) -> dict[int, list[int]]:
@@ -102,7 +114,8 @@ def _get(bed: ConnectMasterBed, client: MasterClient) -> dict[int, list[int]]:
 
 
 def test_set_slave_device_accepts_found_slaves_and_refuses_others_by_name(
-        bed: ConnectMasterBed) -> None:
+    bed: ConnectMasterBed,
+) -> None:
     client = _connected(bed)
     assert bed.terminals[1601].rs485_found() == [5001, 5002, 5003]
     with pytest.raises(grpc.RpcError) as refused:
@@ -110,8 +123,9 @@ def test_set_slave_device_accepts_found_slaves_and_refuses_others_by_name(
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert refused.value.details() == (
         "slave devices [4242] are not found on the RS485 bus of device 1601; found: RS485 "
-        "[5001, 5002, 5003], Wiegand []")
-    assert _get(bed, client) == {}                      # nothing half-applied
+        "[5001, 5002, 5003], Wiegand []"
+    )
+    assert _get(bed, client) == {}  # nothing half-applied
     _set(bed, client, 5001, 5003)
     assert _get(bed, client) == {1601: [5001, 5003]}
 
@@ -124,7 +138,7 @@ def test_get_slave_device_drops_a_slave_gone_from_the_line(bed: ConnectMasterBed
     assert _get(bed, client) == {1601: [5001]}
     bed.power_slave(1601, 5003, True)
     bed.run(bed.terminals[1601].search_slaves())
-    assert _get(bed, client) == {1601: [5001, 5003]}    # still registered: back when found
+    assert _get(bed, client) == {1601: [5001, 5003]}  # still registered: back when found
 
 
 def test_a_terminal_power_cycle_searches_its_line_again(bed: ConnectMasterBed) -> None:
@@ -140,14 +154,21 @@ def test_a_terminal_power_cycle_searches_its_line_again(bed: ConnectMasterBed) -
 
 
 def test_bad_slave_input_gets_clear_errors_and_the_terminal_keeps_serving(
-        bed: ConnectMasterBed) -> None:
+    bed: ConnectMasterBed,
+) -> None:
     client = _connected(bed)
     session = bed.gateways["gw-a"].session_of(1601)
     reply = bed.run(session.command("set-slaves", rs485=["5001"]))
-    assert reply == {"ok": False, "error": "slave lists rs485=['5001'] wiegand=[] not accepted; "
-                     "accepted: lists of device IDs"}
-    with pytest.raises(KeyError, match="terminal 1601 has no RS485 slave 7; on its line: "
-                                       r"\[5001, 5002, 5003\]"):
+    assert reply == {
+        "ok": False,
+        "error": "slave lists rs485=['5001'] wiegand=[] not accepted; "
+        "accepted: lists of device IDs",
+    }
+    with pytest.raises(
+        KeyError,
+        match="terminal 1601 has no RS485 slave 7; on its line: "
+        r"\[5001, 5002, 5003\]",
+    ):
         bed.power_slave(1601, 7, False)
     with pytest.raises(ValueError, match="either as a fixed list"):
         bed.add_terminal(1602, "gw-a", 82, slave_readers={1: 6001}, rs485_slaves=[6001])
@@ -169,8 +190,11 @@ def test_same_seed_same_slave_trace() -> None:
             _connected(bed)
             bed.power_slave(1601, 5001, False)
             bed.run(bed.terminals[1601].search_slaves())
-            return "".join(line for line in bed.world.trace.dump().splitlines(True)
-                           if "rs485" in line or "slave" in line or "osdp" in line)
+            return "".join(
+                line
+                for line in bed.world.trace.dump().splitlines(True)
+                if "rs485" in line or "slave" in line or "osdp" in line
+            )
         finally:
             bed.close()
 

@@ -84,7 +84,8 @@ def _links(paths: Iterable[str]) -> str:
     for n, (folder, names) in enumerate(groups.items(), 1):
         links = " ".join(
             f'<a href="{_e(evidence_href(f"{folder}/{name}" if folder else name))}">{_e(name)}</a>'
-            for name in names)
+            for name in names
+        )
         label = f"#{n}" if len(groups) > 1 else ""
         items.append(f'<li title="{_e(folder)}">{label} {links}</li>')
     return f'<ul class="plain">{"".join(items)}</ul>'
@@ -169,7 +170,7 @@ def _scenario_names(res: ConformanceResult) -> dict[str, str]:
     for record in res.records:
         nodeid, name = str(record.get("nodeid") or ""), record.get("name")
         if nodeid and name:
-            params = nodeid[nodeid.index("["):] if nodeid.endswith("]") and "[" in nodeid else ""
+            params = nodeid[nodeid.index("[") :] if nodeid.endswith("]") and "[" in nodeid else ""
             names[nodeid] = f"{name} {params}".strip()
     return names
 

@@ -44,9 +44,11 @@ class QuietHost(Host):
             super().on_hci_packet(packet)
 
 
-def new_device(name: str, address: hci.Address, source: TransportSource,
-               sink: TransportSink) -> Device:
+def new_device(
+    name: str, address: hci.Address, source: TransportSource, sink: TransportSink
+) -> Device:
     """A Bumble ``Device`` whose host talks HCI to a controller: a :class:`RadioController`
     on the simulated radio (both ends), or a real one behind a Bumble transport."""
-    return Device(name=name, address=address,
-                  host=QuietHost(controller_source=source, controller_sink=sink))
+    return Device(
+        name=name, address=address, host=QuietHost(controller_source=source, controller_sink=sink)
+    )

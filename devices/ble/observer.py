@@ -27,8 +27,8 @@ class Heard:
     """One advertising report as the observer's host parsed it."""
 
     t: float
-    address: str                  # AA:BB:CC:DD:EE:FF, no type suffix
-    evt_type: int                 # 0 ADV_IND .. 3 ADV_NONCONN_IND, 4 SCAN_RSP
+    address: str  # AA:BB:CC:DD:EE:FF, no type suffix
+    evt_type: int  # 0 ADV_IND .. 3 ADV_NONCONN_IND, 4 SCAN_RSP
     data: bytes
     rssi: int
 
@@ -57,7 +57,7 @@ class BleObserver:
     radio: Radio
     name: str = "observer"
     position: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    address: str = "C0:0B:5E:00:00:01"          # random static
+    address: str = "C0:0B:5E:00:00:01"  # random static
     heard: list[Heard] = field(default_factory=list)
     device: Device | None = None
 
@@ -71,8 +71,15 @@ class BleObserver:
         self.world.trace.emit(self.name, "hci", "observer-scanning", active=active)
 
     def _on_report(self, report: Any) -> None:
-        self.heard.append(Heard(self.world.now, report.address.to_string(False),
-                                int(report.event_type), bytes(report.data), int(report.rssi)))
+        self.heard.append(
+            Heard(
+                self.world.now,
+                report.address.to_string(False),
+                int(report.event_type),
+                bytes(report.data),
+                int(report.rssi),
+            )
+        )
 
     def from_address(self, address: str, since: float = 0.0) -> list[Heard]:
         wanted = address.upper()

@@ -43,13 +43,13 @@ class BlePeripheral:
         self.name = spec.name
         self.position = tuple(spec.position)
         self.controller: RadioController | None = None
-        self._transport: Transport | None = None     # set when on a real controller
+        self._transport: Transport | None = None  # set when on a real controller
         self.device: Device | None = None
         self.powered = False
-        self.keystore: KeyStore = MemoryKeyStore()   # survives power cycles, like flash
+        self.keystore: KeyStore = MemoryKeyStore()  # survives power cycles, like flash
         self.security = PeripheralSecurity(world, spec.name, spec.security)
-        self.values: dict[int, bytes] = {}           # characteristic index -> current value
-        self.writes: list[tuple[float, str, bytes]] = []   # (t, uuid, value) received
+        self.values: dict[int, bytes] = {}  # characteristic index -> current value
+        self.writes: list[tuple[float, str, bytes]] = []  # (t, uuid, value) received
         self.notifications_sent = 0
         # (world time, value) of every notification / indication handed to the stack, kept
         # only when a measurement asks for it (set to a list): latency = receipt - send time
@@ -68,33 +68,45 @@ class BlePeripheral:
             return
         self._generation += 1
         self._retire_controller()
-        config_address = self.spec.address if not self.spec.address.is_public else \
-            hci.Address("C0:00:00:00:00:01")
+        config_address = (
+            self.spec.address
+            if not self.spec.address.is_public
+            else hci.Address("C0:00:00:00:00:01")
+        )
         if self.spec.hci_transport:
             # A real controller (a USB dongle, a serial HCI board, ...): the world must run in
             # real time, and the controller's own radio decides what the air does.
             self._transport = await open_transport(self.spec.hci_transport)
-            device = new_device(self.name, config_address, self._transport.source,
-                                self._transport.sink)
+            device = new_device(
+                self.name, config_address, self._transport.source, self._transport.sink
+            )
         else:
             public = self.spec.address if self.spec.address.is_public else None
-            self.controller = RadioController(self.name, self.radio, self.position,
-                                              public_address=public,
-                                              tx_power_dbm=self.spec.tx_power_dbm)
+            self.controller = RadioController(
+                self.name,
+                self.radio,
+                self.position,
+                public_address=public,
+                tx_power_dbm=self.spec.tx_power_dbm,
+            )
             device = new_device(self.name, config_address, self.controller, self.controller)
         device.keystore = self.keystore
         self.security.install(device)
         self.device = device
         self._build_gatt(device)
         await device.power_on()
-        own = (hci.OwnAddressType.PUBLIC if self.spec.address.is_public
-               else hci.OwnAddressType.RANDOM)
+        own = (
+            hci.OwnAddressType.PUBLIC if self.spec.address.is_public else hci.OwnAddressType.RANDOM
+        )
         await device.start_advertising(
             advertising_type=_ADVERTISING_TYPES[self.spec.adv_type],
-            own_address_type=own, auto_restart=self.spec.adv_type in (0, 1),
-            advertising_data=self.spec.ad_data, scan_response_data=self.spec.scan_response,
+            own_address_type=own,
+            auto_restart=self.spec.adv_type in (0, 1),
+            advertising_data=self.spec.ad_data,
+            scan_response_data=self.spec.scan_response,
             advertising_interval_min=self.spec.adv_interval_ms,
-            advertising_interval_max=self.spec.adv_interval_ms)
+            advertising_interval_max=self.spec.adv_interval_ms,
+        )
         self.powered = True
         self.world.trace.emit(self.name, "world", "power-on", address=self.address)
         self._start_processes()
@@ -126,8 +138,10 @@ class BlePeripheral:
 
     def move(self, position: tuple[float, ...]) -> None:
         if self.spec.hci_transport:
-            raise ValueError(f"{self.name} is on a real radio ({self.spec.hci_transport}); "
-                             "the harness cannot move it: carry it")
+            raise ValueError(
+                f"{self.name} is on a real radio ({self.spec.hci_transport}); "
+                "the harness cannot move it: carry it"
+            )
         self.position = tuple(float(v) for v in position)
         if self.controller is not None:
             self.radio.move(self.controller, self.position)
@@ -142,14 +156,21 @@ class BlePeripheral:
             for cs in service_spec.characteristics:
                 key = index
                 index += 1
-                self.values[key] = cs.value        # RAM: a power cycle resets it
-                value = CharacteristicValue(read=self._reader(key),
-                                            write=self._writer(key, str(cs.uuid)))
-                descriptors = [Descriptor(uuid, Descriptor.READABLE, v)
-                               for uuid, v in cs.descriptors]
-                permissions = (Characteristic.READABLE | Characteristic.WRITEABLE)
-                char = Characteristic(cs.uuid, Characteristic.Properties(cs.properties),
-                                      permissions, value, descriptors)
+                self.values[key] = cs.value  # RAM: a power cycle resets it
+                value = CharacteristicValue(
+                    read=self._reader(key), write=self._writer(key, str(cs.uuid))
+                )
+                descriptors = [
+                    Descriptor(uuid, Descriptor.READABLE, v) for uuid, v in cs.descriptors
+                ]
+                permissions = Characteristic.READABLE | Characteristic.WRITEABLE
+                char = Characteristic(
+                    cs.uuid,
+                    Characteristic.Properties(cs.properties),
+                    permissions,
+                    value,
+                    descriptors,
+                )
                 chars.append(char)
                 self._characteristics.append((cs, char))
             services.append(Service(service_spec.uuid, chars))
@@ -163,6 +184,7 @@ class BlePeripheral:
             self.values[key] = bytes(value)
             self.writes.append((self.world.now, uuid, bytes(value)))
             self.world.trace.emit(self.name, "gatt", "written", uuid=uuid, value=bytes(value))
+
         return write
 
     def value_of(self, uuid: str) -> bytes:
@@ -178,8 +200,9 @@ class BlePeripheral:
             if cs.model is not None and cs.model.kind != "constant":
                 self.world.process(self._evolve(key, cs, generation), f"{self.name}/value/{key}")
             if cs.notify_hz > 0 and cs.properties & 0x30:
-                self.world.process(self._notify(key, cs, char, generation),
-                                   f"{self.name}/notify/{key}")
+                self.world.process(
+                    self._notify(key, cs, char, generation), f"{self.name}/notify/{key}"
+                )
 
     def _evolve(self, key: int, cs: CharacteristicSpec, generation: int):  # type: ignore[no-untyped-def]
         model = cs.model
@@ -198,8 +221,13 @@ class BlePeripheral:
             n += 1
             yield self.world.timeout(model.period_s)
 
-    def _notify(self, key: int, cs: CharacteristicSpec, char: Characteristic,  # type: ignore[no-untyped-def]
-                generation: int):
+    def _notify(
+        self,
+        key: int,
+        cs: CharacteristicSpec,
+        char: Characteristic,  # type: ignore[no-untyped-def]
+        generation: int,
+    ):
         period = 1.0 / cs.notify_hz
         indicate = not (cs.properties & 0x10)
         while self._generation == generation:
@@ -209,8 +237,11 @@ class BlePeripheral:
             device = self.device
             if not device.connections:
                 continue
-            coro = (device.indicate_subscribers(char, self.values[key]) if indicate
-                    else device.notify_subscribers(char, self.values[key]))
+            coro = (
+                device.indicate_subscribers(char, self.values[key])
+                if indicate
+                else device.notify_subscribers(char, self.values[key])
+            )
             if self.send_log is not None:
                 self.send_log.append((self.world.now, self.values[key]))
             self.world.spawn(self._send(coro), name=f"{self.name}/notify")

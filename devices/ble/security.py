@@ -87,7 +87,7 @@ class PeripheralDelegate(PairingDelegate):
         owner.requests += 1
         owner.event("pairing-request", behaviour=owner.spec.behaviour)
         if owner.spec.behaviour == "timeout":
-            await asyncio.get_running_loop().create_future()   # never answers
+            await asyncio.get_running_loop().create_future()  # never answers
         return owner.spec.behaviour != "reject"
 
     async def confirm(self, auto: bool = False) -> bool:
@@ -134,16 +134,20 @@ class PeripheralSecurity:
         self.spec = spec
         self.rng = world.rng(f"{name}/smp")
         # TK as SMP carries it (least significant byte first); the label shows the number
-        self.tk = (bytes.fromhex(spec.oob_tk.lower().removeprefix("0x").replace(" ", ""))[::-1]
-                   if spec.oob_tk else self.rng.randbytes(16))
+        self.tk = (
+            bytes.fromhex(spec.oob_tk.lower().removeprefix("0x").replace(" ", ""))[::-1]
+            if spec.oob_tk
+            else self.rng.randbytes(16)
+        )
         self.oob_context: smp.OobContext | None = None
         if spec.oob == "secure":
             private = self.rng.randrange(1, 2**255).to_bytes(32, "big")
-            self.oob_context = smp.OobContext(ecc_key=EccKey.from_private_key_bytes(private),
-                                              r=self.rng.randbytes(16))
-        self.requests = 0               # pairing requests received
-        self.pairings = 0               # pairings completed
-        self.failures: list[str] = []   # SMP error names of failed pairings
+            self.oob_context = smp.OobContext(
+                ecc_key=EccKey.from_private_key_bytes(private), r=self.rng.randbytes(16)
+            )
+        self.requests = 0  # pairing requests received
+        self.pairings = 0  # pairings completed
+        self.failures: list[str] = []  # SMP error names of failed pairings
         self.display: str | None = None
         self.display_kind: str | None = None
         self.waiting_for_passkey = False
@@ -172,14 +176,20 @@ class PeripheralSecurity:
     def _config(self, _connection: Connection) -> PairingConfig:
         oob = None
         if self.spec.oob == "legacy":
-            oob = PairingConfig.OobConfig(our_context=None, peer_data=None,
-                                          legacy_context=smp.OobLegacyContext(tk=self.tk))
+            oob = PairingConfig.OobConfig(
+                our_context=None, peer_data=None, legacy_context=smp.OobLegacyContext(tk=self.tk)
+            )
         elif self.oob_context is not None:
-            oob = PairingConfig.OobConfig(our_context=self.oob_context, peer_data=None,
-                                          legacy_context=None)
-        config = PairingConfig(sc=self.spec.secure_connections, mitm=self.spec.mitm,
-                               bonding=self.spec.bonding, delegate=PeripheralDelegate(self),
-                               oob=oob)
+            oob = PairingConfig.OobConfig(
+                our_context=self.oob_context, peer_data=None, legacy_context=None
+            )
+        config = PairingConfig(
+            sc=self.spec.secure_connections,
+            mitm=self.spec.mitm,
+            bonding=self.spec.bonding,
+            delegate=PeripheralDelegate(self),
+            oob=oob,
+        )
         config.require_mitm = self.spec.mitm  # type: ignore[attr-defined]  # read by SpecSession
         return config
 
@@ -208,16 +218,17 @@ class PeripheralSecurity:
         self.display = f"{number:06d}"
         self.display_kind = kind
         # a comparison number is not reproducible between runs: trace that it shows, not what
-        self.event("display", kind=kind, **({"value": self.display} if kind == "passkey"
-                                            else {}))
+        self.event("display", kind=kind, **({"value": self.display} if kind == "passkey" else {}))
 
     def type_passkey(self, passkey: int) -> None:
         """Someone types ``passkey`` on the device's keyboard."""
         if not 0 <= passkey <= 999999:
             raise ValueError(f"passkey {passkey} is not a number from 0 to 999999")
         if self.typed is None or self.typed.done():
-            raise ValueError(f"{self.name} is not waiting for a passkey (it asks for one only "
-                             "while a passkey-entry pairing runs and its keyboard is the input)")
+            raise ValueError(
+                f"{self.name} is not waiting for a passkey (it asks for one only "
+                "while a passkey-entry pairing runs and its keyboard is the input)"
+            )
         self.typed.set_result(passkey)
 
     def event(self, event: str, **details: Any) -> None:
@@ -232,11 +243,17 @@ class PeripheralSecurity:
         """What a scenario may read (world control / test bed)."""
         device = self.device
         encrypted = bool(device and any(c.is_encrypted for c in device.connections.values()))
-        return {"io_capability": self.spec.io_capability,
-                "secure_connections": self.spec.secure_connections,
-                "behaviour": self.spec.behaviour, "oob": self.oob_label(),
-                "display": self.display, "display_kind": self.display_kind,
-                "waiting_for_passkey": self.waiting_for_passkey,
-                "pairing_requests": self.requests, "pairings": self.pairings,
-                "failures": list(self.failures), "encrypted": encrypted,
-                "bonds": self.bonds()}
+        return {
+            "io_capability": self.spec.io_capability,
+            "secure_connections": self.spec.secure_connections,
+            "behaviour": self.spec.behaviour,
+            "oob": self.oob_label(),
+            "display": self.display,
+            "display_kind": self.display_kind,
+            "waiting_for_passkey": self.waiting_for_passkey,
+            "pairing_requests": self.requests,
+            "pairings": self.pairings,
+            "failures": list(self.failures),
+            "encrypted": encrypted,
+            "bonds": self.bonds(),
+        }

@@ -34,11 +34,23 @@ from bumble import hci
 from bumble.core import UUID, AdvertisingData
 
 ADV_TYPES = {"ADV_IND": 0, "ADV_DIRECT_IND": 1, "ADV_SCAN_IND": 2, "ADV_NONCONN_IND": 3}
-PROPERTIES = {"broadcast": 0x01, "read": 0x02, "write_without_response": 0x04,
-              "write-without-response": 0x04, "write": 0x08, "notify": 0x10, "indicate": 0x20}
+PROPERTIES = {
+    "broadcast": 0x01,
+    "read": 0x02,
+    "write_without_response": 0x04,
+    "write-without-response": 0x04,
+    "write": 0x08,
+    "notify": 0x10,
+    "indicate": 0x20,
+}
 MODEL_KINDS = ("constant", "counter", "sine", "random_walk")
-IO_CAPABILITIES = ("DisplayOnly", "DisplayYesNo", "KeyboardOnly", "NoInputNoOutput",
-                   "KeyboardDisplay")
+IO_CAPABILITIES = (
+    "DisplayOnly",
+    "DisplayYesNo",
+    "KeyboardOnly",
+    "NoInputNoOutput",
+    "KeyboardDisplay",
+)
 PAIRING_BEHAVIOURS = ("accept", "reject", "timeout", "wrong_passkey")
 OOB_KINDS = ("none", "legacy", "secure")
 
@@ -56,7 +68,7 @@ def _hex(value: Any, where: str) -> bytes:
     try:
         return bytes.fromhex(text)
     except ValueError as exc:
-        raise SpecError(f"{where}: {value!r} is not hex bytes (e.g. \"0048\")") from exc
+        raise SpecError(f'{where}: {value!r} is not hex bytes (e.g. "0048")') from exc
 
 
 def _uuid(value: Any, where: str) -> UUID:
@@ -71,11 +83,11 @@ class ValueModel:
     """How a characteristic value evolves: its encoding and its law over time."""
 
     kind: str = "constant"
-    period_s: float = 1.0          # how often the value changes
+    period_s: float = 1.0  # how often the value changes
     start: float = 0.0
-    step: float = 1.0              # counter increment / random-walk step
-    amplitude: float = 10.0        # sine
-    encoding: str = "u16"          # u8, u16, i16, u32, i32, f32, utf8, raw
+    step: float = 1.0  # counter increment / random-walk step
+    amplitude: float = 10.0  # sine
+    encoding: str = "u16"  # u8, u16, i16, u32, i32, f32, utf8, raw
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, where: str) -> ValueModel:
@@ -146,29 +158,41 @@ class SecuritySpec:
     def from_dict(cls, data: dict[str, Any], where: str) -> SecuritySpec:
         unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
-            raise SpecError(f"{where}: unknown field(s) {', '.join(unknown)}; accepted: "
-                            f"{', '.join(f.name for f in dataclasses.fields(cls))}")
+            raise SpecError(
+                f"{where}: unknown field(s) {', '.join(unknown)}; accepted: "
+                f"{', '.join(f.name for f in dataclasses.fields(cls))}"
+            )
         sec = cls(**data)
         if sec.io_capability not in IO_CAPABILITIES:
-            raise SpecError(f"{where}.io_capability: {sec.io_capability!r} is not one of "
-                            f"{', '.join(IO_CAPABILITIES)}")
+            raise SpecError(
+                f"{where}.io_capability: {sec.io_capability!r} is not one of "
+                f"{', '.join(IO_CAPABILITIES)}"
+            )
         for flag in ("secure_connections", "mitm", "bonding"):
             if not isinstance(getattr(sec, flag), bool):
                 raise SpecError(f"{where}.{flag}: {getattr(sec, flag)!r} is not true or false")
         if sec.behaviour not in PAIRING_BEHAVIOURS:
-            raise SpecError(f"{where}.behaviour: {sec.behaviour!r} is not one of "
-                            f"{', '.join(PAIRING_BEHAVIOURS)}")
-        if sec.passkey is not None and (isinstance(sec.passkey, bool) or not isinstance(
-                sec.passkey, int) or not 0 <= sec.passkey <= 999999):
+            raise SpecError(
+                f"{where}.behaviour: {sec.behaviour!r} is not one of "
+                f"{', '.join(PAIRING_BEHAVIOURS)}"
+            )
+        if sec.passkey is not None and (
+            isinstance(sec.passkey, bool)
+            or not isinstance(sec.passkey, int)
+            or not 0 <= sec.passkey <= 999999
+        ):
             raise SpecError(f"{where}.passkey: {sec.passkey!r} is not a number from 0 to 999999")
         if sec.oob not in OOB_KINDS:
             raise SpecError(f"{where}.oob: {sec.oob!r} is not one of {', '.join(OOB_KINDS)}")
         if sec.oob == "legacy" and sec.secure_connections:
-            raise SpecError(f"{where}: oob 'legacy' is LE legacy (Bluetooth 4.1) pairing; set "
-                            "secure_connections: false")
+            raise SpecError(
+                f"{where}: oob 'legacy' is LE legacy (Bluetooth 4.1) pairing; set "
+                "secure_connections: false"
+            )
         if sec.oob == "secure" and not sec.secure_connections:
-            raise SpecError(f"{where}: oob 'secure' is LE Secure Connections OOB; set "
-                            "secure_connections: true")
+            raise SpecError(
+                f"{where}: oob 'secure' is LE Secure Connections OOB; set secure_connections: true"
+            )
         if sec.oob_tk is not None and len(_hex(sec.oob_tk, f"{where}.oob_tk")) != 16:
             raise SpecError(f"{where}.oob_tk: {sec.oob_tk!r} is not 16 bytes (32 hex digits)")
         return sec
@@ -204,24 +228,35 @@ class PeripheralSpec:
         adv_type = adv.get("type", "ADV_IND")
         if isinstance(adv_type, str):
             if adv_type not in ADV_TYPES:
-                raise SpecError(f"{where}.advertising.type: {adv_type!r} is not one of "
-                                f"{', '.join(ADV_TYPES)}")
+                raise SpecError(
+                    f"{where}.advertising.type: {adv_type!r} is not one of {', '.join(ADV_TYPES)}"
+                )
             adv_type = ADV_TYPES[adv_type]
         interval = float(adv.get("interval_ms", 1000))
         if not 20 <= interval <= 10240:
             raise SpecError(f"{where}.advertising.interval_ms: {interval} is outside 20-10240")
         ad, rsp = build_advertising(adv, str(data["name"]), where)
-        services = [_service(s, f"{where}.services[{i}]")
-                    for i, s in enumerate(data.get("services") or [])]
+        services = [
+            _service(s, f"{where}.services[{i}]") for i, s in enumerate(data.get("services") or [])
+        ]
         sec = data.get("security") or {}
         if not isinstance(sec, dict):
             raise SpecError(f"{where}.security: {sec!r} is not a mapping of security fields")
         security = SecuritySpec.from_dict(sec, where + ".security")
         position = tuple(float(v) for v in data.get("position", (1.0, 0.0, 0.0)))
-        return cls(name=str(data["name"]), address=address, position=position,
-                   tx_power_dbm=float(data.get("tx_power_dbm", 0.0)), adv_interval_ms=interval,
-                   adv_type=adv_type, ad_data=ad, scan_response=rsp, services=services,
-                   security=security, hci_transport=data.get("hci_transport") or None)
+        return cls(
+            name=str(data["name"]),
+            address=address,
+            position=position,
+            tx_power_dbm=float(data.get("tx_power_dbm", 0.0)),
+            adv_interval_ms=interval,
+            adv_type=adv_type,
+            ad_data=ad,
+            scan_response=rsp,
+            services=services,
+            security=security,
+            hci_transport=data.get("hci_transport") or None,
+        )
 
 
 def parse_address(text: str, where: str = "address") -> hci.Address:
@@ -254,8 +289,11 @@ def build_advertising(adv: dict[str, Any], default_name: str, where: str) -> tup
     manufacturer = adv.get("manufacturer_data")
     if manufacturer:
         company = int(manufacturer.get("company_id", 0xFFFF))
-        ad += _ad_structure(0xFF, struct.pack("<H", company)
-                            + _hex(manufacturer.get("data", ""), f"{where}.manufacturer_data"))
+        ad += _ad_structure(
+            0xFF,
+            struct.pack("<H", company)
+            + _hex(manufacturer.get("data", ""), f"{where}.manufacturer_data"),
+        )
     name = adv.get("local_name", default_name)
     name_in = adv.get("name_in", "adv")
     if name and name_in != "none":
@@ -265,16 +303,18 @@ def build_advertising(adv: dict[str, Any], default_name: str, where: str) -> tup
         elif name_in == "adv":
             ad += structure
         else:
-            raise SpecError(f"{where}.advertising.name_in: {name_in!r} is not adv, "
-                            "scan_response or none")
+            raise SpecError(
+                f"{where}.advertising.name_in: {name_in!r} is not adv, scan_response or none"
+            )
     if "ad_data" in adv:
         ad = _hex(adv["ad_data"], f"{where}.advertising.ad_data")
     if "scan_response" in adv:
         rsp = _hex(adv["scan_response"], f"{where}.advertising.scan_response")
     for label, blob in (("advertising data", ad), ("scan response", rsp)):
         if len(blob) > 31:
-            raise SpecError(f"{where}: {label} is {len(blob)} bytes; legacy advertising "
-                            "carries at most 31")
+            raise SpecError(
+                f"{where}: {label} is {len(blob)} bytes; legacy advertising carries at most 31"
+            )
     return ad, rsp
 
 
@@ -286,8 +326,10 @@ def _properties(value: Any, where: str) -> int:
     for name in names:
         key = str(name).strip().lower()
         if key not in PROPERTIES:
-            raise SpecError(f"{where}.properties: {name!r} is not one of "
-                            "read, write, write_without_response, notify, indicate, broadcast")
+            raise SpecError(
+                f"{where}.properties: {name!r} is not one of "
+                "read, write, write_without_response, notify, indicate, broadcast"
+            )
         mask |= PROPERTIES[key]
     return mask
 
@@ -297,42 +339,72 @@ def _service(data: dict[str, Any], where: str) -> ServiceSpec:
     for i, c in enumerate(data.get("characteristics") or []):
         cw = f"{where}.characteristics[{i}]"
         model = ValueModel.from_dict(c["model"], cw + ".model") if c.get("model") else None
-        descriptors = [(_uuid(d["uuid"], cw), _hex(d.get("value", ""), cw))
-                       for d in c.get("descriptors", [])]
+        descriptors = [
+            (_uuid(d["uuid"], cw), _hex(d.get("value", ""), cw)) for d in c.get("descriptors", [])
+        ]
         notify_hz = float(c.get("notify_hz", 0.0))
         if notify_hz < 0:
             raise SpecError(f"{cw}.notify_hz must be >= 0, got {notify_hz}")
-        chars.append(CharacteristicSpec(
-            uuid=_uuid(c.get("uuid"), cw + ".uuid"),
-            properties=_properties(c.get("properties", ["read"]), cw),
-            value=_hex(c.get("value", ""), cw + ".value"), model=model, notify_hz=notify_hz,
-            descriptors=descriptors))
+        chars.append(
+            CharacteristicSpec(
+                uuid=_uuid(c.get("uuid"), cw + ".uuid"),
+                properties=_properties(c.get("properties", ["read"]), cw),
+                value=_hex(c.get("value", ""), cw + ".value"),
+                model=model,
+                notify_hz=notify_hz,
+                descriptors=descriptors,
+            )
+        )
     return ServiceSpec(uuid=_uuid(data.get("uuid"), where + ".uuid"), characteristics=chars)
 
 
-def standard_peripheral(index: int, position: tuple[float, ...] = (2.0, 0.0, 0.0),
-                        notify_hz: float = 1.0, interval_ms: float = 1000.0,
-                        name_prefix: str = "HIL-") -> dict[str, Any]:
+def standard_peripheral(
+    index: int,
+    position: tuple[float, ...] = (2.0, 0.0, 0.0),
+    notify_hz: float = 1.0,
+    interval_ms: float = 1000.0,
+    name_prefix: str = "HIL-",
+) -> dict[str, Any]:
     """The stock sensor used by benchmarks and `hil serve`: heart rate + battery + a
     writable control point."""
     return {
         "name": f"{name_prefix}{index:04d}",
         "address": f"F0:00:00:{(index >> 16) & 0xFF:02X}:{(index >> 8) & 0xFF:02X}:"
-                   f"{index & 0xFF:02X}",
+        f"{index & 0xFF:02X}",
         "position": list(position),
-        "advertising": {"interval_ms": interval_ms, "service_uuids": ["180D"],
-                        "manufacturer_data": {"company_id": 0xFFFF, "data": f"{index:04X}"}},
+        "advertising": {
+            "interval_ms": interval_ms,
+            "service_uuids": ["180D"],
+            "manufacturer_data": {"company_id": 0xFFFF, "data": f"{index:04X}"},
+        },
         "services": [
-            {"uuid": "180D", "characteristics": [
-                {"uuid": "2A37", "properties": ["read", "notify"], "value": "0048",
-                 "model": {"kind": "counter", "period_s": 1.0 / notify_hz if notify_hz else 1.0,
-                           "start": 60, "encoding": "u16"},
-                 "notify_hz": notify_hz},
-                {"uuid": "2A39", "properties": ["write", "write_without_response"],
-                 "value": "00"},
-            ]},
-            {"uuid": "180F", "characteristics": [
-                {"uuid": "2A19", "properties": ["read", "indicate"], "value": "64"},
-            ]},
+            {
+                "uuid": "180D",
+                "characteristics": [
+                    {
+                        "uuid": "2A37",
+                        "properties": ["read", "notify"],
+                        "value": "0048",
+                        "model": {
+                            "kind": "counter",
+                            "period_s": 1.0 / notify_hz if notify_hz else 1.0,
+                            "start": 60,
+                            "encoding": "u16",
+                        },
+                        "notify_hz": notify_hz,
+                    },
+                    {
+                        "uuid": "2A39",
+                        "properties": ["write", "write_without_response"],
+                        "value": "00",
+                    },
+                ],
+            },
+            {
+                "uuid": "180F",
+                "characteristics": [
+                    {"uuid": "2A19", "properties": ["read", "indicate"], "value": "64"},
+                ],
+            },
         ],
     }

@@ -43,7 +43,7 @@ class _FdBridge:
             data = os.read(self._fd, 4096)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:                       # the far side closed a pty: keep the bus alive
+        except OSError:  # the far side closed a pty: keep the bus alive
             data = b""
         if data:
             self.port.send(data)
@@ -91,8 +91,14 @@ class SerialBridge(_FdBridge):
 
         super().__init__(bus, name)
         s = bus.settings
-        self._serial = serial.Serial(device, baudrate=s.baud, bytesize=s.data_bits,
-                                     parity=s.parity, stopbits=s.stop_bits, timeout=0)
+        self._serial = serial.Serial(
+            device,
+            baudrate=s.baud,
+            bytesize=s.data_bits,
+            parity=s.parity,
+            stopbits=s.stop_bits,
+            timeout=0,
+        )
         self._start_reading(self._serial.fileno())
 
     def close(self) -> None:
@@ -131,8 +137,10 @@ class TcpBridge:
     @staticmethod
     def _check_host(host: str) -> None:
         if host not in LOOPBACK:
-            raise ValueError(f"RTU-over-TCP bridge host {host!r} not accepted; accepted: "
-                             f"loopback ({', '.join(LOOPBACK)})")
+            raise ValueError(
+                f"RTU-over-TCP bridge host {host!r} not accepted; accepted: "
+                f"loopback ({', '.join(LOOPBACK)})"
+            )
 
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._check_host(host)
@@ -146,8 +154,9 @@ class TcpBridge:
     async def dial(self, host: str, port: int, timeout: float = 5.0) -> None:
         self._check_host(host)
         loop = self.bus.world.loop
-        await asyncio.wait_for(loop.create_connection(lambda: _StreamProtocol(self), host, port),
-                               timeout)
+        await asyncio.wait_for(
+            loop.create_connection(lambda: _StreamProtocol(self), host, port), timeout
+        )
         self.address = (host, port)
         self.bus.world.trace.emit(self.name, "bus", "tcp-bridge-connected", port=port)
 

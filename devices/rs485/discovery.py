@@ -40,8 +40,9 @@ class SlaveRegistry:
         unknown = sorted(wanted - set(self.slaves))
         if unknown:
             known = ", ".join(map(str, sorted(self.slaves))) or "none"
-            raise KeyError(f"no slave found at address(es) {', '.join(map(str, unknown))}; "
-                           f"found: {known}")
+            raise KeyError(
+                f"no slave found at address(es) {', '.join(map(str, unknown))}; found: {known}"
+            )
         for address, record in self.slaves.items():
             record.registered = address in wanted
         return [r for r in self.found() if r.registered]
@@ -50,8 +51,9 @@ class SlaveRegistry:
         return [r for r in self.found() if r.registered]
 
 
-async def search_modbus(master: ModbusMaster, addresses: Iterable[int],
-                        registry: SlaveRegistry | None = None) -> SlaveRegistry:
+async def search_modbus(
+    master: ModbusMaster, addresses: Iterable[int], registry: SlaveRegistry | None = None
+) -> SlaveRegistry:
     registry = registry or SlaveRegistry()
     for address in addresses:
         if not 1 <= address <= 247:
@@ -60,10 +62,10 @@ async def search_modbus(master: ModbusMaster, addresses: Iterable[int],
         if reply is None:
             registry.slaves.pop(address, None)
             continue
-        record = registry.slaves.get(address) or SlaveRecord(address, "modbus-rtu",
-                                                             master.bus.name)
+        record = registry.slaves.get(address) or SlaveRecord(address, "modbus-rtu", master.bus.name)
         record.detail = {"answer": "exception" if reply.isError() else "data"}
         registry.slaves[address] = record
-    master.world.trace.emit(master.name, "app", "slave-search",
-                            found=[r.address for r in registry.found()])
+    master.world.trace.emit(
+        master.name, "app", "slave-search", found=[r.address for r in registry.found()]
+    )
     return registry

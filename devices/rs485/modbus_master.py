@@ -25,8 +25,15 @@ logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
 class ModbusMaster:
-    def __init__(self, world: World, bus: Rs485Bus, name: str = "master", timeout: float = 0.5,
-                 retries: int = 2, settings: LineSettings | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        bus: Rs485Bus,
+        name: str = "master",
+        timeout: float = 0.5,
+        retries: int = 2,
+        settings: LineSettings | None = None,
+    ) -> None:
         self.world = world
         self.bus = bus
         self.name = name
@@ -48,11 +55,19 @@ class ModbusMaster:
         """Make the pymodbus client (it needs the running loop) and attach it to the bus."""
         s = self.settings
         client = AsyncModbusSerialClient(
-            f"rs485:{self.bus.name}", timeout=self.timeout, retries=self.retries,
-            reconnect_delay=0, baudrate=s.baud, parity=s.parity, stopbits=s.stop_bits,
-            bytesize=s.data_bits, trace_pdu=self._trace_pdu)
+            f"rs485:{self.bus.name}",
+            timeout=self.timeout,
+            retries=self.retries,
+            reconnect_delay=0,
+            baudrate=s.baud,
+            parity=s.parity,
+            stopbits=s.stop_bits,
+            bytesize=s.data_bits,
+            trace_pdu=self._trace_pdu,
+        )
         client.ctx.call_create = bus_connector(  # type: ignore[method-assign]
-            self.bus, self.name, lambda: client.ctx, settings=s)
+            self.bus, self.name, lambda: client.ctx, settings=s
+        )
         self._client = client
         if not await client.connect():
             raise RuntimeError(f"master {self.name!r} could not attach to bus {self.bus.name!r}")
@@ -65,8 +80,13 @@ class ModbusMaster:
         if sending:
             self.sent += 1
         if self.world.trace.recording:
-                self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
-                                      fc=int(pdu.function_code), unit=int(pdu.dev_id))
+            self.world.trace.emit(
+                self.name,
+                "app",
+                "modbus-tx" if sending else "modbus-rx",
+                fc=int(pdu.function_code),
+                unit=int(pdu.dev_id),
+            )
         return pdu
 
     async def request(self, method: str, *args: Any, **kwargs: Any) -> ModbusPDU | None:
@@ -78,6 +98,5 @@ class ModbusMaster:
             return await getattr(self.client, method)(*args, **kwargs)
         except ModbusException as exc:
             self.last_error = exc
-            self.world.trace.emit(self.name, "app", "modbus-timeout", method=method,
-                                  error=str(exc))
+            self.world.trace.emit(self.name, "app", "modbus-timeout", method=method, error=str(exc))
             return None

@@ -43,8 +43,12 @@ from sim.world import World
 ALL_FUNCTIONS = (1, 2, 3, 4, 5, 6, 15, 16)
 TABLES = ("holding", "input")
 TYPES: dict[str, DataType] = {
-    "int16": DataType.INT16, "uint16": DataType.UINT16, "int32": DataType.INT32,
-    "uint32": DataType.UINT32, "float32": DataType.FLOAT32, "string": DataType.STRING,
+    "int16": DataType.INT16,
+    "uint16": DataType.UINT16,
+    "int32": DataType.INT32,
+    "uint32": DataType.UINT32,
+    "float32": DataType.FLOAT32,
+    "string": DataType.STRING,
 }
 _STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
 _WRITE_FUNCTIONS = (5, 6, 15, 16)
@@ -64,11 +68,15 @@ class Point:
 
     def __post_init__(self) -> None:
         if self.table not in TABLES:
-            raise ValueError(f"point {self.name!r}: table {self.table!r} not accepted; "
-                             f"accepted: {', '.join(TABLES)}")
+            raise ValueError(
+                f"point {self.name!r}: table {self.table!r} not accepted; "
+                f"accepted: {', '.join(TABLES)}"
+            )
         if self.type not in TYPES:
-            raise ValueError(f"point {self.name!r}: type {self.type!r} not accepted; "
-                             f"accepted: {', '.join(TYPES)}")
+            raise ValueError(
+                f"point {self.name!r}: type {self.type!r} not accepted; "
+                f"accepted: {', '.join(TYPES)}"
+            )
 
     def registers(self, value: Any | None = None) -> list[int]:
         """The point's registers, big-endian words as pymodbus' ``SimData`` builds them (numbers
@@ -100,11 +108,14 @@ class ModbusSlaveSpec:
             raise ValueError(f"Modbus unit id {self.unit!r} not accepted; accepted: 1 to 247")
         for fc in self.functions:
             if fc not in ALL_FUNCTIONS:
-                raise ValueError(f"function code {fc!r} not accepted; accepted: "
-                                 f"{', '.join(map(str, ALL_FUNCTIONS))}")
+                raise ValueError(
+                    f"function code {fc!r} not accepted; accepted: "
+                    f"{', '.join(map(str, ALL_FUNCTIONS))}"
+                )
         if self.response_delay < 0:
-            raise ValueError(f"response delay {self.response_delay!r} s not accepted; "
-                             "accepted: >= 0")
+            raise ValueError(
+                f"response delay {self.response_delay!r} s not accepted; accepted: >= 0"
+            )
         if not self.name:
             self.name = f"modbus-{self.unit}"
 
@@ -127,8 +138,9 @@ def standard_slave(unit: int, **overrides: Any) -> ModbusSlaveSpec:
 class ModbusSlave:
     """One Modbus RTU slave node on a bus."""
 
-    def __init__(self, world: World, bus: Rs485Bus, spec: ModbusSlaveSpec,
-                 settings: Any = None) -> None:
+    def __init__(
+        self, world: World, bus: Rs485Bus, spec: ModbusSlaveSpec, settings: Any = None
+    ) -> None:
         self.world = world
         self.bus = bus
         self.spec = spec
@@ -148,18 +160,36 @@ class ModbusSlave:
             return
         spec = self.spec
         device = SimDevice(id=spec.unit, simdata=self._tables(), action=self._action)
-        server = ModbusSerialServer(device, framer=FramerType.RTU, port=f"rs485:{self.bus.name}",
-                                    broadcast_enable=True, ignore_missing_devices=True,
-                                    trace_pdu=self._trace_pdu)
+        server = ModbusSerialServer(
+            device,
+            framer=FramerType.RTU,
+            port=f"rs485:{self.bus.name}",
+            broadcast_enable=True,
+            ignore_missing_devices=True,
+            trace_pdu=self._trace_pdu,
+        )
         server.call_create = bus_connector(  # type: ignore[method-assign]
-            self.bus, self.name, lambda: self._handler(server), settings=self.settings,
-            accept=self._addressed, delay=spec.response_delay, address=spec.unit)
+            self.bus,
+            self.name,
+            lambda: self._handler(server),
+            settings=self.settings,
+            accept=self._addressed,
+            delay=spec.response_delay,
+            address=spec.unit,
+        )
         await server.serve_forever(background=True)
         self.server = server
         now = self.world.now
-        self._sensors = [(SensorTrack(p.sensor, self, p, now), p.table[0], p.address,
-                          p.address + len(p.registers()))
-                         for p in spec.points if p.sensor is not None]
+        self._sensors = [
+            (
+                SensorTrack(p.sensor, self, p, now),
+                p.table[0],
+                p.address,
+                p.address + len(p.registers()),
+            )
+            for p in spec.points
+            if p.sensor is not None
+        ]
         self.world.trace.emit(self.name, "app", "power-on", unit=spec.unit)
 
     async def stop(self) -> None:
@@ -184,8 +214,9 @@ class ModbusSlave:
         """A failed point answers exception 4 (server device failure) until restored."""
         self.point(name)
         (self.failed.add if failed else self.failed.discard)(name)
-        self.world.trace.emit(self.name, "fault", "point-failed" if failed else "point-restored",
-                              point=name)
+        self.world.trace.emit(
+            self.name, "fault", "point-failed" if failed else "point-restored", point=name
+        )
 
     # -- data --------------------------------------------------------------------------------
     def point(self, name: str) -> Point:
@@ -206,24 +237,33 @@ class ModbusSlave:
         start, _, registers, _ = runtime.block["h" if p.table == "holding" else "i"]
         regs = p.registers(value)
         offset = p.address - start
-        registers[offset:offset + len(regs)] = regs
+        registers[offset : offset + len(regs)] = regs
 
     def _tables(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
         spec = self.spec
         coils = [SimData(0, count=spec.coils, values=False, datatype=DataType.BITS)]
-        discrete = [SimData(0, values=[bool(i % 3 == 0) for i in range(spec.discrete_inputs)],
-                            datatype=DataType.BITS)]
-        return (coils, discrete, self._registers("holding", spec.holding),
-                self._registers("input", spec.inputs))
+        discrete = [
+            SimData(
+                0,
+                values=[bool(i % 3 == 0) for i in range(spec.discrete_inputs)],
+                datatype=DataType.BITS,
+            )
+        ]
+        return (
+            coils,
+            discrete,
+            self._registers("holding", spec.holding),
+            self._registers("input", spec.inputs),
+        )
 
     def _registers(self, table: str, size: int) -> list[SimData]:
         blocks: list[SimData] = []
         at = 0
-        for p in sorted((p for p in self.spec.points if p.table == table),
-                        key=lambda p: p.address):
+        for p in sorted((p for p in self.spec.points if p.table == table), key=lambda p: p.address):
             if p.address > at:
-                blocks.append(SimData(at, count=p.address - at, values=0,
-                                      datatype=DataType.REGISTERS))
+                blocks.append(
+                    SimData(at, count=p.address - at, values=0, datatype=DataType.REGISTERS)
+                )
             regs = p.registers()
             blocks.append(SimData(p.address, values=regs, datatype=DataType.REGISTERS))
             at = p.address + len(regs)
@@ -249,9 +289,15 @@ class ModbusSlave:
     def _addressed(self, frame: bytes) -> bool:
         return bool(frame) and frame[0] in (0, self.spec.unit)
 
-    async def _action(self, function_code: int, start_address: int, address: int, count: int,
-                      registers: list[int], values: list[int] | list[bool] | None
-                      ) -> ExcCodes | None:
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
         spec = self.spec
         table = _TABLE_OF_FUNCTION.get(function_code)
         if self._sensors:
@@ -273,8 +319,9 @@ class ModbusSlave:
                 return ExcCodes.DEVICE_FAILURE
         return None
 
-    def _catch_up(self, table: str | None, first: int, end: int, start_address: int,
-                  registers: list[int]) -> None:
+    def _catch_up(
+        self, table: str | None, first: int, end: int, start_address: int, registers: list[int]
+    ) -> None:
         """Bring the sensor points this request touches up to date in ``registers`` (its table
         in the live datastore, from ``start_address``). The other points wait: their tracks
         step through every period boundary whenever they are next read."""
@@ -285,12 +332,17 @@ class ModbusSlave:
                 if value is not None:
                     regs = track.point.registers(value)
                     offset = point_first - start_address
-                    registers[offset:offset + len(regs)] = regs
+                    registers[offset : offset + len(regs)] = regs
 
     def _trace_pdu(self, sending: bool, pdu: Any) -> Any:
         if not sending:
             self.requests += 1
         if self.world.trace.recording:
-            self.world.trace.emit(self.name, "app", "modbus-tx" if sending else "modbus-rx",
-                                  fc=int(pdu.function_code), unit=int(pdu.dev_id))
+            self.world.trace.emit(
+                self.name,
+                "app",
+                "modbus-tx" if sending else "modbus-rx",
+                fc=int(pdu.function_code),
+                unit=int(pdu.dev_id),
+            )
         return pdu

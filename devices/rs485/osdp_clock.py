@@ -66,9 +66,13 @@ def _build_shim() -> Path:
         src = Path(tmp) / "shim.c"
         src.write_text(_SHIM_SOURCE, encoding="ascii")
         out = Path(tmp) / "shim.so"
-        subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", str(out), str(src)],
-                       check=True, capture_output=True, timeout=60)
-        os.replace(out, target)            # atomic: parallel workers may race here
+        subprocess.run(
+            [compiler, "-shared", "-fPIC", "-O2", "-o", str(out), str(src)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        os.replace(out, target)  # atomic: parallel workers may race here
     return target
 
 

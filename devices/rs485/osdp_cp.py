@@ -37,14 +37,21 @@ class PdConfig:
 
 
 class OsdpControlPanel:
-    def __init__(self, world: World, bus: Rs485Bus, pds: list[PdConfig], name: str = "cp",
-                 log_level: int = osdp.LogLevel.Emergency) -> None:
+    def __init__(
+        self,
+        world: World,
+        bus: Rs485Bus,
+        pds: list[PdConfig],
+        name: str = "cp",
+        log_level: int = osdp.LogLevel.Emergency,
+    ) -> None:
         if not pds:
             raise ValueError("an OSDP control panel needs at least one PD address")
         addresses = [p.address for p in pds]
         if len(set(addresses)) != len(addresses):
-            raise ValueError(f"PD addresses {addresses} not accepted; accepted: distinct "
-                             "addresses on one line")
+            raise ValueError(
+                f"PD addresses {addresses} not accepted; accepted: distinct addresses on one line"
+            )
         self.world = world
         self.bus = bus
         self.name = name
@@ -56,11 +63,22 @@ class OsdpControlPanel:
         self._sc = 0
         osdp_clock.seed_random(world.seed)
         self._channel = BusChannel(bus, name, on_data=self._kick)
-        infos = [osdp.PDInfo(p.address, self._channel, scbk=p.scbk, name=f"pd-{p.address}",
-                             flags=[osdp.LibFlag.EnforceSecure] if p.scbk else [])
-                 for p in pds]
-        self._cp = osdp.ControlPanel(infos, log_level=log_level, event_handler=self._on_event,
-                                     command_completion_handler=self._on_completion)
+        infos = [
+            osdp.PDInfo(
+                p.address,
+                self._channel,
+                scbk=p.scbk,
+                name=f"pd-{p.address}",
+                flags=[osdp.LibFlag.EnforceSecure] if p.scbk else [],
+            )
+            for p in pds
+        ]
+        self._cp = osdp.ControlPanel(
+            infos,
+            log_level=log_level,
+            event_handler=self._on_event,
+            command_completion_handler=self._on_completion,
+        )
         self._refresher = Refresher(world, name, _Watched(self._cp.ctx, self._watch))
         world.add_node(self)
 
@@ -74,8 +92,10 @@ class OsdpControlPanel:
     # -- status ------------------------------------------------------------------------------
     def _index(self, address: int) -> int:
         if address not in self.addresses:
-            raise KeyError(f"PD address {address!r} is not polled by {self.name!r}; polled: "
-                           f"{', '.join(map(str, self.addresses))}")
+            raise KeyError(
+                f"PD address {address!r} is not polled by {self.name!r}; polled: "
+                f"{', '.join(map(str, self.addresses))}"
+            )
         return self.addresses.index(address)
 
     def online(self, address: int) -> bool:
@@ -94,50 +114,85 @@ class OsdpControlPanel:
         for i, address in enumerate(self.addresses):
             bit = 1 << i
             if (online ^ self._online) & bit:
-                self.world.trace.emit(self.name, "osdp", "pd-online" if online & bit
-                                      else "pd-offline", address=address)
+                self.world.trace.emit(
+                    self.name,
+                    "osdp",
+                    "pd-online" if online & bit else "pd-offline",
+                    address=address,
+                )
             if (sc ^ self._sc) & bit:
-                self.world.trace.emit(self.name, "osdp", "sc-active" if sc & bit
-                                      else "sc-inactive", address=address)
+                self.world.trace.emit(
+                    self.name, "osdp", "sc-active" if sc & bit else "sc-inactive", address=address
+                )
         self._online, self._sc = online, sc
 
     # -- commands ----------------------------------------------------------------------------
-    def led(self, address: int, colour: str, led: int = 0, off_colour: str = "black",
-            on_count: int = 1, off_count: int = 0, temporary: bool = False,
-            timer_count: int = 0) -> bool:
+    def led(
+        self,
+        address: int,
+        colour: str,
+        led: int = 0,
+        off_colour: str = "black",
+        on_count: int = 1,
+        off_count: int = 0,
+        temporary: bool = False,
+        timer_count: int = 0,
+    ) -> bool:
         """Set a reader LED (permanent by default: steady ``colour`` when ``off_count`` is 0,
         blinking between the two colours otherwise; counts are in 100 ms units)."""
         for c in (colour, off_colour):
             if c not in COLOUR_CODES:
-                raise ValueError(f"LED colour {c!r} not accepted; accepted: "
-                                 f"{', '.join(COLOUR_CODES)}")
-        for what, n in (("LED number", led), ("on count", on_count),
-                        ("off count", off_count), ("timer count", timer_count)):
+                raise ValueError(
+                    f"LED colour {c!r} not accepted; accepted: {', '.join(COLOUR_CODES)}"
+                )
+        for what, n in (
+            ("LED number", led),
+            ("on count", on_count),
+            ("off count", off_count),
+            ("timer count", timer_count),
+        ):
             if not 0 <= n <= 255:
                 raise ValueError(f"{what} {n!r} not accepted; accepted: 0 to 255")
-        command = {"command": osdp.Command.LED, "reader": 0, "led_number": led,
-                   "control_code": 2 if temporary else 1, "on_color": COLOUR_CODES[colour],
-                   "off_color": COLOUR_CODES[off_colour], "on_count": on_count,
-                   "off_count": off_count, "temporary": temporary, "timer_count": timer_count}
+        command = {
+            "command": osdp.Command.LED,
+            "reader": 0,
+            "led_number": led,
+            "control_code": 2 if temporary else 1,
+            "on_color": COLOUR_CODES[colour],
+            "off_color": COLOUR_CODES[off_colour],
+            "on_count": on_count,
+            "off_count": off_count,
+            "temporary": temporary,
+            "timer_count": timer_count,
+        }
         return self._submit(address, command, "led", colour=colour)
 
-    def buzz(self, address: int, on_count: int = 2, off_count: int = 1,
-             repeats: int = 1) -> bool:
+    def buzz(self, address: int, on_count: int = 2, off_count: int = 1, repeats: int = 1) -> bool:
         """Sound the reader's default tone ``repeats`` times (counts in 100 ms units)."""
-        for what, n in (("on count", on_count), ("off count", off_count),
-                        ("repeat count", repeats)):
+        for what, n in (
+            ("on count", on_count),
+            ("off count", off_count),
+            ("repeat count", repeats),
+        ):
             if not 0 <= n <= 255:
                 raise ValueError(f"buzzer {what} {n!r} not accepted; accepted: 0 to 255")
-        command = {"command": osdp.Command.Buzzer, "reader": 0, "control_code": 2,
-                   "on_count": on_count, "off_count": off_count, "rep_count": repeats}
+        command = {
+            "command": osdp.Command.Buzzer,
+            "reader": 0,
+            "control_code": 2,
+            "on_count": on_count,
+            "off_count": off_count,
+            "rep_count": repeats,
+        }
         return self._submit(address, command, "buzzer", repeats=repeats)
 
     def _submit(self, address: int, command: dict[str, Any], kind: str, **details: Any) -> bool:
         index = self._index(address)
         osdp_clock.sync(self.world.now)
         ok = bool(self._cp.ctx.submit_command(index, command))
-        self.world.trace.emit(self.name, "osdp", f"submit-{kind}", address=address, queued=ok,
-                              **details)
+        self.world.trace.emit(
+            self.name, "osdp", f"submit-{kind}", address=address, queued=ok, **details
+        )
         return ok
 
     # -- callbacks from libosdp --------------------------------------------------------------
@@ -156,8 +211,9 @@ class OsdpControlPanel:
         elif kind == osdp.Event.KeyPress:
             keys = bytes(event.get("data", b""))
             record["kind"] = "keypad"
-            record["keys"] = "".join("#" if b == 0x0D else "*" if b == 0x7F else chr(b)
-                                     for b in keys)
+            record["keys"] = "".join(
+                "#" if b == 0x0D else "*" if b == 0x7F else chr(b) for b in keys
+            )
             details = {"keys": record["keys"]}
         else:
             record["kind"] = f"event-{kind}"
@@ -166,15 +222,26 @@ class OsdpControlPanel:
         return 0
 
     def _on_completion(self, address: int, command: dict[str, Any], status: int) -> None:
-        record = {"t": self.world.now, "address": address, "command": command.get("command"),
-                  "status": COMPLETION.get(status, str(status))}
+        record = {
+            "t": self.world.now,
+            "address": address,
+            "command": command.get("command"),
+            "status": COMPLETION.get(status, str(status)),
+        }
         self.completions.append(record)
-        self.world.trace.emit(self.name, "osdp", "command-complete", address=address,
-                              command=record["command"], status=record["status"])
+        self.world.trace.emit(
+            self.name,
+            "osdp",
+            "command-complete",
+            address=address,
+            command=record["command"],
+            status=record["status"],
+        )
 
     # -- waiting in world time ---------------------------------------------------------------
-    async def until(self, condition: Callable[[], bool], timeout: float,
-                    step: float = 0.05) -> bool:
+    async def until(
+        self, condition: Callable[[], bool], timeout: float, step: float = 0.05
+    ) -> bool:
         """Wait (world time) until ``condition()`` holds; False after ``timeout`` seconds."""
         end = self.world.now + timeout
         while not condition():

@@ -23,11 +23,18 @@ from sim.uart import LineSettings
 from sim.world import World
 
 DEFAULT_TICK = 0.02
+
+
 class BusChannel(osdp.Channel):  # type: ignore[misc]
     """libosdp's byte stream on a bus port."""
 
-    def __init__(self, bus: Rs485Bus, name: str, settings: LineSettings | None = None,
-                 on_data: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        bus: Rs485Bus,
+        name: str,
+        settings: LineSettings | None = None,
+        on_data: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         self._rx = bytearray()
         self._on_data = on_data

@@ -22,8 +22,16 @@ from devices.rs485.osdp_link import BusChannel, Refresher, check_address, check_
 from sim.rs485 import Rs485Bus
 from sim.world import World
 
-COLOURS = {0: "black", 1: "red", 2: "green", 3: "amber", 4: "blue", 5: "magenta", 6: "cyan",
-           7: "white"}
+COLOURS = {
+    0: "black",
+    1: "red",
+    2: "green",
+    3: "amber",
+    4: "blue",
+    5: "magenta",
+    6: "cyan",
+    7: "white",
+}
 KEYS = "0123456789*#"
 _KEY_CODES = {**{str(d): 0x30 + d for d in range(10)}, "*": 0x7F, "#": 0x0D}
 WIEGAND_26_FACILITY = range(256)
@@ -34,8 +42,10 @@ def wiegand26(facility: int, card: int) -> bytes:
     """Facility code (8 bits) and card number (16 bits) framed by even and odd parity, 26 bits
     MSB first, padded to 4 bytes."""
     if facility not in WIEGAND_26_FACILITY or card not in WIEGAND_26_CARD:
-        raise ValueError(f"card {facility}:{card} not accepted; accepted: facility 0-255 and "
-                         "card number 0-65535 (26-bit Wiegand)")
+        raise ValueError(
+            f"card {facility}:{card} not accepted; accepted: facility 0-255 and "
+            "card number 0-65535 (26-bit Wiegand)"
+        )
     payload = (facility << 16) | card
     even = bin(payload >> 12).count("1") & 1
     odd = (bin(payload & 0xFFF).count("1") & 1) ^ 1
@@ -71,9 +81,11 @@ class ReaderSpec:
             self.serial_number = 0x1000 + self.address
 
     def capabilities(self) -> Any:
-        caps = [(osdp.Capability.CardDataFormat, 1, 1),
-                (osdp.Capability.LEDControl, 1, self.leds),
-                (osdp.Capability.TextOutput, 1, 1)]
+        caps = [
+            (osdp.Capability.CardDataFormat, 1, 1),
+            (osdp.Capability.LEDControl, 1, self.leds),
+            (osdp.Capability.TextOutput, 1, 1),
+        ]
         if self.sound:
             caps.append((osdp.Capability.AudibleControl, 1, 1))
         if self.scbk is not None:
@@ -98,8 +110,13 @@ class ReaderState:
 class OsdpReader:
     """One OSDP reader node on a bus."""
 
-    def __init__(self, world: World, bus: Rs485Bus, spec: ReaderSpec,
-                 log_level: int = osdp.LogLevel.Emergency) -> None:
+    def __init__(
+        self,
+        world: World,
+        bus: Rs485Bus,
+        spec: ReaderSpec,
+        log_level: int = osdp.LogLevel.Emergency,
+    ) -> None:
         self.world = world
         self.bus = bus
         self.spec = spec
@@ -119,15 +136,22 @@ class OsdpReader:
         spec = self.spec
         flags = [osdp.LibFlag.EnforceSecure] if spec.scbk is not None else []
         channel = BusChannel(self.bus, self.name, on_data=self._kick)
-        info = osdp.PDInfo(spec.address, channel, scbk=spec.scbk, name=spec.name, flags=flags,
-                           id=osdp.PdId(2, spec.model, spec.vendor_code, spec.serial_number,
-                                        spec.firmware))
-        self._pd = osdp.PeripheralDevice(info, spec.capabilities(), log_level=self.log_level,
-                                         command_handler=self._on_command)
+        info = osdp.PDInfo(
+            spec.address,
+            channel,
+            scbk=spec.scbk,
+            name=spec.name,
+            flags=flags,
+            id=osdp.PdId(2, spec.model, spec.vendor_code, spec.serial_number, spec.firmware),
+        )
+        self._pd = osdp.PeripheralDevice(
+            info, spec.capabilities(), log_level=self.log_level, command_handler=self._on_command
+        )
         self._channel = channel
         self._refresher = Refresher(self.world, self.name, self._pd.ctx)
-        self.world.trace.emit(self.name, "osdp", "power-on", address=spec.address,
-                              secure=spec.scbk is not None)
+        self.world.trace.emit(
+            self.name, "osdp", "power-on", address=spec.address, secure=spec.scbk is not None
+        )
 
     def stop(self) -> None:
         """Power off: the port goes quiet and libosdp's state is lost."""
@@ -158,17 +182,28 @@ class OsdpReader:
     def present_card(self, facility: int, card: int) -> bool:
         """A 26-bit Wiegand card read, queued for the CP's next poll."""
         data = wiegand26(facility, card)
-        return self._submit({"event": osdp.Event.CardRead, "reader_no": 0, "direction": 0,
-                             "format": osdp.CardFormat.Wiegand, "length": 26, "data": data},
-                            "card", facility=facility, card=card)
+        return self._submit(
+            {
+                "event": osdp.Event.CardRead,
+                "reader_no": 0,
+                "direction": 0,
+                "format": osdp.CardFormat.Wiegand,
+                "length": 26,
+                "data": data,
+            },
+            "card",
+            facility=facility,
+            card=card,
+        )
 
     def press_keys(self, keys: str) -> bool:
         bad = sorted({k for k in keys if k not in KEYS})
         if bad or not keys:
             raise ValueError(f"keys {keys!r} not accepted; accepted: one or more of {KEYS}")
         data = bytes(_KEY_CODES[k] for k in keys)
-        return self._submit({"event": osdp.Event.KeyPress, "reader_no": 0, "data": data},
-                            "keypad", keys=keys)
+        return self._submit(
+            {"event": osdp.Event.KeyPress, "reader_no": 0, "data": data}, "keypad", keys=keys
+        )
 
     def _submit(self, event: dict[str, Any], kind: str, **details: Any) -> bool:
         if self._pd is None:
@@ -190,7 +225,8 @@ class OsdpReader:
             state.leds[led] = {
                 "colour": COLOURS.get(int(command["on_color"]), "unknown"),
                 "off_colour": COLOURS.get(int(command["off_color"]), "unknown"),
-                "on_count": int(command["on_count"]), "off_count": int(command["off_count"]),
+                "on_count": int(command["on_count"]),
+                "off_count": int(command["off_count"]),
                 "temporary": bool(command.get("temporary")),
             }
             self.world.trace.emit(self.name, "osdp", "led", led=led, **state.leds[led])
@@ -198,10 +234,12 @@ class OsdpReader:
             if not self.spec.sound:
                 return self._refuse(command, "no buzzer fitted")
             on = int(command["control_code"]) == 2
-            state.buzzer = {"tone": "default" if on else "off",
-                            "on_count": int(command["on_count"]),
-                            "off_count": int(command["off_count"]),
-                            "repeats": int(command["rep_count"])}
+            state.buzzer = {
+                "tone": "default" if on else "off",
+                "on_count": int(command["on_count"]),
+                "off_count": int(command["off_count"]),
+                "repeats": int(command["rep_count"]),
+            }
             if on:
                 state.beeps += max(1, int(command["rep_count"]))
             self.world.trace.emit(self.name, "osdp", "buzzer", **state.buzzer)
@@ -213,6 +251,7 @@ class OsdpReader:
         return 0, None
 
     def _refuse(self, command: dict[str, Any], why: str) -> tuple[int, Any]:
-        self.world.trace.emit(self.name, "osdp", "command-refused", command=command.get("command"),
-                              reason=why)
+        self.world.trace.emit(
+            self.name, "osdp", "command-refused", command=command.get("command"), reason=why
+        )
         return -1, None

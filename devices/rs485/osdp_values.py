@@ -3,7 +3,7 @@ libosdp so that checking them does not load it."""
 
 from __future__ import annotations
 
-OSDP_ADDRESSES = range(0, 0x7F)     # 0x7F is the broadcast address, never a PD's own
+OSDP_ADDRESSES = range(0, 0x7F)  # 0x7F is the broadcast address, never a PD's own
 SCBK_BYTES = 16
 
 
@@ -20,8 +20,9 @@ def check_key(key: object, what: str = "SCBK") -> bytes | None:
         try:
             key = bytes.fromhex(key)
         except ValueError:
-            raise ValueError(f"{what} {key!r} not accepted; accepted: 16 bytes as 32 hex "
-                             "digits") from None
+            raise ValueError(
+                f"{what} {key!r} not accepted; accepted: 16 bytes as 32 hex digits"
+            ) from None
     if not isinstance(key, bytes) or len(key) != SCBK_BYTES:
         raise ValueError(f"{what} {key!r} not accepted; accepted: 16 bytes (32 hex digits)")
     return key

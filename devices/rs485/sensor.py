@@ -42,8 +42,10 @@ class SensorTrack:
 
     def __init__(self, model: SensorModel, slave: ModbusSlave, point: Point, born: float) -> None:
         if not model.period > 0:
-            raise ValueError(f"point {point.name!r}: sensor period {model.period!r} s not "
-                             "accepted; accepted: a number of seconds > 0")
+            raise ValueError(
+                f"point {point.name!r}: sensor period {model.period!r} s not "
+                "accepted; accepted: a number of seconds > 0"
+            )
         self.model, self.slave, self.point = model, slave, point
         self.born = born
         self.due = born + model.period
@@ -62,8 +64,7 @@ class SensorTrack:
             self.current = model.value(last - self.born, self.current, self.slave, self.point)
         else:
             while due <= now:
-                self.current = model.value(due - self.born, self.current, self.slave,
-                                           self.point)
+                self.current = model.value(due - self.born, self.current, self.slave, self.point)
                 due += period
         self.due = due
         return self.current

@@ -33,11 +33,13 @@ def parse_units(text: str) -> list[int]:
         units = [int(u) for u in text.split(",") if u.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"units {text!r} not understood; accepted: comma-separated integers 1-247") from None
+            f"units {text!r} not understood; accepted: comma-separated integers 1-247"
+        ) from None
     bad = [u for u in units if not 1 <= u <= 247]
     if bad or not units:
         raise argparse.ArgumentTypeError(
-            f"unit id(s) {bad or text!r} not accepted; accepted: 1-247")
+            f"unit id(s) {bad or text!r} not accepted; accepted: 1-247"
+        )
     return units
 
 
@@ -46,7 +48,8 @@ def parse_osdp(text: str) -> list[int]:
         return [check_address(int(a)) for a in text.split(",") if a.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"OSDP addresses {text!r} not accepted; accepted: comma-separated 0-126") from None
+            f"OSDP addresses {text!r} not accepted; accepted: comma-separated 0-126"
+        ) from None
 
 
 def parse_scbk(text: str) -> bytes:
@@ -58,19 +61,36 @@ def parse_scbk(text: str) -> bytes:
     return key
 
 
-def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
-                  seed: bool = True) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, seed: bool = True
+) -> None:
     """The serve options (``seed=False`` when the caller, e.g. ``hil serve``, has its own)."""
-    parser.add_argument("--tcp-port", type=int, default=None,
-                        help="RTU-over-TCP port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument(
+        "--tcp-port",
+        type=int,
+        default=None,
+        help="RTU-over-TCP port on 127.0.0.1 (0 picks a free one)",
+    )
     parser.add_argument("--pty", action="store_true", help="also bridge to a pseudo-terminal")
     parser.add_argument("--units", type=parse_units, default=[1], help="slave ids, e.g. 1,2,3")
-    parser.add_argument("--osdp", type=parse_osdp, default=None,
-                        help="serve OSDP readers at these addresses instead of Modbus slaves")
-    parser.add_argument("--scbk", type=parse_scbk, default=None,
-                        help="the OSDP readers' secure channel base key (32 hex digits)")
-    parser.add_argument("--settings", type=LineSettings.parse, default=LineSettings(),
-                        help='line settings, e.g. "9600 8N1"')
+    parser.add_argument(
+        "--osdp",
+        type=parse_osdp,
+        default=None,
+        help="serve OSDP readers at these addresses instead of Modbus slaves",
+    )
+    parser.add_argument(
+        "--scbk",
+        type=parse_scbk,
+        default=None,
+        help="the OSDP readers' secure channel base key (32 hex digits)",
+    )
+    parser.add_argument(
+        "--settings",
+        type=LineSettings.parse,
+        default=LineSettings(),
+        help='line settings, e.g. "9600 8N1"',
+    )
     if seed:
         parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--capture-dir", type=Path, default=None)
@@ -78,8 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
 
 async def _serve(world: World, args: argparse.Namespace) -> None:
     protocol = "osdp" if args.osdp else "modbus-rtu"
-    bus = Rs485Bus(world, "line", args.settings, capture_dir=args.capture_dir,
-                   protocol=protocol)
+    bus = Rs485Bus(world, "line", args.settings, capture_dir=args.capture_dir, protocol=protocol)
     if args.osdp:
         from devices.rs485.osdp_pd import OsdpReader, ReaderSpec  # loads libosdp
 

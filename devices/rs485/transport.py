@@ -25,9 +25,16 @@ class BusTransport(asyncio.Transport):
     """Bytes written go onto the line (after an optional turnaround delay); each line frame
     received is handed to the protocol's ``data_received`` in one piece."""
 
-    def __init__(self, bus: Rs485Bus, name: str, protocol: asyncio.BaseProtocol,
-                 settings: LineSettings | None = None, accept: FrameFilter | None = None,
-                 delay: float = 0.0, address: int | None = None) -> None:
+    def __init__(
+        self,
+        bus: Rs485Bus,
+        name: str,
+        protocol: asyncio.BaseProtocol,
+        settings: LineSettings | None = None,
+        accept: FrameFilter | None = None,
+        delay: float = 0.0,
+        address: int | None = None,
+    ) -> None:
         super().__init__()
         self._protocol = protocol
         self._loop = bus.world.loop
@@ -93,8 +100,9 @@ class BusTransport(asyncio.Transport):
         pass
 
 
-def bus_connector(bus: Rs485Bus, name: str, protocol_factory: Callable[[], Any],
-                  **transport_options: Any) -> Callable[[], Any]:
+def bus_connector(
+    bus: Rs485Bus, name: str, protocol_factory: Callable[[], Any], **transport_options: Any
+) -> Callable[[], Any]:
     """A replacement for pymodbus' ``call_create``: attach to ``bus`` as ``name``."""
 
     async def create() -> tuple[BusTransport, Any]:

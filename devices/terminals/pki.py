@@ -42,13 +42,18 @@ class Credential:
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gateway-hil"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gateway-hil"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _pem_key(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 class CertificateAuthority:
@@ -57,11 +62,17 @@ class CertificateAuthority:
     def __init__(self, cn: str = "gateway-hil root") -> None:
         self._key = ed25519.Ed25519PrivateKey.generate()
         self.name = _name(cn)
-        self.cert = (x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
-                     .public_key(self._key.public_key()).serial_number(1)
-                     .not_valid_before(_NOT_BEFORE).not_valid_after(_NOT_AFTER)
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-                     .sign(self._key, None))
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(self.name)
+            .public_key(self._key.public_key())
+            .serial_number(1)
+            .not_valid_before(_NOT_BEFORE)
+            .not_valid_after(_NOT_AFTER)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(self._key, None)
+        )
         self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
         self._serial = 1
 
@@ -73,21 +84,32 @@ class CertificateAuthority:
         timing is wall-clock anyway. The root stays Ed25519 and signs both kinds.
         """
         key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey = (
-            ec.generate_private_key(ec.SECP256R1()) if grpc_wire
-            else ed25519.Ed25519PrivateKey.generate())
+            ec.generate_private_key(ec.SECP256R1())
+            if grpc_wire
+            else ed25519.Ed25519PrivateKey.generate()
+        )
         self._serial += 1
         usage = [ExtendedKeyUsageOID.CLIENT_AUTH]
         if server:  # gateways are servers to terminals and clients of the master
             usage.append(ExtendedKeyUsageOID.SERVER_AUTH)
-        builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.name)
-                   .public_key(key.public_key()).serial_number(self._serial)
-                   .not_valid_before(_NOT_BEFORE).not_valid_after(_NOT_AFTER)
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-                   .add_extension(x509.ExtendedKeyUsage(usage), False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(cn))
+            .issuer_name(self.name)
+            .public_key(key.public_key())
+            .serial_number(self._serial)
+            .not_valid_before(_NOT_BEFORE)
+            .not_valid_after(_NOT_AFTER)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+            .add_extension(x509.ExtendedKeyUsage(usage), False)
+        )
         if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                False,
+            )
         cert = builder.sign(self._key, None)
         return Credential(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key))
 
@@ -101,8 +123,10 @@ class CertificateAuthority:
         try:
             cert.verify_directly_issued_by(self.cert)
         except Exception as exc:  # signature, issuer or algorithm mismatch
-            raise ValueError(f"certificate {common_name(cert)!r} is not issued by the shared "
-                             f"root: {exc or type(exc).__name__}") from None
+            raise ValueError(
+                f"certificate {common_name(cert)!r} is not issued by the shared "
+                f"root: {exc or type(exc).__name__}"
+            ) from None
         return common_name(cert)
 
 
@@ -116,8 +140,12 @@ def peer_common_name(der: bytes | None) -> str:
     return common_name(x509.load_der_x509_certificate(der)) if der else ""
 
 
-def tls_context(ca_pem: bytes, server_side: bool, credential: Credential | None = None,
-                require_peer: bool = True) -> ssl.SSLContext:
+def tls_context(
+    ca_pem: bytes,
+    server_side: bool,
+    credential: Credential | None = None,
+    require_peer: bool = True,
+) -> ssl.SSLContext:
     """A TLS 1.2 context trusting only the shared root (the seed: "TLS 1.2 specification")."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server_side else ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -42,8 +42,9 @@ class SearchMedium:
         rng = self.world.rng("udp-search")
         replies: list[dict[str, Any]] = []
         deadline = loop.time() + timeout_s
-        self.world.trace.emit(sender, "ip", "search-broadcast", subnet=str(net),
-                              timeout_s=timeout_s)
+        self.world.trace.emit(
+            sender, "ip", "search-broadcast", subnet=str(net), timeout_s=timeout_s
+        )
         for name in sorted(self._responders):
             address, responder = self._responders[name]
             if ipaddress.ip_address(address()) not in net:

@@ -37,13 +37,19 @@ DEFAULT_WINDOW_S = 5.0
 class SlavePort:
     """The RS485 port of one terminal: the bus, the addresses it scans, the live panel."""
 
-    def __init__(self, world: World, bus: Rs485Bus, name: str,
-                 addresses: range | list[int] = DEFAULT_ADDRESSES,
-                 window_s: float = DEFAULT_WINDOW_S) -> None:
+    def __init__(
+        self,
+        world: World,
+        bus: Rs485Bus,
+        name: str,
+        addresses: range | list[int] = DEFAULT_ADDRESSES,
+        window_s: float = DEFAULT_WINDOW_S,
+    ) -> None:
         self.addresses = list(addresses)
         if not self.addresses:
-            raise ValueError("a slave port needs at least one address to scan; accepted: OSDP "
-                             "addresses 0 to 126")
+            raise ValueError(
+                "a slave port needs at least one address to scan; accepted: OSDP addresses 0 to 126"
+            )
         for address in self.addresses:
             check_address(address)
         if not 0.5 <= window_s <= 60.0:
@@ -84,16 +90,25 @@ class SlavePort:
     async def _run(self) -> dict[int, int]:
         self._close_panel()
         self.searches += 1
-        self.world.trace.emit(self.name, "app", "slave-search-start", bus=self.bus.name,
-                              addresses=self.addresses)
-        self._panel = OsdpControlPanel(self.world, self.bus,
-                                       [PdConfig(a) for a in self.addresses],
-                                       name=f"{self.name}-cp{self.searches}")
+        self.world.trace.emit(
+            self.name, "app", "slave-search-start", bus=self.bus.name, addresses=self.addresses
+        )
+        self._panel = OsdpControlPanel(
+            self.world,
+            self.bus,
+            [PdConfig(a) for a in self.addresses],
+            name=f"{self.name}-cp{self.searches}",
+        )
         await asyncio.sleep(self.window_s)
         self._search = None
         self._last = self.found()
-        self.world.trace.emit(self.name, "app", "slave-search", bus=self.bus.name,
-                              found={str(k): v for k, v in sorted(self._last.items())})
+        self.world.trace.emit(
+            self.name,
+            "app",
+            "slave-search",
+            bus=self.bus.name,
+            found={str(k): v for k, v in sorted(self._last.items())},
+        )
         return dict(self._last)
 
     def stop(self) -> None:

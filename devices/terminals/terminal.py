@@ -45,7 +45,7 @@ class TerminalConfig:
     device_id: int
     ip: str
     subnet: str = "10.0.0.0/24"
-    type: int = 0x0E                      # CORESTATION_40
+    type: int = 0x0E  # CORESTATION_40
     port: int = DEVICE_PORT
     mode: int = SERVER_TO_DEVICE
     server_ip: str = ""
@@ -60,12 +60,20 @@ class TerminalConfig:
 
 
 class Terminal:
-    def __init__(self, net: IpNetwork, search: SearchMedium, config: TerminalConfig,
-                 ca_pem: bytes, name: str | None = None,
-                 slave_port: SlavePort | None = None) -> None:
+    def __init__(
+        self,
+        net: IpNetwork,
+        search: SearchMedium,
+        config: TerminalConfig,
+        ca_pem: bytes,
+        name: str | None = None,
+        slave_port: SlavePort | None = None,
+    ) -> None:
         if slave_port is not None and config.rs485_slaves:
-            raise ValueError(f"terminal {config.device_id}: give RS485 slaves either as a fixed "
-                             f"list ({config.rs485_slaves}) or as a slave port, not both")
+            raise ValueError(
+                f"terminal {config.device_id}: give RS485 slaves either as a fixed "
+                f"list ({config.rs485_slaves}) or as a slave port, not both"
+            )
         self.net = net
         self.slave_port = slave_port
         self.world = net.world
@@ -167,7 +175,8 @@ class Terminal:
         while self.powered and self.cfg.mode == DEVICE_TO_SERVER:
             try:
                 reader, writer = await self.net.open_connection(
-                    self.cfg.server_ip, self.cfg.server_port(), client_host=self.cfg.ip)
+                    self.cfg.server_ip, self.cfg.server_port(), client_host=self.cfg.ip
+                )
             except OSError as exc:
                 self._trace("dial-failed", server=self.cfg.server_ip, error=str(exc))
             else:
@@ -181,8 +190,9 @@ class Terminal:
             self._tls = tls_context(self._ca_pem, server_side=False)
         return self._tls
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                       direction: str) -> None:
+    async def _session(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
+    ) -> None:
         self._writers.add(writer)
         self.sessions += 1
         self.sessions_total += 1
@@ -197,8 +207,15 @@ class Terminal:
             if self.cfg.ssl:
                 await asyncio.wait_for(stream.start_tls(self._tls_context(), False), 10.0)
             link = wire.FramedLink(stream)
-            link.send_json(wire.HELLO, {"deviceID": self.cfg.device_id, "type": self.cfg.type,
-                                        "mode": self.cfg.mode, "ssl": self.cfg.ssl})
+            link.send_json(
+                wire.HELLO,
+                {
+                    "deviceID": self.cfg.device_id,
+                    "type": self.cfg.type,
+                    "mode": self.cfg.mode,
+                    "ssl": self.cfg.ssl,
+                },
+            )
             while True:
                 kind, msg = await asyncio.wait_for(link.recv_json(), 2 * KEEPALIVE_S)
                 if kind == wire.PING:
@@ -211,9 +228,13 @@ class Terminal:
                         self.world.loop.call_soon(self._restart_network)
                         break
                 else:
-                    link.send_json(wire.REPLY, {"ok": False,
-                                                "error": f"frame kind {kind} not accepted; "
-                                                "accepted: PING, CMD"})
+                    link.send_json(
+                        wire.REPLY,
+                        {
+                            "ok": False,
+                            "error": f"frame kind {kind} not accepted; accepted: PING, CMD",
+                        },
+                    )
         except TimeoutError:
             reason = "keep-alive timeout"
         except (ConnectionError, wire.FrameError, ssl.SSLError, OSError) as exc:
@@ -233,8 +254,11 @@ class Terminal:
         if op == "set-mode":
             mode = msg.get("mode")
             if mode not in (SERVER_TO_DEVICE, DEVICE_TO_SERVER):
-                return {"ok": False, "error": f"connection mode {mode!r} not accepted; "
-                        "accepted: 0 (SERVER_TO_DEVICE), 1 (DEVICE_TO_SERVER)"}, False
+                return {
+                    "ok": False,
+                    "error": f"connection mode {mode!r} not accepted; "
+                    "accepted: 0 (SERVER_TO_DEVICE), 1 (DEVICE_TO_SERVER)",
+                }, False
             server_ip = msg.get("serverIP") or self.cfg.server_ip
             changed = mode != self.cfg.mode
             self.cfg.mode, self.cfg.server_ip = mode, str(server_ip)
@@ -248,27 +272,44 @@ class Terminal:
             return {"ok": True}, changed
         if op == "set-slaves":
             rs485, wiegand = msg.get("rs485") or [], msg.get("wiegand") or []
-            if not isinstance(rs485, list) or not isinstance(wiegand, list) or not all(
-                    isinstance(s, int) and not isinstance(s, bool) for s in rs485 + wiegand):
-                return {"ok": False, "error": f"slave lists rs485={rs485!r} wiegand={wiegand!r} "
-                        "not accepted; accepted: lists of device IDs"}, False
+            if (
+                not isinstance(rs485, list)
+                or not isinstance(wiegand, list)
+                or not all(isinstance(s, int) and not isinstance(s, bool) for s in rs485 + wiegand)
+            ):
+                return {
+                    "ok": False,
+                    "error": f"slave lists rs485={rs485!r} wiegand={wiegand!r} "
+                    "not accepted; accepted: lists of device IDs",
+                }, False
             found = self.rs485_found()
             unknown = [s for s in rs485 if s not in found] + [
-                s for s in wiegand if s not in self.cfg.wiegand_slaves]
+                s for s in wiegand if s not in self.cfg.wiegand_slaves
+            ]
             if unknown:
                 where = "found on the RS485 bus of" if self.slave_port else "registered on"
-                return {"ok": False, "error": f"slave devices {unknown} are not {where} "
-                        f"device {self.cfg.device_id}; found: RS485 {found}, Wiegand "
-                        f"{self.cfg.wiegand_slaves}"}, False
+                return {
+                    "ok": False,
+                    "error": f"slave devices {unknown} are not {where} "
+                    f"device {self.cfg.device_id}; found: RS485 {found}, Wiegand "
+                    f"{self.cfg.wiegand_slaves}",
+                }, False
             self.active_rs485, self.active_wiegand = list(rs485), list(wiegand)
             self._trace("set-slaves", rs485=rs485, wiegand=wiegand)
             return {"ok": True}, False
         if op == "get-slaves":
             found = self.rs485_found()
-            return {"ok": True, "rs485": [s for s in self.active_rs485 if s in found],
-                    "wiegand": list(self.active_wiegand), "found": found}, False
-        return {"ok": False, "error": f"op {op!r} not accepted; accepted: get-config, "
-                "set-mode, set-ssl, set-slaves, get-slaves"}, False
+            return {
+                "ok": True,
+                "rs485": [s for s in self.active_rs485 if s in found],
+                "wiegand": list(self.active_wiegand),
+                "found": found,
+            }, False
+        return {
+            "ok": False,
+            "error": f"op {op!r} not accepted; accepted: get-config, "
+            "set-mode, set-ssl, set-slaves, get-slaves",
+        }, False
 
     # -- search ------------------------------------------------------------------------------
     def _on_search(self, datagram: bytes) -> bytes | None:
@@ -277,12 +318,19 @@ class Terminal:
         return json.dumps(self.describe(), sort_keys=True).encode()
 
     def describe(self) -> dict[str, Any]:
-        return {"deviceID": self.cfg.device_id, "type": self.cfg.type,
-                "useDHCP": self.cfg.use_dhcp, "connectionMode": self.cfg.mode,
-                "IPAddr": self.cfg.ip, "port": self.cfg.port, "useSSL": self.cfg.ssl,
-                "serverAddr": self.cfg.server_ip, "subnet": str(
-                    ipaddress.ip_network(self.cfg.subnet, strict=False)),
-                "rs485": self.rs485_found(), "wiegand": list(self.cfg.wiegand_slaves)}
+        return {
+            "deviceID": self.cfg.device_id,
+            "type": self.cfg.type,
+            "useDHCP": self.cfg.use_dhcp,
+            "connectionMode": self.cfg.mode,
+            "IPAddr": self.cfg.ip,
+            "port": self.cfg.port,
+            "useSSL": self.cfg.ssl,
+            "serverAddr": self.cfg.server_ip,
+            "subnet": str(ipaddress.ip_network(self.cfg.subnet, strict=False)),
+            "rs485": self.rs485_found(),
+            "wiegand": list(self.cfg.wiegand_slaves),
+        }
 
     def _trace(self, event: str, **details: Any) -> None:
         self.world.trace.emit(self.name, "app", event, **details)

@@ -122,11 +122,12 @@ class FramedLink:
             if len(self._buf) >= HEADER.size:
                 length, kind = HEADER.unpack_from(self._buf)
                 if length > MAX_BODY:
-                    raise FrameError(f"frame body of {length} bytes announced; at most "
-                                     f"{MAX_BODY} accepted")
+                    raise FrameError(
+                        f"frame body of {length} bytes announced; at most {MAX_BODY} accepted"
+                    )
                 if len(self._buf) >= HEADER.size + length:
-                    body = bytes(self._buf[HEADER.size:HEADER.size + length])
-                    del self._buf[:HEADER.size + length]
+                    body = bytes(self._buf[HEADER.size : HEADER.size + length])
+                    del self._buf[: HEADER.size + length]
                     return kind, body
             data = await self.stream.read_some()
             if not data:

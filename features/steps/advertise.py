@@ -18,15 +18,22 @@ from features.steps.connection import expect_ok
 from features.steps.support import Ctx, norm_hex, query_dict, step_text
 
 OBSERVER = "observer"
-EVT_NAMES = {0: "ADV_IND", 1: "ADV_DIRECT_IND", 2: "ADV_SCAN_IND", 3: "ADV_NONCONN_IND",
-             4: "SCAN_RSP"}
+EVT_NAMES = {
+    0: "ADV_IND",
+    1: "ADV_DIRECT_IND",
+    2: "ADV_SCAN_IND",
+    3: "ADV_NONCONN_IND",
+    4: "SCAN_RSP",
+}
 
 
 def observer(ctx: Ctx) -> BleObserver:
     found = ctx.discovered.get(OBSERVER)
     if not isinstance(found, BleObserver):
-        raise RuntimeError("no observer in this scenario; add 'Given a scanner in the world at "
-                           "<n> m from the router'")
+        raise RuntimeError(
+            "no observer in this scenario; add 'Given a scanner in the world at "
+            "<n> m from the router'"
+        )
     return found
 
 
@@ -70,31 +77,54 @@ def recent(ctx: Ctx) -> list[Heard]:
     return heard(ctx, float(ctx.marks.get("adv_changed", 0.0)) + 0.011)  # after advDelay
 
 
-@then(step_text('the scanner hears the router advertise "{data:Q}" as {evt:w} between {low:I} '
-                'and {high:I} times'))
+@then(
+    step_text(
+        'the scanner hears the router advertise "{data:Q}" as {evt:w} between {low:I} '
+        "and {high:I} times"
+    )
+)
 def _(ctx: Ctx, data: str, evt: str, low: int, high: int, hil_record: dict[str, Any]) -> None:
     packets = [h for h in recent(ctx) if not h.scan_response]
     hil_record.setdefault("measurements", {}).setdefault("adv_heard", []).append(len(packets))
-    expect(low <= len(packets) <= high, f"{low}..{high} advertising PDUs", len(packets),
-           "the router's advertising interval is not what was asked")
-    wrong = [(EVT_NAMES.get(h.evt_type), h.data.hex().upper()) for h in packets
-             if EVT_NAMES.get(h.evt_type) != evt or h.data.hex().upper() != norm_hex(data)]
-    expect(not wrong, f"{evt} carrying {norm_hex(data)}", wrong[:3],
-           "the router's advertisement is not the type and data asked for")
+    expect(
+        low <= len(packets) <= high,
+        f"{low}..{high} advertising PDUs",
+        len(packets),
+        "the router's advertising interval is not what was asked",
+    )
+    wrong = [
+        (EVT_NAMES.get(h.evt_type), h.data.hex().upper())
+        for h in packets
+        if EVT_NAMES.get(h.evt_type) != evt or h.data.hex().upper() != norm_hex(data)
+    ]
+    expect(
+        not wrong,
+        f"{evt} carrying {norm_hex(data)}",
+        wrong[:3],
+        "the router's advertisement is not the type and data asked for",
+    )
 
 
 @then(step_text('the scanner receives the router\'s scan response "{data:Q}"'))
 def _(ctx: Ctx, data: str) -> None:
     responses = [h.data.hex().upper() for h in recent(ctx) if h.scan_response]
-    expect(responses and set(responses) == {norm_hex(data)}, f"SCAN_RSP {norm_hex(data)}",
-           sorted(set(responses)) or "no scan response", "resp_data is not sent as asked")
+    expect(
+        responses and set(responses) == {norm_hex(data)},
+        f"SCAN_RSP {norm_hex(data)}",
+        sorted(set(responses)) or "no scan response",
+        "resp_data is not sent as asked",
+    )
 
 
 @then("the scanner receives no scan response from the router")
 def _(ctx: Ctx) -> None:
     responses = [h for h in recent(ctx) if h.scan_response]
-    expect(not responses, "no SCAN_RSP", len(responses),
-           "a non-scannable advertisement must not be answered with a scan response")
+    expect(
+        not responses,
+        "no SCAN_RSP",
+        len(responses),
+        "a non-scannable advertisement must not be answered with a scan response",
+    )
 
 
 @then(step_text("the scanner hears nothing from the router for {seconds:N} seconds"))

@@ -33,11 +33,11 @@ class CmState:
     # tenant -> (device ID, status name, StatusChange.timestamp, world time it arrived)
     streams: dict[str, list[tuple[int, str, int, float]]] = field(default_factory=dict)
     marks: dict[str, float] = field(default_factory=dict)
-    fleets: dict[str, list[int]] = field(default_factory=dict)   # gateway -> device IDs
+    fleets: dict[str, list[int]] = field(default_factory=dict)  # gateway -> device IDs
     last_error: Any = None
     last_reply: Any = None
     stream_errors: list[Any] = field(default_factory=list)
-    raw_answer: bytes = b""                 # the last hand-encoded call's answer
+    raw_answer: bytes = b""  # the last hand-encoded call's answer
 
     @property
     def bed(self) -> ConnectMasterBed:
@@ -49,8 +49,9 @@ class CmState:
 
 def _driver(hil_config: HilConfig, tmp_path: Path) -> CmDriver:
     if hil_config.sut.builtin:
-        bed = ConnectMasterBed(seed=hil_config.seed, db_path=tmp_path / "master.db",
-                               clock=hil_config.clock)
+        bed = ConnectMasterBed(
+            seed=hil_config.seed, db_path=tmp_path / "master.db", clock=hil_config.clock
+        )
         bed.run(bed.start())
         return LocalCm(bed)
     sut = hil_config.sut
@@ -67,17 +68,22 @@ def declared_devices(sut: SutDeclaration) -> list[DeclaredTerminal]:
     except ValueError as exc:
         raise SutError(f"{at}.{exc}") from None
     if devices and not sut.has(DECLARED):
-        raise SutError(f"{at}.devices lists {len(devices)} terminal(s) but capabilities lack "
-                       f"{DECLARED!r}; add it so scenarios may use them")
+        raise SutError(
+            f"{at}.devices lists {len(devices)} terminal(s) but capabilities lack "
+            f"{DECLARED!r}; add it so scenarios may use them"
+        )
     if sut.has(DECLARED) and not devices:
-        raise SutError(f"{at}: capability {DECLARED!r} needs a non-empty 'devices' list "
-                       "({deviceID, ip, port?, ssl?, mode?} per terminal)")
+        raise SutError(
+            f"{at}: capability {DECLARED!r} needs a non-empty 'devices' list "
+            "({deviceID, ip, port?, ssl?, mode?} per terminal)"
+        )
     return devices
 
 
 @pytest.fixture
-def cm(hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path,
-       tmp_path: Path) -> Iterator[CmState]:
+def cm(
+    hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path, tmp_path: Path
+) -> Iterator[CmState]:
     drv = _driver(hil_config, tmp_path)
     state = CmState(drv, hil_record)
     try:

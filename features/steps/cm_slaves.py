@@ -15,15 +15,19 @@ def _readers(text: str) -> dict[int, int]:
     """``"1:5001 2:5002"`` -> {OSDP address: slave device ID}."""
     pairs = [p.split(":") for p in text.replace(",", " ").split()]
     if not pairs or any(len(p) != 2 or not all(x.isdigit() for x in p) for p in pairs):
-        raise ValueError(f"slave readers {text!r} not accepted; accepted: address:deviceID "
-                         "pairs such as 1:5001 2:5002")
+        raise ValueError(
+            f"slave readers {text!r} not accepted; accepted: address:deviceID "
+            "pairs such as 1:5001 2:5002"
+        )
     return {int(a): int(d) for a, d in pairs}
 
 
-@given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d} with RS485 slave '
-                     'readers {readers}'))
-def terminal_with_readers(cm: CmState, device_id: int, gw: str, host: int,
-                          readers: str) -> None:
+@given(
+    parsers.parse(
+        'a terminal {device_id:d} on "{gw}" at host {host:d} with RS485 slave readers {readers}'
+    )
+)
+def terminal_with_readers(cm: CmState, device_id: int, gw: str, host: int, readers: str) -> None:
     cm.drv.add_terminal(device_id, gw, host, slave_readers=_readers(readers))
 
 
@@ -44,5 +48,9 @@ def error_names(cm: CmState, bad: str, found: str) -> None:
     message = cm.last_error.details() if cm.last_error is not None else ""
     named = {int(n) for n in re.findall(r"\d+", message)}
     wanted = {int(n) for n in (bad + " " + found).split()}
-    expect(wanted <= named, f"a message naming {sorted(wanted)}", message,
-           "the refusal names the unknown slave and the slaves that were found")
+    expect(
+        wanted <= named,
+        f"a message naming {sorted(wanted)}",
+        message,
+        "the refusal names the unknown slave and the slaves that were found",
+    )

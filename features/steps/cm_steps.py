@@ -70,8 +70,9 @@ def d2s_terminal(cm: CmState, device_id: int, gw: str, host: int) -> None:
     cm.drv.add_terminal(device_id, gw, host, mode=1)
 
 
-@given(parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d} with RS485 slaves '
-                     '{slaves}'))
+@given(
+    parsers.parse('a terminal {device_id:d} on "{gw}" at host {host:d} with RS485 slaves {slaves}')
+)
 def slave_terminal(cm: CmState, device_id: int, gw: str, host: int, slaves: str) -> None:
     cm.drv.add_terminal(device_id, gw, host, rs485_slaves=_ids(slaves))
 
@@ -86,8 +87,14 @@ def subscribe(cm: CmState, tenant: str) -> None:
     async def pump() -> None:
         try:
             async for change in call:
-                seen.append((change.deviceID, pb.Status.Name(change.status), change.timestamp,
-                             cm.drv.world.now))
+                seen.append(
+                    (
+                        change.deviceID,
+                        pb.Status.Name(change.status),
+                        change.timestamp,
+                        cm.drv.world.now,
+                    )
+                )
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
                 cm.stream_errors.append(exc)
@@ -96,30 +103,49 @@ def subscribe(cm: CmState, tenant: str) -> None:
     cm.drv.run(cm.drv.subscribed(call))
 
 
-@when(parsers.re(r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) on "(?P<gw>[^"]+)" for device '
-                 r'(?P<device_id>\d+) at "(?P<ip>[^"]+)"(?P<ssl>( with SSL)?)$'))
-def add_async(cm: CmState, tenant: str, rpc: str, gw: str, device_id: str, ip: str,
-              ssl: str) -> None:
+@when(
+    parsers.re(
+        r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) on "(?P<gw>[^"]+)" for device '
+        r'(?P<device_id>\d+) at "(?P<ip>[^"]+)"(?P<ssl>( with SSL)?)$'
+    )
+)
+def add_async(
+    cm: CmState, tenant: str, rpc: str, gw: str, device_id: str, ip: str, ssl: str
+) -> None:
     addr, port = cm.drv.binding.address(ip)
-    info = pb.AsyncConnectInfo(deviceID=_dev(cm, int(device_id)), IPAddr=addr, port=port,
-                               useSSL=ssl.strip() == "with SSL")
+    info = pb.AsyncConnectInfo(
+        deviceID=_dev(cm, int(device_id)), IPAddr=addr, port=port, useSSL=ssl.strip() == "with SSL"
+    )
     _call(cm, tenant, rpc, gatewayID=cm.drv.gateway(gw), connectInfos=[info])
 
 
-@when(parsers.re(r'"(?P<tenant>[^"]+)" connects through "(?P<gw>[^"]+)" to "(?P<ip>[^"]+)"'
-                 r'(?P<ssl>( with SSL)?)$'))
+@when(
+    parsers.re(
+        r'"(?P<tenant>[^"]+)" connects through "(?P<gw>[^"]+)" to "(?P<ip>[^"]+)"'
+        r"(?P<ssl>( with SSL)?)$"
+    )
+)
 def connect(cm: CmState, tenant: str, gw: str, ip: str, ssl: str) -> None:
     addr, port = cm.drv.binding.address(ip)
     info = pb.ConnectInfo(IPAddr=addr, port=port, useSSL=ssl.strip() == "with SSL")
     _call(cm, tenant, "Connect", gatewayID=cm.drv.gateway(gw), connectInfo=info)
 
 
-@when(parsers.re(r'"(?P<tenant>[^"]+)" sets the accept filter(?P<db>( DB)?) of "(?P<gw>[^"]+)" '
-                 r'to devices (?P<ids>[\d ]+)$'))
+@when(
+    parsers.re(
+        r'"(?P<tenant>[^"]+)" sets the accept filter(?P<db>( DB)?) of "(?P<gw>[^"]+)" '
+        r"to devices (?P<ids>[\d ]+)$"
+    )
+)
 def set_filter(cm: CmState, tenant: str, db: str, gw: str, ids: str) -> None:
     rpc = "SetAcceptFilterDB" if db.strip() == "DB" else "SetAcceptFilter"
-    _call(cm, tenant, rpc, gatewayID=cm.drv.gateway(gw),
-          filter=pb.AcceptFilter(deviceIDs=_devs(cm, ids)))
+    _call(
+        cm,
+        tenant,
+        rpc,
+        gatewayID=cm.drv.gateway(gw),
+        filter=pb.AcceptFilter(deviceIDs=_devs(cm, ids)),
+    )
 
 
 @when(parsers.re(r'"(?P<tenant>[^"]+)" calls (?P<rpc>\w+) for devices (?P<ids>[\d ]+)$'))
@@ -132,14 +158,20 @@ def by_devices(cm: CmState, tenant: str, rpc: str, ids: str) -> None:
 
 @when(parsers.parse('"{tenant}" calls DeleteAsyncConnection on "{gw}" for devices {ids}'))
 def delete_async(cm: CmState, tenant: str, gw: str, ids: str) -> None:
-    _call(cm, tenant, "DeleteAsyncConnection", gatewayID=cm.drv.gateway(gw),
-          deviceIDs=_devs(cm, ids))
+    _call(
+        cm, tenant, "DeleteAsyncConnection", gatewayID=cm.drv.gateway(gw), deviceIDs=_devs(cm, ids)
+    )
 
 
 @when(parsers.parse('"{tenant}" sets the connection mode of device {device_id:d} to {mode}'))
 def set_mode(cm: CmState, tenant: str, device_id: int, mode: str) -> None:
-    _call(cm, tenant, "SetConnectionMode", deviceID=_dev(cm, device_id),
-          connectionMode=pb.ConnectionMode.Value(mode))
+    _call(
+        cm,
+        tenant,
+        "SetConnectionMode",
+        deviceID=_dev(cm, device_id),
+        connectionMode=pb.ConnectionMode.Value(mode),
+    )
 
 
 @when(parsers.parse('"{tenant}" disconnects devices {ids}'))
@@ -152,10 +184,8 @@ def search(cm: CmState, tenant: str, gw: str, ms: int) -> None:
     _call(cm, tenant, "SearchDevice", gatewayID=cm.drv.gateway(gw), timeout=ms)
 
 
-@when(parsers.parse('"{tenant}" calls {rpc} on "{gw}" with device {device_id:d} slaves '
-                    '{slaves}'))
-def set_slaves(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
-               slaves: str) -> None:
+@when(parsers.parse('"{tenant}" calls {rpc} on "{gw}" with device {device_id:d} slaves {slaves}'))
+def set_slaves(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int, slaves: str) -> None:
     info = pb.SlaveDeviceInfo(deviceID=device_id, rs485SlaveDeviceIDs=_ids(slaves))
     _call(cm, tenant, rpc, gatewayID=cm.drv.gateway(gw), slaveDeviceInfos=[info])
 
@@ -223,8 +253,11 @@ def auto_reconnect(cm: CmState, device_id: int, flag: str, gw: str, tenant: str)
     expect(d.autoReconnect == (flag == "true"), flag, str(d.autoReconnect).lower())
 
 
-@then(parsers.parse('the pending list of "{gw}" for "{tenant}" holds device {device_id:d} '
-                    'with its last try'))
+@then(
+    parsers.parse(
+        'the pending list of "{gw}" for "{tenant}" holds device {device_id:d} with its last try'
+    )
+)
 def pending_holds(cm: CmState, gw: str, tenant: str, device_id: int) -> None:
     client = logged_in_client(cm, tenant)
     reply = cm.drv.run(client.call("GetPendingList", gatewayID=cm.drv.gateway(gw)))
@@ -232,7 +265,7 @@ def pending_holds(cm: CmState, gw: str, tenant: str, device_id: int) -> None:
     real = _dev(cm, device_id)
     expect(real in found, real, sorted(found), "pending list")
     start = cm.drv.unix_start
-    if start is None:   # the SUT's calendar is unknown (declared devices, no world control)
+    if start is None:  # the SUT's calendar is unknown (declared devices, no world control)
         expect(found[real].lastTry > 0, "a last try (Unix time)", found[real].lastTry)
     else:
         expect(found[real].lastTry >= start, f">= {start}", found[real].lastTry)
@@ -251,8 +284,12 @@ def stream_shows(cm: CmState, tenant: str, device_id: int, sequence: str) -> Non
     real = _dev(cm, device_id)
     seen = [(s, ts) for d, s, ts, _ in cm.streams.get(tenant, []) if d == real]
     it = iter(s for s, _ in seen)
-    expect(all(any(s == w for s in it) for w in wanted), wanted, [s for s, _ in seen],
-           "status changes in this order")
+    expect(
+        all(any(s == w for s in it) for w in wanted),
+        wanted,
+        [s for s, _ in seen],
+        "status changes in this order",
+    )
     stamps = [ts for _, ts in seen]
     expect(stamps == sorted(stamps), "non-decreasing timestamps", stamps)
 
@@ -263,13 +300,13 @@ def stream_nothing(cm: CmState, tenant: str, device_id: int) -> None:
     expect(not seen, [], seen)
 
 
-@then(parsers.parse('the search finds devices {ids}'))
+@then(parsers.parse("the search finds devices {ids}"))
 def search_finds(cm: CmState, ids: str) -> None:
     found = sorted(d.deviceID for d in cm.last_reply.deviceInfos) if cm.last_reply else []
     expect(found == sorted(_devs(cm, ids)), sorted(_devs(cm, ids)), found)
 
 
-@then(parsers.parse('the Multi reply names device {device_id:d} with {code}'))
+@then(parsers.parse("the Multi reply names device {device_id:d} with {code}"))
 def multi_error(cm: CmState, device_id: int, code: str) -> None:
     errors = {e.deviceID: e for e in cm.last_reply.deviceErrors}
     want = getattr(grpc.StatusCode, code).value[0]
@@ -279,8 +316,7 @@ def multi_error(cm: CmState, device_id: int, code: str) -> None:
 
 
 @then(parsers.parse('"{tenant}" reads {rpc} of "{gw}" with device {device_id:d} slaves {slaves}'))
-def slaves_read(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int,
-                slaves: str) -> None:
+def slaves_read(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int, slaves: str) -> None:
     client = logged_in_client(cm, tenant)
     reply = cm.drv.run(client.call(rpc, gatewayID=cm.drv.gateway(gw)))
     got = {s.deviceID: list(s.rs485SlaveDeviceIDs) for s in reply.slaveDeviceInfos}
@@ -307,19 +343,23 @@ def disconnect_all(cm: CmState, tenant: str, gw: str) -> None:
 
 @when(parsers.parse('"{tenant}" calls SetConnectionModeMulti for devices {ids} with {mode}'))
 def set_mode_multi(cm: CmState, tenant: str, ids: str, mode: str) -> None:
-    _call(cm, tenant, "SetConnectionModeMulti", deviceIDs=_devs(cm, ids),
-          connectionMode=pb.ConnectionMode.Value(mode))
+    _call(
+        cm,
+        tenant,
+        "SetConnectionModeMulti",
+        deviceIDs=_devs(cm, ids),
+        connectionMode=pb.ConnectionMode.Value(mode),
+    )
 
 
-@then(parsers.parse('the Multi reply names no error for device {device_id:d}'))
+@then(parsers.parse("the Multi reply names no error for device {device_id:d}"))
 def multi_no_error(cm: CmState, device_id: int) -> None:
     errors = {e.deviceID: e.msg for e in cm.last_reply.deviceErrors}
     real = _dev(cm, device_id)
     expect(real not in errors, "no error", errors.get(real))
 
 
-@then(parsers.parse('device {device_id:d} shows connection mode {mode} on "{gw}" for '
-                    '"{tenant}"'))
+@then(parsers.parse('device {device_id:d} shows connection mode {mode} on "{gw}" for "{tenant}"'))
 def shows_mode(cm: CmState, device_id: int, mode: str, gw: str, tenant: str) -> None:
     d = _devices(cm, tenant, gw).get(_dev(cm, device_id))
     observed = pb.ConnectionMode.Name(d.connectionMode) if d else "absent"
@@ -337,12 +377,19 @@ def replug(cm: CmState, device_id: int) -> None:
     cm.drv.plug(device_id, True)
 
 
-@then(parsers.parse('"{tenant}" learns from the status stream that device {device_id:d} was '
-                    'found dead within {limit:d} seconds of the unplugging'))
+@then(
+    parsers.parse(
+        '"{tenant}" learns from the status stream that device {device_id:d} was '
+        "found dead within {limit:d} seconds of the unplugging"
+    )
+)
 def dead_link_found(cm: CmState, tenant: str, device_id: int, limit: int) -> None:
     since = cm.marks[f"unplug:{device_id}"]
-    found = [t - since for d, s, _ts, t in cm.streams.get(tenant, [])
-             if d == device_id and s == "DISCONNECTED" and t >= since]
+    found = [
+        t - since
+        for d, s, _ts, t in cm.streams.get(tenant, [])
+        if d == device_id and s == "DISCONNECTED" and t >= since
+    ]
     expect(bool(found), f"DISCONNECTED within {limit} s", "no DISCONNECTED change")
     cm.record["measurements"]["dead_link_detect_s"] = [round(found[0], 6)]
     expect(found[0] <= limit, f"<= {limit} s", f"{found[0]:.1f} s")
@@ -350,7 +397,7 @@ def dead_link_found(cm: CmState, tenant: str, device_id: int, limit: int) -> Non
 
 @when(parsers.parse('"{tenant}" calls GetDeviceList on "{gw}" without a token'))
 def no_token(cm: CmState, tenant: str, gw: str) -> None:
-    client = cm.drv.client(tenant)          # never logged in: no 'token' metadata
+    client = cm.drv.client(tenant)  # never logged in: no 'token' metadata
     cm.last_error = None
     try:
         cm.last_reply = cm.drv.run(client.call("GetDeviceList", gatewayID=cm.drv.gateway(gw)))
@@ -370,8 +417,14 @@ def _login_call(cm: CmState, attempt: Any) -> Any:
 @when(parsers.parse('"admin" logs in as administrator for "{tenant}"'))
 def login_admin(cm: CmState, tenant: str) -> None:
     client = cm.drv.client("admin")
-    reply = _login_call(cm, client.login_stub.LoginAdmin(login_pb2.LoginAdminRequest(
-        adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant))))
+    reply = _login_call(
+        cm,
+        client.login_stub.LoginAdmin(
+            login_pb2.LoginAdminRequest(
+                adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant)
+            )
+        ),
+    )
     if reply is not None:
         client.token = reply.jwtToken
         cm.clients["admin"] = client
@@ -380,15 +433,20 @@ def login_admin(cm: CmState, tenant: str) -> None:
 @when(parsers.parse('"{tenant}" calls LoginAdmin with its own certificate'))
 def login_admin_as_tenant(cm: CmState, tenant: str) -> None:
     client = logged_in_client(cm, tenant)
-    _login_call(cm, client.login_stub.LoginAdmin(login_pb2.LoginAdminRequest(
-        adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant))))
+    _login_call(
+        cm,
+        client.login_stub.LoginAdmin(
+            login_pb2.LoginAdminRequest(
+                adminTenantCert=client.credential.cert_pem.decode(), tenantID=cm.drv.tenant(tenant)
+            )
+        ),
+    )
 
 
 @when(parsers.parse('"{tenant}" logs out'))
 def logout(cm: CmState, tenant: str) -> None:
     client = logged_in_client(cm, tenant)
-    _login_call(cm, client.login_stub.Logout(login_pb2.LogoutRequest(),
-                                             metadata=client.metadata()))
+    _login_call(cm, client.login_stub.Logout(login_pb2.LogoutRequest(), metadata=client.metadata()))
 
 
 @when(parsers.parse('"{tenant}" reads the device list of "{gw}"'))

@@ -32,23 +32,32 @@ def _(ctx: Ctx, request: str) -> None:
 @then(step_text("the response status is {status:I}"))
 def _(ctx: Ctx, status: int) -> None:
     response = ctx.response()
-    expect(response.status == status, status, f"{response.status} {response.text[:200]!r}",
-           f"{ctx.last.method} {ctx.last.target} answered {response.status}"
-           if ctx.last else "")
+    expect(
+        response.status == status,
+        status,
+        f"{response.status} {response.text[:200]!r}",
+        f"{ctx.last.method} {ctx.last.target} answered {response.status}" if ctx.last else "",
+    )
 
 
 @then(step_text('the response status is {status:I} and the message mentions "{text:Q}"'))
 def _(ctx: Ctx, status: int, text: str) -> None:
     response = ctx.response()
-    expect(response.status == status and mentions(ctx, text),
-           f"{status} with a message mentioning {ctx.expand(text)!r}",
-           f"{response.status} {response.text[:300]!r}", "the error answer is not as required")
+    expect(
+        response.status == status and mentions(ctx, text),
+        f"{status} with a message mentioning {ctx.expand(text)!r}",
+        f"{response.status} {response.text[:300]!r}",
+        "the error answer is not as required",
+    )
 
 
 @then(step_text('the router still answers "{request:Q}" with {status:I}'))
 def _(ctx: Ctx, request: str, status: int) -> None:
     send(ctx, request)
     response = ctx.response()
-    expect(response.status == status, f"{status} to {request}",
-           f"{response.status} {response.text[:200]!r}",
-           "the router stopped serving correctly after the bad requests")
+    expect(
+        response.status == status,
+        f"{status} to {request}",
+        f"{response.status} {response.text[:200]!r}",
+        "the router stopped serving correctly after the bad requests",
+    )

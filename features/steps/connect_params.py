@@ -34,14 +34,20 @@ def _(ctx: Ctx, name: str, uuid: str, size: int) -> None:
     lengths = sorted({len(str(e.data.get("value", ""))) // 2 for e in events})
     expected = bytes(i & 0xFF for i in range(size)).hex().upper()
     values_ok = all(str(e.data.get("value", "")).upper() == expected for e in events)
-    expect(lengths == [size] and values_ok, f"{size}-byte values 00 01 02 ...",
-           f"lengths {lengths}, e.g. {events[0].data.get('value')!r}",
-           f"the notifications of {name} are not as long as the negotiated ATT MTU allows "
-           "(MTU - 3 bytes)")
+    expect(
+        lengths == [size] and values_ok,
+        f"{size}-byte values 00 01 02 ...",
+        f"lengths {lengths}, e.g. {events[0].data.get('value')!r}",
+        f"the notifications of {name} are not as long as the negotiated ATT MTU allows "
+        "(MTU - 3 bytes)",
+    )
 
 
-@when(step_text('"{name:Q}" is replaced by a device at the same address without the service '
-                '"{uuid:Q}"'))
+@when(
+    step_text(
+        '"{name:Q}" is replaced by a device at the same address without the service "{uuid:Q}"'
+    )
+)
 def _(ctx: Ctx, name: str, uuid: str) -> None:
     """Power the device off and put a new one (new firmware) at its address."""
     address = ctx.address(name)
@@ -50,30 +56,46 @@ def _(ctx: Ctx, name: str, uuid: str) -> None:
     spec["address"] = ctx.specs[name]["address"]
     spec["services"] = [s for s in spec["services"] if norm_uuid(s["uuid"]) != norm_uuid(uuid)]
     placed = ctx.place(spec)
-    expect(norm_mac(placed) == norm_mac(address), address, placed,
-           "the replacement did not take the old device's address")
+    expect(
+        norm_mac(placed) == norm_mac(address),
+        address,
+        placed,
+        "the replacement did not take the old device's address",
+    )
 
 
 @then(step_text('the answer does not list the service "{uuid:Q}"'))
 def _(ctx: Ctx, uuid: str) -> None:
     services = ctx.json()
-    uuids = [norm_uuid(s.get("uuid", "")) for s in services if isinstance(s, dict)] \
-        if isinstance(services, list) else []
-    expect(isinstance(services, list) and norm_uuid(uuid) not in uuids,
-           f"services without {uuid}", uuids, f"the router still lists {uuid}")
+    uuids = (
+        [norm_uuid(s.get("uuid", "")) for s in services if isinstance(s, dict)]
+        if isinstance(services, list)
+        else []
+    )
+    expect(
+        isinstance(services, list) and norm_uuid(uuid) not in uuids,
+        f"services without {uuid}",
+        uuids,
+        f"the router still lists {uuid}",
+    )
 
 
 @then(step_text('the answer lists the service "{uuid:Q}"'))
 def _(ctx: Ctx, uuid: str) -> None:
     services = ctx.json()
-    uuids = [norm_uuid(s.get("uuid", "")) for s in services if isinstance(s, dict)] \
-        if isinstance(services, list) else []
-    expect(norm_uuid(uuid) in uuids, f"services with {uuid}", uuids,
-           f"the router does not list {uuid}")
+    uuids = (
+        [norm_uuid(s.get("uuid", "")) for s in services if isinstance(s, dict)]
+        if isinstance(services, list)
+        else []
+    )
+    expect(
+        norm_uuid(uuid) in uuids, f"services with {uuid}", uuids, f"the router does not list {uuid}"
+    )
 
 
-@then(step_text('the router discovered the GATT database of "{name:Q}" over the air {count:I} '
-                'times'))
+@then(
+    step_text('the router discovered the GATT database of "{name:Q}" over the air {count:I} times')
+)
 def _(ctx: Ctx, name: str, count: int, hil_record: dict[str, Any]) -> None:
     """Judged from the router's own timeline when the router is in this world; an external
     router's discoveries are not observable here (the answers above judge it)."""
@@ -82,27 +104,41 @@ def _(ctx: Ctx, name: str, count: int, hil_record: dict[str, Any]) -> None:
         hil_record.setdefault("notes", []).append("discovery count not observable remotely")
         return
     address = norm_mac(ctx.address(name))
-    found = [r for r in ctx.bed.world.trace.select(node=router.name, event="discovered")
-             if norm_mac(r.get("peer", "")) == address]
-    expect(len(found) == count, f"{count} discoveries (ATT traffic) of {address}", len(found),
-           "the router's GATT discoveries do not follow discovergatt")
+    found = [
+        r
+        for r in ctx.bed.world.trace.select(node=router.name, event="discovered")
+        if norm_mac(r.get("peer", "")) == address
+    ]
+    expect(
+        len(found) == count,
+        f"{count} discoveries (ATT traffic) of {address}",
+        len(found),
+        "the router's GATT discoveries do not follow discovergatt",
+    )
 
 
 @then(step_text('the connected-device list shows "{name:Q}" on chip {chip:I}'))
 def _(ctx: Ctx, name: str, chip: int) -> None:
     address = norm_mac(ctx.address(name))
     nodes = [n for n in connected_nodes(ctx) if norm_mac(n.get("id", "")) == address]
-    expect(nodes and nodes[0].get("chipId") == chip, {"id": address, "chipId": chip},
-           nodes or "not listed", f"{name} is not connected on chip {chip}")
+    expect(
+        nodes and nodes[0].get("chipId") == chip,
+        {"id": address, "chipId": chip},
+        nodes or "not listed",
+        f"{name} is not connected on chip {chip}",
+    )
 
 
 def chip_max(ctx: Ctx, chip: int) -> int:
     ctx.request("GET", "/cassia/info")
     info = ctx.json()
     entry = (info.get("chipinfo") or {}).get(str(chip)) if isinstance(info, dict) else None
-    expect(isinstance(entry, dict) and isinstance(entry.get("max"), int),
-           f'chipinfo["{chip}"].max as a number', entry,
-           "the configuration does not say how many connections the chip holds")
+    expect(
+        isinstance(entry, dict) and isinstance(entry.get("max"), int),
+        f'chipinfo["{chip}"].max as a number',
+        entry,
+        "the configuration does not say how many connections the chip holds",
+    )
     assert isinstance(entry, dict)
     return int(entry["max"])
 
@@ -126,8 +162,16 @@ def _(ctx: Ctx, params: str) -> None:
 def _(ctx: Ctx) -> None:
     statuses = [r.response.status if r.response else None for _, r in ctx.concurrent]
     expected = [200] * (len(statuses) - 1) + [500]
-    expect(statuses == expected, expected, statuses,
-           "the chip's connection limit (chipinfo max) is not what the router enforces")
+    expect(
+        statuses == expected,
+        expected,
+        statuses,
+        "the chip's connection limit (chipinfo max) is not what the router enforces",
+    )
     last = ctx.concurrent[-1][1].response
-    expect(last is not None and "chip" in last.text.lower(), "an error naming the chip",
-           last.text[:200] if last else None, "the refusal does not say the chip is full")
+    expect(
+        last is not None and "chip" in last.text.lower(),
+        "an error naming the chip",
+        last.text[:200] if last else None,
+        "the refusal does not say the chip is full",
+    )

@@ -19,24 +19,31 @@ from features.steps.support import Ctx, step_text
 @then(step_text('the request is refused as bad input mentioning "{text:Q}"'))
 def _(ctx: Ctx, text: str) -> None:
     response = ctx.response()
-    expect(response.status == 400 and mentions(ctx, text),
-           f"400 with a message mentioning {ctx.expand(text)!r}",
-           f"{response.status} {response.text[:300]!r}",
-           "bad input must be refused as such, naming what was wrong")
+    expect(
+        response.status == 400 and mentions(ctx, text),
+        f"400 with a message mentioning {ctx.expand(text)!r}",
+        f"{response.status} {response.text[:300]!r}",
+        "bad input must be refused as such, naming what was wrong",
+    )
 
 
 @then("the request is not refused as bad input")
 def _(ctx: Ctx) -> None:
     response = ctx.response()
-    expect(response.status in (200, 500), "200 (done) or 500 (tried and failed), not 400",
-           f"{response.status} {response.text[:300]!r}",
-           "a value inside the documented range was refused")
+    expect(
+        response.status in (200, 500),
+        "200 (done) or 500 (tried and failed), not 400",
+        f"{response.status} {response.text[:300]!r}",
+        "a value inside the documented range was refused",
+    )
 
 
 @then(step_text('the request fails with an error mentioning "{text:Q}"'))
 def _(ctx: Ctx, text: str) -> None:
     response = ctx.response()
-    expect(response.status >= 400 and mentions(ctx, text),
-           f"an error status (4xx/5xx) with a message mentioning {ctx.expand(text)!r}",
-           f"{response.status} {response.text[:300]!r}",
-           "the request cannot be carried out, so it must fail and say why")
+    expect(
+        response.status >= 400 and mentions(ctx, text),
+        f"an error status (4xx/5xx) with a message mentioning {ctx.expand(text)!r}",
+        f"{response.status} {response.text[:300]!r}",
+        "the request cannot be carried out, so it must fail and say why",
+    )

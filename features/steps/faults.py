@@ -42,27 +42,36 @@ def _(ctx: Ctx) -> None:
 @then("the router accepts the reboot")
 def _(ctx: Ctx) -> None:
     response = ctx.response()
-    expect(response.status == 200, "200 (OK)", f"{response.status} {response.text[:200]!r}",
-           f"POST {REBOOT_PATH} was not accepted")
+    expect(
+        response.status == 200,
+        "200 (OK)",
+        f"{response.status} {response.text[:200]!r}",
+        f"POST {REBOOT_PATH} was not accepted",
+    )
 
 
 @then(step_text("the {kind} stream ends within {seconds:N} seconds"))
 def _(ctx: Ctx, kind: str, seconds: float) -> None:
     recorder = ctx.stream(_stream_kind(kind))
     ended = ctx.wait_until(lambda: recorder.ended_at is not None, seconds, recorder)
-    expect(ended, f"the {kind} stream closed by the router within {seconds:g} s",
-           f"still open after {seconds:g} s ({recorder.describe()})",
-           f"the router kept the {kind} stream open although it restarted")
+    expect(
+        ended,
+        f"the {kind} stream closed by the router within {seconds:g} s",
+        f"still open after {seconds:g} s ({recorder.describe()})",
+        f"the router kept the {kind} stream open although it restarted",
+    )
 
 
 @then("the router's API is unavailable")
 def _(ctx: Ctx) -> None:
     last = ctx.request("GET", "/cassia/info", timeout=5.0)
     status = last.response.status if last.response is not None else None
-    expect(last.response is None or status == 503,
-           "no answer (connection refused or reset) or 503 while the router boots",
-           f"{status} {last.response.text[:120]!r}" if last.response is not None else last.error,
-           "the router answered as if nothing happened right after accepting a reboot")
+    expect(
+        last.response is None or status == 503,
+        "no answer (connection refused or reset) or 503 while the router boots",
+        f"{status} {last.response.text[:120]!r}" if last.response is not None else last.error,
+        "the router answered as if nothing happened right after accepting a reboot",
+    )
 
 
 @when(step_text("the router answers again within {seconds:N} seconds"))
@@ -75,9 +84,14 @@ def _(ctx: Ctx, seconds: float, hil_record: dict[str, Any]) -> None:
 
     back = ctx.wait_until(answers, seconds)
     hil_record.setdefault("measurements", {}).setdefault("reboot_downtime_s", []).append(
-        round(ctx.now - started, 3))
-    expect(back, f"GET /cassia/info answered 200 within {seconds:g} s of the reboot",
-           f"no 200 after {ctx.now - started:.1f} s", "the router did not come back")
+        round(ctx.now - started, 3)
+    )
+    expect(
+        back,
+        f"GET /cassia/info answered 200 within {seconds:g} s of the reboot",
+        f"no 200 after {ctx.now - started:.1f} s",
+        "the router did not come back",
+    )
 
 
 @then(step_text("the router's uptime is less than {seconds:N} seconds"))
@@ -85,8 +99,12 @@ def _(ctx: Ctx, seconds: float) -> None:
     ctx.request("GET", "/cassia/info")
     body = ctx.json()
     uptime = body.get("uptime") if isinstance(body, dict) else None
-    expect(isinstance(uptime, int | float) and uptime < seconds, f"uptime < {seconds:g} s",
-           uptime, "the uptime did not restart with the reboot")
+    expect(
+        isinstance(uptime, int | float) and uptime < seconds,
+        f"uptime < {seconds:g} s",
+        uptime,
+        "the uptime did not restart with the reboot",
+    )
 
 
 # -- the connection-state stream across losses --------------------------------------------------
@@ -96,15 +114,23 @@ def _(ctx: Ctx, seconds: float) -> None:
 def _(ctx: Ctx, name: str, state: str, n: int) -> None:
     events = state_events(ctx, name)
     count = sum(1 for e in events if e.get("connectionState") == state)
-    expect(count == n, f"{n} '{state}' events for {name}", events,
-           f"the connection-state stream showed {name} '{state}' {count} times")
+    expect(
+        count == n,
+        f"{n} '{state}' events for {name}",
+        events,
+        f"the connection-state stream showed {name} '{state}' {count} times",
+    )
 
 
 @then(step_text("the {kind} stream is still open"))
 def _(ctx: Ctx, kind: str) -> None:
     recorder = ctx.stream(_stream_kind(kind))
-    expect(recorder.open, f"the {kind} stream open", recorder.describe(),
-           f"the {kind} stream ended although the router kept running")
+    expect(
+        recorder.open,
+        f"the {kind} stream open",
+        recorder.describe(),
+        f"the {kind} stream ended although the router kept running",
+    )
 
 
 # -- notifications across faults -------------------------------------------------------------
@@ -121,15 +147,23 @@ def _(ctx: Ctx, name: str) -> None:
     ctx.marks[f"notes/{name}"] = float(len(from_node(ctx, name)))
 
 
-@then(step_text('the notification stream receives {n:I} more notifications from "{name:Q}" '
-                'within {seconds:N} seconds'))
+@then(
+    step_text(
+        'the notification stream receives {n:I} more notifications from "{name:Q}" '
+        "within {seconds:N} seconds"
+    )
+)
 def _(ctx: Ctx, n: int, name: str, seconds: float) -> None:
     recorder = ctx.stream(NOTIFICATIONS)
     before = int(ctx.marks.get(f"notes/{name}", 0))
     ok = ctx.wait_until(lambda: len(from_node(ctx, name)) - before >= n, seconds, recorder)
     got = len(from_node(ctx, name)) - before
-    expect(ok, f">= {n} new notifications from {name}", f"{got} ({recorder.describe()})",
-           f"notifications from {name} did not resume after it was re-subscribed")
+    expect(
+        ok,
+        f">= {n} new notifications from {name}",
+        f"{got} ({recorder.describe()})",
+        f"notifications from {name} did not resume after it was re-subscribed",
+    )
 
 
 def counter_values(events: list[Received]) -> list[int]:
@@ -166,16 +200,23 @@ def _(ctx: Ctx, name: str) -> None:
     events = from_node(ctx, name)
     expect(len(events) >= 2, ">= 2 notifications", len(events), "too few to judge")
     problems = order_problems(events)
-    expect(not problems, "seqNum 1, 2, 3 ... and counter values n, n+1, ...",
-           "; ".join(problems), f"notifications from {name} were lost or reordered")
+    expect(
+        not problems,
+        "seqNum 1, 2, 3 ... and counter values n, n+1, ...",
+        "; ".join(problems),
+        f"notifications from {name} were lost or reordered",
+    )
 
 
-@then(step_text('the notification stream received at least {n:I} notifications from '
-                '"{name:Q}"'))
+@then(step_text('the notification stream received at least {n:I} notifications from "{name:Q}"'))
 def _(ctx: Ctx, n: int, name: str) -> None:
     got = len(from_node(ctx, name))
-    expect(got >= n, f">= {n} notifications from {name}", got,
-           f"too few notifications from {name} reached the stream")
+    expect(
+        got >= n,
+        f">= {n} notifications from {name}",
+        got,
+        f"too few notifications from {name} reached the stream",
+    )
 
 
 # -- the radio --------------------------------------------------------------------------------
@@ -185,22 +226,31 @@ def _(ctx: Ctx, n: int, name: str) -> None:
 def _(ctx: Ctx, percent: float) -> None:
     radio = getattr(ctx.bed, "radio", None)
     if radio is None:
-        raise RuntimeError("this test bed has no simulated radio to degrade; the scenario "
-                           "needs the radio-faults capability (the builtin SUT)")
+        raise RuntimeError(
+            "this test bed has no simulated radio to degrade; the scenario "
+            "needs the radio-faults capability (the builtin SUT)"
+        )
     if not 0 <= percent <= 100:
         raise ValueError(f"a loss of {percent}% is not a percentage from 0 to 100")
     ctx.bed.world.trace.emit(radio.name, "fault", "radio_loss", probability=percent / 100.0)
     radio.config.loss_probability = percent / 100.0
 
 
-@then(step_text('the scan stream reports "{name:Q}" between {low:I} and {high:I} times in '
-                'the next {seconds:N} seconds'))
-def _(ctx: Ctx, name: str, low: int, high: int, seconds: float,
-      hil_record: dict[str, Any]) -> None:
+@then(
+    step_text(
+        'the scan stream reports "{name:Q}" between {low:I} and {high:I} times in '
+        "the next {seconds:N} seconds"
+    )
+)
+def _(ctx: Ctx, name: str, low: int, high: int, seconds: float, hil_record: dict[str, Any]) -> None:
     ctx.stream(SCAN)
     before = len(reports_from(ctx, name))
     ctx.pass_time(seconds)
     n = len(reports_from(ctx, name)) - before
     hil_record.setdefault("measurements", {}).setdefault(f"scan_reports[{name}]", []).append(n)
-    expect(low <= n <= high, f"{low}..{high} reports from {name} in {seconds:g} s",
-           f"{n} reports", f"the scan stream reported {name} {n} times in {seconds:g} s")
+    expect(
+        low <= n <= high,
+        f"{low}..{high} reports from {name} in {seconds:g} s",
+        f"{n} reports",
+        f"the scan stream reported {name} {n} times in {seconds:g} s",
+    )

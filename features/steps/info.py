@@ -14,11 +14,19 @@ INFO_PATH = "/cassia/info"
 
 def configuration(ctx: Ctx) -> dict[str, Any]:
     response = ctx.response()
-    expect(response.status == 200, "200 with the configuration",
-           f"{response.status} {response.text[:200]!r}", "GET /cassia/info failed")
+    expect(
+        response.status == 200,
+        "200 with the configuration",
+        f"{response.status} {response.text[:200]!r}",
+        "GET /cassia/info failed",
+    )
     content_type = response.headers.get("content-type", "")
-    expect(content_type.startswith("application/json"), "Content-Type: application/json",
-           content_type or "(none)", "the configuration is not served as JSON")
+    expect(
+        content_type.startswith("application/json"),
+        "Content-Type: application/json",
+        content_type or "(none)",
+        "the configuration is not served as JSON",
+    )
     body = ctx.json(response)
     expect(isinstance(body, dict), "a JSON object", body, "the configuration is not an object")
     return dict(body)
@@ -38,10 +46,18 @@ def _(ctx: Ctx, query: str) -> None:
 def _(ctx: Ctx) -> None:
     body = configuration(ctx)
     mac, version = body.get("mac"), body.get("version")
-    expect(isinstance(mac, str) and MAC_TEXT.match(mac), '"mac": "CC:1B:E0:E7:FD:84"-like',
-           mac, "the configuration has no usable MAC address")
-    expect(isinstance(version, str) and version.strip(), '"version": a non-empty string',
-           version, "the configuration has no firmware version")
+    expect(
+        isinstance(mac, str) and MAC_TEXT.match(mac),
+        '"mac": "CC:1B:E0:E7:FD:84"-like',
+        mac,
+        "the configuration has no usable MAC address",
+    )
+    expect(
+        isinstance(version, str) and version.strip(),
+        '"version": a non-empty string',
+        version,
+        "the configuration has no firmware version",
+    )
 
 
 @then(step_text("the configuration has the fields {fields:Names}"))
@@ -54,15 +70,23 @@ def _(ctx: Ctx, fields: list[str]) -> None:
 @then(step_text('the configuration has no "{field:Q}" section'))
 def _(ctx: Ctx, field: str) -> None:
     body = configuration(ctx)
-    expect(field not in body, f"no {field!r} key", f"{field!r}: {str(body.get(field))[:200]}",
-           f"the default configuration output must not carry {field!r}")
+    expect(
+        field not in body,
+        f"no {field!r} key",
+        f"{field!r}: {str(body.get(field))[:200]}",
+        f"the default configuration output must not carry {field!r}",
+    )
 
 
 @then(step_text('the configuration has a "{field:Q}" section'))
 def _(ctx: Ctx, field: str) -> None:
     body = configuration(ctx)
-    expect(isinstance(body.get(field), dict), f"{field!r}: {{...}}", body.get(field, "absent"),
-           f"the configuration lacks its {field!r} section")
+    expect(
+        isinstance(body.get(field), dict),
+        f"{field!r}: {{...}}",
+        body.get(field, "absent"),
+        f"the configuration lacks its {field!r} section",
+    )
 
 
 @then("the answer carries the container status")
@@ -71,6 +95,9 @@ def _(ctx: Ctx) -> None:
     section; accept it bare or under a ``container`` key."""
     body = configuration(ctx)
     section = body.get("container", body)
-    expect(isinstance(section, dict) and "status" in section and "status_code" in section,
-           'the container status ({"status": ..., "status_code": ..., ...})', body,
-           "fields=container did not return the container status")
+    expect(
+        isinstance(section, dict) and "status" in section and "status_code" in section,
+        'the container status ({"status": ..., "status_code": ..., ...})',
+        body,
+        "fields=container did not return the container status",
+    )

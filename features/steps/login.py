@@ -21,8 +21,10 @@ def credentials(hil_config: HilConfig) -> tuple[str, str]:
     creds = hil_config.sut.credentials or {}
     user, password = creds.get("username"), creds.get("password")
     if not user or password is None:
-        raise RuntimeError("the SUT declaration has no credentials (username, password); the "
-                           "login scenarios need them")
+        raise RuntimeError(
+            "the SUT declaration has no credentials (username, password); the "
+            "login scenarios need them"
+        )
     return str(user), str(password)
 
 
@@ -45,28 +47,37 @@ def _(ctx: Ctx, user: str, password: str) -> None:
 
 def login(ctx: Ctx, user: str, password: str) -> None:
     async def post() -> Any:
-        return await ctx.client.request("POST", "/cassia/login",
-                                        form={"username": user, "password": password})
+        return await ctx.client.request(
+            "POST", "/cassia/login", form={"username": user, "password": password}
+        )
+
     response = ctx.run(post())
     cookie = response.headers.get("set-cookie", "").split(";")[0].strip()
     if response.status == 200 and cookie:
-        ctx.client.headers["Cookie"] = cookie       # the session goes with every request
+        ctx.client.headers["Cookie"] = cookie  # the session goes with every request
     ctx.discovered["login_response"] = response
 
 
 @then(step_text("the login is answered {status:I}"))
 def _(ctx: Ctx, status: int) -> None:
     response = ctx.discovered.get("login_response")
-    expect(response is not None and response.status == status, status,
-           f"{response.status} {response.text[:200]!r}" if response else "no answer",
-           "the login answer is not as required")
+    expect(
+        response is not None and response.status == status,
+        status,
+        f"{response.status} {response.text[:200]!r}" if response else "no answer",
+        "the login answer is not as required",
+    )
 
 
 @then("the answer is the login page, not the configuration")
 def _(ctx: Ctx) -> None:
     response = ctx.response()
     content_type = response.headers.get("content-type", "")
-    expect("text/html" in content_type and "<form" in response.text.lower()
-           and '"mac"' not in response.text,
-           "an HTML login page", f"{response.status} {content_type} {response.text[:200]!r}",
-           "without a login the /cassia/* API must answer the login page")
+    expect(
+        "text/html" in content_type
+        and "<form" in response.text.lower()
+        and '"mac"' not in response.text,
+        "an HTML login page",
+        f"{response.status} {content_type} {response.text[:200]!r}",
+        "without a login the /cassia/* API must answer the login page",
+    )

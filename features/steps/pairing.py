@@ -22,14 +22,25 @@ from features.steps.support import Ctx, norm_mac, query_dict, step_text
 from features.steps.world import sensor_spec
 
 # The seed's "Pairing Status Codes" table.
-PAIRING_STATUS = {0: "Pairing Failed", 1: "Pairing Successful", 2: "Pairing Aborted",
-                  3: "LE Legacy Pairing OOB Expected",
-                  4: "LE Secure Connections Pairing OOB Expected",
-                  5: "Passkey Input Expected", 6: "Passkey Display Expected",
-                  7: "Numeric Comparison Expected"}
-_SECURITY_KEYS = {"io": "io_capability", "sc": "secure_connections", "mitm": "mitm",
-                  "bonding": "bonding", "behaviour": "behaviour", "oob": "oob",
-                  "passkey": "passkey"}
+PAIRING_STATUS = {
+    0: "Pairing Failed",
+    1: "Pairing Successful",
+    2: "Pairing Aborted",
+    3: "LE Legacy Pairing OOB Expected",
+    4: "LE Secure Connections Pairing OOB Expected",
+    5: "Passkey Input Expected",
+    6: "Passkey Display Expected",
+    7: "Numeric Comparison Expected",
+}
+_SECURITY_KEYS = {
+    "io": "io_capability",
+    "sc": "secure_connections",
+    "mitm": "mitm",
+    "bonding": "bonding",
+    "behaviour": "behaviour",
+    "oob": "oob",
+    "passkey": "passkey",
+}
 
 
 def security_of(options: str) -> dict[str, Any]:
@@ -40,8 +51,7 @@ def security_of(options: str) -> dict[str, Any]:
         key, _, value = part.partition("=")
         key, value = key.strip().lower(), value.strip()
         if key not in _SECURITY_KEYS:
-            raise ValueError(f"security option {key!r} is not one of "
-                             f"{', '.join(_SECURITY_KEYS)}")
+            raise ValueError(f"security option {key!r} is not one of {', '.join(_SECURITY_KEYS)}")
         field = _SECURITY_KEYS[key]
         if field in ("secure_connections", "mitm", "bonding"):
             security[field] = value.lower() in ("yes", "true", "1")
@@ -76,8 +86,10 @@ def security_state(ctx: Ctx, name: str) -> dict[str, Any]:
 
 def security_holds(ctx: Ctx, name: str, test: Any) -> Any:
     """A :meth:`Ctx.wait_until` predicate: ``test(security state)`` read in the world."""
+
     async def check() -> bool:
         return bool(test(await security_async(ctx, name)))
+
     return check
 
 
@@ -90,16 +102,23 @@ def shown_on(ctx: Ctx, name: str, seconds: float = 5.0) -> str:
         return bool(holder.get("display"))
 
     ctx.wait_until(displayed, seconds)
-    expect(bool(holder.get("display")), f"{name} displays a passkey or number",
-           holder, f"{name} showed nothing to read within {seconds:g} s")
+    expect(
+        bool(holder.get("display")),
+        f"{name} displays a passkey or number",
+        holder,
+        f"{name} showed nothing to read within {seconds:g} s",
+    )
     return str(holder["display"])
 
 
 def pairing_answer(ctx: Ctx) -> dict[str, Any]:
     response = ctx.response()
-    expect(response.status == 200, "200 with a pairing status",
-           f"{response.status} {response.text[:300]!r}",
-           f"{ctx.last.method} {ctx.last.target} did not answer 200" if ctx.last else "")
+    expect(
+        response.status == 200,
+        "200 with a pairing status",
+        f"{response.status} {response.text[:300]!r}",
+        f"{ctx.last.method} {ctx.last.target} did not answer 200" if ctx.last else "",
+    )
     body = ctx.json(response)
     expect(isinstance(body, dict), "a JSON object", response.text[:300], "not a JSON object")
     return dict(body)
@@ -114,6 +133,7 @@ def pair_status(ctx: Ctx, name: str) -> str | None:
 
 def pair_status_is(ctx: Ctx, name: str, status: str) -> Any:
     """A :meth:`Ctx.wait_until` predicate: the connected list shows ``status`` for ``name``."""
+
     async def check() -> bool:
         last = await ctx.send_async("GET", "/gap/nodes", {"connection_state": "connected"})
         if last.response is None or last.response.status != 200:
@@ -122,6 +142,7 @@ def pair_status_is(ctx: Ctx, name: str, status: str) -> Any:
             if norm_mac(node.get("id", "")) == norm_mac(ctx.address(name)):
                 return bool(node.get("pairStatus") == status)
         return False
+
     return check
 
 
@@ -140,23 +161,38 @@ def _(ctx: Ctx, name: str, params: str) -> None:
     pair(ctx, name, query_dict(ctx.expand(params)))
 
 
-@when(step_text('the client pairs with "{name:Q}" using the Security OOB data printed on it '
-                'and "{params:Q}"'))
+@when(
+    step_text(
+        'the client pairs with "{name:Q}" using the Security OOB data printed on it '
+        'and "{params:Q}"'
+    )
+)
 def _(ctx: Ctx, name: str, params: str) -> None:
     label = security_state(ctx, name).get("oob") or {}
-    expect("rand" in label and "confirm" in label, "rand and confirm on the device's label",
-           label, f"{name} shows no Security OOB data")
-    pair(ctx, name, {"oob": 2, "rand": label["rand"], "confirm": label["confirm"],
-                     **query_dict(params)})
+    expect(
+        "rand" in label and "confirm" in label,
+        "rand and confirm on the device's label",
+        label,
+        f"{name} shows no Security OOB data",
+    )
+    pair(
+        ctx,
+        name,
+        {"oob": 2, "rand": label["rand"], "confirm": label["confirm"], **query_dict(params)},
+    )
 
 
-@when(step_text('the client pairs with "{name:Q}" using Security OOB data with a wrong '
-                'confirm value'))
+@when(
+    step_text('the client pairs with "{name:Q}" using Security OOB data with a wrong confirm value')
+)
 def _(ctx: Ctx, name: str) -> None:
     label = security_state(ctx, name).get("oob") or {}
     wrong = f"{(int(label['confirm'], 16) ^ 1):032x}"
-    pair(ctx, name, {"oob": 2, "rand": label["rand"], "confirm": wrong,
-                     "iocapability": "KeyboardDisplay"})
+    pair(
+        ctx,
+        name,
+        {"oob": 2, "rand": label["rand"], "confirm": wrong, "iocapability": "KeyboardDisplay"},
+    )
 
 
 @when(step_text('the client enters the passkey shown on "{name:Q}"'))
@@ -196,8 +232,12 @@ def _(ctx: Ctx, name: str, answer: str) -> None:
 @when(step_text('the user types the passkey the router displays into "{name:Q}"'))
 def _(ctx: Ctx, name: str) -> None:
     display = str(pairing_answer(ctx).get("display", ""))
-    expect(bool(re.fullmatch(r"\d{6}", display)), "a 6-digit display in the answer", display,
-           "the router's answer carries no passkey to type")
+    expect(
+        bool(re.fullmatch(r"\d{6}", display)),
+        "a 6-digit display in the answer",
+        display,
+        "the router's answer carries no passkey to type",
+    )
     ctx.wait_until(security_holds(ctx, name, lambda s: s.get("waiting_for_passkey")), 5.0)
     ctx.run(ctx.bed.type_passkey(name, int(display)))
 
@@ -212,12 +252,20 @@ def _(ctx: Ctx, name: str) -> None:
 def _(ctx: Ctx, code: int) -> None:
     body = pairing_answer(ctx)
     got = (body.get("pairingStatusCode"), body.get("pairingStatus"))
-    expect(got == (code, PAIRING_STATUS[code]), f"{code} {PAIRING_STATUS[code]!r}",
-           f"{got[0]} {got[1]!r}", "the pairing status is not the one the seed's table gives")
+    expect(
+        got == (code, PAIRING_STATUS[code]),
+        f"{code} {PAIRING_STATUS[code]!r}",
+        f"{got[0]} {got[1]!r}",
+        "the pairing status is not the one the seed's table gives",
+    )
     if code in (6, 7):
         display = str(body.get("display", ""))
-        expect(bool(re.fullmatch(r"\d{6}", display)), "display: 6 digits", body,
-               f"status {code} must carry the number to display")
+        expect(
+            bool(re.fullmatch(r"\d{6}", display)),
+            "display: 6 digits",
+            body,
+            f"status {code} must carry the number to display",
+        )
 
 
 @then(step_text('the pairing answer is 7 showing the number "{name:Q}" displays'))
@@ -225,53 +273,80 @@ def _(ctx: Ctx, name: str) -> None:
     body = pairing_answer(ctx)
     shown = shown_on(ctx, name)
     got = (body.get("pairingStatusCode"), body.get("display"))
-    expect(got == (7, shown), f"7 with display {shown!r}", got,
-           "numeric comparison must show the same number on both sides")
+    expect(
+        got == (7, shown),
+        f"7 with display {shown!r}",
+        got,
+        "numeric comparison must show the same number on both sides",
+    )
 
 
 @then(step_text('"{name:Q}" is listed with pairStatus "{status:Q}"'))
 def _(ctx: Ctx, name: str, status: str) -> None:
     got = pair_status(ctx, name)
-    expect(got == status, f'pairStatus "{status}"', got,
-           f"{name}'s pairStatus in the connected-device list is wrong")
+    expect(
+        got == status,
+        f'pairStatus "{status}"',
+        got,
+        f"{name}'s pairStatus in the connected-device list is wrong",
+    )
 
 
 @then(step_text('"{name:Q}" is listed with pairStatus "{status:Q}" within {seconds:N} seconds'))
 def _(ctx: Ctx, name: str, status: str, seconds: float) -> None:
     ctx.wait_until(pair_status_is(ctx, name, status), seconds)
     got = pair_status(ctx, name)
-    expect(got == status, f'pairStatus "{status}" within {seconds:g} s', got,
-           f"{name}'s pairStatus did not become {status!r}")
+    expect(
+        got == status,
+        f'pairStatus "{status}" within {seconds:g} s',
+        got,
+        f"{name}'s pairStatus did not become {status!r}",
+    )
 
 
 @then(step_text('"{name:Q}" has completed {count:I} pairing(s)'))
 def _(ctx: Ctx, name: str, count: int) -> None:
     ctx.wait_until(security_holds(ctx, name, lambda s: s.get("pairings") == count), 2.0)
     got = security_state(ctx, name).get("pairings")
-    expect(got == count, f"{count} completed pairing(s) on {name}", got,
-           f"{name} went through a different number of pairings")
+    expect(
+        got == count,
+        f"{count} completed pairing(s) on {name}",
+        got,
+        f"{name} went through a different number of pairings",
+    )
 
 
 @then(step_text('the link to "{name:Q}" is encrypted'))
 def _(ctx: Ctx, name: str) -> None:
     ctx.wait_until(security_holds(ctx, name, lambda s: s.get("encrypted")), 3.0)
     state = security_state(ctx, name)
-    expect(bool(state.get("encrypted")), f"an encrypted link to {name}", state,
-           "the router did not encrypt the link")
+    expect(
+        bool(state.get("encrypted")),
+        f"an encrypted link to {name}",
+        state,
+        "the router did not encrypt the link",
+    )
 
 
 @then(step_text('the link to "{name:Q}" is not encrypted'))
 def _(ctx: Ctx, name: str) -> None:
     ctx.pass_time(1.0)
     state = security_state(ctx, name)
-    expect(not state.get("encrypted"), f"a plain link to {name}", state,
-           "the link was encrypted although no bond should exist")
+    expect(
+        not state.get("encrypted"),
+        f"a plain link to {name}",
+        state,
+        "the link was encrypted although no bond should exist",
+    )
 
 
 @then(step_text('"{name:Q}" holds {count:I} bond(s)'))
 def _(ctx: Ctx, name: str, count: int) -> None:
-    ctx.wait_until(security_holds(ctx, name, lambda s: len(s.get("bonds") or []) == count),
-                   2.0)
+    ctx.wait_until(security_holds(ctx, name, lambda s: len(s.get("bonds") or []) == count), 2.0)
     bonds = security_state(ctx, name).get("bonds") or []
-    expect(len(bonds) == count, f"{count} bond(s) kept by {name}", bonds,
-           "the device kept a different set of bonds than bond= asked for")
+    expect(
+        len(bonds) == count,
+        f"{count} bond(s) kept by {name}",
+        bonds,
+        "the device kept a different set of bonds than bond= asked for",
+    )

@@ -45,17 +45,23 @@ OSDP_PROFILE = "rs485-osdp"
 # The register map of the builtin slave under test (a standard_slave); an external SUT
 # declares its own in its `rs485-modbus` endpoint with the same keys.
 BUILTIN_DEVICE: dict[str, Any] = {
-    "unit": 1, "settings": "9600 8N1", "coil": 0, "discrete_input": 0, "input": 0,
-    "writable_register": 10, "bad_address": 1000, "limited_register": 0,
-    "out_of_range_value": 5000, "unsupported_function": 22,
+    "unit": 1,
+    "settings": "9600 8N1",
+    "coil": 0,
+    "discrete_input": 0,
+    "input": 0,
+    "writable_register": 10,
+    "bad_address": 1000,
+    "limited_register": 0,
+    "out_of_range_value": 5000,
+    "unsupported_function": 22,
 }
 
 
 class ModbusBed:
     """What Modbus steps drive."""
 
-    def __init__(self, world: World, bus: Rs485Bus, device: dict[str, Any],
-                 external: bool) -> None:
+    def __init__(self, world: World, bus: Rs485Bus, device: dict[str, Any], external: bool) -> None:
         self.world = world
         self.bus = bus
         self.device = device
@@ -78,8 +84,10 @@ class ModbusBed:
         try:
             return int(self.device[key])
         except KeyError:
-            raise KeyError(f"the SUT's {PROFILE} endpoint declares no {key!r}; "
-                           f"declared: {', '.join(sorted(self.device))}") from None
+            raise KeyError(
+                f"the SUT's {PROFILE} endpoint declares no {key!r}; "
+                f"declared: {', '.join(sorted(self.device))}"
+            ) from None
 
     def add_slave(self, unit: int, **overrides: Any) -> ModbusSlave:
         if unit in self.slaves:
@@ -89,8 +97,13 @@ class ModbusBed:
         self.slaves[unit] = slave
         return slave
 
-    def add_master(self, name: str, timeout: float = 0.5, retries: int = 2,
-                   settings: LineSettings | None = None) -> ModbusMaster:
+    def add_master(
+        self,
+        name: str,
+        timeout: float = 0.5,
+        retries: int = 2,
+        settings: LineSettings | None = None,
+    ) -> ModbusMaster:
         master = ModbusMaster(self.world, self.bus, name, timeout, retries, settings)
         self.run(master.start())
         self.masters[name] = master
@@ -104,14 +117,21 @@ def _device(config: HilConfig, profile: str, defaults: dict[str, Any]) -> dict[s
 
 
 @contextmanager
-def _line(config: HilConfig, record: dict[str, Any], evidence: Path, settings: str,
-          protocol: str, clock: str | None = None) -> Iterator[tuple[World, Rs485Bus, list[Any]]]:
+def _line(
+    config: HilConfig,
+    record: dict[str, Any],
+    evidence: Path,
+    settings: str,
+    protocol: str,
+    clock: str | None = None,
+) -> Iterator[tuple[World, Rs485Bus, list[Any]]]:
     """A world with one bus for a scenario; on the way out, ``closers`` run (callables that
     may return an awaitable), the capture is closed and the trace written as evidence."""
     external = not config.sut.builtin
     world = World(seed=config.seed, clock=REAL if external else clock or config.clock)
-    bus = Rs485Bus(world, "line", LineSettings.parse(settings), capture_dir=evidence,
-                   protocol=protocol)
+    bus = Rs485Bus(
+        world, "line", LineSettings.parse(settings), capture_dir=evidence, protocol=protocol
+    )
     closers: list[Callable[[], Any]] = []
     try:
         record["sim_start"] = round(world.now, 6)
@@ -130,11 +150,15 @@ def _line(config: HilConfig, record: dict[str, Any], evidence: Path, settings: s
 
 
 @pytest.fixture
-def modbus_bed(hil_config: HilConfig, hil_record: dict[str, Any],
-               hil_evidence_dir: Path) -> Iterator[ModbusBed]:
+def modbus_bed(
+    hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path
+) -> Iterator[ModbusBed]:
     device = _device(hil_config, PROFILE, BUILTIN_DEVICE)
-    with _line(hil_config, hil_record, hil_evidence_dir, str(device["settings"]),
-               "modbus-rtu") as (world, bus, closers):
+    with _line(hil_config, hil_record, hil_evidence_dir, str(device["settings"]), "modbus-rtu") as (
+        world,
+        bus,
+        closers,
+    ):
         bed = ModbusBed(world, bus, device, not hil_config.sut.builtin)
         bed.closers = closers
         closers.append(lambda: _stop_all(bed))
@@ -160,8 +184,10 @@ def _join_external(bed: ModbusBed | OsdpBed, device: dict[str, Any], profile: st
         serial = SerialBridge(bed.bus, str(device.get("serial") or device["pty"]), "sut-bridge")
         bed.closers.append(serial.close)
     else:
-        raise KeyError(f"the SUT's {profile} endpoint names no bridge; accepted keys: "
-                       "tcp (host:port), serial or pty (a device path)")
+        raise KeyError(
+            f"the SUT's {profile} endpoint names no bridge; accepted keys: "
+            "tcp (host:port), serial or pty (a device path)"
+        )
 
 
 # -- OSDP -------------------------------------------------------------------------------------
@@ -169,7 +195,9 @@ def _join_external(bed: ModbusBed | OsdpBed, device: dict[str, Any], profile: st
 # The builtin reader under test; an external SUT declares the same keys in `rs485-osdp`
 # (scbk may be left out for a PD without a secure channel).
 BUILTIN_READER: dict[str, Any] = {
-    "address": 1, "settings": "9600 8N1", "scbk": "000102030405060708090a0b0c0d0e0f",
+    "address": 1,
+    "settings": "9600 8N1",
+    "scbk": "000102030405060708090a0b0c0d0e0f",
 }
 
 
@@ -177,8 +205,14 @@ class OsdpBed:
     """What OSDP steps drive: the line, our readers (the one under test when builtin, and any
     extra ones) and our control panels."""
 
-    def __init__(self, world: World, bus: Rs485Bus, device: dict[str, Any],
-                 external: bool, closers: list[Any]) -> None:
+    def __init__(
+        self,
+        world: World,
+        bus: Rs485Bus,
+        device: dict[str, Any],
+        external: bool,
+        closers: list[Any],
+    ) -> None:
         self.world = world
         self.bus = bus
         self.device = device
@@ -210,8 +244,10 @@ class OsdpBed:
 
     def reader(self, address: int) -> OsdpReader:
         if address not in self.readers:
-            raise KeyError(f"no simulated reader at address {address}; readers: "
-                           f"{', '.join(map(str, sorted(self.readers))) or 'none'}")
+            raise KeyError(
+                f"no simulated reader at address {address}; readers: "
+                f"{', '.join(map(str, sorted(self.readers))) or 'none'}"
+            )
         return self.readers[address]
 
     def add_cp(self, name: str, pds: list[PdConfig]) -> OsdpControlPanel:
@@ -222,13 +258,15 @@ class OsdpBed:
 
 
 @pytest.fixture
-def osdp_bed(hil_config: HilConfig, hil_record: dict[str, Any],
-             hil_evidence_dir: Path) -> Iterator[OsdpBed]:
+def osdp_bed(
+    hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path
+) -> Iterator[OsdpBed]:
     device = _device(hil_config, OSDP_PROFILE, BUILTIN_READER)
     # Without the world-clock shim libosdp keeps the wall clock: run in real time then.
     clock = None if ON_WORLD_CLOCK else REAL
-    with _line(hil_config, hil_record, hil_evidence_dir, str(device["settings"]), "osdp",
-               clock) as (world, bus, closers):
+    with _line(
+        hil_config, hil_record, hil_evidence_dir, str(device["settings"]), "osdp", clock
+    ) as (world, bus, closers):
         bed = OsdpBed(world, bus, device, not hil_config.sut.builtin, closers)
         if bed.external:
             _join_external(bed, device, OSDP_PROFILE)

@@ -48,8 +48,7 @@ def a_master(modbus_bed: ModbusBed, name: str) -> None:
     modbus_bed.add_master(name)
 
 
-@given(step_text('a Modbus master "{name:Q}" with a {timeout:N} s timeout and {retries:I} '
-                 "retries"))
+@given(step_text('a Modbus master "{name:Q}" with a {timeout:N} s timeout and {retries:I} retries'))
 def a_master_with(modbus_bed: ModbusBed, name: str, timeout: float, retries: int) -> None:
     modbus_bed.add_master(name, timeout, retries)
 
@@ -70,51 +69,89 @@ def more_slaves(modbus_bed: ModbusBed, units: str) -> None:
 
 @when(step_text('"{m:Q}" writes coil {state} at the coil address'))
 def write_coil(modbus_bed: ModbusBed, m: str, state: str) -> None:
-    _request(modbus_bed, m, "write_coil", modbus_bed.address("coil"), state == "on",
-             device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "write_coil",
+        modbus_bed.address("coil"),
+        state == "on",
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" writes coils {bits} at the coil address'))
 def write_coils(modbus_bed: ModbusBed, m: str, bits: str) -> None:
     values = [bool(v) for v in _ints(bits)]
-    _request(modbus_bed, m, "write_coils", modbus_bed.address("coil"), values,
-             device_id=modbus_bed.unit)
+    _request(
+        modbus_bed, m, "write_coils", modbus_bed.address("coil"), values, device_id=modbus_bed.unit
+    )
 
 
 @when(step_text('"{m:Q}" reads {n:I} coils at the coil address'))
 def read_coils(modbus_bed: ModbusBed, m: str, n: int) -> None:
-    _request(modbus_bed, m, "read_coils", modbus_bed.address("coil"), count=n,
-             device_id=modbus_bed.unit)
+    _request(
+        modbus_bed, m, "read_coils", modbus_bed.address("coil"), count=n, device_id=modbus_bed.unit
+    )
 
 
 @when(step_text('"{m:Q}" reads {n:I} discrete inputs at the discrete input address'))
 def read_discrete(modbus_bed: ModbusBed, m: str, n: int) -> None:
-    _request(modbus_bed, m, "read_discrete_inputs", modbus_bed.address("discrete_input"),
-             count=n, device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "read_discrete_inputs",
+        modbus_bed.address("discrete_input"),
+        count=n,
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" writes {value:I} to the writable register'))
 def write_register(modbus_bed: ModbusBed, m: str, value: int) -> None:
-    _request(modbus_bed, m, "write_register", modbus_bed.address("writable_register"), value,
-             device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "write_register",
+        modbus_bed.address("writable_register"),
+        value,
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" writes registers {values} from the writable register'))
 def write_registers(modbus_bed: ModbusBed, m: str, values: str) -> None:
-    _request(modbus_bed, m, "write_registers", modbus_bed.address("writable_register"),
-             _ints(values), device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "write_registers",
+        modbus_bed.address("writable_register"),
+        _ints(values),
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" reads {n:I} holding registers from the writable register'))
 def read_holding(modbus_bed: ModbusBed, m: str, n: int) -> None:
-    _request(modbus_bed, m, "read_holding_registers", modbus_bed.address("writable_register"),
-             count=n, device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "read_holding_registers",
+        modbus_bed.address("writable_register"),
+        count=n,
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" reads {n:I} input registers at the input address'))
 def read_input(modbus_bed: ModbusBed, m: str, n: int) -> None:
-    _request(modbus_bed, m, "read_input_registers", modbus_bed.address("input"), count=n,
-             device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "read_input_registers",
+        modbus_bed.address("input"),
+        count=n,
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" reads {n:I} input registers at address {addr:I} of slave {unit:I}'))
@@ -124,14 +161,26 @@ def read_input_of(modbus_bed: ModbusBed, m: str, n: int, addr: int, unit: int) -
 
 @when(step_text('"{m:Q}" reads holding registers at the bad address'))
 def read_bad(modbus_bed: ModbusBed, m: str) -> None:
-    _request(modbus_bed, m, "read_holding_registers", modbus_bed.address("bad_address"),
-             count=1, device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "read_holding_registers",
+        modbus_bed.address("bad_address"),
+        count=1,
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" writes the out-of-range value to the limited register'))
 def write_out_of_range(modbus_bed: ModbusBed, m: str) -> None:
-    _request(modbus_bed, m, "write_register", modbus_bed.address("limited_register"),
-             modbus_bed.address("out_of_range_value"), device_id=modbus_bed.unit)
+    _request(
+        modbus_bed,
+        m,
+        "write_register",
+        modbus_bed.address("limited_register"),
+        modbus_bed.address("out_of_range_value"),
+        device_id=modbus_bed.unit,
+    )
 
 
 @when(step_text('"{m:Q}" sends the unsupported function'))
@@ -140,8 +189,7 @@ def unsupported(modbus_bed: ModbusBed, m: str) -> None:
     kinds = {22: MaskWriteRegisterRequest, 23: ReadWriteMultipleRegistersRequest}
     if fc not in kinds:
         raise ValueError(f"unsupported_function {fc} not accepted; accepted: 22, 23")
-    pdu = kinds[fc](address=modbus_bed.address("writable_register"),
-                    dev_id=modbus_bed.unit)
+    pdu = kinds[fc](address=modbus_bed.address("writable_register"), dev_id=modbus_bed.unit)
     master = modbus_bed.masters[m]
     modbus_bed.sent_before[m] = master.sent
     modbus_bed.replies[m] = modbus_bed.run(master.request("execute", False, pdu))
@@ -149,8 +197,15 @@ def unsupported(modbus_bed: ModbusBed, m: str) -> None:
 
 @when(step_text('"{m:Q}" broadcasts {value:I} to the writable register'))
 def broadcast(modbus_bed: ModbusBed, m: str, value: int) -> None:
-    _request(modbus_bed, m, "write_register", modbus_bed.address("writable_register"), value,
-             device_id=0, no_response_expected=True)
+    _request(
+        modbus_bed,
+        m,
+        "write_register",
+        modbus_bed.address("writable_register"),
+        value,
+        device_id=0,
+        no_response_expected=True,
+    )
     modbus_bed.run(asyncio.sleep(0.1))
 
 
@@ -166,9 +221,14 @@ def two_masters(modbus_bed: ModbusBed, a: str, b: str) -> None:
         bed.sent_before[name] = bed.masters[name].sent
 
     async def both() -> list[Any]:
-        return await asyncio.gather(*(
-            bed.masters[name].request("read_input_registers", bed.address("input"), count=2,
-                                      device_id=bed.unit) for name in (a, b)))
+        return await asyncio.gather(
+            *(
+                bed.masters[name].request(
+                    "read_input_registers", bed.address("input"), count=2, device_id=bed.unit
+                )
+                for name in (a, b)
+            )
+        )
 
     bed.replies[a], bed.replies[b] = bed.run(both())
 
@@ -208,8 +268,9 @@ def time_passes(modbus_bed: ModbusBed, seconds: float) -> None:
 
 @when(step_text('"{m:Q}" searches addresses {first:I} to {last:I}'))
 def search(modbus_bed: ModbusBed, m: str, first: int, last: int) -> None:
-    modbus_bed.run(search_modbus(modbus_bed.masters[m], range(first, last + 1),
-                                 modbus_bed.registry))
+    modbus_bed.run(
+        search_modbus(modbus_bed.masters[m], range(first, last + 1), modbus_bed.registry)
+    )
 
 
 @when(step_text("the terminal registers slaves {units}"))
@@ -230,8 +291,12 @@ def found(modbus_bed: ModbusBed, units: str) -> None:
 @then(step_text("the search found the slave under test and not address {absent:I}"))
 def found_sut(modbus_bed: ModbusBed, absent: int) -> None:
     got = [r.address for r in modbus_bed.registry.found()]
-    expect(modbus_bed.unit in got and absent not in got,
-           f"{modbus_bed.unit} found, {absent} not", got, "slaves found by the search")
+    expect(
+        modbus_bed.unit in got and absent not in got,
+        f"{modbus_bed.unit} found, {absent} not",
+        got,
+        "slaves found by the search",
+    )
 
 
 @then(step_text("the registered slaves are {units}"))
@@ -240,7 +305,7 @@ def registered(modbus_bed: ModbusBed, units: str) -> None:
     expect(got == _ints(units), _ints(units), got, "registered slaves")
 
 
-@then(step_text('the registration is refused naming address {unit:I}'))
+@then(step_text("the registration is refused naming address {unit:I}"))
 def refused(modbus_bed: ModbusBed, unit: int) -> None:
     error = modbus_bed.replies.get("registry")
     expect(error is not None and str(unit) in error, f"an error naming {unit}", error)
@@ -259,8 +324,7 @@ def _reply(bed: ModbusBed, m: str) -> Any:
 @then(step_text('"{m:Q}" got a normal reply to function {fc:I}'))
 def normal_reply(modbus_bed: ModbusBed, m: str, fc: int) -> None:
     reply = _reply(modbus_bed, m)
-    expect(not reply.isError() and reply.function_code == fc, f"function {fc} reply",
-           repr(reply))
+    expect(not reply.isError() and reply.function_code == fc, f"function {fc} reply", repr(reply))
 
 
 @then(step_text('"{m:Q}" read the values {values}'))
@@ -268,7 +332,7 @@ def read_values(modbus_bed: ModbusBed, m: str, values: str) -> None:
     reply = _reply(modbus_bed, m)
     wanted = _ints(values)
     got = list(reply.registers) if reply.registers else [int(b) for b in reply.bits]
-    expect(got[:len(wanted)] == wanted, wanted, got[:len(wanted)], "values read")
+    expect(got[: len(wanted)] == wanted, wanted, got[: len(wanted)], "values read")
 
 
 @then(step_text('"{m:Q}" read {n:I} values'))
@@ -282,16 +346,23 @@ def read_n(modbus_bed: ModbusBed, m: str, n: int) -> None:
 def exception_reply(modbus_bed: ModbusBed, m: str, code: int, fc: int) -> None:
     reply = _reply(modbus_bed, m)
     observed = (reply.function_code, getattr(reply, "exception_code", None))
-    expect(observed == (fc | 0x80, code), (fc | 0x80, code), observed,
-           "exception function code and exception code")
+    expect(
+        observed == (fc | 0x80, code),
+        (fc | 0x80, code),
+        observed,
+        "exception function code and exception code",
+    )
 
 
 @then(step_text('"{m:Q}" got no reply after {tries:I} tries'))
 def no_reply(modbus_bed: ModbusBed, m: str, tries: int) -> None:
     master = modbus_bed.masters[m]
     sent = master.sent - modbus_bed.sent_before.get(m, 0)
-    expect(modbus_bed.replies.get(m) is None and sent == tries, f"silence after {tries} tries",
-           f"reply {modbus_bed.replies.get(m)!r} after {sent} tries")
+    expect(
+        modbus_bed.replies.get(m) is None and sent == tries,
+        f"silence after {tries} tries",
+        f"reply {modbus_bed.replies.get(m)!r} after {sent} tries",
+    )
 
 
 @then(step_text('"{m:Q}" needed {tries:I} or more tries'))
@@ -311,29 +382,41 @@ def capture_shows(modbus_bed: ModbusBed, count: int, kind: str) -> None:
 def collided_unanswered(modbus_bed: ModbusBed) -> None:
     frames = modbus_bed.world.trace.select(layer="bus", event="frame")
     masters = set(modbus_bed.masters)
-    answered = [f["n"] for i, f in enumerate(frames[:-1])
-                if f["collision"] and not set(frames[i + 1]["drivers"]) <= masters]
+    answered = [
+        f["n"]
+        for i, f in enumerate(frames[:-1])
+        if f["collision"] and not set(frames[i + 1]["drivers"]) <= masters
+    ]
     expect(not answered, "every colliding frame left unanswered", f"answered: {answered}")
 
 
-@then(step_text('slave {unit:I} holds {value:I} in the writable register'))
+@then(step_text("slave {unit:I} holds {value:I} in the writable register"))
 def slave_holds(modbus_bed: ModbusBed, unit: int, value: int) -> None:
     master = next(iter(modbus_bed.masters.values()))
-    reply = modbus_bed.run(master.request("read_holding_registers",
-                                          modbus_bed.address("writable_register"), count=1,
-                                          device_id=unit))
+    reply = modbus_bed.run(
+        master.request(
+            "read_holding_registers",
+            modbus_bed.address("writable_register"),
+            count=1,
+            device_id=unit,
+        )
+    )
     got = None if reply is None or reply.isError() else reply.registers[0]
     expect(got == value, value, got, f"register of slave {unit} after the broadcast")
 
 
 @then(step_text('"{m:Q}" saw no reply to the broadcast'))
 def no_broadcast_reply(modbus_bed: ModbusBed, m: str) -> None:
-    frames = [r for r in modbus_bed.world.trace.select(layer="bus", event="frame")
-              if r["drivers"] != [m]]
+    frames = [
+        r for r in modbus_bed.world.trace.select(layer="bus", event="frame") if r["drivers"] != [m]
+    ]
     expect(not frames, "no frame from any slave", [f["data"] for f in frames])
 
 
 @then(step_text('the wrong-baud master "{m:Q}" got no reply'))
 def wrong_baud_silent(modbus_bed: ModbusBed, m: str) -> None:
-    expect(modbus_bed.replies.get(m) is None, "no reply (the slave saw garbage)",
-           repr(modbus_bed.replies.get(m)))
+    expect(
+        modbus_bed.replies.get(m) is None,
+        "no reply (the slave saw garbage)",
+        repr(modbus_bed.replies.get(m)),
+    )

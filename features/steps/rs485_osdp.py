@@ -59,8 +59,12 @@ def cp_right_key(osdp_bed: OsdpBed) -> None:
 @given("a control panel polling the reader under test with a wrong key")
 def cp_wrong_key(osdp_bed: OsdpBed) -> None:
     key = osdp_bed.scbk
-    expect(key is not None, "the reader under test declares an SCBK", key,
-           "secure-channel scenarios need the reader's key")
+    expect(
+        key is not None,
+        "the reader under test declares an SCBK",
+        key,
+        "secure-channel scenarios need the reader's key",
+    )
     assert key is not None
     osdp_bed.add_cp(CP, [PdConfig(osdp_bed.address, bytes(b ^ 0x5A for b in key))])
 
@@ -74,8 +78,12 @@ def cp_many(osdp_bed: OsdpBed, addresses: str) -> None:
 
 @given(step_text("a control panel polling address {address:I} where no reader is"))
 def cp_absent(osdp_bed: OsdpBed, address: int) -> None:
-    expect(address != osdp_bed.address and address not in osdp_bed.readers,
-           f"no reader at {address}", "a reader is there", "scenario set-up")
+    expect(
+        address != osdp_bed.address and address not in osdp_bed.readers,
+        f"no reader at {address}",
+        "a reader is there",
+        "scenario set-up",
+    )
     osdp_bed.add_cp(CP, [PdConfig(address, osdp_bed.scbk)])
 
 
@@ -88,8 +96,12 @@ def sees_online(osdp_bed: OsdpBed, which: str, seconds: float) -> None:
     cp, address = _cp(osdp_bed), _reader_address(osdp_bed, which)
     start = osdp_bed.world.now
     ok = _wait(osdp_bed, lambda: cp.online(address), seconds)
-    expect(ok, f"PD {address} online within {seconds} s",
-           f"offline after {osdp_bed.world.now - start:.1f} s", "CP status")
+    expect(
+        ok,
+        f"PD {address} online within {seconds} s",
+        f"offline after {osdp_bed.world.now - start:.1f} s",
+        "CP status",
+    )
 
 
 @then(step_text("the control panel has every polled reader online within {seconds:N} s"))
@@ -97,8 +109,7 @@ def sees_all_online(osdp_bed: OsdpBed, seconds: float) -> None:
     cp = _cp(osdp_bed)
     ok = _wait(osdp_bed, lambda: all(cp.online(a) for a in cp.addresses), seconds)
     offline = [a for a in cp.addresses if not cp.online(a)]
-    expect(ok, f"PDs {cp.addresses} online within {seconds} s", f"offline: {offline}",
-           "CP status")
+    expect(ok, f"PDs {cp.addresses} online within {seconds} s", f"offline: {offline}", "CP status")
 
 
 @then(step_text("the control panel sees {which} offline within {seconds:N} s"))
@@ -112,8 +123,12 @@ def sees_offline(osdp_bed: OsdpBed, which: str, seconds: float) -> None:
 def never_online(osdp_bed: OsdpBed, which: str, seconds: float) -> None:
     cp, address = _cp(osdp_bed), _reader_address(osdp_bed, which)
     came = _wait(osdp_bed, lambda: cp.online(address), seconds)
-    expect(not came, f"PD {address} kept offline for {seconds} s",
-           f"online at t={osdp_bed.world.now:.2f} s", "CP status")
+    expect(
+        not came,
+        f"PD {address} kept offline for {seconds} s",
+        f"online at t={osdp_bed.world.now:.2f} s",
+        "CP status",
+    )
 
 
 @then("the secure channel to the reader under test is active")
@@ -125,15 +140,18 @@ def sc_active(osdp_bed: OsdpBed) -> None:
 @then("the secure channel to the reader under test is not active")
 def sc_inactive(osdp_bed: OsdpBed) -> None:
     cp = _cp(osdp_bed)
-    expect(not cp.sc_active(osdp_bed.address), "secure channel inactive", "active",
-           "CP SC status")
+    expect(not cp.sc_active(osdp_bed.address), "secure channel inactive", "active", "CP SC status")
 
 
 @then(step_text("the control panel read the identity of the reader under test"))
 def identity(osdp_bed: OsdpBed) -> None:
     pd_id = _cp(osdp_bed).pd_id(osdp_bed.address)
-    expect(bool(pd_id) and pd_id.get("vendor_code", 0) > 0, "a PDID reply with a vendor code",
-           pd_id, "PD identity from osdp_ID")
+    expect(
+        bool(pd_id) and pd_id.get("vendor_code", 0) > 0,
+        "a PDID reply with a vendor code",
+        pd_id,
+        "PD identity from osdp_ID",
+    )
 
 
 def _frames(bed: OsdpBed) -> list[dict[str, Any]]:
@@ -158,14 +176,21 @@ def secure_blocks(osdp_bed: OsdpBed, name: str) -> None:
         return found
 
     _wait(osdp_bed, lambda: codes[name] in secure_codes(), 2.0)
-    expect(codes[name] in secure_codes(), f"{name} (0x{codes[name]:02x}) in an SCS_15/17 block",
-           sorted(f"0x{c:02x}" for c in secure_codes()), "secure commands on the line")
+    expect(
+        codes[name] in secure_codes(),
+        f"{name} (0x{codes[name]:02x}) in an SCS_15/17 block",
+        sorted(f"0x{c:02x}" for c in secure_codes()),
+        "secure commands on the line",
+    )
 
 
 @then(step_text("no reply from address {address:I} crossed the line"))
 def no_reply_from(osdp_bed: OsdpBed, address: int) -> None:
-    replies = [f["n"] for f in _frames(osdp_bed)
-               if _pkt_address(bytes.fromhex(f["data"])) == (address | 0x80)]
+    replies = [
+        f["n"]
+        for f in _frames(osdp_bed)
+        if _pkt_address(bytes.fromhex(f["data"])) == (address | 0x80)
+    ]
     expect(not replies, f"silence for address {address}", f"reply frames {replies}")
 
 
@@ -202,14 +227,18 @@ def press_keys(osdp_bed: OsdpBed, keys: str) -> None:
     expect(reader.press_keys(keys), "the key presses queued", "refused by libosdp")
 
 
-@then(step_text("the control panel receives card {facility:I}:{card:I} from {which} "
-                "within {seconds:N} s"))
+@then(
+    step_text(
+        "the control panel receives card {facility:I}:{card:I} from {which} within {seconds:N} s"
+    )
+)
 def got_card(osdp_bed: OsdpBed, facility: int, card: int, which: str, seconds: float) -> None:
     cp, address = _cp(osdp_bed), _reader_address(osdp_bed, which)
 
     def arrived() -> bool:
-        return any(e.get("card") == card and e.get("facility") == facility
-                   for e in cp.events[address])
+        return any(
+            e.get("card") == card and e.get("facility") == facility for e in cp.events[address]
+        )
 
     _wait(osdp_bed, arrived, seconds)
     got = [(e.get("facility"), e.get("card")) for e in cp.events[address] if e["kind"] == "card"]
@@ -223,8 +252,11 @@ def no_events(osdp_bed: OsdpBed, which: str) -> None:
     expect(not events, "no event", [e["kind"] for e in events], f"events from PD {address}")
 
 
-@then(step_text('the control panel receives keys "{keys:Q}" from the reader under test '
-                "within {seconds:N} s"))
+@then(
+    step_text(
+        'the control panel receives keys "{keys:Q}" from the reader under test within {seconds:N} s'
+    )
+)
 def got_keys(osdp_bed: OsdpBed, keys: str, seconds: float) -> None:
     cp, address = _cp(osdp_bed), osdp_bed.address
 
@@ -248,8 +280,11 @@ def set_led(osdp_bed: OsdpBed, which: str, colour: str) -> None:
 @when(step_text("the control panel sounds the buzzer of the reader under test {n:I} times"))
 def buzz(osdp_bed: OsdpBed, n: int) -> None:
     osdp_bed.seen["completions"] = len(_cp(osdp_bed).completions)
-    expect(_cp(osdp_bed).buzz(osdp_bed.address, repeats=n), "the buzzer command queued",
-           "refused by libosdp")
+    expect(
+        _cp(osdp_bed).buzz(osdp_bed.address, repeats=n),
+        "the buzzer command queued",
+        "refused by libosdp",
+    )
 
 
 @then(step_text("{which} acknowledges the command within {seconds:N} s"))
@@ -258,15 +293,23 @@ def acknowledged(osdp_bed: OsdpBed, which: str, seconds: float) -> None:
     before = osdp_bed.seen.get("completions", 0)
     _wait(osdp_bed, lambda: len(cp.completions) > before, seconds)
     done = cp.completions[before:]
-    expect(any(c["status"] == "ok" and c["address"] == address for c in done),
-           "completion ok (osdp_ACK)", done or "no completion", "command completion")
+    expect(
+        any(c["status"] == "ok" and c["address"] == address for c in done),
+        "completion ok (osdp_ACK)",
+        done or "no completion",
+        "command completion",
+    )
 
 
 @then(step_text('the LED of {which} shows "{colour:Q}"'))
 def shows(osdp_bed: OsdpBed, which: str, colour: str) -> None:
     reader = osdp_bed.reader(_reader_address(osdp_bed, which))
-    expect(reader.state.led_colour(0) == colour, colour, reader.state.led_colour(0),
-           f"LED 0 of {reader.name}")
+    expect(
+        reader.state.led_colour(0) == colour,
+        colour,
+        reader.state.led_colour(0),
+        f"LED 0 of {reader.name}",
+    )
 
 
 @then(step_text("the reader under test beeped {n:I} times"))

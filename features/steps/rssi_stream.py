@@ -15,11 +15,19 @@ RSSI_PATH = "/gap/rssi"
 
 def rssi_events(ctx: Ctx, name: str | None = None) -> list[Received]:
     recorder = ctx.stream(RSSI)
-    expect(recorder.status == 200 and recorder.error is None, "the RSSI stream open",
-           recorder.describe(), "the RSSI stream was not served")
+    expect(
+        recorder.status == 200 and recorder.error is None,
+        "the RSSI stream open",
+        recorder.describe(),
+        "the RSSI stream was not served",
+    )
     address = norm_mac(ctx.address(name)) if name else None
-    return [e for e in recorder.events if isinstance(e.data, dict)
-            and (address is None or norm_mac(e.data.get("id", "")) == address)]
+    return [
+        e
+        for e in recorder.events
+        if isinstance(e.data, dict)
+        and (address is None or norm_mac(e.data.get("id", "")) == address)
+    ]
 
 
 @given("a client opens the RSSI stream")
@@ -40,23 +48,38 @@ def _(ctx: Ctx, query: str) -> None:
 def _(ctx: Ctx, name: str, low: int, high: int, hil_record: dict[str, Any]) -> None:
     events = rssi_events(ctx, name)
     hil_record.setdefault("measurements", {}).setdefault("rssi_reports", []).append(len(events))
-    expect(low <= len(events) <= high, f"{low}..{high} reports for {name}", len(events),
-           "the RSSI stream does not report at its rssi_interval")
-    bad = [e.data for e in events if not isinstance(e.data.get("rssi"), int)
-           or set(e.data) != {"id", "rssi"}]
+    expect(
+        low <= len(events) <= high,
+        f"{low}..{high} reports for {name}",
+        len(events),
+        "the RSSI stream does not report at its rssi_interval",
+    )
+    bad = [
+        e.data
+        for e in events
+        if not isinstance(e.data.get("rssi"), int) or set(e.data) != {"id", "rssi"}
+    ]
     expect(not bad, '{"id": <node>, "rssi": <dBm>}', bad[:2], "RSSI reports not as documented")
 
 
 @then(step_text('the RSSI stream reports nothing from "{name:Q}"'))
 def _(ctx: Ctx, name: str) -> None:
     events = rssi_events(ctx, name)
-    expect(not events, f"no report for {name}", [e.data for e in events[:3]],
-           f"the RSSI stream reports {name} although its parameters exclude it")
+    expect(
+        not events,
+        f"no report for {name}",
+        [e.data for e in events[:3]],
+        f"the RSSI stream reports {name} although its parameters exclude it",
+    )
 
 
-@then(step_text('every RSSI reported on the stream is below {threshold:I} dBm'))
+@then(step_text("every RSSI reported on the stream is below {threshold:I} dBm"))
 def _(ctx: Ctx, threshold: int) -> None:
     values = [e.data.get("rssi") for e in rssi_events(ctx)]
     bad = [v for v in values if not isinstance(v, int) or v >= threshold]
-    expect(values and not bad, f"readings below {threshold}", values[:10],
-           "the rssi threshold is not applied (report only if lower)")
+    expect(
+        values and not bad,
+        f"readings below {threshold}",
+        values[:10],
+        "the rssi threshold is not applied (report only if lower)",
+    )

@@ -130,7 +130,7 @@ def median(values: list[float]) -> float:
 @dataclass
 class Received:
     t: float
-    data: Any          # the parsed JSON, or {"_raw": text} when the data is not JSON
+    data: Any  # the parsed JSON, or {"_raw": text} when the data is not JSON
     raw: str
 
 
@@ -227,7 +227,7 @@ class Ctx:
     streams: dict[str, StreamRecorder] = field(default_factory=dict)
     last: LastRequest | None = None
     concurrent: list[tuple[str, LastRequest]] = field(default_factory=list)
-    discovered: dict[str, Any] = field(default_factory=dict)   # cache per node and path
+    discovered: dict[str, Any] = field(default_factory=dict)  # cache per node and path
     next_address: int = 1
     marks: dict[str, float] = field(default_factory=dict)
 
@@ -263,21 +263,33 @@ class Ctx:
         return address
 
     # HTTP
-    async def send_async(self, method: str, path: str, params: dict[str, Any] | None = None,
-                       json_body: Any = None, timeout: float | None = None) -> LastRequest:
+    async def send_async(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        timeout: float | None = None,
+    ) -> LastRequest:
         loop = asyncio.get_running_loop()
         started = loop.time()
         query = ("?" + urllib.parse.urlencode(params)) if params else ""
         try:
-            response = await self.client.request(method, path, params=params,
-                                                 json_body=json_body, timeout=timeout)
+            response = await self.client.request(
+                method, path, params=params, json_body=json_body, timeout=timeout
+            )
         except HttpError as exc:
-            return LastRequest(method, path + query, started, loop.time() - started, None,
-                               str(exc))
+            return LastRequest(method, path + query, started, loop.time() - started, None, str(exc))
         return LastRequest(method, path + query, started, loop.time() - started, response)
 
-    def request(self, method: str, path: str, params: dict[str, Any] | None = None,
-                json_body: Any = None, timeout: float | None = None) -> LastRequest:
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        timeout: float | None = None,
+    ) -> LastRequest:
         self.last = self.run(self.send_async(method, path, params, json_body, timeout))
         return self.last
 
@@ -285,14 +297,19 @@ class Ctx:
         """The last response; a missing one (reset, timeout) is the SUT's failure."""
         last = self.last
         if last is None:
-            raise RuntimeError("no request was sent before this step; the scenario is "
-                               "missing a When step")
+            raise RuntimeError(
+                "no request was sent before this step; the scenario is missing a When step"
+            )
         if last.response is None and last.error and last.error.startswith("cannot connect"):
             # nothing listens at the declared address: the run's set-up is wrong, this is no
             # verdict on the SUT's behaviour (reported as an error, not a failure)
             raise ConnectionError(f"{last.method} {last.target}: {last.error}")
-        expect(last.response is not None, f"an HTTP answer to {last.method} {last.target}",
-               last.error, f"{last.method} {last.target} got no answer: {last.error}")
+        expect(
+            last.response is not None,
+            f"an HTTP answer to {last.method} {last.target}",
+            last.error,
+            f"{last.method} {last.target} got no answer: {last.error}",
+        )
         assert last.response is not None
         return last.response
 
@@ -302,8 +319,12 @@ class Ctx:
             return response.json()
         except HttpError:
             where = f"{self.last.method} {self.last.target}" if self.last else "the request"
-            expect(False, "a JSON body", response.text[:300],
-                   f"{where} answered {response.status} with a body that is not JSON")
+            expect(
+                False,
+                "a JSON body",
+                response.text[:300],
+                f"{where} answered {response.status} with a body that is not JSON",
+            )
         return None
 
     # streams
@@ -317,7 +338,8 @@ class Ctx:
         async def start() -> None:
             opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             recorder.task = asyncio.get_running_loop().create_task(
-                recorder.record(self.client, opened), name=f"sse/{kind}")
+                recorder.record(self.client, opened), name=f"sse/{kind}"
+            )
             await opened
 
         self.run(start())
@@ -326,14 +348,17 @@ class Ctx:
     def stream(self, kind: str) -> StreamRecorder:
         recorder = self.streams.get(kind)
         if recorder is None:
-            raise RuntimeError(f"the scenario never opened the {kind} stream; open it in an "
-                               f"earlier step (e.g. 'When a client opens the {kind} stream')")
+            raise RuntimeError(
+                f"the scenario never opened the {kind} stream; open it in an "
+                f"earlier step (e.g. 'When a client opens the {kind} stream')"
+            )
         if recorder.error and recorder.error.startswith("cannot connect"):
             raise ConnectionError(f"the {kind} stream: {recorder.error}")  # set-up, see above
         return recorder
 
-    def wait_until(self, predicate: Callable[[], Any], seconds: float,
-                   recorder: StreamRecorder | None = None) -> bool:
+    def wait_until(
+        self, predicate: Callable[[], Any], seconds: float, recorder: StreamRecorder | None = None
+    ) -> bool:
         """Let world time pass until ``predicate()`` (sync or async) holds or ``seconds`` have
         passed; with a recorder, wake on its events instead of polling."""
 
@@ -350,8 +375,11 @@ class Ctx:
                 left = deadline - loop.time()
                 if left <= 0:
                     return False
-                if recorder is not None and recorder.changed is not None \
-                        and recorder.ended_at is None:
+                if (
+                    recorder is not None
+                    and recorder.changed is not None
+                    and recorder.ended_at is None
+                ):
                     recorder.changed.clear()
                     try:
                         await asyncio.wait_for(recorder.changed.wait(), left)
@@ -396,8 +424,7 @@ class Ctx:
     def position_at(self, distance: float, angle_deg: float = 0.0) -> list[float]:
         x0, y0, z0 = self.router_position()
         a = math.radians(angle_deg)
-        return [round(x0 + distance * math.cos(a), 6), round(y0 + distance * math.sin(a), 6),
-                z0]
+        return [round(x0 + distance * math.cos(a), 6), round(y0 + distance * math.sin(a), 6), z0]
 
     def next_bearing(self) -> float:
         """A different bearing (degrees) for each peripheral placed, so two never share a

@@ -18,9 +18,19 @@ from features.steps.support import Ctx, step_text
 
 # Keys a peripheral table may use (first column), lower case.
 TABLE_KEYS = (
-    "advertised name", "name in", "advertising type", "service uuids", "manufacturer data",
-    "advertising interval", "address type", "address", "tx power", "notify rate",
-    "battery indications", "advertising data", "scan response data",
+    "advertised name",
+    "name in",
+    "advertising type",
+    "service uuids",
+    "manufacturer data",
+    "advertising interval",
+    "address type",
+    "address",
+    "tx power",
+    "notify rate",
+    "battery indications",
+    "advertising data",
+    "scan response data",
 )
 
 
@@ -31,14 +41,17 @@ def _number(text: str, unit: str = "") -> float:
     return float(text)
 
 
-def sensor_spec(ctx: Ctx, name: str, distance: float, options: dict[str, str] | None = None
-                ) -> dict[str, Any]:
+def sensor_spec(
+    ctx: Ctx, name: str, distance: float, options: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The stock sensor, named and placed, with the table's changes applied."""
     options = {k.strip().lower(): str(v).strip() for k, v in (options or {}).items()}
     unknown = sorted(set(options) - set(TABLE_KEYS))
     if unknown:
-        raise ValueError(f"peripheral {name!r}: unknown table key(s) {', '.join(unknown)}; "
-                         f"accepted: {', '.join(TABLE_KEYS)}")
+        raise ValueError(
+            f"peripheral {name!r}: unknown table key(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(TABLE_KEYS)}"
+        )
     notify_hz = _number(options.get("notify rate", "1"), "hz")
     interval = _number(options.get("advertising interval", "1000"), "ms")
     position = ctx.position_at(distance, ctx.next_bearing())
@@ -56,8 +69,11 @@ def sensor_spec(ctx: Ctx, name: str, distance: float, options: dict[str, str] | 
         adv["type"] = options["advertising type"].upper()
     if "service uuids" in options:
         text = options["service uuids"]
-        adv["service_uuids"] = [] if text.lower() in ("", "none") else \
-            [u.strip() for u in text.split(",") if u.strip()]
+        adv["service_uuids"] = (
+            []
+            if text.lower() in ("", "none")
+            else [u.strip() for u in text.split(",") if u.strip()]
+        )
     if "manufacturer data" in options:
         text = options["manufacturer data"]
         if text.lower() in ("", "none"):
@@ -74,8 +90,13 @@ def sensor_spec(ctx: Ctx, name: str, distance: float, options: dict[str, str] | 
         rate = _number(options["battery indications"], "hz")
         battery = spec["services"][1]["characteristics"][0]
         battery["notify_hz"] = rate
-        battery["model"] = {"kind": "counter", "period_s": 1.0 / rate if rate else 1.0,
-                            "start": 100, "step": -1, "encoding": "u8"}
+        battery["model"] = {
+            "kind": "counter",
+            "period_s": 1.0 / rate if rate else 1.0,
+            "start": 100,
+            "step": -1,
+            "encoding": "u8",
+        }
     return spec
 
 
@@ -105,8 +126,9 @@ def _(ctx: Ctx, name: str, distance: float, uuid: str) -> None:
     place(ctx, name, distance, {"service uuids": uuid})
 
 
-@given(step_text('a peripheral "{name:Q}" at {distance:N} m with its name only in the scan '
-                 'response'))
+@given(
+    step_text('a peripheral "{name:Q}" at {distance:N} m with its name only in the scan response')
+)
 def _(ctx: Ctx, name: str, distance: float) -> None:
     place(ctx, name, distance, {"name in": "scan_response"})
 

@@ -58,44 +58,74 @@ def _chip(router: BleRouter, raw: str | None) -> Chip:
 async def advertise_start(request: web.Request) -> web.Response:
     router = request.app[handlers.ROUTER]
     q = request.query
-    interval = parse_int("interval", q.get("interval", "500"), 20, 10000,
-                         "an advertising interval in ms from 20 to 10000")
-    ad_type = parse_int("ad_type", q.get("ad_type", "3"), 0, 4,
-                        "0 ADV_IND, 1 ADV_DIRECT_IND, 2 ADV_SCAN_IND, 3 ADV_NONCONN_IND or "
-                        "4 SCAN_RSP")
+    interval = parse_int(
+        "interval",
+        q.get("interval", "500"),
+        20,
+        10000,
+        "an advertising interval in ms from 20 to 10000",
+    )
+    ad_type = parse_int(
+        "ad_type",
+        q.get("ad_type", "3"),
+        0,
+        4,
+        "0 ADV_IND, 1 ADV_DIRECT_IND, 2 ADV_SCAN_IND, 3 ADV_NONCONN_IND or 4 SCAN_RSP",
+    )
     if "ad_data" not in q:
-        raise bad_request("ad_data is missing; expected the advertising packet as hex, e.g. "
-                          "ad_data=0201060909526F75746572")
+        raise bad_request(
+            "ad_data is missing; expected the advertising packet as hex, e.g. "
+            "ad_data=0201060909526F75746572"
+        )
     ad_data = parse_hex("ad_data", q["ad_data"], LEGACY_ADV_BYTES) if q["ad_data"] else b""
-    resp_data = (parse_hex("resp_data", q["resp_data"], LEGACY_ADV_BYTES)
-                 if q.get("resp_data") else b"")
+    resp_data = (
+        parse_hex("resp_data", q["resp_data"], LEGACY_ADV_BYTES) if q.get("resp_data") else b""
+    )
     if resp_data and ad_type not in SCANNABLE_AD_TYPES:
-        raise bad_request(f"resp_data is only sent with a scannable ad_type (0, 2 or 4); "
-                          f"ad_type={ad_type} ({AD_TYPES[ad_type][0]}) sends no scan response")
+        raise bad_request(
+            f"resp_data is only sent with a scannable ad_type (0, 2 or 4); "
+            f"ad_type={ad_type} ({AD_TYPES[ad_type][0]}) sends no scan response"
+        )
     target = None
     if ad_type == 1:
         if "peer" not in q:
-            raise bad_request("ad_type=1 (ADV_DIRECT_IND) is directed: give peer=<MAC> (and "
-                              "peer_type=public|random) of the device it is directed to")
-        peer_type = parse_choice("peer_type", q.get("peer_type", "public"),
-                                 ("public", "random"))
-        target = hci.Address(parse_mac(q["peer"], "peer"),
-                             hci.Address.PUBLIC_DEVICE_ADDRESS if peer_type == "public"
-                             else hci.Address.RANDOM_DEVICE_ADDRESS)
+            raise bad_request(
+                "ad_type=1 (ADV_DIRECT_IND) is directed: give peer=<MAC> (and "
+                "peer_type=public|random) of the device it is directed to"
+            )
+        peer_type = parse_choice("peer_type", q.get("peer_type", "public"), ("public", "random"))
+        target = hci.Address(
+            parse_mac(q["peer"], "peer"),
+            hci.Address.PUBLIC_DEVICE_ADDRESS
+            if peer_type == "public"
+            else hci.Address.RANDOM_DEVICE_ADDRESS,
+        )
     chip = _chip(router, q.get("chip"))
     device = chip.device
     try:
         if device.is_advertising:
             await device.stop_advertising()
         await device.start_advertising(
-            advertising_type=AD_TYPES[ad_type][1], target=target,
-            own_address_type=hci.OwnAddressType.PUBLIC, auto_restart=False,
-            advertising_data=ad_data, scan_response_data=resp_data,
-            advertising_interval_min=interval, advertising_interval_max=interval)
+            advertising_type=AD_TYPES[ad_type][1],
+            target=target,
+            own_address_type=hci.OwnAddressType.PUBLIC,
+            auto_restart=False,
+            advertising_data=ad_data,
+            scan_response_data=resp_data,
+            advertising_interval_min=interval,
+            advertising_interval_max=interval,
+        )
     except Exception as exc:  # the controller refused: say so, keep serving
         raise failed(f"chip {chip.index} could not start advertising: {exc}") from None
-    router.trace("hci", "advertise-start", chip=chip.index, ad_type=AD_TYPES[ad_type][0],
-                 interval_ms=interval, ad_data=ad_data, resp_data=resp_data)
+    router.trace(
+        "hci",
+        "advertise-start",
+        chip=chip.index,
+        ad_type=AD_TYPES[ad_type][0],
+        interval_ms=interval,
+        ad_data=ad_data,
+        resp_data=resp_data,
+    )
     return handlers.ok()
 
 

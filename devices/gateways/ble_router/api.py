@@ -60,12 +60,13 @@ if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
 
 
-
 def build_app(router: BleRouter) -> web.Application:
-    app = web.Application(middlewares=[_errors],
-                          # a client that drops its connection cancels its handler: that is how
-                          # SSE handlers learn that their reader left
-                          handler_args={"handler_cancellation": True})
+    app = web.Application(
+        middlewares=[_errors],
+        # a client that drops its connection cancels its handler: that is how
+        # SSE handlers learn that their reader left
+        handler_args={"handler_cancellation": True},
+    )
     app[ROUTER] = router
     r = app.router
     r.add_get("/gap/nodes", gap_nodes)
@@ -99,20 +100,30 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except ApiError as exc:
         response = web.Response(status=exc.status, text=exc.message)
     except web.HTTPException as exc:
-        router.trace("http", "request", method=request.method, path=request.path_qs,
-                     status=exc.status)
+        router.trace(
+            "http", "request", method=request.method, path=request.path_qs, status=exc.status
+        )
         raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
-    except Exception as exc:   # never let one request take the router down
-        router.trace("http", "internal-error", method=request.method, path=request.path_qs,
-                     error=repr(exc))
-        response = web.Response(status=500, text=f"internal error while handling "
-                                f"{request.method} {request.path}: {exc!r}")
-    if isinstance(response, web.Response):     # SSE streams trace their own open / close
+    except Exception as exc:  # never let one request take the router down
+        router.trace(
+            "http", "internal-error", method=request.method, path=request.path_qs, error=repr(exc)
+        )
+        response = web.Response(
+            status=500,
+            text=f"internal error while handling {request.method} {request.path}: {exc!r}",
+        )
+    if isinstance(response, web.Response):  # SSE streams trace their own open / close
         extra = {"error": response.text} if response.status >= 400 else {}
-        router.trace("http", "request", method=request.method, path=request.path_qs,
-                     status=response.status, **extra)
+        router.trace(
+            "http",
+            "request",
+            method=request.method,
+            path=request.path_qs,
+            status=response.status,
+            **extra,
+        )
     return response
 
 
@@ -122,16 +133,21 @@ async def gap_nodes(request: web.Request) -> web.StreamResponse:
     q = request.query
     if "event" in q:
         if q["event"] != "1":
-            raise bad_request(f"event={q['event']!r} is not accepted; use event=1 for the scan "
-                              "stream")
+            raise bad_request(
+                f"event={q['event']!r} is not accepted; use event=1 for the scan stream"
+            )
         return await scan_stream(request)
     if "connection_state" in q:
         if q["connection_state"] != "connected":
-            raise bad_request(f"connection_state={q['connection_state']!r} is not accepted; "
-                              "expected connection_state=connected")
+            raise bad_request(
+                f"connection_state={q['connection_state']!r} is not accepted; "
+                "expected connection_state=connected"
+            )
         return web.json_response({"nodes": router.connected_nodes_json()})
-    raise bad_request("GET /gap/nodes needs event=1 (the scan stream) or "
-                      "connection_state=connected (the connected devices)")
+    raise bad_request(
+        "GET /gap/nodes needs event=1 (the scan stream) or "
+        "connection_state=connected (the connected devices)"
+    )
 
 
 async def scan_stream(request: web.Request) -> web.StreamResponse:
@@ -144,28 +160,59 @@ async def scan_stream(request: web.Request) -> web.StreamResponse:
     chips = parse_chips(router, q.get("chip"), allow_all=True) or (0,)
     report_interval = None
     if "report_interval" in q:
-        report_interval = parse_int("report_interval", q["report_interval"], 1000, 3_600_000,
-                                    "an interval in ms from 1000 to 3600000") / 1000.0
+        report_interval = (
+            parse_int(
+                "report_interval",
+                q["report_interval"],
+                1000,
+                3_600_000,
+                "an interval in ms from 1000 to 3600000",
+            )
+            / 1000.0
+        )
     with_beacon = parse_flag("beacon", q.get("beacon", "0"))
     token = router.streams.acquire("scan")
     try:
         response = await open_stream(request)
         outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
-        sub = ScanSubscription(router.world, outbox, scan_filter, active=active, chips=chips,
-                               duplicates=duplicates, duplicates_period_s=period,
-                               with_timestamp=with_timestamp, report_chip=len(chips) > 1,
-                               report_interval_s=report_interval, with_beacon=with_beacon)
-        router.trace("sse", "open", stream="scan", token=token, active=active,
-                     chips=list(chips), params=scan_filter.raw,
-                     open_streams=router.streams.count())
+        sub = ScanSubscription(
+            router.world,
+            outbox,
+            scan_filter,
+            active=active,
+            chips=chips,
+            duplicates=duplicates,
+            duplicates_period_s=period,
+            with_timestamp=with_timestamp,
+            report_chip=len(chips) > 1,
+            report_interval_s=report_interval,
+            with_beacon=with_beacon,
+        )
+        router.trace(
+            "sse",
+            "open",
+            stream="scan",
+            token=token,
+            active=active,
+            chips=list(chips),
+            params=scan_filter.raw,
+            open_streams=router.streams.count(),
+        )
         try:
             await router.central.subscribe_scan(sub)
             await outbox.pump(response)
         finally:
             router.central.unsubscribe_scan(sub)
             outbox.close()
-            router.trace("sse", "close", stream="scan", token=token, sent=outbox.sent,
-                         matched=sub.matched, dropped=outbox.dropped)
+            router.trace(
+                "sse",
+                "close",
+                stream="scan",
+                token=token,
+                sent=outbox.sent,
+                matched=sub.matched,
+                dropped=outbox.dropped,
+            )
     finally:
         router.streams.release(token)
     return response
@@ -176,19 +223,30 @@ async def connect(request: web.Request) -> web.Response:
     mac = node(request)
     p = merged_params(request.query, await body(request))
     addr_type = parse_choice("type", p.get("type", "public"), ADDRESS_TYPES)
-    timeout = parse_int("timeout", p.get("timeout", 5000), 200, 20000,
-                        "a timeout in ms from 200 to 20000")
-    parse_flag("auto", p.get("auto", 0))       # accepted; disabled since firmware 1.4.3
+    timeout = parse_int(
+        "timeout", p.get("timeout", 5000), 200, 20000, "a timeout in ms from 200 to 20000"
+    )
+    parse_flag("auto", p.get("auto", 0))  # accepted; disabled since firmware 1.4.3
     discovergatt = parse_flag("discovergatt", p.get("discovergatt", 1))
     mtu = parse_int("mtu", p.get("mtu", 0), 0, 498, "0 (use 247) or an MTU from 23 to 498")
     if 0 < mtu < 23:
-        raise bad_request(f"mtu={mtu} is out of range; expected 0 (use 247) or an MTU from 23 "
-                          "to 498")
+        raise bad_request(
+            f"mtu={mtu} is out of range; expected 0 (use 247) or an MTU from 23 to 498"
+        )
     chips = parse_chips(router, p.get("chip"), allow_all=False)
-    router.trace("http", "connect-request", peer=mac, type=addr_type, timeout_ms=timeout,
-                 chip=chips[0] if chips else None, mtu=mtu, discovergatt=discovergatt)
-    _link, new = await router.central.connect(mac, addr_type, timeout / 1000.0,
-                                              chips[0] if chips else None, mtu, discovergatt)
+    router.trace(
+        "http",
+        "connect-request",
+        peer=mac,
+        type=addr_type,
+        timeout_ms=timeout,
+        chip=chips[0] if chips else None,
+        mtu=mtu,
+        discovergatt=discovergatt,
+    )
+    _link, new = await router.central.connect(
+        mac, addr_type, timeout / 1000.0, chips[0] if chips else None, mtu, discovergatt
+    )
     router.trace("http", "connect-ok", peer=mac, already_connected=not new)
     return ok()
 
@@ -214,16 +272,20 @@ async def connection_state_stream(request: web.Request) -> web.StreamResponse:
         response = await open_stream(request)
         outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
         router.central.state_subs.append(outbox)
-        router.trace("sse", "open", stream="connection-state", token=token,
-                     open_streams=router.streams.count())
+        router.trace(
+            "sse",
+            "open",
+            stream="connection-state",
+            token=token,
+            open_streams=router.streams.count(),
+        )
         try:
             await outbox.pump(response)
         finally:
             if outbox in router.central.state_subs:
                 router.central.state_subs.remove(outbox)
             outbox.close()
-            router.trace("sse", "close", stream="connection-state", token=token,
-                         sent=outbox.sent)
+            router.trace("sse", "close", stream="connection-state", token=token, sent=outbox.sent)
     finally:
         router.streams.release(token)
     return response
@@ -234,10 +296,13 @@ async def gatt_nodes(request: web.Request) -> web.StreamResponse:
     router = request.app[ROUTER]
     q = request.query
     if q.get("event") != "1":
-        raise bad_request("GET /gatt/nodes needs event=1 (the notification and indication "
-                          f"stream); got event={q.get('event')!r}")
-    sequence = parse_int("sequence", q.get("sequence", "0"), 0, 2,
-                         "0 (none), 1 (per stream) or 2 (per device)")
+        raise bad_request(
+            "GET /gatt/nodes needs event=1 (the notification and indication "
+            f"stream); got event={q.get('event')!r}"
+        )
+    sequence = parse_int(
+        "sequence", q.get("sequence", "0"), 0, 2, "0 (none), 1 (per stream) or 2 (per device)"
+    )
     with_timestamp = parse_flag("timestamp", q.get("timestamp", "0"))
     token = router.streams.acquire("notification")
     try:
@@ -245,8 +310,15 @@ async def gatt_nodes(request: web.Request) -> web.StreamResponse:
         outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
         sub = NotificationSubscription(outbox, sequence, with_timestamp)
         router.central.notify_subs.append(sub)
-        router.trace("sse", "open", stream="notification", token=token, sequence=sequence,
-                     timestamp=with_timestamp, open_streams=router.streams.count())
+        router.trace(
+            "sse",
+            "open",
+            stream="notification",
+            token=token,
+            sequence=sequence,
+            timestamp=with_timestamp,
+            open_streams=router.streams.count(),
+        )
         try:
             await outbox.pump(response)
         finally:

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT_MS = 5000
 MAX_PER_DEV_TIMEOUT_MS = 600_000
-_BUSY_RETRY_S = 0.05          # another connect holds the router: try again this much later
-_RETRY_PAUSE_S = 0.1          # an attempt that failed faster than this waits out the rest
+_BUSY_RETRY_S = 0.05  # another connect holds the router: try again this much later
+_RETRY_PAUSE_S = 0.1  # an attempt that failed faster than this waits out the rest
 
 
 @dataclass
@@ -70,8 +70,9 @@ class BatchConnector:
                 known.add(entry.mac)
                 added.append(entry.mac)
         if self.queue and (self._task is None or self._task.done()):
-            self._task = self.router.world.spawn(self._work(self._generation),
-                                                 name=f"{self.router.name}/batch-connect")
+            self._task = self.router.world.spawn(
+                self._work(self._generation), name=f"{self.router.name}/batch-connect"
+            )
         return added
 
     def clear(self) -> int:
@@ -99,7 +100,7 @@ class BatchConnector:
             left = deadline - loop.time()
             if left <= 1e-6:
                 break
-            if central.connecting is not None:       # a manual connect is running
+            if central.connecting is not None:  # a manual connect is running
                 await asyncio.sleep(min(_BUSY_RETRY_S, left))
                 continue
             attempts += 1
@@ -109,8 +110,9 @@ class BatchConnector:
                 self.router.trace("batch", "connected", peer=entry.mac, attempts=attempts)
                 return
             except ApiError as exc:
-                self.router.trace("batch", "attempt-failed", peer=entry.mac, attempt=attempts,
-                                  error=exc.message)
+                self.router.trace(
+                    "batch", "attempt-failed", peer=entry.mac, attempt=attempts, error=exc.message
+                )
                 # an attempt refused at once (a full chip...) must not spin: pause before retrying
                 pause = _RETRY_PAUSE_S - (loop.time() - started)
                 if pause > 0:
@@ -118,8 +120,13 @@ class BatchConnector:
         if generation != self._generation or entry.mac in central.links:
             return
         chip = self._chip_for_report()
-        self.router.trace("batch", "connect-timeout", peer=entry.mac, attempts=attempts,
-                          per_dev_timeout_ms=round(entry.per_dev_timeout_s * 1000))
+        self.router.trace(
+            "batch",
+            "connect-timeout",
+            peer=entry.mac,
+            attempts=attempts,
+            per_dev_timeout_ms=round(entry.per_dev_timeout_s * 1000),
+        )
         central._emit_state(entry.mac, "connect timeout", chip)
 
     def _chip_for_report(self) -> int:
@@ -137,13 +144,17 @@ def parse_entries(raw: Any, timeout_s: float, per_dev_s: float) -> list[BatchEnt
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise bad_request(f"list={raw!r} is not accepted; expected a JSON array such as "
-                          '[{"type":"public","addr":"C0:00:5B:D1:B7:25"}]')
+        raise bad_request(
+            f"list={raw!r} is not accepted; expected a JSON array such as "
+            '[{"type":"public","addr":"C0:00:5B:D1:B7:25"}]'
+        )
     entries = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or "addr" not in item:
-            raise bad_request(f"list[{i}]={item!r} is not accepted; expected an object "
-                              '{"type":"public"|"random","addr":"C0:00:5B:D1:B7:25"}')
+            raise bad_request(
+                f"list[{i}]={item!r} is not accepted; expected an object "
+                '{"type":"public"|"random","addr":"C0:00:5B:D1:B7:25"}'
+            )
         mac = parse_mac(item["addr"], f"list[{i}].addr")
         addr_type = parse_choice(f"list[{i}].type", item.get("type", "public"), ADDRESS_TYPES)
         entries.append(BatchEntry(mac, addr_type, timeout_s, per_dev_s))
@@ -154,22 +165,40 @@ async def batch_connect(request: web.Request) -> web.Response:
     connector = request.app[BATCH]
     body = await handlers.body(request)
     if body is not None and not isinstance(body, dict):
-        raise bad_request("the batch-connect body must be a JSON object with list, timeout and "
-                          "per_dev_timeout")
+        raise bad_request(
+            "the batch-connect body must be a JSON object with list, timeout and per_dev_timeout"
+        )
     p = body or {}
     unknown = sorted(set(p) - {"list", "timeout", "per_dev_timeout"})
     if unknown:
-        raise bad_request(f"unknown batch-connect parameter(s) {', '.join(unknown)}; accepted: "
-                          "list, timeout, per_dev_timeout")
-    timeout = parse_int("timeout", p.get("timeout", DEFAULT_TIMEOUT_MS), 20, 20000,
-                        "a timeout in ms from 20 to 20000")
-    per_dev = parse_int("per_dev_timeout", p.get("per_dev_timeout", timeout * 2), timeout,
-                        MAX_PER_DEV_TIMEOUT_MS,
-                        f"a timeout in ms from timeout ({timeout}) to {MAX_PER_DEV_TIMEOUT_MS}")
+        raise bad_request(
+            f"unknown batch-connect parameter(s) {', '.join(unknown)}; accepted: "
+            "list, timeout, per_dev_timeout"
+        )
+    timeout = parse_int(
+        "timeout",
+        p.get("timeout", DEFAULT_TIMEOUT_MS),
+        20,
+        20000,
+        "a timeout in ms from 20 to 20000",
+    )
+    per_dev = parse_int(
+        "per_dev_timeout",
+        p.get("per_dev_timeout", timeout * 2),
+        timeout,
+        MAX_PER_DEV_TIMEOUT_MS,
+        f"a timeout in ms from timeout ({timeout}) to {MAX_PER_DEV_TIMEOUT_MS}",
+    )
     entries = parse_entries(p.get("list"), timeout / 1000.0, per_dev / 1000.0)
     added = connector.add(entries)
-    connector.router.trace("batch", "queued", added=added, timeout_ms=timeout,
-                           per_dev_timeout_ms=per_dev, queue=len(connector.queue))
+    connector.router.trace(
+        "batch",
+        "queued",
+        added=added,
+        timeout_ms=timeout,
+        per_dev_timeout_ms=per_dev,
+        queue=len(connector.queue),
+    )
     return handlers.ok()
 
 
@@ -177,8 +206,10 @@ async def batch_remove(request: web.Request) -> web.Response:
     connector = request.app[BATCH]
     extra = sorted(k for k in request.query if k != "mac")
     if extra or await handlers.body(request) is not None:
-        raise bad_request("DELETE /gap/batch-connect accepts no parameters; got "
-                          f"{', '.join(extra) or 'a request body'}")
+        raise bad_request(
+            "DELETE /gap/batch-connect accepts no parameters; got "
+            f"{', '.join(extra) or 'a request body'}"
+        )
     dropped = connector.clear()
     connector.router.trace("batch", "cleared", dropped=dropped)
     return handlers.ok()

@@ -11,8 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 _URL_SCHEMES = ("http://www.", "https://www.", "http://", "https://")
-_URL_CODES = (".com/", ".org/", ".edu/", ".net/", ".info/", ".biz/", ".gov/",
-              ".com", ".org", ".edu", ".net", ".info", ".biz", ".gov")
+_URL_CODES = (
+    ".com/",
+    ".org/",
+    ".edu/",
+    ".net/",
+    ".info/",
+    ".biz/",
+    ".gov/",
+    ".com",
+    ".org",
+    ".edu",
+    ".net",
+    ".info",
+    ".biz",
+    ".gov",
+)
 
 
 def _signed(b: int) -> int:
@@ -26,7 +40,7 @@ def _structures(data: bytes) -> list[tuple[int, bytes]]:
         length = data[i]
         if length == 0 or i + 1 + length > n:
             break
-        out.append((data[i + 1], data[i + 2:i + 1 + length]))
+        out.append((data[i + 1], data[i + 2 : i + 1 + length]))
         i += 1 + length
     return out
 
@@ -36,29 +50,42 @@ def parse_beacon(data: bytes) -> dict[str, Any] | None:
     for ad_type, payload in _structures(data):
         if ad_type == 0xFF and len(payload) == 25 and payload[:4] == b"\x4c\x00\x02\x15":
             u = payload[4:20].hex().upper()
-            return {"type": "iBeacon",
-                    "UUID": f"{u[0:8]}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:32]}",
-                    "minor": int.from_bytes(payload[22:24], "big"),
-                    "major": int.from_bytes(payload[20:22], "big"),
-                    "txPower": _signed(payload[24])}
+            return {
+                "type": "iBeacon",
+                "UUID": f"{u[0:8]}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:32]}",
+                "minor": int.from_bytes(payload[22:24], "big"),
+                "major": int.from_bytes(payload[20:22], "big"),
+                "txPower": _signed(payload[24]),
+            }
         if ad_type == 0x16 and len(payload) >= 4 and payload[:2] == b"\xaa\xfe":
             frame = payload[2:]
             kind = frame[0]
             if kind == 0x00 and len(frame) >= 18:
-                return {"type": "Eddystone-UID", "txPower": _signed(frame[1]),
-                        "namespace": frame[2:12].hex().upper(),
-                        "instance": frame[12:18].hex().upper()}
+                return {
+                    "type": "Eddystone-UID",
+                    "txPower": _signed(frame[1]),
+                    "namespace": frame[2:12].hex().upper(),
+                    "instance": frame[12:18].hex().upper(),
+                }
             if kind == 0x10 and len(frame) >= 3 and frame[2] < len(_URL_SCHEMES):
                 url = _URL_SCHEMES[frame[2]] + "".join(
-                    _URL_CODES[b] if b < len(_URL_CODES) else chr(b) for b in frame[3:])
+                    _URL_CODES[b] if b < len(_URL_CODES) else chr(b) for b in frame[3:]
+                )
                 return {"type": "Eddystone-URL", "txPower": _signed(frame[1]), "url": url}
             if kind == 0x20 and len(frame) >= 14:
                 temp = int.from_bytes(frame[4:6], "big", signed=True) / 256.0
-                return {"type": "Eddystone-TLM", "version": frame[1],
-                        "battery": int.from_bytes(frame[2:4], "big"), "temperature": temp,
-                        "advCount": int.from_bytes(frame[6:10], "big"),
-                        "secCount": int.from_bytes(frame[10:14], "big")}
+                return {
+                    "type": "Eddystone-TLM",
+                    "version": frame[1],
+                    "battery": int.from_bytes(frame[2:4], "big"),
+                    "temperature": temp,
+                    "advCount": int.from_bytes(frame[6:10], "big"),
+                    "secCount": int.from_bytes(frame[10:14], "big"),
+                }
             if kind == 0x30 and len(frame) >= 10:
-                return {"type": "Eddystone-EID", "txPower": _signed(frame[1]),
-                        "eid": frame[2:10].hex().upper()}
+                return {
+                    "type": "Eddystone-EID",
+                    "txPower": _signed(frame[1]),
+                    "eid": frame[2:10].hex().upper(),
+                }
     return None

@@ -45,8 +45,15 @@ if TYPE_CHECKING:
 ADDRESS_TYPES = ("public", "random")
 DEFAULT_MTU = 247
 # The seed's example conn_params: intervals in ms, supervision timeout in ms.
-CONN_PARAMS = {"type": 0, "latency": 0, "conn_min_intval": 7.5, "conn_max_intval": 30,
-               "supvtimeout": 1000, "scan_window": 30, "scan_intval": 60}
+CONN_PARAMS = {
+    "type": 0,
+    "latency": 0,
+    "conn_min_intval": 7.5,
+    "conn_max_intval": 30,
+    "supvtimeout": 1000,
+    "scan_window": 30,
+    "scan_intval": 60,
+}
 _SEEN_LIMIT = 100_000
 _AD_CACHE_LIMIT = 20_000
 
@@ -67,11 +74,21 @@ class SeenDevice:
 class ScanSubscription:
     """One scan stream's wishes and its per-stream state (duplicates, report interval)."""
 
-    def __init__(self, world: World, outbox: SseOutbox, scan_filter: ScanFilter, *,
-                 active: bool, chips: tuple[int, ...], duplicates: bool = False,
-                 duplicates_period_s: float | None = None, with_timestamp: bool = False,
-                 report_chip: bool = False, report_interval_s: float | None = None,
-                 with_beacon: bool = False) -> None:
+    def __init__(
+        self,
+        world: World,
+        outbox: SseOutbox,
+        scan_filter: ScanFilter,
+        *,
+        active: bool,
+        chips: tuple[int, ...],
+        duplicates: bool = False,
+        duplicates_period_s: float | None = None,
+        with_timestamp: bool = False,
+        report_chip: bool = False,
+        report_interval_s: float | None = None,
+        with_beacon: bool = False,
+    ) -> None:
         self.world = world
         self.outbox = outbox
         self.filter = scan_filter
@@ -93,12 +110,14 @@ class ScanSubscription:
         if report_interval_s:
             self._timer = world.loop.call_later(report_interval_s, self._flush)
 
-    def offer(self, chip: int, evt_type: int, dev: SeenDevice, ad: AdInfo, data: bytes,
-              rssi: int) -> None:
+    def offer(
+        self, chip: int, evt_type: int, dev: SeenDevice, ad: AdInfo, data: bytes, rssi: int
+    ) -> None:
         if evt_type == 4 and not self.active:
             return
-        if not self.match_all and not self.filter.match(evt_type, dev.mac, dev.name, data, rssi,
-                                                        ad.uuids):
+        if not self.match_all and not self.filter.match(
+            evt_type, dev.mac, dev.name, data, rssi, ad.uuids
+        ):
             return
         if self.duplicates:
             if self.duplicates_period_s:
@@ -112,12 +131,18 @@ class ScanSubscription:
             self._seen.add(key)
         self.matched += 1
         line = reports.scan_report(
-            dev.name, evt_type, rssi, data, dev.mac, dev.addr_type,
+            dev.name,
+            evt_type,
+            rssi,
+            data,
+            dev.mac,
+            dev.addr_type,
             reports.timestamp(self.world.datetime()) if self.with_timestamp else None,
             chip if self.report_chip else None,
-            parse_beacon(data) if self.with_beacon else None)
+            parse_beacon(data) if self.with_beacon else None,
+        )
         if self.report_interval_s:
-            self._pending[(dev.mac, evt_type)] = line     # the latest per device and type
+            self._pending[(dev.mac, evt_type)] = line  # the latest per device and type
         else:
             self.outbox.push(line)
 
@@ -144,8 +169,7 @@ class NotificationSubscription:
         self._count = 0
         self._per_device: dict[str, int] = {}
 
-    def offer(self, mac: str, handle: int, value: bytes, data_type: str,
-              stamp: str | None) -> None:
+    def offer(self, mac: str, handle: int, value: bytes, data_type: str, stamp: str | None) -> None:
         seq: int | None = None
         if self.sequence == 1:
             self._count += 1
@@ -153,8 +177,11 @@ class NotificationSubscription:
         elif self.sequence == 2:
             seq = self._per_device.get(mac, 0) + 1
             self._per_device[mac] = seq
-        self.outbox.push(reports.notification(value, mac, handle, data_type, seq,
-                                              stamp if self.with_timestamp else None))
+        self.outbox.push(
+            reports.notification(
+                value, mac, handle, data_type, seq, stamp if self.with_timestamp else None
+            )
+        )
 
 
 @dataclass
@@ -177,8 +204,16 @@ class NodeLink:
 class Central:
     """Everything BLE the router does, on one or two chips."""
 
-    def __init__(self, world: World, radio: Radio, node_name: str, mac: str, position: Position,
-                 chips: int, max_connections_per_chip: int) -> None:
+    def __init__(
+        self,
+        world: World,
+        radio: Radio,
+        node_name: str,
+        mac: str,
+        position: Position,
+        chips: int,
+        max_connections_per_chip: int,
+    ) -> None:
         self.world = world
         self.name = node_name
         self.max_connections_per_chip = max_connections_per_chip
@@ -193,7 +228,7 @@ class Central:
         self._scan_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seen: dict[tuple[bytes, int], SeenDevice] = {}
-        self._names: dict[str, str] = {}                 # mac -> last advertised name
+        self._names: dict[str, str] = {}  # mac -> last advertised name
         self._ad_cache: dict[bytes, AdInfo] = {}
         self.links: dict[str, NodeLink] = {}
         self.connecting: str | None = None
@@ -201,25 +236,28 @@ class Central:
         self.notify_subs: list[NotificationSubscription] = []
         self.state_subs: list[SseOutbox] = []
         self.trace_notifications = False
-        self.pairing = RouterPairing(self)               # SMP: pending pairings, bonds
-        self._kept_keys: list[Any] = []             # key stores carried over a reboot
-        self._retired: list[Chip] = []              # powered-off chips still holding links
+        self.pairing = RouterPairing(self)  # SMP: pending pairings, bonds
+        self._kept_keys: list[Any] = []  # key stores carried over a reboot
+        self._retired: list[Chip] = []  # powered-off chips still holding links
         self.adv_reports = 0
         self.notifications_received = 0
 
     # -- power ------------------------------------------------------------------------------
     async def power_on(self) -> None:
         if not self.chips:
-            self.chips = [Chip(i, self.name, self.mac, self.radio, self.position, self._on_adv)
-                          for i in range(self.chip_count)]
+            self.chips = [
+                Chip(i, self.name, self.mac, self.radio, self.position, self._on_adv)
+                for i in range(self.chip_count)
+            ]
             for chip, keys in zip(self.chips, self._kept_keys, strict=False):
-                chip.device.keystore = keys        # bonds live in flash: a reboot keeps them
+                chip.device.keystore = keys  # bonds live in flash: a reboot keeps them
             self._retire_old_chips()
         for chip in self.chips:
             self.pairing.attach(chip)
             await chip.power_on()
-            self.world.trace.emit(self.name, "hci", "chip-on", chip=chip.index,
-                                  address=chip.address)
+            self.world.trace.emit(
+                self.name, "hci", "chip-on", chip=chip.index, address=chip.address
+            )
 
     def power_off(self) -> None:
         """The chips lose power (a reboot, see :mod:`.reboot`): links end with no word on the
@@ -283,8 +321,9 @@ class Central:
                     pass
 
     # -- the advertising hot path -----------------------------------------------------------
-    def _on_adv(self, chip: int, evt_type: int, addr_type: int, addr: bytes, data: bytes,
-                rssi: int) -> None:
+    def _on_adv(
+        self, chip: int, evt_type: int, addr_type: int, addr: bytes, data: bytes, rssi: int
+    ) -> None:
         self.adv_reports += 1
         subs = self._scan_subs[chip]
         if not subs:
@@ -311,8 +350,9 @@ class Central:
             self._seen.clear()
         addr, addr_type = key
         mac = ":".join(f"{b:02X}" for b in addr[::-1])
-        dev = self._seen[key] = SeenDevice(mac, "random" if addr_type & 1 else "public",
-                                           self._names.get(mac))
+        dev = self._seen[key] = SeenDevice(
+            mac, "random" if addr_type & 1 else "public", self._names.get(mac)
+        )
         return dev
 
     def name_of(self, mac: str) -> str | None:
@@ -322,8 +362,14 @@ class Central:
     async def subscribe_scan(self, sub: ScanSubscription) -> None:
         for chip in sub.chips:
             self._scan_subs[chip].append(sub)
-        self.world.trace.emit(self.name, "hci", "scan-subscribe", chips=list(sub.chips),
-                              active=sub.active, streams=self.scan_stream_count())
+        self.world.trace.emit(
+            self.name,
+            "hci",
+            "scan-subscribe",
+            chips=list(sub.chips),
+            active=sub.active,
+            streams=self.scan_stream_count(),
+        )
         await self._own_task(self._update_scanning())
 
     def unsubscribe_scan(self, sub: ScanSubscription) -> None:
@@ -331,8 +377,13 @@ class Central:
         for chip in sub.chips:
             if sub in self._scan_subs[chip]:
                 self._scan_subs[chip].remove(sub)
-        self.world.trace.emit(self.name, "hci", "scan-unsubscribe", chips=list(sub.chips),
-                              streams=self.scan_stream_count())
+        self.world.trace.emit(
+            self.name,
+            "hci",
+            "scan-unsubscribe",
+            chips=list(sub.chips),
+            streams=self.scan_stream_count(),
+        )
         self._background(self._update_scanning(), "scan")
 
     def scan_stream_count(self) -> int:
@@ -349,12 +400,18 @@ class Central:
                     continue
                 try:
                     await chip.set_scanning(enabled, active)
-                except Exception as exc:   # a failed HCI command must not kill the router
-                    self.world.trace.emit(self.name, "hci", "scan-error", chip=chip.index,
-                                          error=repr(exc))
+                except Exception as exc:  # a failed HCI command must not kill the router
+                    self.world.trace.emit(
+                        self.name, "hci", "scan-error", chip=chip.index, error=repr(exc)
+                    )
                     continue
-                self.world.trace.emit(self.name, "hci", "scan-start" if enabled else "scan-stop",
-                                      chip=chip.index, active=active if enabled else None)
+                self.world.trace.emit(
+                    self.name,
+                    "hci",
+                    "scan-start" if enabled else "scan-stop",
+                    chip=chip.index,
+                    active=active if enabled else None,
+                )
 
     # -- connections ------------------------------------------------------------------------
     def pick_chip(self, wanted: int | None) -> Chip:
@@ -364,66 +421,108 @@ class Central:
         if wanted is not None:
             chip = self.chips[wanted]
             if chip.connections >= cap:
-                raise failed(f"chip {wanted} already has {chip.connections} connections, its "
-                             f"maximum is {cap}; disconnect a device or use another chip")
+                raise failed(
+                    f"chip {wanted} already has {chip.connections} connections, its "
+                    f"maximum is {cap}; disconnect a device or use another chip"
+                )
             return chip
         free = [c for c in self.chips if c.connections < cap]
         if not free:
-            raise failed(f"every chip holds its maximum of {cap} connections "
-                         f"({cap * len(self.chips)} in all); disconnect a device first")
+            raise failed(
+                f"every chip holds its maximum of {cap} connections "
+                f"({cap * len(self.chips)} in all); disconnect a device first"
+            )
         return min(free, key=lambda c: (c.connections, c.index))
 
-    async def connect(self, mac: str, addr_type: str, timeout_s: float, chip: int | None = None,
-                      mtu: int = 0, discovergatt: bool = True) -> tuple[NodeLink, bool]:
+    async def connect(
+        self,
+        mac: str,
+        addr_type: str,
+        timeout_s: float,
+        chip: int | None = None,
+        mtu: int = 0,
+        discovergatt: bool = True,
+    ) -> tuple[NodeLink, bool]:
         """Connect (or find the existing link). Returns (link, newly connected).
 
         The attempt runs to its end (and keeps the router busy) even if the HTTP client that
         asked goes away meanwhile."""
         try:
-            return await self._own_task(self._connect(mac, addr_type, timeout_s, chip, mtu,
-                                                      discovergatt))
+            return await self._own_task(
+                self._connect(mac, addr_type, timeout_s, chip, mtu, discovergatt)
+            )
         except ProcedureCancelled:
             raise failed(f"the connection attempt to {mac} was cancelled") from None
 
-    async def _connect(self, mac: str, addr_type: str, timeout_s: float, chip: int | None,
-                       mtu: int, discovergatt: bool) -> tuple[NodeLink, bool]:
+    async def _connect(
+        self,
+        mac: str,
+        addr_type: str,
+        timeout_s: float,
+        chip: int | None,
+        mtu: int,
+        discovergatt: bool,
+    ) -> tuple[NodeLink, bool]:
         existing = self.links.get(mac)
         if existing is not None:
             return existing, False
         if self.connecting is not None:
-            raise failed(f"the router is busy connecting to {self.connecting}; connection "
-                         "requests are handled one at a time (wait for the previous request's "
-                         "answer, then retry)")
-        if chip is None:                     # a bonded device reconnects through its chip
+            raise failed(
+                f"the router is busy connecting to {self.connecting}; connection "
+                "requests are handled one at a time (wait for the previous request's "
+                "answer, then retry)"
+            )
+        if chip is None:  # a bonded device reconnects through its chip
             chip = self.pairing.bond_chip(mac)
         chip_obj = self.pick_chip(chip)
         self.connecting = mac
         chip_obj.connecting = True
-        address = hci.Address(mac, hci.Address.PUBLIC_DEVICE_ADDRESS if addr_type == "public"
-                              else hci.Address.RANDOM_DEVICE_ADDRESS)
-        self.world.trace.emit(self.name, "hci", "connect", peer=mac, type=addr_type,
-                              chip=chip_obj.index, timeout_ms=round(timeout_s * 1000))
+        address = hci.Address(
+            mac,
+            hci.Address.PUBLIC_DEVICE_ADDRESS
+            if addr_type == "public"
+            else hci.Address.RANDOM_DEVICE_ADDRESS,
+        )
+        self.world.trace.emit(
+            self.name,
+            "hci",
+            "connect",
+            peer=mac,
+            type=addr_type,
+            chip=chip_obj.index,
+            timeout_ms=round(timeout_s * 1000),
+        )
         started = self.world.now
         try:
             prefs = ConnectionParametersPreferences(
                 connection_interval_min=CONN_PARAMS["conn_min_intval"],
                 connection_interval_max=CONN_PARAMS["conn_max_intval"],
                 max_latency=CONN_PARAMS["latency"],
-                supervision_timeout=CONN_PARAMS["supvtimeout"])
+                supervision_timeout=CONN_PARAMS["supvtimeout"],
+            )
             try:
-                connection = await self._own_task(chip_obj.device.connect(
-                    address, own_address_type=hci.OwnAddressType.PUBLIC, timeout=timeout_s,
-                    connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs}))
+                connection = await self._own_task(
+                    chip_obj.device.connect(
+                        address,
+                        own_address_type=hci.OwnAddressType.PUBLIC,
+                        timeout=timeout_s,
+                        connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs},
+                    )
+                )
             except core.TimeoutError:
-                self.world.trace.emit(self.name, "hci", "connect-failed", peer=mac,
-                                      reason="timeout")
-                raise failed(f"connection to {mac} (type {addr_type}) timed out after "
-                             f"{round(timeout_s * 1000)} ms: the device did not answer; check "
-                             "that it advertises connectably, is in range and that its "
-                             "address type is right") from None
+                self.world.trace.emit(
+                    self.name, "hci", "connect-failed", peer=mac, reason="timeout"
+                )
+                raise failed(
+                    f"connection to {mac} (type {addr_type}) timed out after "
+                    f"{round(timeout_s * 1000)} ms: the device did not answer; check "
+                    "that it advertises connectably, is in range and that its "
+                    "address type is right"
+                ) from None
             except (core.BaseBumbleError, ProcedureCancelled) as exc:
-                self.world.trace.emit(self.name, "hci", "connect-failed", peer=mac,
-                                      reason=repr(exc))
+                self.world.trace.emit(
+                    self.name, "hci", "connect-failed", peer=mac, reason=repr(exc)
+                )
                 raise failed(f"connection to {mac} failed: {exc}") from None
             link = NodeLink(mac, addr_type, chip_obj, connection, self.world.now)
             self._hook(link)
@@ -433,22 +532,29 @@ class Central:
                 self.gatt_cache.pop(mac, None)
             link.gatt = self.gatt_cache.get(mac)
             try:
-                link.mtu = await self._own_task(asyncio.wait_for(
-                    connection.gatt_client.request_mtu(mtu or DEFAULT_MTU), 5.0))
+                link.mtu = await self._own_task(
+                    asyncio.wait_for(connection.gatt_client.request_mtu(mtu or DEFAULT_MTU), 5.0)
+                )
             except (Exception, ProcedureCancelled) as exc:  # a peer without MTU exchange
-                self.world.trace.emit(self.name, "gatt", "mtu-failed", peer=mac,
-                                      error=repr(exc))
-            self.world.trace.emit(self.name, "hci", "connected", peer=mac, chip=chip_obj.index,
-                                  handle=connection.handle, mtu=link.mtu,
-                                  took_ms=round((self.world.now - started) * 1000, 3))
-            await self.pairing.link_up(link)      # a bonded device is re-encrypted
+                self.world.trace.emit(self.name, "gatt", "mtu-failed", peer=mac, error=repr(exc))
+            self.world.trace.emit(
+                self.name,
+                "hci",
+                "connected",
+                peer=mac,
+                chip=chip_obj.index,
+                handle=connection.handle,
+                mtu=link.mtu,
+                took_ms=round((self.world.now - started) * 1000, 3),
+            )
+            await self.pairing.link_up(link)  # a bonded device is re-encrypted
             if self.links.get(mac) is link:
                 self._emit_state(mac, "connected", chip_obj.index)
             else:
                 raise failed(f"the link to {mac} dropped while it was being set up")
             return link, True
         finally:
-            if self.connecting == mac:          # a reboot may have forgotten this attempt
+            if self.connecting == mac:  # a reboot may have forgotten this attempt
                 self.connecting = None
             chip_obj.connecting = False
 
@@ -473,13 +579,17 @@ class Central:
     def _deliver(self, link: NodeLink, handle: int, value: bytes, data_type: str) -> None:
         self.notifications_received += 1
         if self.trace_notifications:
-            self.world.trace.emit(self.name, "gatt", data_type, peer=link.mac, handle=handle,
-                                  value=bytes(value))
+            self.world.trace.emit(
+                self.name, "gatt", data_type, peer=link.mac, handle=handle, value=bytes(value)
+            )
         subs = self.notify_subs
         if not subs:
             return
-        stamp = (reports.timestamp(self.world.datetime())
-                 if any(s.with_timestamp for s in subs) else None)
+        stamp = (
+            reports.timestamp(self.world.datetime())
+            if any(s.with_timestamp for s in subs)
+            else None
+        )
         value = bytes(value)
         for sub in subs:
             sub.offer(link.mac, handle, value, data_type, stamp)
@@ -494,9 +604,16 @@ class Central:
             reason_name = hci.HCI_Constant.error_name(reason)
         except Exception:
             reason_name = str(reason)
-        self.world.trace.emit(self.name, "hci", "disconnected", peer=link.mac,
-                              chip=link.chip.index, reason=f"0x{reason:02X}",
-                              reason_name=reason_name, by_request=link.closing)
+        self.world.trace.emit(
+            self.name,
+            "hci",
+            "disconnected",
+            peer=link.mac,
+            chip=link.chip.index,
+            reason=f"0x{reason:02X}",
+            reason_name=reason_name,
+            by_request=link.closing,
+        )
         self._emit_state(link.mac, "disconnected", link.chip.index)
 
     def _emit_state(self, mac: str, state: str, chip: int) -> None:
@@ -508,8 +625,10 @@ class Central:
         link = self.links.get(mac)
         if link is None:
             busy = " (a connection attempt to it is in progress)" if self.connecting == mac else ""
-            raise failed(f"device {mac} is not connected{busy}; connect it first with POST "
-                         f"/gap/nodes/{mac}/connection")
+            raise failed(
+                f"device {mac} is not connected{busy}; connect it first with POST "
+                f"/gap/nodes/{mac}/connection"
+            )
         return link
 
     async def disconnect(self, mac: str) -> None:
@@ -539,30 +658,41 @@ class Central:
         async with link.gatt_lock:
             if link.gatt is None:
                 started = self.world.now
-                db = await self._gatt_op(link, "discovery", discover(
-                    link.connection.gatt_client, self.world.now))
+                db = await self._gatt_op(
+                    link, "discovery", discover(link.connection.gatt_client, self.world.now)
+                )
                 link.gatt = self.gatt_cache[mac] = db
-                self.world.trace.emit(self.name, "gatt", "discovered", peer=mac,
-                                      services=len(db.services),
-                                      attributes=db.attribute_count(),
-                                      took_ms=round((self.world.now - started) * 1000, 3))
+                self.world.trace.emit(
+                    self.name,
+                    "gatt",
+                    "discovered",
+                    peer=mac,
+                    services=len(db.services),
+                    attributes=db.attribute_count(),
+                    took_ms=round((self.world.now - started) * 1000, 3),
+                )
             return link.gatt
 
     async def read(self, mac: str, handle: int) -> bytes:
         link = self.link(mac)
-        value = await self._gatt_op(link, f"read of handle {handle}",
-                                    link.connection.gatt_client.read_value(handle))
-        self.world.trace.emit(self.name, "gatt", "read", peer=mac, handle=handle,
-                              value=bytes(value))
+        value = await self._gatt_op(
+            link, f"read of handle {handle}", link.connection.gatt_client.read_value(handle)
+        )
+        self.world.trace.emit(
+            self.name, "gatt", "read", peer=mac, handle=handle, value=bytes(value)
+        )
         return bytes(value)
 
     async def write(self, mac: str, handle: int, value: bytes, with_response: bool) -> None:
         link = self.link(mac)
-        await self._gatt_op(link, f"write to handle {handle}",
-                            link.connection.gatt_client.write_value(handle, value,
-                                                                    with_response=with_response))
-        self.world.trace.emit(self.name, "gatt", "write", peer=mac, handle=handle, value=value,
-                              response=with_response)
+        await self._gatt_op(
+            link,
+            f"write to handle {handle}",
+            link.connection.gatt_client.write_value(handle, value, with_response=with_response),
+        )
+        self.world.trace.emit(
+            self.name, "gatt", "write", peer=mac, handle=handle, value=value, response=with_response
+        )
 
     async def rssi(self, mac: str) -> int:
         link = self.link(mac)
@@ -572,10 +702,13 @@ class Central:
         try:
             return await self._own_task(coro)
         except att.ATT_Error as exc:
-            self.world.trace.emit(self.name, "gatt", "att-error", peer=link.mac, op=what,
-                                  error=exc.error_name)
-            raise failed(f"{what} on {link.mac} failed: the device answered "
-                         f"{exc.error_name} (ATT error 0x{exc.error_code:02X})") from None
+            self.world.trace.emit(
+                self.name, "gatt", "att-error", peer=link.mac, op=what, error=exc.error_name
+            )
+            raise failed(
+                f"{what} on {link.mac} failed: the device answered "
+                f"{exc.error_name} (ATT error 0x{exc.error_code:02X})"
+            ) from None
         except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041
             raise failed(f"{what} on {link.mac} failed: the device did not answer") from None
         except ProcedureCancelled:
@@ -610,13 +743,23 @@ class Central:
             if chip is None or not chip.powered:
                 status, scanning, active, connections = "Off", False, False, 0
             else:
-                status = ("Connecting" if chip.connecting else "Scanning" if chip.scanning
-                          else "Idle")
+                status = (
+                    "Connecting" if chip.connecting else "Scanning" if chip.scanning else "Idle"
+                )
                 scanning, active, connections = chip.scanning, chip.scan_active, chip.connections
-            out.append({"id": str(i), "addr": address, "max": self.max_connections_per_chip,
-                        "status": status, "scan_en": "1" if scanning else "0",
-                        "scan_type": "1" if scanning and active else "0", "adv_en": "0",
-                        "ant": "0", "ver": "7", "connected": connections,
-                        "speed": {"rx": 0, "tx": 0}})
+            out.append(
+                {
+                    "id": str(i),
+                    "addr": address,
+                    "max": self.max_connections_per_chip,
+                    "status": status,
+                    "scan_en": "1" if scanning else "0",
+                    "scan_type": "1" if scanning and active else "0",
+                    "adv_en": "0",
+                    "ant": "0",
+                    "ver": "7",
+                    "connected": connections,
+                    "speed": {"rx": 0, "tx": 0},
+                }
+            )
         return out
-

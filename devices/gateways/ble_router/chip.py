@@ -37,11 +37,17 @@ _LE_META = 0x3E
 _LE_ADVERTISING_REPORT = 0x02
 
 
-def advertising_report_bytes(event_type: int, address_type: int, address: bytes, data: bytes,
-                             rssi: int) -> bytes:
+def advertising_report_bytes(
+    event_type: int, address_type: int, address: bytes, data: bytes, rssi: int
+) -> bytes:
     """The HCI LE Advertising Report event (one report) exactly as Bumble serialises it."""
-    body = (bytes((_LE_ADVERTISING_REPORT, 1, event_type, address_type)) + address
-            + bytes((len(data),)) + data + bytes((rssi & 0xFF,)))
+    body = (
+        bytes((_LE_ADVERTISING_REPORT, 1, event_type, address_type))
+        + address
+        + bytes((len(data),))
+        + data
+        + bytes((rssi & 0xFF,))
+    )
     return bytes((_HCI_EVENT, _LE_META, len(body))) + body
 
 
@@ -51,8 +57,9 @@ class ChipController(RadioController):
     def _report(self, event_type: int, address: hci.Address, data: bytes, rssi: int) -> None:
         host = self.host
         if host is not None:
-            packet = advertising_report_bytes(event_type, int(address.address_type),
-                                              address.address_bytes, data, rssi)
+            packet = advertising_report_bytes(
+                event_type, int(address.address_type), address.address_bytes, data, rssi
+            )
             asyncio.get_running_loop().call_soon(host.on_packet, packet)
 
 
@@ -64,16 +71,27 @@ class RouterHost(QuietHost):
     def on_packet(self, packet: bytes) -> None:
         sink = self.adv_sink
         # 04 3E len | 02 (subevent) 01 (one report) | evtType addrType addr[6] len data rssi
-        if (sink is not None and len(packet) >= 15 and packet[0] == _HCI_EVENT
-                and packet[1] == _LE_META and packet[3] == _LE_ADVERTISING_REPORT
-                and packet[4] == 1 and self.ready):
+        if (
+            sink is not None
+            and len(packet) >= 15
+            and packet[0] == _HCI_EVENT
+            and packet[1] == _LE_META
+            and packet[3] == _LE_ADVERTISING_REPORT
+            and packet[4] == 1
+            and self.ready
+        ):
             data_len = packet[13]
             if len(packet) == 15 + data_len:
                 if self.snooper:
                     self.snooper.snoop(packet, Snooper.Direction.CONTROLLER_TO_HOST)
                 rssi = packet[14 + data_len]
-                sink(packet[5], packet[6], packet[7:13], packet[14:14 + data_len],
-                     rssi - 256 if rssi > 127 else rssi)
+                sink(
+                    packet[5],
+                    packet[6],
+                    packet[7:13],
+                    packet[14 : 14 + data_len],
+                    rssi - 256 if rssi > 127 else rssi,
+                )
                 return
         super().on_packet(packet)
 
@@ -86,20 +104,30 @@ def chip_address(router_mac: str, index: int) -> str:
 class Chip:
     """One chip: controller, host, Device, and what the router asked of it."""
 
-    def __init__(self, index: int, router_name: str, router_mac: str, radio: Radio,
-                 position: Position, adv_sink: AdvSink) -> None:
+    def __init__(
+        self,
+        index: int,
+        router_name: str,
+        router_mac: str,
+        radio: Radio,
+        position: Position,
+        adv_sink: AdvSink,
+    ) -> None:
         self.index = index
         self.address = chip_address(router_mac, index)
         self.radio = radio
-        self.controller = ChipController(f"{router_name}/chip{index}", radio, position,
-                                         public_address=self.address)
+        self.controller = ChipController(
+            f"{router_name}/chip{index}", radio, position, public_address=self.address
+        )
         self.host = RouterHost(controller_source=self.controller, controller_sink=self.controller)
         # A static random address of its own (unused: the router connects with its public one).
         raw = bytes.fromhex(self.address.replace(":", ""))
-        random_address = hci.Address(":".join(f"{b:02X}" for b in bytes((raw[0] | 0xC0,))
-                                              + raw[1:]))
-        self.device = Device(name=f"{router_name}-chip{index}", address=random_address,
-                             host=self.host)
+        random_address = hci.Address(
+            ":".join(f"{b:02X}" for b in bytes((raw[0] | 0xC0,)) + raw[1:])
+        )
+        self.device = Device(
+            name=f"{router_name}-chip{index}", address=random_address, host=self.host
+        )
         self.host.remove_listener("advertising_report", self.device.on_advertising_report)
         self.host.on("advertising_report", self._on_bumble_report)
         self._adv_sink = adv_sink
@@ -107,18 +135,25 @@ class Chip:
         self.scanning = False
         self.scan_active = False
         self.powered = False
-        self.connections = 0          # established links on this chip
+        self.connections = 0  # established links on this chip
         self.connecting = False
 
-    def _on_fast_report(self, evt_type: int, addr_type: int, addr: bytes, data: bytes,
-                        rssi: int) -> None:
+    def _on_fast_report(
+        self, evt_type: int, addr_type: int, addr: bytes, data: bytes, rssi: int
+    ) -> None:
         self._adv_sink(self.index, evt_type, addr_type, addr, data, rssi)
 
     def _on_bumble_report(self, report: Any) -> None:
         # Multi-report events (not produced by the simulated radio) come this way.
         address = report.address
-        self._adv_sink(self.index, int(report.event_type), 0 if address.is_public else 1,
-                       address.address_bytes, bytes(report.data), int(report.rssi))
+        self._adv_sink(
+            self.index,
+            int(report.event_type),
+            0 if address.is_public else 1,
+            address.address_bytes,
+            bytes(report.data),
+            int(report.rssi),
+        )
 
     async def power_on(self) -> None:
         await self.device.power_on()
@@ -130,8 +165,12 @@ class Chip:
             await self.device.stop_scanning()
             self.scanning = False
         if enabled and not self.scanning:
-            await self.device.start_scanning(active=active, filter_duplicates=False,
-                                             scan_interval=60, scan_window=30,
-                                             own_address_type=hci.OwnAddressType.PUBLIC)
+            await self.device.start_scanning(
+                active=active,
+                filter_duplicates=False,
+                scan_interval=60,
+                scan_window=30,
+                own_address_type=hci.OwnAddressType.PUBLIC,
+            )
             self.scanning = True
             self.scan_active = active

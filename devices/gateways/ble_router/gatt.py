@@ -18,12 +18,12 @@ def full_uuid(uuid: UUID) -> str:
 
 @dataclass
 class GattCharacteristic:
-    uuid: str                 # full 128-bit form
-    handle: int               # the value handle (what read/write use)
+    uuid: str  # full 128-bit form
+    handle: int  # the value handle (what read/write use)
     declaration_handle: int
     properties: int
     end_handle: int
-    descriptors: list[tuple[int, str]] = field(default_factory=list)   # (handle, uuid)
+    descriptors: list[tuple[int, str]] = field(default_factory=list)  # (handle, uuid)
 
 
 @dataclass
@@ -50,8 +50,9 @@ class GattDatabase:
         return next((c for c in self.characteristics() if c.uuid == uuid), None)
 
     def attribute_count(self) -> int:
-        return sum(1 + sum(1 + len(c.descriptors) for c in s.characteristics)
-                   for s in self.services)
+        return sum(
+            1 + sum(1 + len(c.descriptors) for c in s.characteristics) for s in self.services
+        )
 
 
 async def discover(client: Any, now: float) -> GattDatabase:
@@ -60,8 +61,13 @@ async def discover(client: Any, now: float) -> GattDatabase:
     for sp in await client.discover_services():
         service = GattService(full_uuid(sp.uuid), sp.handle, sp.end_group_handle)
         for cp in await client.discover_characteristics([], sp):
-            char = GattCharacteristic(full_uuid(cp.uuid), cp.handle, cp.handle - 1,
-                                      int(cp.properties), cp.end_group_handle)
+            char = GattCharacteristic(
+                full_uuid(cp.uuid),
+                cp.handle,
+                cp.handle - 1,
+                int(cp.properties),
+                cp.end_group_handle,
+            )
             if cp.end_group_handle > cp.handle:
                 for dp in await client.discover_descriptors(cp):
                     char.descriptors.append((dp.handle, full_uuid(dp.type)))

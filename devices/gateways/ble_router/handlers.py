@@ -36,8 +36,10 @@ async def body(request: web.Request) -> Any:
     try:
         body = json.loads(raw)
     except ValueError:
-        raise bad_request(f"the request body is not JSON: {raw[:80]!r}; expected e.g. "
-                          '{"timeout":"10000","type":"public"}') from None
+        raise bad_request(
+            f"the request body is not JSON: {raw[:80]!r}; expected e.g. "
+            '{"timeout":"10000","type":"public"}'
+        ) from None
     if not isinstance(body, dict):
         raise bad_request(f"the request body must be a JSON object, got {raw[:80]!r}")
     return body

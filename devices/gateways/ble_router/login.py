@@ -64,19 +64,25 @@ GATE: web.AppKey[LoginGate] = web.AppKey("login_gate")
 
 
 def login_page(path: str) -> str:
-    return ("<!DOCTYPE html>\n<html><head><title>Router login</title></head><body>\n"
-            f"<p>Log in to use {html.escape(path)}.</p>\n"
-            f'<form method="post" action="{LOGIN_PATH}" enctype="{FORM_TYPE}">\n'
-            '<input name="username" placeholder="username">\n'
-            '<input name="password" type="password" placeholder="password">\n'
-            '<button type="submit">Login</button>\n</form>\n</body></html>\n')
+    return (
+        "<!DOCTYPE html>\n<html><head><title>Router login</title></head><body>\n"
+        f"<p>Log in to use {html.escape(path)}.</p>\n"
+        f'<form method="post" action="{LOGIN_PATH}" enctype="{FORM_TYPE}">\n'
+        '<input name="username" placeholder="username">\n'
+        '<input name="password" type="password" placeholder="password">\n'
+        '<button type="submit">Login</button>\n</form>\n</body></html>\n'
+    )
 
 
 @web.middleware
 async def require_login(request: web.Request, handler: Any) -> web.StreamResponse:
     gate = request.app[GATE]
-    if (gate.enabled and request.path.startswith(PROTECTED_PREFIX)
-            and request.path != LOGIN_PATH and not gate.allows(request)):
+    if (
+        gate.enabled
+        and request.path.startswith(PROTECTED_PREFIX)
+        and request.path != LOGIN_PATH
+        and not gate.allows(request)
+    ):
         gate.router.trace("http", "login-required", path=request.path)
         return web.Response(status=401, text=login_page(request.path), content_type="text/html")
     return await handler(request)
@@ -85,13 +91,17 @@ async def require_login(request: web.Request, handler: Any) -> web.StreamRespons
 async def login(request: web.Request) -> web.Response:
     gate = request.app[GATE]
     if request.content_type != FORM_TYPE:
-        raise bad_request(f"the login takes Content-Type: {FORM_TYPE} (form fields username "
-                          f"and password); got {request.content_type or 'no content type'!r}")
+        raise bad_request(
+            f"the login takes Content-Type: {FORM_TYPE} (form fields username "
+            f"and password); got {request.content_type or 'no content type'!r}"
+        )
     form = await request.post()
     missing = [k for k in ("username", "password") if not isinstance(form.get(k), str)]
     if missing:
-        raise bad_request(f"the login form lacks {' and '.join(missing)}; expected "
-                          "username=<user>&password=<password>")
+        raise bad_request(
+            f"the login form lacks {' and '.join(missing)}; expected "
+            "username=<user>&password=<password>"
+        )
     username, password = str(form["username"]), str(form["password"])
     if not gate.enabled:
         return web.Response(text="OK", content_type="text/plain")

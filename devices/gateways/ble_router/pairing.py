@@ -51,10 +51,16 @@ if TYPE_CHECKING:
     from devices.gateways.ble_router.chip import Chip
 
 SMP_TIMEOUT_S = 30.0
-STATUS = {0: "Pairing Failed", 1: "Pairing Successful", 2: "Pairing Aborted",
-          3: "LE Legacy Pairing OOB Expected", 4: "LE Secure Connections Pairing OOB Expected",
-          5: "Passkey Input Expected", 6: "Passkey Display Expected",
-          7: "Numeric Comparison Expected"}
+STATUS = {
+    0: "Pairing Failed",
+    1: "Pairing Successful",
+    2: "Pairing Aborted",
+    3: "LE Legacy Pairing OOB Expected",
+    4: "LE Secure Connections Pairing OOB Expected",
+    5: "Passkey Input Expected",
+    6: "Passkey Display Expected",
+    7: "Numeric Comparison Expected",
+}
 _PROMPT_STATUS = {"tk": 3, "passkey": 5, "display": 6, "compare": 7}
 _HEX16 = re.compile(r"^(0[xX])?[0-9A-Fa-f]{32}$")
 
@@ -64,7 +70,7 @@ class PairRequest:
     """A validated pair request (see :func:`parse_pair_request`)."""
 
     io_capability: str = "KeyboardDisplay"
-    oob: int = 0                       # 0 none, 1 legacy OOB, 2 LE SC OOB
+    oob: int = 0  # 0 none, 1 legacy OOB, 2 LE SC OOB
     rand: bytes | None = None
     confirm: bytes | None = None
     timeout_s: float = 5.0
@@ -75,9 +81,11 @@ class PairRequest:
 def _oob_value(name: str, raw: Any) -> bytes:
     text = str(raw).strip()
     if not isinstance(raw, str) or not _HEX16.match(text):
-        raise bad_request(f"{name}={raw!r} is not accepted; expected the 16-byte value the "
-                          "device provides, as 32 hex digits (e.g. "
-                          "e18df48c5ad68f0ee3d541e4d60f9ae5)")
+        raise bad_request(
+            f"{name}={raw!r} is not accepted; expected the 16-byte value the "
+            "device provides, as 32 hex digits (e.g. "
+            "e18df48c5ad68f0ee3d541e4d60f9ae5)"
+        )
     return bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)
 
 
@@ -87,8 +95,9 @@ def parse_pair_request(p: dict[str, Any]) -> PairRequest:
 
     io = p.get("iocapability", p.get("io-capability", "KeyboardDisplay"))
     if io not in IO_CAPABILITY:
-        raise bad_request(f"iocapability={io!r} is not accepted; expected one of "
-                          f"{', '.join(IO_CAPABILITY)}")
+        raise bad_request(
+            f"iocapability={io!r} is not accepted; expected one of {', '.join(IO_CAPABILITY)}"
+        )
     if "oob" in p:
         oob = parse_int("oob", p["oob"], 0, 2, "0 (no OOB), 1 (Legacy OOB) or 2 (Security OOB)")
     else:
@@ -97,11 +106,14 @@ def parse_pair_request(p: dict[str, Any]) -> PairRequest:
     if oob == 2:
         missing = [k for k in ("rand", "confirm") if k not in p]
         if missing:
-            raise bad_request(f"oob=2 (Security OOB) needs {' and '.join(missing)}: the values "
-                              "the device provides (32 hex digits each)")
+            raise bad_request(
+                f"oob=2 (Security OOB) needs {' and '.join(missing)}: the values "
+                "the device provides (32 hex digits each)"
+            )
         rand, confirm = _oob_value("rand", p["rand"]), _oob_value("confirm", p["confirm"])
-    timeout = parse_int("timeout", p.get("timeout", 5000), 200, 20000,
-                        "a timeout in ms from 200 to 20000")
+    timeout = parse_int(
+        "timeout", p.get("timeout", 5000), 200, 20000, "a timeout in ms from 200 to 20000"
+    )
     addr_type = parse_choice("type", p.get("type", "public"), ("public", "random"))
     bond = parse_flag("bond", p.get("bond", 1))
     return PairRequest(io, oob, rand, confirm, timeout / 1000.0, addr_type, bond)
@@ -118,9 +130,9 @@ class Prompt:
 
 @dataclass
 class Outcome:
-    status: int                        # 0, 1 or 2
+    status: int  # 0, 1 or 2
     reason: str = ""
-    prompt_kind: str = ""              # the prompt left unanswered when it ended, if any
+    prompt_kind: str = ""  # the prompt left unanswered when it ended, if any
 
 
 @dataclass
@@ -152,11 +164,16 @@ class RouterDelegate(PairingDelegate):
 
     def __init__(self, pending: PendingPairing, passkey: Callable[[], int]) -> None:
         request = pending.request
-        distribution = (PairingDelegate.DEFAULT_KEY_DISTRIBUTION if request.bond
-                        else PairingDelegate.KeyDistribution(0))
-        super().__init__(io_capability=IO_CAPABILITY[request.io_capability],
-                         local_initiator_key_distribution=distribution,
-                         local_responder_key_distribution=distribution)
+        distribution = (
+            PairingDelegate.DEFAULT_KEY_DISTRIBUTION
+            if request.bond
+            else PairingDelegate.KeyDistribution(0)
+        )
+        super().__init__(
+            io_capability=IO_CAPABILITY[request.io_capability],
+            local_initiator_key_distribution=distribution,
+            local_responder_key_distribution=distribution,
+        )
         self.pending = pending
         self._passkey = passkey
 
@@ -167,7 +184,7 @@ class RouterDelegate(PairingDelegate):
         return await prompt.answer
 
     async def confirm(self, auto: bool = False) -> bool:
-        return True                    # Just Works needs nobody
+        return True  # Just Works needs nobody
 
     async def compare_numbers(self, number: int, digits: int) -> bool:
         return bool(await self._ask("compare", f"{number:06d}"))
@@ -190,8 +207,13 @@ class RouterSession(SpecSession):
 
     def send_pairing_confirm_command(self) -> None:
         delegate = self.pairing_config.delegate
-        if (self.is_initiator and not self.sc and self.pairing_method == smp.PairingMethod.OOB
-                and isinstance(delegate, RouterDelegate)):
+        if (
+            self.is_initiator
+            and not self.sc
+            and self.pairing_method == smp.PairingMethod.OOB
+            and isinstance(delegate, RouterDelegate)
+        ):
+
             async def with_tk() -> None:
                 self.tk = await delegate.get_tk()
                 super(RouterSession, self).send_pairing_confirm_command()
@@ -208,8 +230,8 @@ class RouterPairing:
         self.central = central
         self.world = central.world
         self.pending: dict[str, PendingPairing] = {}
-        self.bonded: dict[str, int] = {}       # MAC -> the chip whose key store holds it
-        self.paired_links: set[str] = set()    # MACs whose current link was paired/encrypted
+        self.bonded: dict[str, int] = {}  # MAC -> the chip whose key store holds it
+        self.paired_links: set[str] = set()  # MACs whose current link was paired/encrypted
         # pairings that ended while a prompt was unanswered: the late pair-input gets the outcome
         self.unanswered: dict[str, Outcome] = {}
         self._rng = central.world.rng(f"{central.name}/smp")
@@ -231,22 +253,25 @@ class RouterPairing:
     def _config(self, connection: Connection) -> PairingConfig:
         mac = connection.peer_address.to_string(False).upper()
         pending = self.pending.get(mac)
-        if pending is None:                   # the peer started pairing: no user to ask
-            return PairingConfig(sc=True, mitm=False, bonding=True,
-                                 delegate=PairingDelegate())
+        if pending is None:  # the peer started pairing: no user to ask
+            return PairingConfig(sc=True, mitm=False, bonding=True, delegate=PairingDelegate())
         request = pending.request
         delegate = RouterDelegate(pending, lambda: self._rng.randrange(1_000_000))
         oob = None
         if request.oob == 1:
-            oob = PairingConfig.OobConfig(our_context=None, peer_data=None,
-                                          legacy_context=smp.OobLegacyContext(tk=bytes(16)))
+            oob = PairingConfig.OobConfig(
+                our_context=None, peer_data=None, legacy_context=smp.OobLegacyContext(tk=bytes(16))
+            )
         elif request.oob == 2:
             assert request.rand is not None and request.confirm is not None
             oob = PairingConfig.OobConfig(
-                our_context=smp.OobContext(), legacy_context=None,
-                peer_data=smp.OobSharedData(c=request.confirm, r=request.rand))
-        return PairingConfig(sc=request.oob != 1, mitm=True, bonding=request.bond,
-                             delegate=delegate, oob=oob)
+                our_context=smp.OobContext(),
+                legacy_context=None,
+                peer_data=smp.OobSharedData(c=request.confirm, r=request.rand),
+            )
+        return PairingConfig(
+            sc=request.oob != 1, mitm=True, bonding=request.bond, delegate=delegate, oob=oob
+        )
 
     def trace(self, event: str, **details: Any) -> None:
         self.world.trace.emit(self.central.name, "smp", event, **details)
@@ -260,17 +285,22 @@ class RouterPairing:
         device knows are that chip's), if that chip has room."""
         index = self.bonded.get(mac)
         chips = self.central.chips
-        if index is None or index >= len(chips) or \
-                chips[index].connections >= self.central.max_connections_per_chip:
+        if (
+            index is None
+            or index >= len(chips)
+            or chips[index].connections >= self.central.max_connections_per_chip
+        ):
             return None
         return index
 
     async def pair(self, mac: str, request: PairRequest) -> dict[str, Any]:
         if mac in self.pending:
-            raise failed(f"a pairing with {mac} is already in progress; answer it with POST "
-                         f"/management/nodes/{mac}/pair-input or wait for it to end")
+            raise failed(
+                f"a pairing with {mac} is already in progress; answer it with POST "
+                f"/management/nodes/{mac}/pair-input or wait for it to end"
+            )
         link = self.central.links.get(mac)
-        if link is None:                      # v2.0: pairing connects first
+        if link is None:  # v2.0: pairing connects first
             self.trace("pair-connects-first", peer=mac)
             link, _new = await self.central.connect(mac, request.addr_type, request.timeout_s)
         if link.connection.is_encrypted and mac in self.paired_links:
@@ -279,8 +309,13 @@ class RouterPairing:
         pending = PendingPairing(mac, request)
         self.pending[mac] = pending
         self.unanswered.pop(mac, None)
-        self.trace("pair-start", peer=mac, iocapability=request.io_capability, oob=request.oob,
-                   bond=request.bond)
+        self.trace(
+            "pair-start",
+            peer=mac,
+            iocapability=request.io_capability,
+            oob=request.oob,
+            bond=request.bond,
+        )
         pending.task = self.world.spawn(self._run(link, pending), name=f"pair/{mac}")
         return await pending.next_answer()
 
@@ -292,10 +327,16 @@ class RouterPairing:
             parse_input(self.unanswered[mac].prompt_kind, body)
             return answer(self.unanswered.pop(mac).status)
         if pending is None or prompt is None or prompt.answer is None or prompt.answer.done():
-            waiting = (" (the pairing in progress waits for the passkey to be typed on the "
-                       "device, nothing is entered here)" if pending is not None else "")
-            raise failed(f"no pairing with {mac} is waiting for input{waiting}; start one with "
-                         f"POST /management/nodes/{mac}/pair")
+            waiting = (
+                " (the pairing in progress waits for the passkey to be typed on the "
+                "device, nothing is entered here)"
+                if pending is not None
+                else ""
+            )
+            raise failed(
+                f"no pairing with {mac} is waiting for input{waiting}; start one with "
+                f"POST /management/nodes/{mac}/pair"
+            )
         value = parse_input(prompt.kind, body)
         pending.prompt = None
         self.trace("pair-input", peer=mac, kind=prompt.kind)
@@ -324,8 +365,12 @@ class RouterPairing:
         device = link.chip.device
         try:
             await asyncio.wait_for(device.encrypt(link.connection), 5.0)
-        except (core.BaseBumbleError, hci.HCI_Error, asyncio.TimeoutError,  # noqa: UP041
-                asyncio.CancelledError) as exc:
+        except (
+            core.BaseBumbleError,
+            hci.HCI_Error,
+            TimeoutError,
+            asyncio.CancelledError,
+        ) as exc:
             if isinstance(exc, asyncio.CancelledError) and mac in self.central.links:
                 raise
             self.trace("re-encrypt-failed", peer=mac, error=type(exc).__name__)
@@ -358,13 +403,16 @@ class RouterPairing:
             if mac in self.central.links:
                 raise
             outcome = Outcome(0, "the link was lost")
-        except Exception as exc:   # any other SMP failure ends this pairing, not the router
+        except Exception as exc:  # any other SMP failure ends this pairing, not the router
             outcome = Outcome(0, repr(exc))
         finally:
             if self.pending.get(mac) is pending:
                 del self.pending[mac]
-            if pending.prompt is not None and pending.prompt.answer is not None \
-                    and not pending.prompt.answer.done():
+            if (
+                pending.prompt is not None
+                and pending.prompt.answer is not None
+                and not pending.prompt.answer.done()
+            ):
                 pending.prompt.answer.cancel()
                 outcome.prompt_kind = pending.prompt.kind
                 self.unanswered[mac] = outcome
@@ -384,23 +432,31 @@ def parse_input(kind: str, body: dict[str, Any]) -> Any:
     if kind == "tk":
         raw = body.get("tk")
         if raw is None:
-            raise bad_request('this pairing waits for the legacy OOB TK: send {"tk": '
-                              '"0x0123456789ABCDEF0123456789ABCDEF"}')
+            raise bad_request(
+                'this pairing waits for the legacy OOB TK: send {"tk": '
+                '"0x0123456789ABCDEF0123456789ABCDEF"}'
+            )
         text = str(raw).strip()
         if not isinstance(raw, str) or not _HEX16.match(text):
-            raise bad_request(f"tk={raw!r} is not accepted; expected 0x followed by 32 hex "
-                              "digits (16 bytes), e.g. 0x0123456789ABCDEF0123456789ABCDEF")
+            raise bad_request(
+                f"tk={raw!r} is not accepted; expected 0x followed by 32 hex "
+                "digits (16 bytes), e.g. 0x0123456789ABCDEF0123456789ABCDEF"
+            )
         # "0x..." is the number written most-significant byte first; SMP carries TK LSB first
         return bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)[::-1]
     raw = body.get("passkey")
     if kind == "compare":
         if str(raw) not in ("0", "1"):
-            raise bad_request(f"passkey={raw!r} is not accepted for numeric comparison; send "
-                              '{"passkey": "1"} (the numbers match) or {"passkey": "0"} (they '
-                              "do not)")
+            raise bad_request(
+                f"passkey={raw!r} is not accepted for numeric comparison; send "
+                '{"passkey": "1"} (the numbers match) or {"passkey": "0"} (they '
+                "do not)"
+            )
         return str(raw) == "1"
     text = str(raw).strip() if raw is not None else ""
     if raw is None or not re.fullmatch(r"\d{1,6}", text):
-        raise bad_request(f"passkey={raw!r} is not accepted; this pairing waits for the "
-                          'passkey the device displays: 6 digits, e.g. {"passkey": "123456"}')
+        raise bad_request(
+            f"passkey={raw!r} is not accepted; this pairing waits for the "
+            'passkey the device displays: 6 digits, e.g. {"passkey": "123456"}'
+        )
     return int(text)

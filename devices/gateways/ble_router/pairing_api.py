@@ -40,9 +40,11 @@ def register(app: web.Application) -> None:
         mac = parse_mac(request.match_info["node"])
         params = await params_of(request)
         if not any(k in params for k in ("passkey", "tk")):
-            raise bad_request('pair-input needs {"passkey": "123456"} (passkey entry), '
-                              '{"passkey": "1"|"0"} (numeric comparison) or '
-                              '{"tk": "0x0123456789ABCDEF0123456789ABCDEF"} (legacy OOB)')
+            raise bad_request(
+                'pair-input needs {"passkey": "123456"} (passkey entry), '
+                '{"passkey": "1"|"0"} (numeric comparison) or '
+                '{"tk": "0x0123456789ABCDEF0123456789ABCDEF"} (legacy OOB)'
+            )
         return web.json_response(await router.central.pairing.pair_input(mac, params))
 
     async def unpair(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from devices.gateways.ble_router.errors import bad_request
 
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]*$")
-MAX_ATTRIBUTE_LENGTH = 512          # ATT: an attribute value is at most 512 bytes
+MAX_ATTRIBUTE_LENGTH = 512  # ATT: an attribute value is at most 512 bytes
 
 
 def parse_mac(text: str, what: str = "node") -> str:
@@ -55,22 +55,31 @@ def parse_hex(name: str, raw: str, max_bytes: int = MAX_ATTRIBUTE_LENGTH) -> byt
     """An even-length hex string (e.g. ``0100``) -> bytes."""
     text = raw.strip()
     if not text or not _HEX_RE.match(text):
-        raise bad_request(f"{name} {raw!r} is not hex; expected hex digits such as 0100 or "
-                          "FF000C00")
+        raise bad_request(
+            f"{name} {raw!r} is not hex; expected hex digits such as 0100 or FF000C00"
+        )
     if len(text) % 2:
-        raise bad_request(f"{name} {raw!r} has an odd number of hex digits ({len(text)}); "
-                          "expected whole bytes such as 0100")
+        raise bad_request(
+            f"{name} {raw!r} has an odd number of hex digits ({len(text)}); "
+            "expected whole bytes such as 0100"
+        )
     data = bytes.fromhex(text)
     if len(data) > max_bytes:
-        raise bad_request(f"{name} is {len(data)} bytes long; at most {max_bytes} bytes are "
-                          "accepted")
+        raise bad_request(
+            f"{name} is {len(data)} bytes long; at most {max_bytes} bytes are accepted"
+        )
     return data
 
 
 def parse_handle(raw: str) -> int:
     """An attribute handle: a decimal number 1..65535."""
-    return parse_int("handle", raw, 1, 0xFFFF, "a decimal attribute handle from 1 to 65535 "
-                     "(as listed by the discovery APIs)")
+    return parse_int(
+        "handle",
+        raw,
+        1,
+        0xFFFF,
+        "a decimal attribute handle from 1 to 65535 (as listed by the discovery APIs)",
+    )
 
 
 def parse_uuid(raw: str, what: str = "uuid") -> str:
@@ -80,14 +89,19 @@ def parse_uuid(raw: str, what: str = "uuid") -> str:
     if text.startswith("0x"):
         text = text[2:]
     compact = text.replace("-", "")
-    if not compact or not _HEX_RE.match(compact) or len(compact) not in (4, 8, 32) or (
-            "-" in text and len(compact) != 32):
-        raise bad_request(f"{what} {raw!r} is not a UUID; expected a 16-bit (180d), 32-bit or "
-                          "128-bit (0000180d-0000-1000-8000-00805f9b34fb) UUID")
+    if (
+        not compact
+        or not _HEX_RE.match(compact)
+        or len(compact) not in (4, 8, 32)
+        or ("-" in text and len(compact) != 32)
+    ):
+        raise bad_request(
+            f"{what} {raw!r} is not a UUID; expected a 16-bit (180d), 32-bit or "
+            "128-bit (0000180d-0000-1000-8000-00805f9b34fb) UUID"
+        )
     if len(compact) in (4, 8):
         compact = compact.rjust(8, "0") + "00001000800000805f9b34fb"
-    return (f"{compact[0:8]}-{compact[8:12]}-{compact[12:16]}-{compact[16:20]}-"
-            f"{compact[20:32]}")
+    return f"{compact[0:8]}-{compact[8:12]}-{compact[12:16]}-{compact[16:20]}-{compact[20:32]}"
 
 
 def merged_params(query: Mapping[str, str], body: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
     from sim.http_server import ServedApp
 
-REBOOT_DELAY_S = 0.2           # between the answer and the power going down
+REBOOT_DELAY_S = 0.2  # between the answer and the power going down
 
 _rebooting: weakref.WeakSet[BleRouter] = weakref.WeakSet()
 _tasks: set[asyncio.Task[Any]] = set()
@@ -60,15 +60,13 @@ def is_rebooting(router: BleRouter) -> bool:
     return router in _rebooting
 
 
-def schedule_reboot(router: BleRouter, reason: str,
-                    delay_s: float = REBOOT_DELAY_S) -> bool:
+def schedule_reboot(router: BleRouter, reason: str, delay_s: float = REBOOT_DELAY_S) -> bool:
     """Reboot ``delay_s`` from now, in a task of the world; False if one is already under way
     (a second request in the same instant asks for what is already happening)."""
     if router in _rebooting:
         return False
     _rebooting.add(router)
-    router.trace("world", "reboot-requested", reason=reason, delay_s=delay_s,
-                 boot_s=router.boot_s)
+    router.trace("world", "reboot-requested", reason=reason, delay_s=delay_s, boot_s=router.boot_s)
     task = router.world.spawn(_reboot(router, reason, delay_s), name=f"{router.name}/reboot")
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
@@ -97,23 +95,29 @@ async def _reboot(router: BleRouter, reason: str, delay_s: float) -> None:
 async def _go_down(router: BleRouter, reason: str) -> list[ServedApp]:
     """Power off, end the API; return where it was served (to serve there again)."""
     central = router.central
-    router.trace("world", "reboot", reason=reason, boot_s=router.boot_s,
-                 links=len(central.links), streams=router.open_streams)
+    router.trace(
+        "world",
+        "reboot",
+        reason=reason,
+        boot_s=router.boot_s,
+        links=len(central.links),
+        streams=router.open_streams,
+    )
     central.power_off()
-    served, router._served = router._served, []   # the API process ends with the power
+    served, router._served = router._served, []  # the API process ends with the power
     for one in served:
         try:
             await one.close()
         except Exception as exc:  # a listener its owner closed already
             router.trace("http", "close-error", error=repr(exc))
-    router._app = None                              # the next boot builds a fresh process
+    router._app = None  # the next boot builds a fresh process
     router.started = False
     router.trace("world", "down", refused_for_s=router.boot_s)
     return served
 
 
 async def _come_up(router: BleRouter, served: list[ServedApp]) -> None:
-    await router.start()                            # chips on, uptime from now
+    await router.start()  # chips on, uptime from now
     for one in served:
         await router.serve(one.net, one.host, one.port)
     router.trace("world", "booted", uptime=router.uptime, serving=len(served))

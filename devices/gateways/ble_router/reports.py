@@ -25,9 +25,17 @@ def timestamp(when: dt.datetime) -> str:
 
 
 # -- scanning -----------------------------------------------------------------------------------
-def scan_report(name: str | None, evt_type: int, rssi: int, data: bytes, mac: str,
-                addr_type: str, stamp: str | None = None, chip: int | None = None,
-                beacon: dict | None = None) -> str:
+def scan_report(
+    name: str | None,
+    evt_type: int,
+    rssi: int,
+    data: bytes,
+    mac: str,
+    addr_type: str,
+    stamp: str | None = None,
+    chip: int | None = None,
+    beacon: dict | None = None,
+) -> str:
     """One scan SSE event's JSON: adData, or scanData for a scan response (evtType 4)."""
     report: dict[str, Any] = {"name": name if name is not None else "(unknown)"}
     if beacon is not None:
@@ -45,9 +53,16 @@ def scan_report(name: str | None, evt_type: int, rssi: int, data: bytes, mac: st
 
 # -- connections --------------------------------------------------------------------------------
 def connected_node(mac: str, addr_type: str, chip: int, name: str, paired: bool) -> dict:
-    return {"type": addr_type, "bdaddrs": {"bdaddr": mac, "bdaddrType": addr_type},
-            "chipId": chip, "handle": "", "name": name, "connectionState": "connected",
-            "id": mac, "pairStatus": "paired" if paired else "none"}
+    return {
+        "type": addr_type,
+        "bdaddrs": {"bdaddr": mac, "bdaddrType": addr_type},
+        "chipId": chip,
+        "handle": "",
+        "name": name,
+        "connectionState": "connected",
+        "id": mac,
+        "pairStatus": "paired" if paired else "none",
+    }
 
 
 def connection_state(mac: str, state: str, chip: int) -> str:
@@ -55,8 +70,14 @@ def connection_state(mac: str, state: str, chip: int) -> str:
 
 
 # -- notifications ------------------------------------------------------------------------------
-def notification(value: bytes, mac: str, handle: int, data_type: str, seq: int | None = None,
-                 stamp: str | None = None) -> str:
+def notification(
+    value: bytes,
+    mac: str,
+    handle: int,
+    data_type: str,
+    seq: int | None = None,
+    stamp: str | None = None,
+) -> str:
     event: dict[str, Any] = {}
     if seq is not None:
         event["seqNum"] = seq
@@ -87,18 +108,39 @@ def descriptors_json(c: GattCharacteristic, with_properties: bool = False) -> li
 
 
 def database_json(db: GattDatabase) -> list[dict]:
-    return [{"uuid": s.uuid, "primary": s.primary,
-             "characteristics": [{"descriptors": descriptors_json(c), "handle": c.handle,
-                                  "properties": c.properties, "uuid": c.uuid}
-                                 for c in s.characteristics],
-             "handle": s.handle}
-            for s in db.services]
+    return [
+        {
+            "uuid": s.uuid,
+            "primary": s.primary,
+            "characteristics": [
+                {
+                    "descriptors": descriptors_json(c),
+                    "handle": c.handle,
+                    "properties": c.properties,
+                    "uuid": c.uuid,
+                }
+                for c in s.characteristics
+            ],
+            "handle": s.handle,
+        }
+        for s in db.services
+    ]
 
 
 # -- the router itself --------------------------------------------------------------------------
-def cassia_info(*, mac: str, model: str, version: str, uptime_s: float, now: dt.datetime,
-                chips: list[dict], conn_params: dict, ip: str, ble_power: int,
-                scan: dict) -> dict:
+def cassia_info(
+    *,
+    mac: str,
+    model: str,
+    version: str,
+    uptime_s: float,
+    now: dt.datetime,
+    chips: list[dict],
+    conn_params: dict,
+    ip: str,
+    ble_power: int,
+    scan: dict,
+) -> dict:
     """``GET /cassia/info`` — the fields of the seed's example that mean something here."""
     mac_bytes = bytes.fromhex(mac.replace(":", ""))
     wlan_mac = ":".join(f"{b:02X}" for b in mac_bytes[:5] + bytes([(mac_bytes[5] + 1) & 0xFF]))
@@ -113,21 +155,46 @@ def cassia_info(*, mac: str, model: str, version: str, uptime_s: float, now: dt.
         "capwap-state": "0",
         "cpu": {"used": 120, "total": 2184},
         "mem": {"used": 103508, "total": 225716},
-        "timeconf": {"now": f"{now:%Y-%m-%d %H:%M:%S}", "ntp1": "time.nist.gov",
-                     "ntp2": "stdtime.gov.hk", "auto": True},
+        "timeconf": {
+            "now": f"{now:%Y-%m-%d %H:%M:%S}",
+            "ntp1": "time.nist.gov",
+            "ntp2": "stdtime.gov.hk",
+            "auto": True,
+        },
         "timezone": "UTC",
         "chipinfo": {str(c["id"]): c for c in chips},
         "conn_params": conn_params,
         "mqtt_stat": {"e": [0] * 16, "d": 0, "s": 0, "f": 0},
         "sqs_stat": {"e": [0] * 6, "d": 0, "s": 0, "f": 0},
-        "wired": {"duplex": "full", "proto": "static", "speed": {"rx": 0, "tx": 0},
-                  "iface": {"mac": mac, "mtu": "1500", "netmask": "255.255.255.0", "ip": ip,
-                            "name": "eth0", "metric": "1"},
-                  "trans_speed": "100"},
-        "wireless": {"proto": "static", "mode": "ap", "ssid": f"cassia-{mac[-8:].replace(':', '')}",
-                     "country": "US", "iface": {"mac": wlan_mac, "mtu": "1500", "name": "wlan0"}},
-        "ac": {"address": "", "port": "5246,5247", "control_port": "5246", "data_port": "5247",
-               "user": "", "force_network": "1"},
+        "wired": {
+            "duplex": "full",
+            "proto": "static",
+            "speed": {"rx": 0, "tx": 0},
+            "iface": {
+                "mac": mac,
+                "mtu": "1500",
+                "netmask": "255.255.255.0",
+                "ip": ip,
+                "name": "eth0",
+                "metric": "1",
+            },
+            "trans_speed": "100",
+        },
+        "wireless": {
+            "proto": "static",
+            "mode": "ap",
+            "ssid": f"cassia-{mac[-8:].replace(':', '')}",
+            "country": "US",
+            "iface": {"mac": wlan_mac, "mtu": "1500", "name": "wlan0"},
+        },
+        "ac": {
+            "address": "",
+            "port": "5246,5247",
+            "control_port": "5246",
+            "data_port": "5247",
+            "user": "",
+            "force_network": "1",
+        },
         "sshlogin": "1",
         "ble_power": ble_power,
         "fat": "0",
@@ -139,16 +206,18 @@ def cassia_info(*, mac: str, model: str, version: str, uptime_s: float, now: dt.
 
 def container_info(uptime_s: float) -> dict:
     """``GET /cassia/info?fields=container`` — the container section (no container runs)."""
-    return {"container": {
-        "status": "stopped",
-        "status_code": 0,
-        "disk": {"used": "0G", "total": "2.3G"},
-        "kernel": "",
-        "iface": {"mac": "", "mtu": "1500", "name": "", "metric": "0", "tx": "0", "rx": "0"},
-        "cpu": {"used": 0, "total": 2204},
-        "mem": {"used": 0, "total": 134217728},
-        "speed": {"rx": 0, "tx": 0},
-        "process": "",
-        "apps": {},
-        "uptime": int(uptime_s),
-    }}
+    return {
+        "container": {
+            "status": "stopped",
+            "status_code": 0,
+            "disk": {"used": "0G", "total": "2.3G"},
+            "kernel": "",
+            "iface": {"mac": "", "mtu": "1500", "name": "", "metric": "0", "tx": "0", "rx": "0"},
+            "cpu": {"used": 0, "total": 2204},
+            "mem": {"used": 0, "total": 134217728},
+            "speed": {"rx": 0, "tx": 0},
+            "process": "",
+            "apps": {},
+            "uptime": int(uptime_s),
+        }
+    }

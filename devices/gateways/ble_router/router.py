@@ -40,13 +40,23 @@ class BleRouter:
     one more is answered 500 (the seed's note on SSE resources).
     """
 
-    def __init__(self, world: World, radio: Radio, mac: str = "CC:1B:E0:E0:00:01",
-                 position: tuple[float, ...] = (0.0, 0.0, 0.0), chips: int = 2,
-                 max_connections_per_chip: int = 11, max_sse_streams: int = 24,
-                 name: str | None = None, model: str | None = None,
-                 version: str = FIRMWARE_VERSION, keepalive_s: float = 30.0,
-                 ip: str = "192.168.1.100", boot_s: float = 10.0,
-                 credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        radio: Radio,
+        mac: str = "CC:1B:E0:E0:00:01",
+        position: tuple[float, ...] = (0.0, 0.0, 0.0),
+        chips: int = 2,
+        max_connections_per_chip: int = 11,
+        max_sse_streams: int = 24,
+        name: str | None = None,
+        model: str | None = None,
+        version: str = FIRMWARE_VERSION,
+        keepalive_s: float = 30.0,
+        ip: str = "192.168.1.100",
+        boot_s: float = 10.0,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         if chips not in (1, 2):
             raise ValueError(f"chips must be 1 or 2, got {chips}")
         if max_connections_per_chip < 1 or max_sse_streams < 1:
@@ -60,11 +70,12 @@ class BleRouter:
         self.version = version
         self.keepalive_s = keepalive_s
         self.ip = ip
-        self.boot_s = boot_s            # how long a reboot keeps the API down (see .reboot)
+        self.boot_s = boot_s  # how long a reboot keeps the API down (see .reboot)
         self.credentials = credentials  # (user, password): login required (see .login)
         self.streams = StreamLimiter(max_sse_streams)
-        self.central = Central(world, radio, self.name, self.mac, self.position, chips,
-                               max_connections_per_chip)
+        self.central = Central(
+            world, radio, self.name, self.mac, self.position, chips, max_connections_per_chip
+        )
         self._app: web.Application | None = None
         self._served: list[ServedApp] = []
         self.started = False
@@ -79,11 +90,13 @@ class BleRouter:
         await self.central.power_on()
         self.started = True
         self.started_at = self.world.now
-        self.trace("world", "power-on", mac=self.mac, chips=len(self.central.chips),
-                   model=self.model)
+        self.trace(
+            "world", "power-on", mac=self.mac, chips=len(self.central.chips), model=self.model
+        )
 
-    async def serve(self, net: IpNetwork | None = None, host: str = "router",
-                    port: int = 80) -> ServedApp:
+    async def serve(
+        self, net: IpNetwork | None = None, host: str = "router", port: int = 80
+    ) -> ServedApp:
         """Start (if needed) and serve the API at ``host:port`` — inside ``net`` when given,
         else on a real socket (``host`` e.g. ``127.0.0.1``, ``port=0`` for any)."""
         await self.start()
@@ -99,7 +112,7 @@ class BleRouter:
         for one in served:
             try:
                 await one.close()
-            except Exception as exc:   # already closed by its owner
+            except Exception as exc:  # already closed by its owner
                 self.trace("http", "close-error", error=repr(exc))
         self.started = False
         self.trace("world", "stopped")
@@ -144,15 +157,31 @@ class BleRouter:
 
     # -- documents --------------------------------------------------------------------------
     def connected_nodes_json(self) -> list[dict]:
-        return [reports.connected_node(link.mac, link.addr_type, link.chip.index,
-                                       self.central.name_of(link.mac) or "",
-                                       paired=self.central.pairing.is_paired(link.mac))
-                for link in self.central.links.values()]
+        return [
+            reports.connected_node(
+                link.mac,
+                link.addr_type,
+                link.chip.index,
+                self.central.name_of(link.mac) or "",
+                paired=self.central.pairing.is_paired(link.mac),
+            )
+            for link in self.central.links.values()
+        ]
 
     def info(self) -> dict:
         return reports.cassia_info(
-            mac=self.mac, model=self.model, version=self.version, uptime_s=self.uptime,
-            now=self.world.datetime(), chips=self.central.chip_info(),
-            conn_params=dict(CONN_PARAMS), ip=self.ip, ble_power=20,
-            scan={"one_scan_time": "300", "scan_interval": str(CONN_PARAMS["scan_intval"]),
-                  "scan_window": str(CONN_PARAMS["scan_window"])})
+            mac=self.mac,
+            model=self.model,
+            version=self.version,
+            uptime_s=self.uptime,
+            now=self.world.datetime(),
+            chips=self.central.chip_info(),
+            conn_params=dict(CONN_PARAMS),
+            ip=self.ip,
+            ble_power=20,
+            scan={
+                "one_scan_time": "300",
+                "scan_interval": str(CONN_PARAMS["scan_intval"]),
+                "scan_window": str(CONN_PARAMS["scan_window"]),
+            },
+        )

@@ -35,20 +35,39 @@ RSSI_UNAVAILABLE = 127
 async def rssi_stream(request: web.Request) -> web.StreamResponse:
     router = request.app[handlers.ROUTER]
     q = request.query
-    threshold = parse_int("rssi", q.get("rssi", "127"), -127, 127,
-                          "an RSSI threshold in dBm from -127 to 127 (report readings below it)")
-    interval_ms = parse_int("rssi_interval", q.get("rssi_interval", "1000"), 100, 3_600_000,
-                            "a report interval in ms from 100 to 3600000")
+    threshold = parse_int(
+        "rssi",
+        q.get("rssi", "127"),
+        -127,
+        127,
+        "an RSSI threshold in dBm from -127 to 127 (report readings below it)",
+    )
+    interval_ms = parse_int(
+        "rssi_interval",
+        q.get("rssi_interval", "1000"),
+        100,
+        3_600_000,
+        "a report interval in ms from 100 to 3600000",
+    )
     macs = ScanFilter(**parse_macs(q["filter_mac"])) if "filter_mac" in q else None
     token = router.streams.acquire("rssi")
     try:
         response = await open_stream(request)
         outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
-        router.trace("sse", "open", stream="rssi", token=token, rssi=threshold,
-                     rssi_interval_ms=interval_ms, filter_mac=q.get("filter_mac"),
-                     open_streams=router.streams.count())
-        sampler = router.world.spawn(_sample(router, outbox, threshold, interval_ms / 1000.0,
-                                             macs), name=f"{router.name}/rssi-stream")
+        router.trace(
+            "sse",
+            "open",
+            stream="rssi",
+            token=token,
+            rssi=threshold,
+            rssi_interval_ms=interval_ms,
+            filter_mac=q.get("filter_mac"),
+            open_streams=router.streams.count(),
+        )
+        sampler = router.world.spawn(
+            _sample(router, outbox, threshold, interval_ms / 1000.0, macs),
+            name=f"{router.name}/rssi-stream",
+        )
         try:
             await outbox.pump(response)
         finally:
@@ -60,8 +79,9 @@ async def rssi_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _sample(router: BleRouter, outbox: SseOutbox, threshold: int, interval_s: float,
-                  macs: ScanFilter | None) -> None:
+async def _sample(
+    router: BleRouter, outbox: SseOutbox, threshold: int, interval_s: float, macs: ScanFilter | None
+) -> None:
     central = router.central
     while not outbox.closed:
         await asyncio.sleep(interval_s)
@@ -71,7 +91,7 @@ async def _sample(router: BleRouter, outbox: SseOutbox, threshold: int, interval
             try:
                 rssi = await central.rssi(mac)
             except ApiError:
-                continue                      # the link went away meanwhile
+                continue  # the link went away meanwhile
             if rssi != RSSI_UNAVAILABLE and rssi < threshold:
                 outbox.push(json.dumps({"id": mac, "rssi": rssi}, separators=(",", ":")))
 

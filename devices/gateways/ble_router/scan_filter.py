@@ -47,7 +47,7 @@ class AdInfo:
     """What the filters need from one advertising-data or scan-response payload."""
 
     name: str | None = None
-    uuids: tuple[str, ...] = ()     # big-endian upper-case hex, e.g. "180D"
+    uuids: tuple[str, ...] = ()  # big-endian upper-case hex, e.g. "180D"
 
 
 EMPTY_AD = AdInfo()
@@ -66,11 +66,11 @@ def parse_ad(data: bytes) -> AdInfo:
         if length == 0 or i + 1 + length > n:
             break
         ad_type = data[i + 1]
-        payload = data[i + 2:i + 1 + length]
+        payload = data[i + 2 : i + 1 + length]
         size = EIR_UUID_TYPES.get(ad_type)
         if size is not None:
             for j in range(0, len(payload) - size + 1, size):
-                uuids.append(payload[j:j + size][::-1].hex().upper())
+                uuids.append(payload[j : j + size][::-1].hex().upper())
         elif ad_type == EIR_NAME_COMPLETE:
             name = payload.decode("utf-8", errors="replace")
         elif ad_type == EIR_NAME_SHORT:
@@ -105,11 +105,24 @@ class ScanFilter:
 
     @property
     def empty(self) -> bool:
-        return not (self.has_name_filter or self.has_mac_filter or self.rssi is not None
-                    or self.uuids or self.values or self.connectable)
+        return not (
+            self.has_name_filter
+            or self.has_mac_filter
+            or self.rssi is not None
+            or self.uuids
+            or self.values
+            or self.connectable
+        )
 
-    def match(self, evt_type: int, mac: str, name: str | None, data: bytes, rssi: int,
-              uuids: tuple[str, ...]) -> bool:
+    def match(
+        self,
+        evt_type: int,
+        mac: str,
+        name: str | None,
+        data: bytes,
+        rssi: int,
+        uuids: tuple[str, ...],
+    ) -> bool:
         """Whether one packet passes: every filter type given, any value within each."""
         if self.rssi is not None and rssi < self.rssi:
             return False
@@ -137,8 +150,7 @@ class ScanFilter:
         return any(part in name for part in self.names_contain)
 
     def match_mac(self, mac: str) -> bool:
-        return mac in self.macs_exact or bool(self.macs_prefix and
-                                              mac.startswith(self.macs_prefix))
+        return mac in self.macs_exact or bool(self.macs_prefix and mac.startswith(self.macs_prefix))
 
     def match_uuids(self, uuids: tuple[str, ...]) -> bool:
         for wanted in self.uuids:
@@ -152,7 +164,7 @@ class ScanFilter:
             if offset is None:
                 if wanted in data:
                     return True
-            elif data[offset:offset + len(wanted)] == wanted:
+            elif data[offset : offset + len(wanted)] == wanted:
                 return True
         return False
 
@@ -166,8 +178,10 @@ def parse_names(raw: str) -> dict[str, Any]:
     name_any = False
     items = _items(raw)
     if not items:
-        raise bad_request(f"filter_name={raw!r} is empty; expected names separated by commas "
-                          "(exact, Prefix*, *Suffix or * for any named device)")
+        raise bad_request(
+            f"filter_name={raw!r} is empty; expected names separated by commas "
+            "(exact, Prefix*, *Suffix or * for any named device)"
+        )
     for item in items:
         if item == "*":
             name_any = True
@@ -179,9 +193,14 @@ def parse_names(raw: str) -> dict[str, Any]:
             suffix.append(item[1:])
         else:
             exact.add(item)
-    return {"names_exact": frozenset(exact), "names_prefix": tuple(prefix),
-            "names_suffix": tuple(suffix), "names_contain": tuple(contain),
-            "name_any": name_any, "has_name_filter": True}
+    return {
+        "names_exact": frozenset(exact),
+        "names_prefix": tuple(prefix),
+        "names_suffix": tuple(suffix),
+        "names_contain": tuple(contain),
+        "name_any": name_any,
+        "has_name_filter": True,
+    }
 
 
 def parse_macs(raw: str) -> dict[str, Any]:
@@ -196,10 +215,11 @@ def parse_macs(raw: str) -> dict[str, Any]:
         elif _MAC_RE.match(up):
             exact.add(up)
         else:
-            raise bad_request(f"filter_mac entry {item!r} is not a MAC (CC:1B:E0:E8:0B:4B) or a "
-                              "MAC prefix ending in * (CC:DD:EE*)")
-    return {"macs_exact": frozenset(exact), "macs_prefix": tuple(prefix),
-            "has_mac_filter": True}
+            raise bad_request(
+                f"filter_mac entry {item!r} is not a MAC (CC:1B:E0:E8:0B:4B) or a "
+                "MAC prefix ending in * (CC:DD:EE*)"
+            )
+    return {"macs_exact": frozenset(exact), "macs_prefix": tuple(prefix), "has_mac_filter": True}
 
 
 def parse_uuids(raw: str) -> tuple[str, ...]:
@@ -210,8 +230,10 @@ def parse_uuids(raw: str) -> tuple[str, ...]:
     for item in items:
         up = item.upper()
         if "-" in up:
-            raise bad_request(f"filter_uuid entry {item!r} contains '-'; write the UUID (or part "
-                              "of it) as hex digits only, e.g. FFF0")
+            raise bad_request(
+                f"filter_uuid entry {item!r} contains '-'; write the UUID (or part "
+                "of it) as hex digits only, e.g. FFF0"
+            )
         if not _HEX_RE.match(up):
             raise bad_request(f"filter_uuid entry {item!r} is not hex; expected e.g. FFF0")
         out.append(up)
@@ -229,8 +251,9 @@ def parse_rssi(raw: str) -> int:
 
 
 def parse_values(raw: str) -> tuple[tuple[int | None, bytes], ...]:
-    hint = ('expected {"offset":"7","data":"0302E9"}, {"data":"0302E9"} or a JSON list of '
-            'such objects')
+    hint = (
+        'expected {"offset":"7","data":"0302E9"}, {"data":"0302E9"} or a JSON list of such objects'
+    )
     try:
         parsed = json.loads(raw)
     except ValueError:
@@ -241,17 +264,18 @@ def parse_values(raw: str) -> tuple[tuple[int | None, bytes], ...]:
     out: list[tuple[int | None, bytes]] = []
     for entry in entries:
         if not isinstance(entry, dict) or "data" not in entry:
-            raise bad_request(f"filter_value entry {entry!r} has no \"data\"; {hint}")
+            raise bad_request(f'filter_value entry {entry!r} has no "data"; {hint}')
         data = str(entry["data"]).strip().upper()
         if not data or not _HEX_RE.match(data) or len(data) % 2:
-            raise bad_request(f"filter_value data {entry['data']!r} is not whole hex bytes; "
-                              f"{hint}")
+            raise bad_request(f"filter_value data {entry['data']!r} is not whole hex bytes; {hint}")
         offset: int | None = None
         if entry.get("offset") not in (None, ""):
             text = str(entry["offset"]).strip()
             if not text.isdigit() or int(text) > 30:
-                raise bad_request(f"filter_value offset {entry['offset']!r} is not a byte "
-                                  f"offset from 0 to 30; {hint}")
+                raise bad_request(
+                    f"filter_value offset {entry['offset']!r} is not a byte "
+                    f"offset from 0 to 30; {hint}"
+                )
             offset = int(text)
         out.append((offset, bytes.fromhex(data)))
     return tuple(out)
@@ -273,11 +297,13 @@ def parse_filter(params: dict[str, str]) -> ScanFilter:
     if "connectable" in params:
         text = str(params["connectable"]).strip()
         if text not in ("0", "1"):
-            raise bad_request(f"connectable={params['connectable']!r} is not accepted; expected "
-                              "0 or 1")
+            raise bad_request(
+                f"connectable={params['connectable']!r} is not accepted; expected 0 or 1"
+            )
         kwargs["connectable"] = text == "1"
-    kwargs["raw"] = {k: v for k, v in params.items() if k.startswith("filter_")
-                     or k == "connectable"}
+    kwargs["raw"] = {
+        k: v for k, v in params.items() if k.startswith("filter_") or k == "connectable"
+    }
     return ScanFilter(**kwargs)
 
 

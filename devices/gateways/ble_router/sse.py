@@ -20,8 +20,12 @@ from aiohttp import web
 
 from devices.gateways.ble_router.errors import failed
 
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-               "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "Connection": "keep-alive",
+    "X-Accel-Buffering": "no",
+}
 
 
 class StreamLimiter:
@@ -36,9 +40,11 @@ class StreamLimiter:
     def acquire(self, kind: str) -> int:
         if len(self.open) >= self.maximum:
             self.refused += 1
-            raise failed(f"too many SSE streams: {len(self.open)} of at most {self.maximum} are "
-                         "open; close a stream (scan, notification or connection-state) and "
-                         "retry")
+            raise failed(
+                f"too many SSE streams: {len(self.open)} of at most {self.maximum} are "
+                "open; close a stream (scan, notification or connection-state) and "
+                "retry"
+            )
         self._next += 1
         self.open[self._next] = kind
         return self._next
@@ -47,18 +53,26 @@ class StreamLimiter:
         self.open.pop(token, None)
 
     def count(self, kind: str | None = None) -> int:
-        return len(self.open) if kind is None else sum(1 for k in self.open.values()
-                                                        if k == kind)
+        return len(self.open) if kind is None else sum(1 for k in self.open.values() if k == kind)
 
 
 class SseOutbox:
     """Lines waiting to be written to one SSE response."""
 
-    __slots__ = ("_lines", "_waiter", "_loop", "keepalive_s", "max_lines", "dropped", "sent",
-                 "closed")
+    __slots__ = (
+        "_lines",
+        "_waiter",
+        "_loop",
+        "keepalive_s",
+        "max_lines",
+        "dropped",
+        "sent",
+        "closed",
+    )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, keepalive_s: float = 30.0,
-                 max_lines: int = 20000) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, keepalive_s: float = 30.0, max_lines: int = 20000
+    ) -> None:
         self._lines: list[str] = []
         self._waiter: asyncio.Future[None] | None = None
         self._loop = loop
@@ -72,7 +86,7 @@ class SseOutbox:
         if self.closed:
             return
         lines = self._lines
-        if len(lines) >= self.max_lines:      # a stalled reader: keep the newest
+        if len(lines) >= self.max_lines:  # a stalled reader: keep the newest
             del lines[0]
             self.dropped += 1
         lines.append(line)

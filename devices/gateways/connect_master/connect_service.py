@@ -36,25 +36,30 @@ async def per_device(ids: list[int], action: Callable[[int], Awaitable[None]]) -
         try:
             await action(device_id)
         except CallError as exc:
-            errors.append(err_pb2.ErrorResponse(deviceID=device_id, code=exc.code.value[0],
-                                                msg=exc.message))
+            errors.append(
+                err_pb2.ErrorResponse(deviceID=device_id, code=exc.code.value[0], msg=exc.message)
+            )
     return errors
 
 
-async def status_stream(gateways: list[DeviceGateway], queue_size: int,
-                        admit: Callable[[DeviceGateway], bool] | None = None
-                        ) -> AsyncIterator[Any]:
+async def status_stream(
+    gateways: list[DeviceGateway],
+    queue_size: int,
+    admit: Callable[[DeviceGateway], bool] | None = None,
+) -> AsyncIterator[Any]:
     """Every status change of ``gateways`` from now on, in order, with its Unix timestamp."""
     if queue_size < 0:
         raise invalid(f"queueSize {queue_size} not accepted; accepted: 0 (unbounded) or more")
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
     hooks = []
     for gw in gateways:
+
         def hook(device_id: int, status: int, gw: DeviceGateway = gw) -> None:
             change = pb.StatusChange(deviceID=device_id, status=status, timestamp=gw.unix_now())
             if queue.full():
-                queue.get_nowait()        # the oldest change makes room, as a bounded queue does
+                queue.get_nowait()  # the oldest change makes room, as a bounded queue does
             queue.put_nowait(change)
+
         gw.listeners.append(hook)
         hooks.append((gw, hook))
     try:
@@ -73,8 +78,9 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
     @answers
     async def Connect(self, request: Any, context: Any) -> Any:
         info = request.connectInfo
-        return pb.ConnectResponse(deviceID=await self.gw.connect(info.IPAddr, info.port,
-                                                                 info.useSSL))
+        return pb.ConnectResponse(
+            deviceID=await self.gw.connect(info.IPAddr, info.port, info.useSSL)
+        )
 
     @answers
     async def AddAsyncConnection(self, request: Any, context: Any) -> Any:
@@ -133,8 +139,10 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
 
     @answers
     async def SetConnectionModeMulti(self, request: Any, context: Any) -> Any:
-        errors = await per_device(list(request.deviceIDs), lambda d: self.gw.set_connection_mode(
-            d, request.connectionMode))
+        errors = await per_device(
+            list(request.deviceIDs),
+            lambda d: self.gw.set_connection_mode(d, request.connectionMode),
+        )
         return pb.SetConnectionModeMultiResponse(deviceErrors=errors)
 
     @answers

@@ -64,10 +64,16 @@ class Managed:
     task: asyncio.Task[None] | None = None
 
     def info(self) -> Any:
-        return pb.DeviceInfo(deviceID=self.device_id, connectionMode=self.mode, IPAddr=self.ip,
-                             port=self.port, status=self.status,
-                             autoReconnect=self.origin == ASYNC, useSSL=self.use_ssl,
-                             type=self.type)
+        return pb.DeviceInfo(
+            deviceID=self.device_id,
+            connectionMode=self.mode,
+            IPAddr=self.ip,
+            port=self.port,
+            status=self.status,
+            autoReconnect=self.origin == ASYNC,
+            useSSL=self.use_ssl,
+            type=self.type,
+        )
 
 
 @dataclass
@@ -96,31 +102,45 @@ class Filter:
         ips = [check_ip(a, "AcceptFilter.IPAddrs entry") for a in f.IPAddrs]
         masks = [check_ip(m, "AcceptFilter.subnetMasks entry") for m in f.subnetMasks]
         if masks and len(masks) != len(ips):
-            raise invalid(f"AcceptFilter has {len(ips)} IPAddrs but {len(masks)} subnetMasks; "
-                          "give one mask per address or none")
+            raise invalid(
+                f"AcceptFilter has {len(ips)} IPAddrs but {len(masks)} subnetMasks; "
+                "give one mask per address or none"
+            )
         if 0 in f.deviceIDs:
             raise invalid("AcceptFilter.deviceIDs contains 0; device IDs are 1..4294967295")
         return cls(f.allowAll, list(dict.fromkeys(f.deviceIDs)), ips, masks)
 
     def to_pb(self) -> Any:
-        return pb.AcceptFilter(allowAll=self.allow_all, deviceIDs=self.device_ids,
-                               IPAddrs=self.ip_addrs, subnetMasks=self.subnet_masks)
+        return pb.AcceptFilter(
+            allowAll=self.allow_all,
+            deviceIDs=self.device_ids,
+            IPAddrs=self.ip_addrs,
+            subnetMasks=self.subnet_masks,
+        )
 
     def admits(self, device_id: int, ip: str) -> bool:
         if self.allow_all or device_id in self.device_ids:
             return True
         for i, addr in enumerate(self.ip_addrs):
             mask = self.subnet_masks[i] if self.subnet_masks else "255.255.255.255"
-            if ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(f"{addr}/{mask}",
-                                                                   strict=False):
+            if ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(f"{addr}/{mask}", strict=False):
                 return True
         return False
 
 
 class DeviceGateway:
-    def __init__(self, net: IpNetwork, search: SearchMedium, gateway_id: str, ip: str,
-                 subnets: list[str], ca_pem: bytes, credential: Credential,
-                 reconnect_s: float = RECONNECT_S, keepalive_s: float = KEEPALIVE_S) -> None:
+    def __init__(
+        self,
+        net: IpNetwork,
+        search: SearchMedium,
+        gateway_id: str,
+        ip: str,
+        subnets: list[str],
+        ca_pem: bytes,
+        credential: Credential,
+        reconnect_s: float = RECONNECT_S,
+        keepalive_s: float = KEEPALIVE_S,
+    ) -> None:
         self.net = net
         self.world = net.world
         self.search_medium = search
@@ -132,8 +152,9 @@ class DeviceGateway:
         self.credential = credential
         self.reconnect_s = reconnect_s
         self.keepalive_s = keepalive_s
-        self._tls_server = tls_context(ca_pem, server_side=True, credential=credential,
-                                       require_peer=False)
+        self._tls_server = tls_context(
+            ca_pem, server_side=True, credential=credential, require_peer=False
+        )
         self.devices: dict[int, Managed] = {}
         self.pending: dict[int, Pending] = {}
         self.filter = Filter()
@@ -151,10 +172,13 @@ class DeviceGateway:
         self.running = True
         loop = self.world.loop
         for port, tls in ((D2S_PORT, False), (SSL_PORT, True)):
+
             def factory(tls: bool = tls) -> asyncio.Protocol:
                 reader = asyncio.StreamReader(loop=loop)
                 return asyncio.StreamReaderProtocol(
-                    reader, lambda r, w: self.world.spawn(self._inbound(r, w, tls)), loop=loop)
+                    reader, lambda r, w: self.world.spawn(self._inbound(r, w, tls)), loop=loop
+                )
+
             self.net.listen(self.ip, port, factory)
         self._trace("started")
 
@@ -196,13 +220,15 @@ class DeviceGateway:
         fail = pb.TLS_CANNOT_CONNECT if use_ssl else pb.TCP_CANNOT_CONNECT
         try:
             reader, writer = await asyncio.wait_for(
-                self.net.open_connection(ip, port, client_host=self.ip), HELLO_TIMEOUT_S)
+                self.net.open_connection(ip, port, client_host=self.ip), HELLO_TIMEOUT_S
+            )
         except (OSError, TimeoutError) as exc:
             raise DialError(fail, f"TCP connection to {ip}:{port} failed: {exc}") from None
         return await self._handshake(reader, writer, use_ssl, fail)
 
-    async def _handshake(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                         use_ssl: bool, fail: int) -> TerminalSession:
+    async def _handshake(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, use_ssl: bool, fail: int
+    ) -> TerminalSession:
         stream = wire.ByteStream(reader, writer)
         link = wire.FramedLink(stream)
         try:
@@ -214,8 +240,7 @@ class DeviceGateway:
         except (TimeoutError, ConnectionError, wire.FrameError, ssl.SSLError, OSError) as exc:
             writer.transport.abort()
             what = "TLS" if use_ssl else "device protocol"
-            raise DialError(fail, f"{what} handshake failed: {type(exc).__name__}: "
-                            f"{exc}") from None
+            raise DialError(fail, f"{what} handshake failed: {type(exc).__name__}: {exc}") from None
         return TerminalSession(self.world.loop, link, hello, self.keepalive_s)
 
     def _attach(self, m: Managed, session: TerminalSession) -> bool:
@@ -233,8 +258,9 @@ class DeviceGateway:
             self.world.spawn(self._push_slaves(session, wanted))
         return True
 
-    async def _push_slaves(self, session: TerminalSession,
-                           wanted: tuple[list[int], list[int]]) -> None:
+    async def _push_slaves(
+        self, session: TerminalSession, wanted: tuple[list[int], list[int]]
+    ) -> None:
         try:
             await session.command("set-slaves", rs485=wanted[0], wiegand=wanted[1])
         except ConnectionError:
@@ -266,8 +292,9 @@ class DeviceGateway:
         try:
             session = await self._dial(ip, port, use_ssl)
         except DialError as exc:
-            raise CallError(_UNAVAILABLE, f"cannot connect to {ip}:{port} "
-                            f"(useSSL={use_ssl}): {exc.reason}") from None
+            raise CallError(
+                _UNAVAILABLE, f"cannot connect to {ip}:{port} (useSSL={use_ssl}): {exc.reason}"
+            ) from None
         existing = self.devices.get(session.device_id)
         m = existing or Managed(session.device_id, SYNC, ip, port, use_ssl)
         if existing is None:
@@ -290,15 +317,24 @@ class DeviceGateway:
             seen.add(info.deviceID)
             check_ip(info.IPAddr)
             check_port(info.port)
-        taken = [i.deviceID for i in infos
-                 if i.deviceID in self.devices and self.devices[i.deviceID].origin != ASYNC]
+        taken = [
+            i.deviceID
+            for i in infos
+            if i.deviceID in self.devices and self.devices[i.deviceID].origin != ASYNC
+        ]
         if taken:
-            raise CallError(_ALREADY_EXISTS, f"devices {taken} are already managed by another "
-                            "connection (Connect or device-to-server); disconnect them first")
+            raise CallError(
+                _ALREADY_EXISTS,
+                f"devices {taken} are already managed by another "
+                "connection (Connect or device-to-server); disconnect them first",
+            )
         for info in infos:
             old = self.devices.get(info.deviceID)
             if old is not None and (old.ip, old.port, old.use_ssl) == (
-                    info.IPAddr, info.port, info.useSSL):
+                info.IPAddr,
+                info.port,
+                info.useSSL,
+            ):
                 continue
             if old is not None:
                 self._drop(old, "async connection replaced")
@@ -326,8 +362,9 @@ class DeviceGateway:
         ids = check_ids(ids)
         unknown = [i for i in ids if i not in self.devices or self.devices[i].origin != ASYNC]
         if unknown:
-            raise not_found(f"devices {unknown} are not asynchronous connections of gateway "
-                            f"{self.gateway_id!r}")
+            raise not_found(
+                f"devices {unknown} are not asynchronous connections of gateway {self.gateway_id!r}"
+            )
         for i in ids:
             m = self.devices.pop(i)
             self._drop(m, "deleted", emit=False)
@@ -336,8 +373,9 @@ class DeviceGateway:
                 self._status(i, pb.DISCONNECTED)
 
     # -- device-to-server --------------------------------------------------------------------
-    async def _inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                       tls: bool) -> None:
+    async def _inbound(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tls: bool
+    ) -> None:
         peer_ip = writer.get_extra_info("peername")[0]
         fail = pb.TLS_CANNOT_CONNECT if tls else pb.TCP_CANNOT_CONNECT
         try:
@@ -366,18 +404,20 @@ class DeviceGateway:
 
     def set_filter(self, f: Any) -> None:
         self.filter = Filter.from_pb(f)
-        self._trace("accept-filter", allow_all=self.filter.allow_all,
-                    devices=self.filter.device_ids)
+        self._trace(
+            "accept-filter", allow_all=self.filter.allow_all, devices=self.filter.device_ids
+        )
         for m in list(self.devices.values()):
             if m.origin == D2S and not self.filter.admits(m.device_id, m.ip):
                 del self.devices[m.device_id]
                 self._drop(m, "removed from the accept filter")
 
     def pending_list(self) -> list[Any]:
-        return [pb.PendingDeviceInfo(deviceID=p.device_id, IPAddr=p.ip, lastTry=p.last_try,
-                                     type=p.type)
-                for p in sorted(self.pending.values(), key=lambda p: p.device_id)
-                if not self.filter.admits(p.device_id, p.ip)]
+        return [
+            pb.PendingDeviceInfo(deviceID=p.device_id, IPAddr=p.ip, lastTry=p.last_try, type=p.type)
+            for p in sorted(self.pending.values(), key=lambda p: p.device_id)
+            if not self.filter.admits(p.device_id, p.ip)
+        ]
 
     # -- disconnection -----------------------------------------------------------------------
     def disconnect(self, ids: list[int]) -> None:
@@ -394,7 +434,7 @@ class DeviceGateway:
 
     def _disconnect(self, m: Managed) -> None:
         if m.session is not None:
-            m.session.close("Disconnect")   # _watch reports DISCONNECTED, drops sync devices
+            m.session.close("Disconnect")  # _watch reports DISCONNECTED, drops sync devices
         elif m.origin == SYNC:
             self.devices.pop(m.device_id, None)
 
@@ -405,8 +445,7 @@ class DeviceGateway:
     def session_of(self, device_id: int) -> TerminalSession:
         m = self.devices.get(device_id)
         if m is None or m.session is None or m.session.closed.is_set():
-            raise not_found(f"device {device_id} is not connected to gateway "
-                            f"{self.gateway_id!r}")
+            raise not_found(f"device {device_id} is not connected to gateway {self.gateway_id!r}")
         return m.session
 
     async def command(self, device_id: int, op: str, **args: Any) -> None:
@@ -420,8 +459,10 @@ class DeviceGateway:
 
     async def set_connection_mode(self, device_id: int, mode: int) -> None:
         if mode not in (pb.SERVER_TO_DEVICE, pb.DEVICE_TO_SERVER):
-            raise invalid(f"connectionMode {mode} not accepted; accepted: 0 SERVER_TO_DEVICE, "
-                          "1 DEVICE_TO_SERVER")
+            raise invalid(
+                f"connectionMode {mode} not accepted; accepted: 0 SERVER_TO_DEVICE, "
+                "1 DEVICE_TO_SERVER"
+            )
         await self.command(device_id, "set-mode", mode=mode, serverIP=self.ip)
 
     async def set_ssl(self, device_id: int, on: bool) -> None:
@@ -434,9 +475,15 @@ class DeviceGateway:
         for subnet in self.subnets:
             for r in await self.search_medium.search(self.ip, subnet, timeout_ms / 1000.0):
                 found[r["deviceID"]] = pb.SearchDeviceInfo(
-                    deviceID=r["deviceID"], type=r["type"], useDHCP=r["useDHCP"],
-                    connectionMode=r["connectionMode"], IPAddr=r["IPAddr"], port=r["port"],
-                    useSSL=r["useSSL"], serverAddr=r["serverAddr"])
+                    deviceID=r["deviceID"],
+                    type=r["type"],
+                    useDHCP=r["useDHCP"],
+                    connectionMode=r["connectionMode"],
+                    IPAddr=r["IPAddr"],
+                    port=r["port"],
+                    useSSL=r["useSSL"],
+                    serverAddr=r["serverAddr"],
+                )
         return [found[k] for k in sorted(found)]
 
     # -- slaves ------------------------------------------------------------------------------
@@ -450,8 +497,7 @@ class DeviceGateway:
             wanted = (list(info.rs485SlaveDeviceIDs), list(info.wiegandSlaveDeviceIDs))
             m = self.devices.get(info.deviceID)
             if m is not None and m.session is not None and not m.session.closed.is_set():
-                await self.command(info.deviceID, "set-slaves", rs485=wanted[0],
-                                   wiegand=wanted[1])
+                await self.command(info.deviceID, "set-slaves", rs485=wanted[0], wiegand=wanted[1])
             self.slaves[info.deviceID] = wanted
 
     async def slave_list(self) -> list[Any]:
@@ -468,8 +514,9 @@ class DeviceGateway:
                     reply = {}
                 if reply.get("ok"):
                     r, w = list(reply.get("rs485") or []), list(reply.get("wiegand") or [])
-            infos.append(pb.SlaveDeviceInfo(deviceID=d, rs485SlaveDeviceIDs=r,
-                                            wiegandSlaveDeviceIDs=w))
+            infos.append(
+                pb.SlaveDeviceInfo(deviceID=d, rs485SlaveDeviceIDs=r, wiegandSlaveDeviceIDs=w)
+            )
         return infos
 
     def _trace(self, event: str, **details: Any) -> None:

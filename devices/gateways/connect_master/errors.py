@@ -26,8 +26,9 @@ def check_ip(value: str, what: str = "IPAddr") -> str:
     try:
         return str(ipaddress.IPv4Address(value))
     except ValueError:
-        raise invalid(f"{what} {value!r} is not an IPv4 address; accepted: dotted quad such "
-                      "as 192.168.0.10") from None
+        raise invalid(
+            f"{what} {value!r} is not an IPv4 address; accepted: dotted quad such as 192.168.0.10"
+        ) from None
 
 
 def check_port(value: int) -> int:

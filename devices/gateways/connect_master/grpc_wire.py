@@ -31,23 +31,28 @@ from devices.gateways.connect_master.protos import (
 from devices.terminals.pki import Credential
 
 
-async def serve_master(master: MasterGateway, credential: Credential, host: str = "127.0.0.1",
-                       port: int = 4010) -> tuple[grpc.aio.Server, int]:
+async def serve_master(
+    master: MasterGateway, credential: Credential, host: str = "127.0.0.1", port: int = 4010
+) -> tuple[grpc.aio.Server, int]:
     """ConnectMaster + Login with mutual TLS; (started server, bound port)."""
     server = grpc.aio.server()
-    connect_master_pb2_grpc.add_ConnectMasterServicer_to_server(ConnectMasterServicer(master),
-                                                                server)
+    connect_master_pb2_grpc.add_ConnectMasterServicer_to_server(
+        ConnectMasterServicer(master), server
+    )
     login_pb2_grpc.add_LoginServicer_to_server(LoginServicer(master), server)
-    creds = grpc.ssl_server_credentials([(credential.key_pem, credential.cert_pem)],
-                                        root_certificates=master.ca.cert_pem,
-                                        require_client_auth=True)
+    creds = grpc.ssl_server_credentials(
+        [(credential.key_pem, credential.cert_pem)],
+        root_certificates=master.ca.cert_pem,
+        require_client_auth=True,
+    )
     bound = server.add_secure_port(f"{host}:{port}", creds)
     await server.start()
     return server, bound
 
 
-async def serve_gateway(gateway: DeviceGateway, credential: Credential, host: str = "127.0.0.1",
-                        port: int = 4000) -> tuple[grpc.aio.Server, int]:
+async def serve_gateway(
+    gateway: DeviceGateway, credential: Credential, host: str = "127.0.0.1", port: int = 4000
+) -> tuple[grpc.aio.Server, int]:
     """A device gateway's Connect service, server-side TLS only (no login)."""
     server = grpc.aio.server()
     connect_pb2_grpc.add_ConnectServicer_to_server(ConnectServicer(gateway), server)
@@ -57,8 +62,13 @@ async def serve_gateway(gateway: DeviceGateway, credential: Credential, host: st
     return server, bound
 
 
-def secure_channel(address: str, ca_pem: bytes, cert_pem: bytes | None = None,
-                   key_pem: bytes | None = None, server_name: str = "") -> grpc.aio.Channel:
+def secure_channel(
+    address: str,
+    ca_pem: bytes,
+    cert_pem: bytes | None = None,
+    key_pem: bytes | None = None,
+    server_name: str = "",
+) -> grpc.aio.Channel:
     """A client channel trusting ``ca_pem``; with a client certificate for mutual TLS.
 
     ``server_name`` overrides the name checked against the server certificate (ours name
@@ -73,5 +83,4 @@ def secure_channel(address: str, ca_pem: bytes, cert_pem: bytes | None = None,
 
 def master_stubs(channel: grpc.aio.Channel) -> tuple[Any, Any]:
     """(ConnectMaster stub, Login stub) on one channel."""
-    return (connect_master_pb2_grpc.ConnectMasterStub(channel),
-            login_pb2_grpc.LoginStub(channel))
+    return (connect_master_pb2_grpc.ConnectMasterStub(channel), login_pb2_grpc.LoginStub(channel))

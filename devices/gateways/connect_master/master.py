@@ -38,14 +38,22 @@ class GatewayLink:
     gateway_id: str
     link: wire.FramedLink
     calls: dict[int, asyncio.Future[tuple[grpc.StatusCode, str, bytes]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     next_id: int = 1
     closed: bool = False
 
 
 class MasterGateway:
-    def __init__(self, net: IpNetwork, ip: str, ca: CertificateAuthority, credential: Credential,
-                 db_path: Path | str = ":memory:", name: str = "master") -> None:
+    def __init__(
+        self,
+        net: IpNetwork,
+        ip: str,
+        ca: CertificateAuthority,
+        credential: Credential,
+        db_path: Path | str = ":memory:",
+        name: str = "master",
+    ) -> None:
         self.net = net
         self.world = net.world
         self.ip = ip
@@ -70,7 +78,8 @@ class MasterGateway:
         def factory() -> asyncio.Protocol:
             reader = asyncio.StreamReader(loop=loop)
             return asyncio.StreamReaderProtocol(
-                reader, lambda r, w: self.world.spawn(self._accept(r, w)), loop=loop)
+                reader, lambda r, w: self.world.spawn(self._accept(r, w)), loop=loop
+            )
 
         self.net.listen(self.ip, uplink.MASTER_PORT, factory)
         self.running = True
@@ -95,8 +104,7 @@ class MasterGateway:
             link = wire.FramedLink(stream)
             kind, body = await asyncio.wait_for(link.recv(), 10.0)
             if kind != wire.HELLO or body.decode(errors="replace") != gateway_id:
-                raise wire.FrameError(f"HELLO {body!r} does not match certificate "
-                                      f"{gateway_id!r}")
+                raise wire.FrameError(f"HELLO {body!r} does not match certificate {gateway_id!r}")
         except (TimeoutError, ConnectionError, ssl.SSLError, wire.FrameError, OSError) as exc:
             self._trace("gateway-refused", error=f"{type(exc).__name__}: {exc}")
             writer.transport.abort()
@@ -127,8 +135,13 @@ class MasterGateway:
             gl.closed = True
             for fut in gl.calls.values():
                 if not fut.done():
-                    fut.set_result((grpc.StatusCode.UNAVAILABLE,
-                                    f"gateway {gateway_id!r} disconnected during the call", b""))
+                    fut.set_result(
+                        (
+                            grpc.StatusCode.UNAVAILABLE,
+                            f"gateway {gateway_id!r} disconnected during the call",
+                            b"",
+                        )
+                    )
             if self.links.get(gateway_id) is gl:
                 del self.links[gateway_id]
 
@@ -138,28 +151,33 @@ class MasterGateway:
         try:
             infos = self.db.async_list(gid)
             if infos:
-                await self.call(gid, "AddAsyncConnection",
-                                pb.AddAsyncConnectionRequest(connectInfos=infos))
+                await self.call(
+                    gid, "AddAsyncConnection", pb.AddAsyncConnectionRequest(connectInfos=infos)
+                )
             f = self.db.get_filter(gid)
             if f is not None:
                 await self.call(gid, "SetAcceptFilter", pb.SetAcceptFilterRequest(filter=f))
             slaves = self.db.slave_list(gid)
             if slaves:
-                await self.call(gid, "SetSlaveDevice",
-                                pb.SetSlaveDeviceRequest(slaveDeviceInfos=slaves))
+                await self.call(
+                    gid, "SetSlaveDevice", pb.SetSlaveDeviceRequest(slaveDeviceInfos=slaves)
+                )
         except CallError as exc:
             self._trace("db-push-failed", gateway=gid, error=exc.message)
             return
         self.pushes += 1
-        self._trace("db-pushed", gateway=gid, devices=len(infos), filter=f is not None,
-                    slaves=len(slaves))
+        self._trace(
+            "db-pushed", gateway=gid, devices=len(infos), filter=f is not None, slaves=len(slaves)
+        )
 
     async def call(self, gateway_id: str, rpc: str, request: Any) -> Any:
         """Run a ``gsdk.connect`` rpc on a connected device gateway; CallError on failure."""
         gl = self.links.get(gateway_id)
         if gl is None or gl.closed:
-            raise CallError(grpc.StatusCode.UNAVAILABLE,
-                            f"gateway {gateway_id!r} is not connected to the master")
+            raise CallError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"gateway {gateway_id!r} is not connected to the master",
+            )
         call_id = gl.next_id
         gl.next_id += 1
         fut: asyncio.Future[tuple[grpc.StatusCode, str, bytes]] = self.world.loop.create_future()
@@ -183,14 +201,22 @@ class MasterGateway:
 
     def issue_token(self, tenant_id: str) -> str:
         now = self.unix_now()
-        claims = {"tenant": tenant_id, "iat": now, "exp": now + TOKEN_LIFETIME_S,
-                  "jti": self.world.rng(f"{self.name}/jti").randbytes(8).hex()}
+        claims = {
+            "tenant": tenant_id,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME_S,
+            "jti": self.world.rng(f"{self.name}/jti").randbytes(8).hex(),
+        }
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def tenant_of_token(self, token: str) -> str:
         try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"],
-                                options={"verify_exp": False, "verify_iat": False})
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_iat": False},
+            )
         except jwt.PyJWTError as exc:
             raise CallError(grpc.StatusCode.UNAUTHENTICATED, f"token rejected: {exc}") from None
         if claims.get("jti") in self._revoked:
@@ -200,8 +226,12 @@ class MasterGateway:
         return str(claims.get("tenant", ""))
 
     def revoke(self, token: str) -> None:
-        claims = jwt.decode(token, self._secret, algorithms=["HS256"],
-                            options={"verify_exp": False, "verify_iat": False})
+        claims = jwt.decode(
+            token,
+            self._secret,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "verify_iat": False},
+        )
         self._revoked.add(str(claims.get("jti")))
 
     def visible_gateways(self, tenant_id: str) -> list[str]:

@@ -37,17 +37,21 @@ class MasterDatabase:
     # -- tenants -----------------------------------------------------------------------------
     def assign(self, gateway_id: str, tenant_id: str) -> None:
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO tenant_gateway VALUES (?, ?)",
-                            (gateway_id, tenant_id))
+            self.db.execute(
+                "INSERT OR REPLACE INTO tenant_gateway VALUES (?, ?)", (gateway_id, tenant_id)
+            )
 
     def tenant_of(self, gateway_id: str) -> str | None:
-        row = self.db.execute("SELECT tenant_id FROM tenant_gateway WHERE gateway_id = ?",
-                              (gateway_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT tenant_id FROM tenant_gateway WHERE gateway_id = ?", (gateway_id,)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def gateways_of(self, tenant_id: str) -> list[str]:
-        rows = self.db.execute("SELECT gateway_id FROM tenant_gateway WHERE tenant_id = ? "
-                               "ORDER BY gateway_id", (tenant_id,)).fetchall()
+        rows = self.db.execute(
+            "SELECT gateway_id FROM tenant_gateway WHERE tenant_id = ? ORDER BY gateway_id",
+            (tenant_id,),
+        ).fetchall()
         return [str(r[0]) for r in rows]
 
     def clear_settings(self) -> None:
@@ -59,53 +63,67 @@ class MasterDatabase:
     # -- async connections -------------------------------------------------------------------
     def add_async(self, gateway_id: str, infos: list[Any]) -> None:
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO async_connection VALUES (?, ?, ?)",
-                                [(gateway_id, i.deviceID, i.SerializeToString()) for i in infos])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO async_connection VALUES (?, ?, ?)",
+                [(gateway_id, i.deviceID, i.SerializeToString()) for i in infos],
+            )
 
     def delete_async(self, gateway_id: str, ids: list[int]) -> list[int]:
         """Delete; the IDs that were not stored."""
         missing = []
         with self.db:
             for i in ids:
-                cur = self.db.execute("DELETE FROM async_connection WHERE gateway_id = ? AND "
-                                      "device_id = ?", (gateway_id, i))
+                cur = self.db.execute(
+                    "DELETE FROM async_connection WHERE gateway_id = ? AND device_id = ?",
+                    (gateway_id, i),
+                )
                 if cur.rowcount == 0:
                     missing.append(i)
         return missing
 
     def async_list(self, gateway_id: str) -> list[Any]:
-        rows = self.db.execute("SELECT info FROM async_connection WHERE gateway_id = ? "
-                               "ORDER BY device_id", (gateway_id,)).fetchall()
+        rows = self.db.execute(
+            "SELECT info FROM async_connection WHERE gateway_id = ? ORDER BY device_id",
+            (gateway_id,),
+        ).fetchall()
         return [pb.AsyncConnectInfo.FromString(r[0]) for r in rows]
 
     # -- accept filter -----------------------------------------------------------------------
     def set_filter(self, gateway_id: str, f: Any) -> None:
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO accept_filter VALUES (?, ?)",
-                            (gateway_id, f.SerializeToString()))
+            self.db.execute(
+                "INSERT OR REPLACE INTO accept_filter VALUES (?, ?)",
+                (gateway_id, f.SerializeToString()),
+            )
 
     def get_filter(self, gateway_id: str) -> Any | None:
-        row = self.db.execute("SELECT filter FROM accept_filter WHERE gateway_id = ?",
-                              (gateway_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT filter FROM accept_filter WHERE gateway_id = ?", (gateway_id,)
+        ).fetchone()
         return pb.AcceptFilter.FromString(row[0]) if row else None
 
     # -- slaves ------------------------------------------------------------------------------
     def add_slaves(self, gateway_id: str, infos: list[Any]) -> None:
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO slave_device VALUES (?, ?, ?)",
-                                [(gateway_id, i.deviceID, i.SerializeToString()) for i in infos])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO slave_device VALUES (?, ?, ?)",
+                [(gateway_id, i.deviceID, i.SerializeToString()) for i in infos],
+            )
 
     def delete_slaves(self, gateway_id: str, ids: list[int]) -> list[int]:
         missing = []
         with self.db:
             for i in ids:
-                cur = self.db.execute("DELETE FROM slave_device WHERE gateway_id = ? AND "
-                                      "device_id = ?", (gateway_id, i))
+                cur = self.db.execute(
+                    "DELETE FROM slave_device WHERE gateway_id = ? AND device_id = ?",
+                    (gateway_id, i),
+                )
                 if cur.rowcount == 0:
                     missing.append(i)
         return missing
 
     def slave_list(self, gateway_id: str) -> list[Any]:
-        rows = self.db.execute("SELECT info FROM slave_device WHERE gateway_id = ? "
-                               "ORDER BY device_id", (gateway_id,)).fetchall()
+        rows = self.db.execute(
+            "SELECT info FROM slave_device WHERE gateway_id = ? ORDER BY device_id", (gateway_id,)
+        ).fetchall()
         return [pb.SlaveDeviceInfo.FromString(r[0]) for r in rows]

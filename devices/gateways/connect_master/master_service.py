@@ -27,9 +27,19 @@ from devices.gateways.connect_master.protos import (
 )
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 
-_FORWARDED = ("Connect", "AddAsyncConnection", "DeleteAsyncConnection", "SetAcceptFilter",
-              "GetAcceptFilter", "GetPendingList", "GetDeviceList", "DisconnectAll",
-              "SearchDevice", "GetSlaveDevice", "SetSlaveDevice")
+_FORWARDED = (
+    "Connect",
+    "AddAsyncConnection",
+    "DeleteAsyncConnection",
+    "SetAcceptFilter",
+    "GetAcceptFilter",
+    "GetPendingList",
+    "GetDeviceList",
+    "DisconnectAll",
+    "SearchDevice",
+    "GetSlaveDevice",
+    "SetSlaveDevice",
+)
 
 
 def _convert(message: Any, target: Any) -> Any:
@@ -53,8 +63,10 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     def _tenant(self, context: Any) -> str:
         token = _metadata(context, "token")
         if not token:
-            raise CallError(grpc.StatusCode.UNAUTHENTICATED,
-                            "no 'token' metadata; call Login first and send its jwtToken")
+            raise CallError(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "no 'token' metadata; call Login first and send its jwtToken",
+            )
         return self.m.tenant_of_token(token)
 
     def _gateways(self, tenant: str) -> list[str]:
@@ -67,8 +79,9 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         if not gateway_id:
             raise invalid("gatewayID is empty; give the ID of one of your device gateways")
         if gateway_id not in self._gateways(tenant):
-            raise not_found(f"gateway {gateway_id!r} is unknown; your gateways: "
-                            f"{self._gateways(tenant)}")
+            raise not_found(
+                f"gateway {gateway_id!r} is unknown; your gateways: {self._gateways(tenant)}"
+            )
         return gateway_id
 
     async def _forward(self, name: str, request: Any, context: Any) -> Any:
@@ -88,8 +101,9 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
                 return gid
         raise not_found(f"device {device_id} is not managed by any of your gateways")
 
-    async def _per_device(self, context: Any, ids: list[int], rpc: str,
-                          make: Callable[[int], Any]) -> list[Any]:
+    async def _per_device(
+        self, context: Any, ids: list[int], rpc: str, make: Callable[[int], Any]
+    ) -> list[Any]:
         tenant = self._tenant(context)
         errors = []
         for device_id in check_ids(ids):
@@ -97,8 +111,11 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
                 gid = await self._gateway_of_device(tenant, device_id)
                 await self.m.call(gid, rpc, make(device_id))
             except CallError as exc:
-                errors.append(err_pb2.ErrorResponse(deviceID=device_id, code=exc.code.value[0],
-                                                    msg=exc.message))
+                errors.append(
+                    err_pb2.ErrorResponse(
+                        deviceID=device_id, code=exc.code.value[0], msg=exc.message
+                    )
+                )
         return errors
 
     async def _single(self, context: Any, device_id: int, rpc: str, request: Any) -> None:
@@ -110,9 +127,11 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     # -- forwarded ---------------------------------------------------------------------------
     def __getattribute__(self, name: str) -> Any:
         if name in _FORWARDED:
+
             @answers
             async def forwarded(self: Any, request: Any, context: Any) -> Any:
                 return await self._forward(name, request, context)
+
             return forwarded.__get__(self)
         return super().__getattribute__(name)
 
@@ -122,49 +141,66 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         tenant = self._tenant(context)
         by_gateway: dict[str, list[int]] = {}
         for device_id in check_ids(list(request.deviceIDs)):
-            by_gateway.setdefault(await self._gateway_of_device(tenant, device_id),
-                                  []).append(device_id)
+            by_gateway.setdefault(await self._gateway_of_device(tenant, device_id), []).append(
+                device_id
+            )
         for gid, ids in by_gateway.items():
             await self.m.call(gid, "Disconnect", pb.DisconnectRequest(deviceIDs=ids))
         return mpb.DisconnectResponse()
 
     @answers
     async def SetConnectionMode(self, request: Any, context: Any) -> Any:
-        await self._single(context, request.deviceID, "SetConnectionMode",
-                           pb.SetConnectionModeRequest(deviceID=request.deviceID,
-                                                       connectionMode=request.connectionMode))
+        await self._single(
+            context,
+            request.deviceID,
+            "SetConnectionMode",
+            pb.SetConnectionModeRequest(
+                deviceID=request.deviceID, connectionMode=request.connectionMode
+            ),
+        )
         return mpb.SetConnectionModeResponse()
 
     @answers
     async def SetConnectionModeMulti(self, request: Any, context: Any) -> Any:
         errors = await self._per_device(
-            context, list(request.deviceIDs), "SetConnectionMode",
-            lambda d: pb.SetConnectionModeRequest(deviceID=d,
-                                                  connectionMode=request.connectionMode))
+            context,
+            list(request.deviceIDs),
+            "SetConnectionMode",
+            lambda d: pb.SetConnectionModeRequest(
+                deviceID=d, connectionMode=request.connectionMode
+            ),
+        )
         return mpb.SetConnectionModeMultiResponse(deviceErrors=errors)
 
     @answers
     async def EnableSSL(self, request: Any, context: Any) -> Any:
-        await self._single(context, request.deviceID, "EnableSSL",
-                           pb.EnableSSLRequest(deviceID=request.deviceID))
+        await self._single(
+            context, request.deviceID, "EnableSSL", pb.EnableSSLRequest(deviceID=request.deviceID)
+        )
         return mpb.EnableSSLResponse()
 
     @answers
     async def EnableSSLMulti(self, request: Any, context: Any) -> Any:
-        errors = await self._per_device(context, list(request.deviceIDs), "EnableSSL",
-                                        lambda d: pb.EnableSSLRequest(deviceID=d))
+        errors = await self._per_device(
+            context, list(request.deviceIDs), "EnableSSL", lambda d: pb.EnableSSLRequest(deviceID=d)
+        )
         return mpb.EnableSSLMultiResponse(deviceErrors=errors)
 
     @answers
     async def DisableSSL(self, request: Any, context: Any) -> Any:
-        await self._single(context, request.deviceID, "DisableSSL",
-                           pb.DisableSSLRequest(deviceID=request.deviceID))
+        await self._single(
+            context, request.deviceID, "DisableSSL", pb.DisableSSLRequest(deviceID=request.deviceID)
+        )
         return mpb.DisableSSLResponse()
 
     @answers
     async def DisableSSLMulti(self, request: Any, context: Any) -> Any:
-        errors = await self._per_device(context, list(request.deviceIDs), "DisableSSL",
-                                        lambda d: pb.DisableSSLRequest(deviceID=d))
+        errors = await self._per_device(
+            context,
+            list(request.deviceIDs),
+            "DisableSSL",
+            lambda d: pb.DisableSSLRequest(deviceID=d),
+        )
         return mpb.DisableSSLMultiResponse(deviceErrors=errors)
 
     # -- database ----------------------------------------------------------------------------
@@ -179,8 +215,9 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         infos = list(request.connectInfos)
         if not infos:
             raise invalid("connectInfos is empty; give at least one AsyncConnectInfo")
-        await self._apply(gid, "AddAsyncConnection",
-                          pb.AddAsyncConnectionRequest(connectInfos=infos))
+        await self._apply(
+            gid, "AddAsyncConnection", pb.AddAsyncConnectionRequest(connectInfos=infos)
+        )
         self.m.db.add_async(gid, infos)
         return mpb.AddAsyncConnectionDBResponse()
 
@@ -192,8 +229,9 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         missing = [i for i in ids if i not in stored]
         if missing:
             raise not_found(f"devices {missing} are not in the database of gateway {gid!r}")
-        await self._apply(gid, "DeleteAsyncConnection",
-                          pb.DeleteAsyncConnectionRequest(deviceIDs=ids))
+        await self._apply(
+            gid, "DeleteAsyncConnection", pb.DeleteAsyncConnectionRequest(deviceIDs=ids)
+        )
         self.m.db.delete_async(gid, ids)
         return mpb.DeleteAsyncConnectionDBResponse()
 
@@ -207,7 +245,7 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         gid = self._gateway(context, request.gatewayID)
         from devices.gateways.connect_master.device_gateway import Filter
 
-        Filter.from_pb(request.filter)            # validated before it is stored
+        Filter.from_pb(request.filter)  # validated before it is stored
         await self._apply(gid, "SetAcceptFilter", pb.SetAcceptFilterRequest(filter=request.filter))
         self.m.db.set_filter(gid, request.filter)
         return mpb.SetAcceptFilterDBResponse()
@@ -233,8 +271,9 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         gid = self._gateway(context, request.gatewayID)
         missing = self.m.db.delete_slaves(gid, check_ids(list(request.deviceIDs)))
         if missing:
-            raise not_found(f"devices {missing} have no slave information in the database of "
-                            f"gateway {gid!r}")
+            raise not_found(
+                f"devices {missing} have no slave information in the database of gateway {gid!r}"
+            )
         return mpb.DeleteSlaveDeviceDBResponse()
 
     @answers
@@ -249,8 +288,9 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         try:
             tenant = self._tenant(context)
             if request.queueSize < 0:
-                raise invalid(f"queueSize {request.queueSize} not accepted; accepted: 0 "
-                              "(unbounded) or more")
+                raise invalid(
+                    f"queueSize {request.queueSize} not accepted; accepted: 0 (unbounded) or more"
+                )
         except CallError as exc:
             await context.abort(exc.code, exc.message)
             return
@@ -291,9 +331,10 @@ class LoginServicer(login_pb2_grpc.LoginServicer):
             raise CallError(grpc.StatusCode.UNAUTHENTICATED, f"{field}: {exc}") from None
         peer = [v.decode() for v in context.auth_context().get("x509_common_name", [])]
         if peer and peer[0] not in (cn, ADMIN):
-            raise CallError(grpc.StatusCode.PERMISSION_DENIED,
-                            f"{field} names {cn!r} but the TLS client certificate is "
-                            f"{peer[0]!r}")
+            raise CallError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{field} names {cn!r} but the TLS client certificate is {peer[0]!r}",
+            )
         return cn
 
     @answers
@@ -305,8 +346,10 @@ class LoginServicer(login_pb2_grpc.LoginServicer):
     async def LoginAdmin(self, request: Any, context: Any) -> Any:
         cn = self._verified(request.adminTenantCert, context, "adminTenantCert")
         if cn != ADMIN:
-            raise CallError(grpc.StatusCode.PERMISSION_DENIED,
-                            f"adminTenantCert names {cn!r}, not the administrator")
+            raise CallError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"adminTenantCert names {cn!r}, not the administrator",
+            )
         tenant = request.tenantID or ADMIN
         return login_pb2.LoginAdminResponse(jwtToken=self.m.issue_token(tenant))
 

@@ -55,8 +55,14 @@ def _compile(target: Path) -> None:
     out = work / PACKAGE
     out.mkdir()
     include = Path(protoc.__file__).resolve().parent / "_proto"
-    args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={out}",
-            f"--grpc_python_out={out}", *(str(PROTO_DIR / f"{n}.proto") for n in NAMES)]
+    args = [
+        "protoc",
+        f"-I{PROTO_DIR}",
+        f"-I{include}",
+        f"--python_out={out}",
+        f"--grpc_python_out={out}",
+        *(str(PROTO_DIR / f"{n}.proto") for n in NAMES),
+    ]
     if protoc.main(args) != 0:
         shutil.rmtree(work, ignore_errors=True)
         raise RuntimeError(f"protoc failed on {PROTO_DIR}")
@@ -94,5 +100,14 @@ connect_master_pb2_grpc = _M["connect_master_pb2_grpc"]
 login_pb2 = _M["login_pb2"]
 login_pb2_grpc = _M["login_pb2_grpc"]
 
-__all__ = ["err_pb2", "device_pb2", "connect_pb2", "connect_pb2_grpc", "connect_master_pb2",
-           "connect_master_pb2_grpc", "login_pb2", "login_pb2_grpc", "PROTO_DIR"]
+__all__ = [
+    "err_pb2",
+    "device_pb2",
+    "connect_pb2",
+    "connect_pb2_grpc",
+    "connect_master_pb2",
+    "connect_master_pb2_grpc",
+    "login_pb2",
+    "login_pb2_grpc",
+    "PROTO_DIR",
+]

@@ -48,14 +48,20 @@ class _Abort(Exception):
 class VirtualContext:
     """The part of ``grpc.aio.ServicerContext`` our servicers use."""
 
-    def __init__(self, metadata: Sequence[tuple[str, str]] = (),
-                 peer_cert_pem: bytes | None = None, peer_cn: str = "") -> None:
+    def __init__(
+        self,
+        metadata: Sequence[tuple[str, str]] = (),
+        peer_cert_pem: bytes | None = None,
+        peer_cn: str = "",
+    ) -> None:
         self._metadata = tuple(metadata)
         self._auth: dict[str, list[bytes]] = {}
         if peer_cert_pem is not None:
-            self._auth = {"transport_security_type": [b"ssl"],
-                          "x509_common_name": [peer_cn.encode()],
-                          "x509_pem_cert": [peer_cert_pem]}
+            self._auth = {
+                "transport_security_type": [b"ssl"],
+                "x509_common_name": [peer_cn.encode()],
+                "x509_pem_cert": [peer_cert_pem],
+            }
 
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self._metadata
@@ -77,8 +83,9 @@ def message_class(descriptor: Any) -> Any:
     return message_factory.GetMessageClass(descriptor)
 
 
-async def invoke_unary(servicer: Any, method: MethodDescriptor, payload: bytes,
-                       context: VirtualContext) -> tuple[grpc.StatusCode, str, bytes]:
+async def invoke_unary(
+    servicer: Any, method: MethodDescriptor, payload: bytes, context: VirtualContext
+) -> tuple[grpc.StatusCode, str, bytes]:
     """Run one unary rpc from its serialised request; (code, details, serialised response).
 
     A servicer bug never escapes: it becomes UNKNOWN with the exception named, as grpcio does.
@@ -107,8 +114,13 @@ class VirtualStub:
     server-streaming ones, like a ``grpc.aio`` stub.
     """
 
-    def __init__(self, servicer: Any, service: ServiceDescriptor,
-                 peer_cert_pem: bytes | None = None, peer_cn: str = "") -> None:
+    def __init__(
+        self,
+        servicer: Any,
+        service: ServiceDescriptor,
+        peer_cert_pem: bytes | None = None,
+        peer_cn: str = "",
+    ) -> None:
         self._servicer = servicer
         self._service = service
         self._peer = (peer_cert_pem, peer_cn)
@@ -118,39 +130,50 @@ class VirtualStub:
         if method is None:
             raise AttributeError(f"service {self._service.full_name} has no rpc {name!r}")
         if method.server_streaming:
-            return lambda request, metadata=(), timeout=None: self._stream(method, request,
-                                                                            metadata)
+            return lambda request, metadata=(), timeout=None: self._stream(
+                method, request, metadata
+            )
         return lambda request, metadata=(), timeout=None: self._unary(method, request, metadata)
 
     def _context(self, metadata: Sequence[tuple[str, str]]) -> VirtualContext:
         return VirtualContext(metadata, *self._peer)
 
-    async def raw_unary(self, path: str, payload: bytes,
-                        metadata: Sequence[tuple[str, str]] = ()) -> bytes:
+    async def raw_unary(
+        self, path: str, payload: bytes, metadata: Sequence[tuple[str, str]] = ()
+    ) -> bytes:
         """A unary call by its method path with the request already encoded, as a client that
         has only the wire facts (no message classes) makes it; the encoded answer back."""
         prefix = f"/{self._service.full_name}/"
-        method = (self._service.methods_by_name.get(path[len(prefix):])
-                  if path.startswith(prefix) else None)
+        method = (
+            self._service.methods_by_name.get(path[len(prefix) :])
+            if path.startswith(prefix)
+            else None
+        )
         if method is None or method.server_streaming:
-            raise VirtualRpcError(grpc.StatusCode.UNIMPLEMENTED,
-                                  f"method {path} is not a unary rpc of {self._service.full_name}")
-        code, details, answer = await invoke_unary(self._servicer, method, payload,
-                                                   self._context(metadata))
+            raise VirtualRpcError(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"method {path} is not a unary rpc of {self._service.full_name}",
+            )
+        code, details, answer = await invoke_unary(
+            self._servicer, method, payload, self._context(metadata)
+        )
         if code != grpc.StatusCode.OK:
             raise VirtualRpcError(code, details)
         return answer
 
-    async def _unary(self, method: MethodDescriptor, request: Any,
-                     metadata: Sequence[tuple[str, str]]) -> Any:
+    async def _unary(
+        self, method: MethodDescriptor, request: Any, metadata: Sequence[tuple[str, str]]
+    ) -> Any:
         code, details, payload = await invoke_unary(
-            self._servicer, method, request.SerializeToString(), self._context(metadata))
+            self._servicer, method, request.SerializeToString(), self._context(metadata)
+        )
         if code != grpc.StatusCode.OK:
             raise VirtualRpcError(code, details)
         return message_class(method.output_type).FromString(payload)
 
-    async def _stream(self, method: MethodDescriptor, request: Any,
-                      metadata: Sequence[tuple[str, str]]) -> AsyncIterator[Any]:
+    async def _stream(
+        self, method: MethodDescriptor, request: Any, metadata: Sequence[tuple[str, str]]
+    ) -> AsyncIterator[Any]:
         parsed = message_class(method.input_type).FromString(request.SerializeToString())
         out = message_class(method.output_type)
         handler = getattr(self._servicer, method.name)

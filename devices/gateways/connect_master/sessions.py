@@ -12,8 +12,13 @@ from devices.terminals import wire
 class TerminalSession:
     """Owns the link after HELLO: a reader task, a keep-alive task, one command at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, link: wire.FramedLink,
-                 hello: dict[str, Any], keepalive_s: float) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        link: wire.FramedLink,
+        hello: dict[str, Any],
+        keepalive_s: float,
+    ) -> None:
         self.link = link
         self.device_id = int(hello["deviceID"])
         self.type = int(hello.get("type", 0))
@@ -60,8 +65,9 @@ class TerminalSession:
             self.link.send_json(wire.CMD, {"op": op, **args})
             waiter = asyncio.ensure_future(self.closed.wait())
             try:
-                done, _ = await asyncio.wait({self._reply, waiter}, timeout=timeout_s,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {self._reply, waiter}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 waiter.cancel()
             if self._reply in done:

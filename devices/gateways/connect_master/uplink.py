@@ -43,8 +43,12 @@ def encode_result(call_id: int, code: grpc.StatusCode, details: str, payload: by
 def decode_result(body: bytes) -> tuple[int, grpc.StatusCode, str, bytes]:
     call_id, code, n = RESULT_HEAD.unpack_from(body)
     start = RESULT_HEAD.size
-    return (call_id, CODES.get(code, grpc.StatusCode.UNKNOWN),
-            body[start:start + n].decode(errors="replace"), body[start + n:])
+    return (
+        call_id,
+        CODES.get(code, grpc.StatusCode.UNKNOWN),
+        body[start : start + n].decode(errors="replace"),
+        body[start + n :],
+    )
 
 
 class Uplink:
@@ -55,8 +59,7 @@ class Uplink:
         self.master_ip = master_ip
         self.retry_s = retry_s
         self.servicer = ConnectServicer(gateway)
-        self._ctx = tls_context(gateway.ca_pem, server_side=False,
-                                credential=gateway.credential)
+        self._ctx = tls_context(gateway.ca_pem, server_side=False, credential=gateway.credential)
         self._task: asyncio.Task[None] | None = None
         self.sessions = 0
 
@@ -74,7 +77,8 @@ class Uplink:
         while True:
             try:
                 reader, writer = await self.gw.net.open_connection(
-                    self.master_ip, MASTER_PORT, client_host=self.gw.ip)
+                    self.master_ip, MASTER_PORT, client_host=self.gw.ip
+                )
                 stream = wire.ByteStream(reader, writer)
                 await asyncio.wait_for(stream.start_tls(self._ctx, False), 10.0)
             except (OSError, TimeoutError, ssl.SSLError) as exc:
@@ -86,12 +90,13 @@ class Uplink:
     async def _session(self, link: wire.FramedLink) -> None:
         world = self.gw.world
         self.sessions += 1
-        self.gw.reset()          # non-DB settings do not survive a new master session
+        self.gw.reset()  # non-DB settings do not survive a new master session
         world.trace.emit(self.gw.name, "app", "master-connected")
 
         def forward(device_id: int, status: int) -> None:
-            change = pb.StatusChange(deviceID=device_id, status=status,
-                                     timestamp=self.gw.unix_now())
+            change = pb.StatusChange(
+                deviceID=device_id, status=status, timestamp=self.gw.unix_now()
+            )
             try:
                 link.send(wire.STATUS, change.SerializeToString())
             except ConnectionError:
@@ -115,8 +120,8 @@ class Uplink:
 
     async def _call(self, link: wire.FramedLink, body: bytes) -> None:
         call_id, n = CALL_HEAD.unpack_from(body)
-        name = body[CALL_HEAD.size:CALL_HEAD.size + n].decode(errors="replace")
-        payload = body[CALL_HEAD.size + n:]
+        name = body[CALL_HEAD.size : CALL_HEAD.size + n].decode(errors="replace")
+        payload = body[CALL_HEAD.size + n :]
         method = SERVICE.methods_by_name.get(name)
         if method is None or method.server_streaming:
             result = (grpc.StatusCode.UNIMPLEMENTED, f"rpc {name!r} is not callable here", b"")

@@ -1,0 +1,68 @@
+"""What every ``hil serve <system>`` shares: the common options and what they mean.
+
+Each system's ``scenarios/<system>/serve.py`` exposes
+
+* ``DEFAULT_PORT`` and ``DEFAULT_CONTROL_PORT`` (used when the option is not given),
+* ``add_arguments(parser)``: its own options only (the common ones are added by the CLI),
+* ``run(options: ServeOptions, extra: argparse.Namespace, out) -> int``,
+
+and imports only its own stack, so ``hil serve ble-router`` never loads gRPC or pymodbus.
+
+The common options mean the same for every system:
+
+* ``--host``: the address every listener binds (loopback by default);
+* ``--port``: the SUT's main API port; ``0`` asks the kernel for a free port, and the port taken
+  is printed;
+* ``--control-port``: the world-control API, same rule for ``0``;
+* ``--seed``: the world's seed (simulation only, never secrets);
+* ``--scale``: world seconds per wall second;
+* ``--duration``: stop after this many **wall** seconds (whatever the scale);
+* ``--scenario``: a world file (``scenarios/<system>/worlds/*.yaml`` name or a path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from typing import TextIO
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The options every ``hil serve`` subcommand accepts (see the module docstring)."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None  # None: the system's default port; 0: a free port
+    control_port: int | None = None
+    seed: int = 1
+    scale: float = 1.0
+    duration_s: float | None = None  # wall seconds
+    scenario: str | None = None
+
+    def port_or(self, default: int) -> int:
+        return default if self.port is None else self.port
+
+    def control_port_or(self, default: int) -> int:
+        return default if self.control_port is None else self.control_port
+
+
+async def serve_until_stopped(options: ServeOptions, out: TextIO) -> None:
+    """Wait on the world's loop until SIGINT/SIGTERM or ``--duration`` wall seconds.
+
+    The world's loop runs on the world clock, ``scale`` world seconds per wall second, so a
+    wall duration is ``duration * scale`` on that clock.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    timeout = None if options.duration_s is None else options.duration_s * options.scale
+    try:
+        await asyncio.wait_for(stop.wait(), timeout)
+    except TimeoutError:
+        pass
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    print("stopping", file=out, flush=True)
