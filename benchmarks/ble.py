@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from devices.ble.spec import standard_peripheral
+from devices.protocols.http_client import HttpClient, SseStream
 from scenarios.loader import expand_peripherals
 from scenarios.testbed import LocalTestbed
-from sim.http_client import HttpClient, SseStream
 
 HEART_RATE = "00002a37-0000-1000-8000-00805f9b34fb"
 CCCD = "00002902-0000-1000-8000-00805f9b34fb"

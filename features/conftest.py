@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from conformance.pytest_plugin import HilConfig
+from devices.protocols.http_client import HttpClient
 from features.steps.advertise import *  # noqa: F403
 from features.steps.batch import *  # noqa: F403
 from features.steps.common import *  # noqa: F403  (step definitions register as fixtures)
@@ -40,7 +41,6 @@ from features.steps.stream_params import *  # noqa: F403
 from features.steps.support import Ctx
 from features.steps.world import *  # noqa: F403
 from scenarios.testbed import LocalTestbed, RemoteTestbed, Testbed
-from sim.http_client import HttpClient
 
 PROFILE = "ble-router"
 

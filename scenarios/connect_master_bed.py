@@ -20,8 +20,8 @@ from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import login_pb2
 from devices.gateways.connect_master.rpc import VirtualStub
 from devices.gateways.connect_master.uplink import Uplink
+from devices.protocols.x509 import CertificateAuthority, Credential
 from devices.rs485.osdp_pd import OsdpReader, ReaderSpec
-from devices.terminals.pki import CertificateAuthority, Credential
 from devices.terminals.search import SearchMedium
 from devices.terminals.slave_port import SlavePort
 from devices.terminals.terminal import Terminal, TerminalConfig

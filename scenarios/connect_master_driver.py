@@ -30,11 +30,11 @@ import grpc
 
 from devices.gateways.connect_master.grpc_wire import master_stubs, secure_channel
 from devices.gateways.connect_master.protos import connect_pb2 as pb
-from devices.terminals.pki import Credential
+from devices.protocols.http_client import HttpClient
+from devices.protocols.x509 import Credential
 from scenarios.cm_declared import DeclaredTerminal, DeviceBinding
 from scenarios.connect_master_bed import DEFAULT_GATEWAYS, ConnectMasterBed, MasterClient
 from sim.clock import REAL
-from sim.http_client import HttpClient
 from sim.world import World
 
 T = TypeVar("T")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices.ble.spec import standard_peripheral
+from devices.protocols.http_client import HttpClient, SseStream
 from scenarios.testbed import LocalTestbed, Testbed
-from sim.http_client import HttpClient, SseStream
 
 HEART_RATE = "00002a37-0000-1000-8000-00805f9b34fb"
 CCCD = "00002902-0000-1000-8000-00805f9b34fb"

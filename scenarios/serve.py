@@ -13,11 +13,11 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
+from devices.protocols.http_server import serve
 from scenarios.control import control_app
 from scenarios.loader import Scenario, build_testbed, load_scenario, populate
 from scenarios.testbed import LocalTestbed
 from sim.clock import REAL
-from sim.http_server import serve
 
 
 @dataclass

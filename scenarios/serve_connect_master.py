@@ -27,10 +27,10 @@ import yaml
 
 from devices.gateways.connect_master.grpc_wire import serve_gateway, serve_master
 from devices.gateways.connect_master.master import ADMIN
+from devices.protocols.http_server import serve
 from scenarios.cm_control import cm_control_app
 from scenarios.connect_master_bed import DEFAULT_GATEWAYS, ConnectMasterBed, GatewaySpec
 from sim.clock import REAL
-from sim.http_server import serve
 
 FIRST_HOST = 100
 

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 from devices.ble.peripheral import BlePeripheral
 from devices.ble.spec import PeripheralSpec
 from devices.gateways.ble_router.router import BleRouter
+from devices.protocols.http_client import HttpClient, HttpResponse
 from sim.capture import BtsnoopWriter
 from sim.clock import REAL, VIRTUAL
-from sim.http_client import HttpClient, HttpResponse
 from sim.iplink import IpNetwork
 from sim.radio import Radio, RadioConfig
 from sim.world import World

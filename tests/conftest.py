@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from devices.gateways.ble_router.router import BleRouter
-from sim.http_client import HttpClient
+from devices.protocols.http_client import HttpClient
 from sim.iplink import IpNetwork
 from sim.radio import Radio
 from sim.world import World

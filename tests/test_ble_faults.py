@@ -11,8 +11,8 @@ import pytest
 from devices.ble.peripheral import BlePeripheral
 from devices.ble.spec import PeripheralSpec, standard_peripheral
 from devices.gateways.ble_router import reboot
+from devices.protocols.http_client import HttpError
 from scenarios.loader import ScenarioError, build_testbed, parse_scenario, populate
-from sim.http_client import HttpError
 
 CCCD = "00002902-0000-1000-8000-00805f9b34fb"
 HR_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"

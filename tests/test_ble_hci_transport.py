@@ -14,7 +14,7 @@ from bumble.transport import open_transport
 from devices.ble.peripheral import BlePeripheral
 from devices.ble.spec import PeripheralSpec, standard_peripheral
 from devices.gateways.ble_router.router import BleRouter
-from sim.http_client import HttpClient
+from devices.protocols.http_client import HttpClient
 from sim.iplink import IpNetwork
 from sim.radio import Radio, RadioController
 from sim.world import World

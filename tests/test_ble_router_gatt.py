@@ -12,7 +12,7 @@ import pytest
 from devices.ble.peripheral import BlePeripheral
 from devices.ble.spec import PeripheralSpec, standard_peripheral
 from devices.gateways.ble_router import BleRouter
-from sim.http_client import HttpClient
+from devices.protocols.http_client import HttpClient
 from sim.iplink import IpNetwork
 from sim.radio import Radio
 from sim.world import World

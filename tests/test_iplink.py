@@ -9,8 +9,8 @@ import json
 import pytest
 from aiohttp import web
 
-from sim.http_client import HttpClient, HttpError
-from sim.http_server import serve
+from devices.protocols.http_client import HttpClient, HttpError
+from devices.protocols.http_server import serve
 from sim.iplink import ConnectionRefused, IpNetwork, LinkProfile
 from sim.world import World
 

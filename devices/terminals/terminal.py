@@ -28,7 +28,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devices.terminals import wire
+from devices.protocols import terminal_wire as wire
 from devices.terminals.search import SEARCH_MAGIC, SearchMedium
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ class Terminal:
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
-            from devices.terminals.pki import tls_context
+            from devices.protocols.x509 import tls_context
 
             self._tls = tls_context(self._ca_pem, server_side=False)
         return self._tls

@@ -22,8 +22,8 @@ import parse as _parse
 from pytest_bdd import parsers
 
 from conformance.evidence import expect
+from devices.protocols.http_client import HttpClient, HttpError, HttpResponse, SseStream
 from scenarios.testbed import Testbed
-from sim.http_client import HttpClient, HttpError, HttpResponse, SseStream
 
 T = TypeVar("T")
 

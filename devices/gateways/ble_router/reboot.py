@@ -37,7 +37,7 @@ from devices.gateways.ble_router import handlers
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
-    from sim.http_server import ServedApp
+    from devices.protocols.http_server import ServedApp
 
 REBOOT_DELAY_S = 0.2  # between the answer and the power going down
 

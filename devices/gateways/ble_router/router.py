@@ -22,7 +22,7 @@ from devices.gateways.ble_router.api import build_app
 from devices.gateways.ble_router.central import CONN_PARAMS, Central, NodeLink
 from devices.gateways.ble_router.params import parse_mac
 from devices.gateways.ble_router.sse import StreamLimiter
-from sim.http_server import ServedApp, serve
+from devices.protocols.http_server import ServedApp, serve
 
 if TYPE_CHECKING:
     from sim.iplink import IpNetwork

@@ -33,8 +33,8 @@ from devices.gateways.connect_master.errors import (
 )
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.sessions import TerminalSession
-from devices.terminals import wire
-from devices.terminals.pki import Credential, tls_context
+from devices.protocols import terminal_wire as wire
+from devices.protocols.x509 import Credential, tls_context
 from devices.terminals.search import SearchMedium
 from devices.terminals.terminal import D2S_PORT, KEEPALIVE_S, SSL_PORT
 

@@ -28,7 +28,7 @@ from devices.gateways.connect_master.protos import (
     connect_pb2_grpc,
     login_pb2_grpc,
 )
-from devices.terminals.pki import Credential
+from devices.protocols.x509 import Credential
 
 
 async def serve_master(

@@ -22,8 +22,8 @@ from devices.gateways.connect_master import uplink
 from devices.gateways.connect_master.errors import CallError
 from devices.gateways.connect_master.master_db import MasterDatabase
 from devices.gateways.connect_master.protos import connect_pb2 as pb
-from devices.terminals import wire
-from devices.terminals.pki import CertificateAuthority, Credential, peer_common_name, tls_context
+from devices.protocols import terminal_wire as wire
+from devices.protocols.x509 import CertificateAuthority, Credential, peer_common_name, tls_context
 
 if TYPE_CHECKING:
     from sim.iplink import IpNetwork

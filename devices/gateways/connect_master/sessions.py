@@ -6,7 +6,7 @@ import asyncio
 import ssl
 from typing import Any
 
-from devices.terminals import wire
+from devices.protocols import terminal_wire as wire
 
 
 class TerminalSession:

@@ -20,8 +20,8 @@ from devices.gateways.connect_master.connect_service import ConnectServicer
 from devices.gateways.connect_master.device_gateway import DeviceGateway
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.rpc import VirtualContext, invoke_unary
-from devices.terminals import wire
-from devices.terminals.pki import tls_context
+from devices.protocols import terminal_wire as wire
+from devices.protocols.x509 import tls_context
 
 MASTER_PORT = 4010
 CALL_HEAD = struct.Struct(">IH")
