@@ -6,8 +6,9 @@ master). Bodies over :data:`MAX_BODY` are refused as a :class:`FrameError`.
 
 TLS is real: an ``ssl.SSLObject`` over two ``MemoryBIO``s, pumped from the world's loop, over an
 in-world stream (``sim.iplink``). No thread, no socket, and the only wall-clock read is
-OpenSSL's certificate validity check (certificates are valid 2020-2100, see :mod:`devices.protocols.x509`). The TLS
-bytes themselves differ per run (random nonces); the trace records events, never those bytes.
+OpenSSL's certificate validity check (certificates are valid 2020-2100, see
+:mod:`devices.protocols.x509`). The TLS bytes themselves differ per run (random nonces); the
+trace records events, never those bytes.
 """
 
 from __future__ import annotations

@@ -18,49 +18,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import parse as _parse
-from pytest_bdd import parsers
-
 from conformance.evidence import expect
 from devices.protocols.http_client import HttpClient, HttpError, HttpResponse, SseStream
+from features.steps.text import TYPES, step_text  # noqa: F401  (re-exported)
 from scenarios.testbed import Testbed
 
 T = TypeVar("T")
-
-# -- step-text parsing ------------------------------------------------------------------------
-
-
-@_parse.with_pattern(r'[^"]*')
-def _quoted(text: str) -> str:
-    return text
-
-
-@_parse.with_pattern(r"-?\d+(?:\.\d+)?")
-def _number(text: str) -> float:
-    return float(text)
-
-
-@_parse.with_pattern(r"-?\d+")
-def _integer(text: str) -> int:
-    return int(text)
-
-
-_NAME_LIST = r'"[^"]+"(?:(?:, | and | or )"[^"]+")*'
-
-
-@_parse.with_pattern(_NAME_LIST)
-def _names(text: str) -> list[str]:
-    return re.findall(r'"([^"]+)"', text)
-
-
-TYPES = {"Q": _quoted, "N": _number, "I": _integer, "Names": _names}
-
-
-def step_text(pattern: str) -> parsers.parse:
-    """A step pattern: ``{x:Q}`` inside quotes, ``{x:N}`` a number, ``{x:I}`` an integer,
-    ``{x:Names}`` a list like ``"A", "B" and "C"``."""
-    return parsers.parse(pattern, extra_types=TYPES)
-
 
 # -- normalisation ----------------------------------------------------------------------------
 

@@ -1,0 +1,40 @@
+"""Evidence, the same for every system: a bed fixture wraps its scenario in :func:`evidence_of`,
+which stamps the scenario's world-time span and, at the end, lists every file the bed wrote
+(:meth:`scenarios.bed.Bed.write_evidence`) in the scenario's record for the report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from conformance.pytest_plugin import HilConfig
+from scenarios.bed import Bed
+
+
+def list_evidence(record: dict[str, Any], config: HilConfig, path: Path) -> None:
+    """Name ``path`` in the record as ``<evidence root name>/<slug>/<file>``."""
+    root = config.evidence_dir
+    try:
+        rel = (Path(root.name) / path.resolve().relative_to(root.resolve())).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    evidence = record.setdefault("evidence", [])
+    if rel not in evidence:
+        evidence.append(rel)
+
+
+@contextmanager
+def evidence_of(bed: Bed, record: dict[str, Any], config: HilConfig, folder: Path) -> Iterator[Bed]:
+    """Run a scenario on ``bed``; afterwards write its evidence into ``folder`` and close it."""
+    record["sim_start"] = round(float(bed.now), 6)
+    try:
+        yield bed
+    finally:
+        record["sim_end"] = round(float(bed.now), 6)
+        try:
+            for name in bed.write_evidence(folder):
+                list_evidence(record, config, folder / name)
+        finally:
+            bed.close()
