@@ -18,6 +18,11 @@ The common options mean the same for every system:
 * ``--scale``: world seconds per wall second;
 * ``--duration``: stop after this many **wall** seconds (whatever the scale);
 * ``--scenario``: a world file (``scenarios/<system>/worlds/*.yaml`` name or a path).
+
+What a serve prints, so people and parent processes read the same lines: one
+``listening <role> <address>`` line per listener (:func:`announce`; roles such as ``api``,
+``control``, ``gateway-a``, ``tcp``, ``pty``; the address is a URL, ``host:port`` or a device
+path, with the port actually taken), any informational lines, then ``ready`` (:func:`ready`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,16 @@ class ServeOptions:
 
     def control_port_or(self, default: int) -> int:
         return default if self.control_port is None else self.control_port
+
+
+def announce(out: TextIO, role: str, address: str, note: str = "") -> None:
+    """One ``listening <role> <address>`` line (the port actually bound, never 0)."""
+    print(f"listening {role} {address}" + (f"  ({note})" if note else ""), file=out, flush=True)
+
+
+def ready(out: TextIO) -> None:
+    """Everything listens: a parent process may start talking now."""
+    print("ready", file=out, flush=True)
 
 
 async def serve_until_stopped(options: ServeOptions, out: TextIO) -> None:
