@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from devices.ble.gatt_uuids import HEART_RATE_MEASUREMENT, cccd_handle
 from devices.ble.spec import standard_peripheral
 from devices.protocols.http_client import HttpClient, SseStream
-from scenarios.loader import expand_peripherals
-from scenarios.testbed import LocalTestbed
-
-HEART_RATE = "00002a37-0000-1000-8000-00805f9b34fb"
-CCCD = "00002902-0000-1000-8000-00805f9b34fb"
+from scenarios.ble_router.bed import LocalBleBed
+from scenarios.ble_router.worlds import expand_peripherals
 
 
 async def _cccd_handle(client: HttpClient, address: str) -> int:
@@ -20,13 +18,10 @@ async def _cccd_handle(client: HttpClient, address: str) -> int:
     )
     if response.status != 200:
         raise RuntimeError(f"discovery of {address} failed: {response.status} {response.text}")
-    for service in response.json():
-        for char in service.get("characteristics", []):
-            if char["uuid"] == HEART_RATE:
-                for desc in char.get("descriptors", []):
-                    if desc["uuid"] == CCCD:
-                        return int(desc["handle"])
-    raise RuntimeError(f"{address} has no heart-rate CCCD")
+    handle = cccd_handle(response.json(), HEART_RATE_MEASUREMENT)
+    if handle is None:
+        raise RuntimeError(f"{address} has no heart-rate CCCD")
+    return handle
 
 
 async def _drain(stream: SseStream, sink: list[Any]) -> None:
@@ -36,16 +31,14 @@ async def _drain(stream: SseStream, sink: list[Any]) -> None:
 
 def ble_few(seed: int = 1, minutes: float = 10.0, count: int = 10) -> dict[str, Any]:
     """10 peripherals connected to one router, each notifying at 1 Hz through the SSE stream."""
-    bed = LocalTestbed(seed=seed, keep_trace=False)
+    bed = LocalBleBed(seed=seed, keep_trace=False)
     received: list[Any] = []
 
     async def main() -> dict[str, Any]:
         await bed.start()
         client = bed.client()
         for i in range(1, count + 1):
-            await bed.add_peripheral(
-                standard_peripheral(i, position=(2.0 + i * 0.2, 0, 0), notify_hz=1.0)
-            )
+            await bed.place(standard_peripheral(i, position=(2.0 + i * 0.2, 0, 0), notify_hz=1.0))
         async with client.sse("/gatt/nodes", {"event": 1, "sequence": 2}) as stream:
             drain = asyncio.ensure_future(_drain(stream, received))
             for name in sorted(bed.peripherals):
@@ -79,7 +72,7 @@ def ble_few(seed: int = 1, minutes: float = 10.0, count: int = 10) -> dict[str, 
 
 def ble_crowd(seed: int = 1, seconds: float = 60.0, count: int = 1000) -> dict[str, Any]:
     """1,000 peripherals advertising every second; the router scans with a name filter."""
-    bed = LocalTestbed(seed=seed, keep_trace=False)
+    bed = LocalBleBed(seed=seed, keep_trace=False)
     reports: list[Any] = []
 
     async def main() -> dict[str, Any]:
@@ -97,7 +90,7 @@ def ble_crowd(seed: int = 1, seconds: float = 60.0, count: int = 1000) -> dict[s
             bed.world.rng("placement"),
         )
         for spec in specs:
-            await bed.add_peripheral(spec)
+            await bed.place(spec)
         wanted = [specs[6]["name"], specs[count // 2]["name"]]
         client = bed.client()
         async with client.sse(

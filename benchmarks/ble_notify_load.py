@@ -7,14 +7,14 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from scenarios.load import notification_load
-from scenarios.testbed import LocalTestbed
+from scenarios.ble_router.bed import LocalBleBed
+from scenarios.ble_router.load import notification_load
 
 
 def ble_notify_load(
     seed: int = 1, minutes: float = 10.0, count: int = 40, hz: float = 10.0
 ) -> dict[str, Any]:
-    bed = LocalTestbed(
+    bed = LocalBleBed(
         seed=seed, keep_trace=False, router={"max_connections_per_chip": (count + 1) // 2}
     )
 

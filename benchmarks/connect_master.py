@@ -1,5 +1,6 @@
 """Connect Master benchmark: 500 terminals on 2 device gateways, a device gateway restart and a
-power cycle of a tenth of the terminals, in virtual time, through the virtual gRPC channel."""
+power cycle of a tenth of the terminals, in virtual time, through the virtual gRPC channel, on
+the local Connect Master bed."""
 
 from __future__ import annotations
 
@@ -8,20 +9,24 @@ import statistics
 from typing import Any
 
 from devices.gateways.connect_master.protos import connect_pb2 as pb
-from scenarios.connect_master_bed import ConnectMasterBed
+from scenarios.connect_master.bed import LocalCmBed, terminal_name
 
 
 def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -> dict[str, Any]:
     """Every terminal managed with AddAsyncConnectionDB; at 60 s gw-a restarts, at 120 s a
     tenth of gw-b's terminals lose power for 5 s; the world then runs to ``minutes``."""
-    bed = ConnectMasterBed(seed=seed, keep_trace=False)
+    bed = LocalCmBed(seed=seed, keep_trace=False)
+    world = bed.cm_world
     fleets: dict[str, list[int]] = {}
     arrived: list[tuple[float, int, int]] = []
 
+    async def power(device_ids: list[int], on: bool) -> None:
+        for device_id in device_ids:
+            await bed.set_power(terminal_name(device_id), on)
+
     async def main() -> dict[str, Any]:
         await bed.start()
-        for g, (gid, spec) in enumerate(bed.specs.items()):
-            prefix = spec.ip.rsplit(".", 1)[0]
+        for g, (gid, spec) in enumerate(world.specs.items()):
             fleets[gid] = [10000 * (g + 1) + i for i in range(per_gateway)]
             client = bed.client(spec.tenant)
             await client.login()
@@ -31,25 +36,23 @@ def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -
                 async for change in stream:
                     arrived.append((bed.now, change.deviceID, change.status))
 
-            bed.world.spawn(pump())
+            bed.spawn(pump())
             infos = []
             for i, device_id in enumerate(fleets[gid]):
-                bed.add_terminal(device_id, gid, 2 + i)
+                await bed.place({"deviceID": device_id, "gateway": gid, "host": 2 + i})
                 infos.append(
-                    pb.AsyncConnectInfo(deviceID=device_id, IPAddr=f"{prefix}.{2 + i}", port=51211)
+                    pb.AsyncConnectInfo(deviceID=device_id, IPAddr=spec.host_ip(2 + i), port=51211)
                 )
             await client.call("AddAsyncConnectionDB", gatewayID=gid, connectInfos=infos)
         await asyncio.sleep(60 - bed.now)
         restart = bed.now
-        bed.restart_gateway("gw-a")
+        await bed.inject("gateway_restart", target="gw-a")
         await asyncio.sleep(120 - bed.now)
         cycled = fleets["gw-b"][: per_gateway // 10]
-        for device_id in cycled:
-            bed.terminals[device_id].power_off()
+        await power(cycled, False)
         off = bed.now
         await asyncio.sleep(5)
-        for device_id in cycled:
-            bed.terminals[device_id].power_on()
+        await power(cycled, True)
         await asyncio.sleep(minutes * 60 - bed.now)
 
         def back(ids: list[int], since: float) -> list[float]:
@@ -61,6 +64,7 @@ def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -
 
         after_restart = back(fleets["gw-a"], restart)
         after_power = back(cycled, off + 5)
+        sessions = [(await bed.terminal_state(d))["maxSessions"] for d in world.terminals]
         return {
             "sim_seconds": bed.now,
             "terminals": 2 * per_gateway,
@@ -69,8 +73,8 @@ def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -
             "power_cycle_back_max_s": round(max(after_power), 3),
             "reconnect_interval_s": bed.reconnect_s,
             "status_changes": len(arrived),
-            "duplicates_refused": sum(g.duplicates_refused for g in bed.gateways.values()),
-            "max_sessions_per_terminal": max(t.max_sessions for t in bed.terminals.values()),
+            "duplicates_refused": sum(g.duplicates_refused for g in world.gateways.values()),
+            "max_sessions_per_terminal": max(sessions),
         }
 
     try:

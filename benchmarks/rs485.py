@@ -1,4 +1,5 @@
-"""RS485 benchmark: many buses of pymodbus slaves polled by pymodbus masters, virtual time."""
+"""RS485 benchmark: many lines of pymodbus slaves polled by pymodbus masters, virtual time, each
+line a :class:`~scenarios.rs485.bed.LocalModbusLine` bed in one shared world."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import asyncio
 from typing import Any
 
 from devices.rs485.modbus_master import ModbusMaster
-from devices.rs485.modbus_slave import ModbusSlave, standard_slave
-from sim.rs485 import Rs485Bus
+from scenarios.rs485.bed import LocalModbusLine
 from sim.world import World
 
 
@@ -17,11 +17,7 @@ def rs485_poll(
     """``buses`` lines at 9600 8N1 with ``slaves`` slaves each; every slave is asked for its
     temperature (2 input registers) once a second by its line's master."""
     world = World(seed=seed, keep_trace=False)
-    lines = [Rs485Bus(world, f"bus-{b}") for b in range(buses)]
-    masters = [
-        ModbusMaster(world, bus, f"master-{b}", timeout=0.2, retries=1)
-        for b, bus in enumerate(lines)
-    ]
+    lines = [LocalModbusLine(world=world, line=f"bus-{b}") for b in range(buses)]
     answered = [0]
     missed = [0]
 
@@ -39,11 +35,11 @@ def rs485_poll(
                 await asyncio.sleep(max(0.0, tick - world.now))
 
     async def main() -> float:
-        for b, bus in enumerate(lines):
+        masters = []
+        for b, line in enumerate(lines):
             for unit in range(1, slaves + 1):
-                spec = standard_slave(unit, name=f"b{b}-s{unit}")
-                await ModbusSlave(world, bus, spec).start()
-            await masters[b].start()
+                await line.place({"unit": unit, "name": f"b{b}-s{unit}"})
+            masters.append(await line.add_master(f"master-{b}", timeout=0.2, retries=1))
         start = world.now
         end = start + minutes * 60
         await asyncio.gather(*(poll(m, end) for m in masters))
@@ -51,8 +47,8 @@ def rs485_poll(
 
     with world:
         sim = world.run(main())
-        utilisation = sum(bus.utilisation() for bus in lines) / len(lines)
-        frames = sum(bus.stats.frames for bus in lines)
+        utilisation = sum(line.bus.utilisation() for line in lines) / len(lines)
+        frames = sum(line.bus.stats.frames for line in lines)
     return {
         "sim_seconds": sim,
         "buses": buses,

@@ -14,6 +14,7 @@ import json
 import resource
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,21 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "gRPC channel",
     ),
 }
+
+
+def describe_benchmarks() -> str:
+    """The benchmarks by name with what each measures, for ``--help``."""
+    width = max(len(name) for name in BENCHMARKS)
+    lines = [
+        textwrap.fill(
+            what,
+            80,
+            initial_indent=f"  {name:<{width}}  ",
+            subsequent_indent=" " * (width + 4),
+        )
+        for name, (_, what) in BENCHMARKS.items()
+    ]
+    return "benchmarks:\n" + "\n".join(lines)
 
 
 def _load(target: str) -> Callable[[], dict[str, Any]]:
@@ -112,7 +128,12 @@ def run_all(names: list[str], as_json: bool, out: Any = sys.stdout) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.runner")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.runner",
+        description="Run one benchmark in this process and print its figures.",
+        epilog=describe_benchmarks(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("name", choices=list(BENCHMARKS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -1,4 +1,9 @@
-"""Requirement catalogs: `conformance/catalogs/<profile>.yaml`, loaded and validated."""
+"""Requirement catalogs: `conformance/catalogs/<profile>.yaml`, loaded and validated.
+
+Every requirement names its `source` (see `conformance.sources`); a requirement resting on our
+reading alone is `advisory`: its verdict is shown but never fails a run. `covers` lists the
+calls or endpoints of the seed a requirement exercises, so coverage of the seed can be checked.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ from typing import Any
 
 import yaml
 
+from conformance.sources import Documents, QuoteChecker, Source, SourceError, parse_source
+
 CATALOG_DIR = Path(__file__).resolve().parent / "catalogs"
 
-LEVELS = ("mandatory", "optional")
+LEVELS = ("mandatory", "optional", "advisory")
 # Same alphabet the scenarios' `@req:<ID>` tags use, so every catalog ID can be tagged.
 REQUIREMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Capabilities are shared with SUT declarations and `@needs:<capability>` tags.
@@ -20,7 +27,7 @@ CAPABILITY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PROFILE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 _TOP_KEYS = {"profile", "title", "version", "seed", "description", "requirements"}
-_REQUIREMENT_KEYS = {"id", "section", "text", "level", "capability", "notes"}
+_REQUIREMENT_KEYS = {"id", "section", "text", "level", "capability", "notes", "source", "covers"}
 
 
 class CatalogError(ValueError):
@@ -32,13 +39,20 @@ class Requirement:
     id: str
     section: str
     text: str
+    source: Source
     level: str = "mandatory"
     capability: str | None = None
     notes: str | None = None
+    covers: tuple[str, ...] = ()
 
     @property
     def mandatory(self) -> bool:
         return self.level == "mandatory"
+
+    @property
+    def advisory(self) -> bool:
+        """Shown with its verdict (`deviates` instead of `fail`), never failing a run."""
+        return self.level == "advisory"
 
 
 @dataclass(frozen=True)
@@ -81,8 +95,13 @@ def catalog_path(profile_or_path: str | Path, catalog_dir: Path = CATALOG_DIR) -
     return path
 
 
-def load_catalog(profile_or_path: str | Path, catalog_dir: Path = CATALOG_DIR) -> Catalog:
-    """Load and validate a catalog by profile name or path; raise CatalogError on any defect."""
+def load_catalog(
+    profile_or_path: str | Path,
+    catalog_dir: Path = CATALOG_DIR,
+    documents: Documents | None = None,
+) -> Catalog:
+    """Load and validate a catalog by profile name or path; raise CatalogError on any defect.
+    Quotes are checked against `documents` (default: `Documents.discover()`)."""
     path = catalog_path(profile_or_path, catalog_dir)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -92,7 +111,7 @@ def load_catalog(profile_or_path: str | Path, catalog_dir: Path = CATALOG_DIR) -
         raise CatalogError(f"{path}: cannot read catalog: {exc}") from exc
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
-    catalog = parse_catalog(data, path)
+    catalog = parse_catalog(data, path, documents)
     by_name = path.parent.resolve() == catalog_dir.resolve() and path.suffix == ".yaml"
     if by_name and catalog.profile != path.stem:
         raise CatalogError(
@@ -102,8 +121,11 @@ def load_catalog(profile_or_path: str | Path, catalog_dir: Path = CATALOG_DIR) -
     return catalog
 
 
-def parse_catalog(data: Any, source: Path | str = "<catalog>") -> Catalog:
-    """Validate already-parsed YAML data (a mapping) into a Catalog."""
+def parse_catalog(
+    data: Any, source: Path | str = "<catalog>", documents: Documents | None = None
+) -> Catalog:
+    """Validate already-parsed YAML data (a mapping) into a Catalog; seed and facts quotes are
+    checked against `documents` (default: `Documents.discover()`) where those are present."""
     where = str(source)
     if not isinstance(data, Mapping):
         raise CatalogError(f"{where}: a catalog must be a mapping, got {type(data).__name__}")
@@ -126,8 +148,9 @@ def parse_catalog(data: Any, source: Path | str = "<catalog>") -> Catalog:
         )
     requirements: list[Requirement] = []
     first_index: dict[str, int] = {}
+    quotes = QuoteChecker(documents or Documents.discover())
     for index, item in enumerate(raw):
-        requirement = _requirement(item, index, where)
+        requirement = _requirement(item, index, where, seed, quotes)
         if requirement.id in first_index:
             raise CatalogError(
                 f"{where}: requirements[{index}] (id {requirement.id}): duplicate id, "
@@ -146,7 +169,9 @@ def parse_catalog(data: Any, source: Path | str = "<catalog>") -> Catalog:
     )
 
 
-def _requirement(item: Any, index: int, where: str) -> Requirement:
+def _requirement(
+    item: Any, index: int, where: str, seed: str | None, quotes: QuoteChecker
+) -> Requirement:
     if not isinstance(item, Mapping):
         raise CatalogError(
             f"{where}: requirements[{index}]: must be a mapping, got {type(item).__name__}"
@@ -172,14 +197,42 @@ def _requirement(item: Any, index: int, where: str) -> Requirement:
             f"{at}: field 'capability' is {_shown(capability)}; accepted: null or a name of "
             "lower-case letters, digits, '-', '_'"
         )
+    try:
+        source = parse_source(item.get("source"))
+        quotes.check(source, seed)
+    except SourceError as exc:
+        raise CatalogError(f"{at}: {exc}") from None
+    if source.kind == "reading" and level != "advisory":
+        raise CatalogError(
+            f"{at}: source kind 'reading' with level {level!r}; a requirement resting on our "
+            "reading alone must be 'advisory' (shown, never failing a run), or cite a seed, "
+            "facts sheet or standard"
+        )
     return Requirement(
         id=rid,
         section=_text(item, "section", at),
         text=_text(item, "text", at),
+        source=source,
         level=level,
         capability=capability,
         notes=_optional_text(item, "notes", at),
+        covers=_covers(item.get("covers"), at),
     )
+
+
+def _covers(value: Any, at: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogError(
+            f"{at}: field 'covers' is {_shown(value)}; accepted: a list of call or endpoint "
+            "names (e.g. [GetDeviceList] or ['GET /cassia/info'])"
+        )
+    names = [" ".join(v.split()) for v in value]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise CatalogError(f"{at}: field 'covers' names {', '.join(repeated)} more than once")
+    return tuple(names)
 
 
 def _reject_unknown_keys(data: Mapping[Any, Any], accepted: set[str], at: str) -> None:

@@ -1,109 +1,130 @@
 """The ``hil`` command.
 
-hil conformance --profile ble-router --sut builtin|FILE [--clock virtual|real] [--seed N]
-hil serve ble-router [--port 8080] [--control-port 8081] [--peripherals N] [--scale X]
-hil serve connect-master [--port 4010] [--gateway-port 4000] [--terminals N] [--tenant T]
-                         [--out-dir DIR] [--control-port 4011] [--scale X]
-hil serve rs485 [--tcp-port 5020] [--pty] [--units 1,2,3 | --osdp 1,2 --scbk HEX]
-                [--settings "9600 8N1"] [--capture-dir DIR]
-hil scenario run NAME|FILE [--seed N] [--trace PATH]
-hil profiles
-hil bench [NAME ...] [--json]
+    hil conformance [--profile P] [--sut builtin|FILE] [--clock virtual|real] [--seed N]
+                    [-k EXPR] [-n N] [-q] [--reports DIR]
+    hil serve ble-router|connect-master|rs485 [--host H] [--port P] [--control-port P]
+              [--seed N] [--scale X] [--duration S] [--scenario NAME|FILE] [system options]
+    hil scenario run NAME|FILE [--seed N] [--duration S] [--trace PATH]
+    hil profiles
+    hil bench [NAME ...] [--json]
+
+Each ``hil serve <system>`` imports only that system's ``scenarios/<system>/serve.py`` (and so
+only its stack), and only when that system is named on the command line: the parser is built
+for the system in ``argv``, the other systems' subcommands stay bare (their help line only).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
+
+# system -> (its serve module, what it serves, what --port is). A module loads only when its
+# system is chosen.
+SERVED: dict[str, tuple[str, str, str]] = {
+    "ble-router": (
+        "scenarios.ble_router.serve",
+        "the reference BLE router and its simulated peripherals (HTTP, SSE)",
+        "the router API",
+    ),
+    "connect-master": (
+        "scenarios.connect_master.serve",
+        "the master gateway, two device gateways and their terminals (gRPC)",
+        "the master gateway's ConnectMaster and Login services",
+    ),
+    "rs485": (
+        "scenarios.rs485.serve",
+        "an RS485 line of Modbus slaves or OSDP readers (RTU over TCP, pseudo-terminal)",
+        "the line's RTU-over-TCP bridge",
+    ),
+}
+
+
+class ServeUnavailable(Exception):
+    """A system's serve module cannot be loaded (its stack is not installed)."""
+
+
+# -- option types -------------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"port {text!r} not accepted; accepted: 0-65535 (0 = a free port, printed)"
+        )
+    return port
+
+
+def _positive(what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{what} {text!r} not accepted; accepted: a number > 0"
+            )
+        return value
+
+    return parse
+
+
+# -- subcommands --------------------------------------------------------------------------------
 
 
 def _conformance(args: argparse.Namespace) -> int:
+    from conformance.report.run_info import reproduce_command
     from conformance.run import run_conformance
 
-    command = [
-        "hil",
-        "conformance",
-        "--profile",
-        args.profile,
-        "--sut",
-        args.sut,
-        "--clock",
-        args.clock,
-        "--seed",
-        str(args.seed),
-    ]
-    extra: list[str] = []
-    if args.select:
-        extra += ["-k", args.select]
-        command += ["-k", args.select]
-    if args.workers:
-        extra += ["-n", str(args.workers)]
+    command = reproduce_command(args.profile, args.sut, args.clock, args.seed)
+    if args.select is not None:
+        command += " -k " + shlex.quote(args.select)
     run_dir, code = run_conformance(
         args.profile,
         args.sut,
         args.seed,
         args.clock,
         reports_dir=args.reports,
-        extra_pytest_args=tuple(extra),
+        extra_pytest_args=("-n", str(args.workers)) if args.workers else (),
         progress=not args.quiet,
-        command=" ".join(shlex.quote(c) for c in command),
+        select=args.select,
+        command=command,
     )
     print(f"report: {Path(run_dir) / 'report.html'}")
     return code
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from scenarios.serve import ServeOptions, run_serve
+    from scenarios.serving import ServeOptions
 
-    if args.system == "connect-master":
-        from scenarios.serve_connect_master import CmServeOptions, run_cm_serve
-
-        return run_cm_serve(
-            CmServeOptions(
-                host=args.host,
-                port=args.port or 4010,
-                gateway_port=args.gateway_port,
-                control_port=args.control_port or 4011,
-                terminals=args.terminals,
-                tenant=args.tenant,
-                out_dir=args.out_dir,
-                seed=args.seed,
-                scale=args.scale,
-                duration_s=args.duration,
-            )
-        )
-    if args.system == "rs485":
-        from devices.rs485.serve import run as run_rs485
-
-        return run_rs485(args)
-    if args.system != "ble-router":
-        print(
-            f"hil serve: {args.system!r} is not served yet; available: ble-router, connect-master",
-            file=sys.stderr,
-        )
-        return 2
-    return run_serve(
-        ServeOptions(
-            host=args.host,
-            port=args.port or 8080,
-            control_port=args.control_port or 8081,
-            peripherals=args.peripherals,
-            seed=args.seed,
-            scale=args.scale,
-            scenario=args.scenario,
-            duration_s=args.duration,
-        )
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        control_port=args.control_port,
+        seed=args.seed,
+        scale=args.scale,
+        duration_s=args.duration,
+        scenario=args.scenario,
     )
+    return int(args.serve_module.run(options, args, sys.stdout))
 
 
 def _scenario(args: argparse.Namespace) -> int:
-    from scenarios.loader import build_testbed, load_scenario, populate
+    from scenarios.ble_router.worlds import build_bed, load_scenario, populate
 
     scenario = load_scenario(args.file)
     trace = Path(args.trace) if args.trace else None
-    bed = build_testbed(scenario, seed=args.seed, trace_path=trace, keep_trace=trace is None)
+    bed = build_bed(scenario, seed=args.seed, trace_path=trace, keep_trace=trace is None)
     duration = args.duration if args.duration is not None else scenario.duration_s
 
     async def run() -> list[str]:
@@ -131,14 +152,15 @@ def _scenario(args: argparse.Namespace) -> int:
 
 
 def _profiles(_args: argparse.Namespace) -> int:
-    from conformance.catalog import list_profiles, load_catalog
+    from conformance.catalog import LEVELS, list_profiles, load_catalog
 
     for profile in list_profiles():
         catalog = load_catalog(profile)
-        mandatory = sum(1 for r in catalog.requirements if r.level == "mandatory")
+        levels = Counter(r.level for r in catalog.requirements)
+        split = ", ".join(f"{levels[level]} {level}" for level in LEVELS if levels[level])
         print(
             f"{profile:<16} {len(catalog.requirements):>4} requirements "
-            f"({mandatory} mandatory)  catalog {catalog.version}  {catalog.title}"
+            f"({split})  catalog {catalog.version}  {catalog.title}"
         )
     return 0
 
@@ -149,83 +171,202 @@ def _bench(args: argparse.Namespace) -> int:
     return run_all(args.names, args.json)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hil",
-        description="gateway-hil: simulate IoT gateway "
-        "worlds and judge gateways against their API documents",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+# -- the parser ---------------------------------------------------------------------------------
 
-    p = sub.add_parser("conformance", help="run a conformance profile against a SUT")
-    p.add_argument("--profile", default="ble-router")
-    p.add_argument("--sut", default="builtin", help="'builtin' or a SUT declaration YAML file")
-    p.add_argument("--clock", choices=("virtual", "real"), default="virtual")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--reports", default="reports", help="directory for reports/<run-id>/")
-    p.add_argument("-k", dest="select", help="only scenarios matching this pytest expression")
-    p.add_argument("-n", dest="workers", type=int, help="spread scenarios over N processes")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_conformance)
+
+def _served_system(argv: Sequence[str]) -> str | None:
+    """The system named by ``hil serve <system> ...``, if ``argv`` names one."""
+    if len(argv) >= 2 and argv[0] == "serve" and argv[1] in SERVED:
+        return argv[1]
+    return None
+
+
+def _serve_module(system: str) -> ModuleType:
+    name = SERVED[system][0]
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ServeUnavailable(f"cannot load {name}: {exc}") from exc
+
+
+def _add_serve_options(p: argparse.ArgumentParser, system: str, module: ModuleType) -> None:
+    """The options every system shares (see :mod:`scenarios.serving`), then the system's own."""
+    common = p.add_argument_group("options every hil serve shares")
+    common.add_argument(
+        "--host", default="127.0.0.1", help="address every listener binds (default: %(default)s)"
+    )
+    common.add_argument(
+        "--port",
+        type=_port,
+        help=f"port of {SERVED[system][2]}; 0 = a free port, printed "
+        f"(default: {module.DEFAULT_PORT})",
+    )
+    common.add_argument(
+        "--control-port",
+        type=_port,
+        metavar="PORT",
+        help="the world-control API port; 0 = a free port, printed "
+        f"(default: {module.DEFAULT_CONTROL_PORT})",
+    )
+    common.add_argument(
+        "--seed", type=int, default=1, metavar="N", help="the world's seed (default: %(default)s)"
+    )
+    common.add_argument(
+        "--scale",
+        type=_positive("scale"),
+        default=1.0,
+        metavar="X",
+        help="world seconds per wall second (default: %(default)s)",
+    )
+    common.add_argument(
+        "--duration",
+        type=_positive("duration"),
+        metavar="SECONDS",
+        help="stop after this many wall seconds, whatever the scale (default: until stopped)",
+    )
+    common.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="a world file: a name in the system's worlds/ or a path",
+    )
+    module.add_arguments(p.add_argument_group(f"options of {system} only"))
+
+
+def _add_serve(sub: argparse._SubParsersAction, argv: Sequence[str]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve a reference system with its simulated devices, in real time on loopback",
+        description="Serve a reference system with its simulated devices in real time, so "
+        "curl, SDKs, real clients and the harness itself (as an outside SUT) can talk to it. "
+        "Prints one 'listening <role> <address>' line per listener, then 'ready'.",
+    )
+    systems = p.add_subparsers(dest="system", required=True, metavar="SYSTEM")
+    chosen = _served_system(argv)
+    for system, (_, summary, _) in SERVED.items():
+        s = systems.add_parser(system, help=summary, description=f"hil serve {system}: {summary}.")
+        if system == chosen:
+            module = _serve_module(system)
+            _add_serve_options(s, system, module)
+            s.set_defaults(func=_serve, serve_module=module)
+
+
+def _add_conformance(sub: argparse._SubParsersAction) -> None:
+    from conformance.catalog import list_profiles
+    from conformance.sut import list_suts
 
     p = sub.add_parser(
-        "serve", help="serve a reference gateway with simulated devices, in real time on loopback"
+        "conformance",
+        help="run a conformance profile against a SUT",
+        description="Run a profile's scenarios against a SUT and write reports/<run-id>/ "
+        "(report.html, junit.xml, results.json, cucumber.json). Exit 1 when a mandatory "
+        "requirement fails or errs or the SUT cannot be reached; 2 on bad input, such as a "
+        "declaration that does not fit the profile or a -k matching no scenario.",
     )
-    p.add_argument("system", choices=("ble-router", "connect-master", "rs485"))
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, help="API port (ble-router 8080, connect-master 4010)")
-    p.add_argument("--control-port", type=int, help="world control (8081 / 4011)")
-    p.add_argument("--peripherals", type=int, default=5)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scale", type=float, default=1.0, help="world seconds per wall second")
-    p.add_argument("--scenario", help="a world file instead of N standard peripherals")
-    p.add_argument("--duration", type=float, help="stop after this many wall seconds")
     p.add_argument(
-        "--gateway-port",
+        "--profile",
+        default="ble-router",
+        metavar="PROFILE",
+        help=f"one of: {', '.join(list_profiles())}; or a catalog YAML file (default: %(default)s)",
+    )
+    p.add_argument(
+        "--sut",
+        default="builtin",
+        metavar="builtin|FILE",
+        help="builtin (the harness's own reference implementations), another declaration in "
+        f"conformance/suts/ ({', '.join(list_suts())}) or a SUT declaration YAML file "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--clock",
+        choices=("virtual", "real"),
+        default="virtual",
+        help="virtual: simulated time, as fast as the work allows; real: the wall clock, for "
+        "an outside SUT (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="the world's seed (default: %(default)s)")
+    p.add_argument(
+        "--reports", default="reports", help="where reports/<run-id>/ go (default: %(default)s)"
+    )
+    p.add_argument(
+        "-k",
+        dest="select",
+        metavar="EXPR",
+        help="only scenarios matching this pytest -k expression (default: all of the profile)",
+    )
+    p.add_argument(
+        "-n",
+        dest="workers",
         type=int,
-        default=4000,
-        help="connect-master: gw-a's Connect service (gw-b on the next port)",
+        metavar="N",
+        help="spread scenarios over N processes (default: one process)",
     )
-    p.add_argument("--terminals", type=int, default=4, help="connect-master: terminals on gw-a")
-    p.add_argument("--tenant", default="tenant-a", help="connect-master: the tenant of gw-a")
     p.add_argument(
-        "--out-dir",
-        default="connect-master-certs",
-        help="connect-master: where the CA, client certificates and sut.yaml go",
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the verdict counts and the report path, not pytest's progress",
     )
-    from devices.rs485.serve import add_arguments as add_rs485_arguments
+    p.set_defaults(func=_conformance)
 
-    add_rs485_arguments(
-        p.add_argument_group("rs485 (a line of Modbus slaves or OSDP readers)"), seed=False
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    from benchmarks.runner import describe_benchmarks
+
+    p = sub.add_parser(
+        "bench",
+        help="run benchmarks and print their figures",
+        description="Run benchmarks, each in a process of its own, and print their figures: "
+        "simulated and wall seconds, speed-up over real time, peak memory.",
+        epilog=describe_benchmarks(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(func=_serve)
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_bench)
 
-    p = sub.add_parser("scenario", help="run a declarative world file")
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The ``hil`` parser for ``argv``: only a ``serve`` subcommand ``argv`` names gets its
+    system's options (and loads that system's module); ServeUnavailable if it cannot load."""
+    parser = argparse.ArgumentParser(
+        prog="hil",
+        description="gateway-hil: simulate IoT gateway worlds and judge gateways against "
+        "their API documents",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_conformance(sub)
+    _add_serve(sub, argv)
+
+    p = sub.add_parser("scenario", help="run a declarative BLE world file in virtual time")
     p.add_argument("action", choices=("run",))
-    p.add_argument("file", help="a scenario name (scenarios/worlds) or a YAML file")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--duration", type=float)
+    p.add_argument("file", help="a world name (scenarios/ble_router/worlds) or a YAML file")
+    p.add_argument("--seed", type=int, help="the world's seed (default: the file's)")
+    p.add_argument("--duration", type=float, help="simulated seconds (default: the file's)")
     p.add_argument("--trace", help="write the timeline (JSON lines) here")
     p.set_defaults(func=_scenario)
 
     p = sub.add_parser("profiles", help="list conformance profiles")
     p.set_defaults(func=_profiles)
 
-    p = sub.add_parser("bench", help="run benchmarks and print their figures")
-    p.add_argument("names", nargs="*")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_bench)
+    _add_bench(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv)
+    except ServeUnavailable as exc:
+        print(f"hil serve {argv[1]}: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
     except (ValueError, OSError) as exc:
-        print(f"hil {args.command}: {exc}", file=sys.stderr)
+        where = " ".join(filter(None, (args.command, getattr(args, "system", None))))
+        print(f"hil {where}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from conformance.evidence import scenario_slug
 from conformance.sut import SutDeclaration, SutError, load_sut
+from conformance.verdicts import NOT_APPLICABLE_PREFIX
 
 try:  # the template registry lets planned skips report the scenario they skip
     from pytest_bdd.scenario import scenario_wrapper_template_registry as _bdd_templates
@@ -30,7 +31,7 @@ except ImportError:  # pragma: no cover - pytest-bdd is a dependency, but stay h
     _bdd_templates = None
 
 CLOCKS = ("virtual", "real")
-PLANNED_PREFIX = "not-applicable:"
+PLANNED_PREFIX = NOT_APPLICABLE_PREFIX  # verdicts reads planned skips by this prefix
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from conformance.catalog import Catalog, load_catalog
+from conformance.endpoints import check_declaration
+from conformance.reachability import OPTION as UNREACHABLE_OPTION
+from conformance.reachability import probe
 from conformance.report import RunInfo, write_report
 from conformance.report.run_info import reproduce_command, utc_now
 from conformance.sut import SutDeclaration, load_sut
@@ -27,6 +31,11 @@ RECORDS_FILE = "scenario-records.json"
 LOG_FILE = "pytest.log"
 # pytest exit codes meaning the run itself broke: interrupted, internal error, usage error.
 _PYTEST_BROKEN = (2, 3, 4)
+_PYTEST_NOTHING_COLLECTED = 5
+
+
+class NothingSelected(ValueError):
+    """The run selected no scenario of the profile (a `-k` typo, or a profile without any)."""
 
 
 def profile_marker(profile: str) -> str:
@@ -151,6 +160,7 @@ def run_conformance(
     extra_pytest_args: Sequence[str] = (),
     progress: bool = True,
     *,
+    select: str | None = None,
     command: str | None = None,
     project_dir: str | Path = PROJECT_DIR,
     features: Sequence[str] = ("features",),
@@ -158,13 +168,21 @@ def run_conformance(
 ) -> tuple[Path, int]:
     """Run a profile's scenarios against a SUT and write `reports/<run-id>/`.
 
-    `profile` is a catalog profile name (or a catalog file path). `command` is the `hil
-    conformance ...` line recorded as the way to reproduce the run (reconstructed if None).
-    `project_dir`/`features` say where pytest runs and what it collects (the project's own
-    `features/` by default). Returns (run directory, exit code): 1 when a mandatory requirement
-    is fail or error, pytest's own code when pytest itself broke (2 interrupted, 3 internal
-    error, 4 usage error), else 0.
-    Raises CatalogError / SutError before anything runs when the catalog or SUT is invalid.
+    `profile` is a catalog profile name (or a catalog file path). `select` is a pytest `-k`
+    expression choosing scenarios. `command` is the `hil conformance ...` line recorded as the
+    way to reproduce the run (reconstructed if None). `project_dir`/`features` say where pytest
+    runs and what it collects (the project's own `features/` by default). With `progress`,
+    pytest's output streams to `out`; the verdict counts always end up there (one line).
+
+    Before anything runs: CatalogError / SutError when the catalog or the SUT declaration is
+    invalid, or the declaration does not fit the profile (:mod:`conformance.endpoints`). An
+    outside SUT whose declared addresses cannot be reached gets every planned scenario as an
+    `error` with one line saying what could not be reached (printed to `out` too).
+    NothingSelected (no report left behind) when no scenario of the profile was selected.
+
+    Returns (run directory, exit code): 1 when a mandatory requirement is fail or error, or the
+    SUT could not be reached; pytest's own code when pytest itself broke (2 interrupted, 3
+    internal error, 4 usage error); else 0.
     """
     if clock not in ("virtual", "real"):
         raise ValueError(f"clock {clock!r} not understood; accepted: virtual, real")
@@ -172,11 +190,19 @@ def run_conformance(
     catalog: Catalog = load_catalog(profile)
     sut_arg = _sut_argument(sut)
     declaration: SutDeclaration = load_sut(sut_arg)
+    needed = [r.capability for r in catalog.requirements if r.capability]
+    check_declaration(declaration, catalog.profile, needed)
+    unreachable = probe(declaration, catalog.profile)
 
     run_dir, run_id = _make_run_dir(Path(reports_dir).resolve(), new_run_id(catalog.profile, seed))
     evidence_dir = run_dir / "evidence"
     evidence_dir.mkdir()
     records_path = run_dir / RECORDS_FILE
+    pytest_args = list(extra_pytest_args)
+    if select is not None:
+        pytest_args += ["-k", select]
+    if unreachable is not None:
+        pytest_args += ["-p", "conformance.reachability", f"{UNREACHABLE_OPTION}={unreachable}"]
     cmd = pytest_command(
         catalog.profile,
         sut_arg,
@@ -185,7 +211,7 @@ def run_conformance(
         records_path,
         evidence_dir,
         features,
-        extra_pytest_args,
+        pytest_args,
     )
     info = RunInfo(
         run_id=run_id,
@@ -199,18 +225,27 @@ def run_conformance(
     )
     if progress:
         out.write(f"hil: run {run_id}: {catalog.profile} against {declaration.name}\n")
-        out.flush()
-    info.pytest_exit_code = _stream(cmd, Path(project_dir), run_dir / LOG_FILE, progress, out)
+    if unreachable is not None:
+        out.write(f"hil: {unreachable}; every planned scenario is an error\n")
+    out.flush()
+    streamed = progress and unreachable is None  # else one error line per scenario: log only
+    info.pytest_exit_code = _stream(cmd, Path(project_dir), run_dir / LOG_FILE, streamed, out)
     info.finished = utc_now()
 
-    results = compute_verdicts(catalog, declaration, load_records(records_path))
+    records = load_records(records_path)
+    if not records and info.pytest_exit_code == _PYTEST_NOTHING_COLLECTED:
+        shutil.rmtree(run_dir)
+        chosen = f"-k {select!r}" if select is not None else "the run"
+        raise NothingSelected(f"{chosen} selected no scenario of profile {catalog.profile}")
+    results = compute_verdicts(catalog, declaration, records)
     write_report(run_dir, info, catalog, declaration, results)
     exit_code = results.exit_code
     if not exit_code and info.pytest_exit_code in _PYTEST_BROKEN:
         exit_code = info.pytest_exit_code
-    if progress:
-        out.write(f"hil: {summary_line(results)}\n")
-        if info.pytest_exit_code in _PYTEST_BROKEN:
-            out.write(f"hil: pytest stopped with exit code {info.pytest_exit_code}\n")
-        out.flush()
+    if not exit_code and unreachable is not None:
+        exit_code = 1
+    out.write(f"hil: {summary_line(results)}\n")
+    if info.pytest_exit_code in _PYTEST_BROKEN:
+        out.write(f"hil: pytest stopped with exit code {info.pytest_exit_code}\n")
+    out.flush()
     return run_dir, exit_code

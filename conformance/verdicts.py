@@ -3,8 +3,11 @@
 Rules, in order, for each requirement:
 1. its capability is not declared by the SUT -> not-applicable (the plan; runner output ignored);
 2. no scenario record carries its ID -> not-run;
-3. none of its scenarios was executed (all skipped by the plan, or deselected) -> not-run;
-4. any executed scenario failed -> fail; else any error -> error;
+3. none of its scenarios was executed: all skipped by the plan as not applicable (the SUT lacks
+   a capability they need) -> not-applicable; otherwise (deselected, or planned away for
+   another reason) -> not-run;
+4. any executed scenario failed -> fail, or `deviates` for an advisory requirement (one resting
+   on our reading: shown, never failing the run); else any error -> error;
 5. else any skipped at run time -> inconclusive; else (all passed) -> pass.
 """
 
@@ -22,6 +25,7 @@ from conformance.sut import SutDeclaration
 class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
+    DEVIATES = "deviates"
     INCONCLUSIVE = "inconclusive"
     NOT_APPLICABLE = "not-applicable"
     NOT_RUN = "not-run"
@@ -32,6 +36,8 @@ VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
 OUTCOMES = ("passed", "failed", "error", "skipped")
 # Outcomes that mean "the scenario exists but did not execute".
 _NOT_EXECUTED = {"deselected", "not-run", "notrun"}
+# The skip reason conformance.pytest_plugin gives a scenario the plan found not applicable.
+NOT_APPLICABLE_PREFIX = "not-applicable:"
 
 Record = Mapping[str, Any]
 
@@ -62,6 +68,8 @@ class RequirementResult:
             "section": req.section,
             "text": req.text,
             "capability": req.capability,
+            "source": req.source.to_dict(),
+            "covers": list(req.covers),
             "verdict": str(self.verdict),
             "reason": self.reason,
             "scenarios": list(self.scenarios),
@@ -107,6 +115,11 @@ class ConformanceResult:
             for r in self.requirements
             if r.requirement.mandatory and r.verdict in (Verdict.FAIL, Verdict.ERROR)
         ]
+
+    @property
+    def deviations(self) -> list[RequirementResult]:
+        """Advisory requirements whose scenarios failed: shown, never failing the run."""
+        return [r for r in self.requirements if r.verdict is Verdict.DEVIATES]
 
     @property
     def exit_code(self) -> int:
@@ -172,6 +185,11 @@ def _judge(req: Requirement, sut: SutDeclaration, records: Sequence[Record]) -> 
         if not planned:
             return result(Verdict.NOT_RUN, "none of its scenarios was executed")
         reasons = sorted({str(r.get("skip_reason") or "no reason given") for r in planned})
+        if len(planned) == len(records) and all(
+            reason.startswith(NOT_APPLICABLE_PREFIX) for reason in reasons
+        ):
+            why = "; ".join(r.removeprefix(NOT_APPLICABLE_PREFIX).strip() for r in reasons)
+            return result(Verdict.NOT_APPLICABLE, f"every scenario is not applicable: {why}")
         return result(
             Verdict.NOT_RUN,
             f"{len(planned)} scenario(s) skipped by the plan ({'; '.join(reasons)})",
@@ -186,7 +204,7 @@ def _judge(req: Requirement, sut: SutDeclaration, records: Sequence[Record]) -> 
             f"accepted: {', '.join(OUTCOMES)}",
         )
     for outcome, verdict, word in (
-        ("failed", Verdict.FAIL, "failed"),
+        ("failed", Verdict.DEVIATES if req.advisory else Verdict.FAIL, "failed"),
         ("error", Verdict.ERROR, "stopped on a harness error"),
     ):
         bad = [r for r in executed if r.get("outcome") == outcome]

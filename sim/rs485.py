@@ -11,17 +11,22 @@ A sender does not hear itself (its transceiver's receiver is disabled while driv
 Only the bytes travel: which slave answers is each node's business (a Modbus slave ignores
 frames for other addresses). The bus counts busy time, so its utilisation is a model figure.
 
-Addressed delivery (a speed-up, not a behaviour change): a port attached with ``address=``
-declares that it only ever acts on Modbus RTU frames whose address byte is its own or 0
-(broadcast). On a ``modbus-rtu`` bus a clean frame (no collision, no noise, sent at the bus's
-own settings) is then handed only to the ports of that address plus every port without one
-(masters, bridges, sniffers), instead of to all 32 slaves; the capture and listeners still see
-every frame. Disturbed frames and ports with other settings go the full way, through the UART.
+The bus knows no protocol. Two things come from the layer that puts one on the line:
+
+* addressed delivery (a speed-up, not a behaviour change): a port attached with ``address=``
+  declares that it only ever acts on frames whose first byte is its own address or 0
+  (broadcast), as a Modbus RTU slave does. A clean frame (no collision, no noise, sent at the
+  bus's own settings) is then handed only to the ports of that address plus every port without
+  one (masters, bridges, sniffers), instead of to all 32 slaves; the capture and listeners
+  still see every frame. Disturbed frames and ports with other settings go the full way,
+  through the UART. Ports that declare no address (OSDP nodes) hear every frame.
+* the capture's summaries: ``summarise`` (bytes -> one line of text) decodes each frame in
+  ``rs485-<bus>.log`` (:mod:`sim.rs485_capture`); without it the capture shows hex only.
 
 API for nodes (Modbus slaves and masters, OSDP PDs and CPs, terminals' RS485 ports)::
 
     port = bus.attach("slave-7", on_frame=callback)     # settings default to the bus's
-    port = bus.attach("slave-7", on_frame=cb, address=7)  # only frames for 7 (and 0) if clean
+    port = bus.attach("slave-7", on_frame=cb, address=7)  # clean frames for 7 (and 0) only
     port.send(b"...")                                    # returns when the last bit leaves
     port.powered = False                                 # deaf and mute until powered again
 """
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.rs485_capture import HexCapture
+from sim.rs485_capture import HexCapture, Summariser
 from sim.uart import Drive, LineSettings, Waveform, uart_receive
 
 if TYPE_CHECKING:
@@ -81,6 +86,17 @@ class LineFrame:
     @property
     def clean(self) -> bool:
         return not self.collision and not self.flipped_bits and not self.framing_errors
+
+    def notes(self) -> list[str]:
+        """What went wrong on the line, for people (the capture)."""
+        notes = []
+        if self.collision:
+            notes.append("COLLISION")
+        if self.flipped_bits:
+            notes.append(f"NOISE {self.flipped_bits} bit(s) flipped")
+        if self.framing_errors:
+            notes.append(f"{self.framing_errors} framing error(s)")
+        return notes
 
 
 @dataclass
@@ -136,7 +152,7 @@ class Rs485Bus:
         bit_error_rate: float = 0.0,
         frame_gap: float | None = None,
         capture_dir: Path | None = None,
-        protocol: str = "modbus-rtu",
+        summarise: Summariser | None = None,
     ) -> None:
         self.world = world
         self.name = name
@@ -153,7 +169,6 @@ class Rs485Bus:
         self._timer: asyncio.TimerHandle | None = None
         self._started = world.now
         self.listeners: list[Callable[[LineFrame], None]] = []
-        self.protocol = protocol
         self._routes: _Routes | None = None
         self.capture: HexCapture | None = None
         if capture_dir is not None:
@@ -162,7 +177,7 @@ class Rs485Bus:
                 name,
                 str(self.settings),
                 self.frame_gap,
-                protocol,
+                summarise,
             )
         world.add_medium(f"rs485/{name}", self)
 
@@ -179,7 +194,7 @@ class Rs485Bus:
         if address is not None and not 1 <= address <= 247:
             raise ValueError(
                 f"port address {address!r} not accepted; accepted: 1 to 247 "
-                "(Modbus RTU), or none to hear every frame"
+                "(the frame's first byte), or none to hear every frame"
             )
         port = BusPort(self, name, settings or self.settings, on_frame, address)
         self.ports.append(port)
@@ -322,11 +337,7 @@ class Rs485Bus:
         self._publish(frame)
         drivers = [tx.port for tx in txs]
         receivers = self.ports
-        if (
-            not disturbed
-            and self.protocol == "modbus-rtu"
-            and (sent_settings is self.settings or sent_settings == self.settings)
-        ):
+        if not disturbed and (sent_settings is self.settings or sent_settings == self.settings):
             receivers = self._route(clean[0] if clean else -1)
         for port in list(receivers):
             if not port.powered or port.on_frame is None or port in drivers:
@@ -347,7 +358,7 @@ class Rs485Bus:
         self._publish(frame)
         settings = self.settings
         driver = tx.port
-        receivers = self._route(data[0]) if self.protocol == "modbus-rtu" else self.ports
+        receivers = self._route(data[0])
         other: dict[LineSettings, bytes] = {}
         for port in list(receivers):
             if port is driver or not port.powered or port.on_frame is None:
@@ -378,7 +389,9 @@ class Rs485Bus:
                 flipped=frame.flipped_bits,
             )
         if self.capture is not None:
-            self.capture.write(frame)
+            self.capture.write(
+                frame.start, frame.end, frame.drivers, frame.line_bytes, frame.notes()
+            )
         for listener in self.listeners:
             listener(frame)
 
@@ -415,7 +428,7 @@ class Rs485Bus:
 
 
 class _Routes:
-    """Which ports hear a clean Modbus frame, by its address byte (0: broadcast, everyone)."""
+    """Which ports hear a clean frame, by its first byte (0: broadcast, everyone)."""
 
     def __init__(self, ports: list[BusPort], settings: LineSettings) -> None:
         self._all = list(ports)

@@ -8,14 +8,12 @@ from typing import Any
 
 import pytest
 
-from devices.ble.peripheral import BlePeripheral
-from devices.ble.spec import PeripheralSpec, standard_peripheral
+from devices.ble.gatt_uuids import HEART_RATE_MEASUREMENT as HR_MEASUREMENT
+from devices.ble.gatt_uuids import descriptor_handle
+from devices.ble.peripheral import BlePeripheral, add_peripheral
 from devices.gateways.ble_router import reboot
 from devices.protocols.http_client import HttpError
-from scenarios.loader import ScenarioError, build_testbed, parse_scenario, populate
-
-CCCD = "00002902-0000-1000-8000-00805f9b34fb"
-HR_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
+from scenarios.ble_router.worlds import ScenarioError, build_bed, parse_scenario, populate
 
 
 @pytest.fixture
@@ -24,32 +22,30 @@ def bed(make_bed):
 
 
 async def add(bed, index: int, **kwargs: Any) -> BlePeripheral:
-    spec = standard_peripheral(index, position=(2.0 + index * 0.3, 0.0, 0.0), **kwargs)
-    p = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
-    await p.power_on()
-    return p
+    return await add_peripheral(bed, index, position=(2.0 + index * 0.3, 0.0, 0.0), **kwargs)
 
 
 async def connect(bed, p: BlePeripheral):
-    return await bed.client.request(
+    return await bed.client().request(
         "POST", f"/gap/nodes/{p.address}/connection", json_body={"type": "random"}
     )
 
 
 async def subscribe(bed, p: BlePeripheral) -> int:
-    r = await bed.client.request(
+    r = await bed.client().request(
         "GET", f"/gatt/nodes/{p.address}/characteristics/{HR_MEASUREMENT}/descriptors"
     )
     assert r.status == 200, r.text
-    handle = next(d["handle"] for d in r.json() if d["uuid"] == CCCD)
-    w = await bed.client.request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value/0100")
+    handle = descriptor_handle(r.json())
+    assert handle is not None, r.json()
+    w = await bed.client().request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value/0100")
     assert w.status == 200, w.text
     return handle
 
 
 async def refused(bed, path: str = "/cassia/info") -> bool:
     try:
-        await bed.client.request("GET", path)
+        await bed.client().request("GET", path)
     except HttpError as exc:
         return "cannot connect" in str(exc)
     return False
@@ -63,17 +59,17 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
         await subscribe(bed, p)
         out: dict[str, Any] = {}
         async with (
-            bed.client.sse("/gatt/nodes", {"event": 1}) as notes,
-            bed.client.sse("/management/nodes/connection-state") as states,
+            bed.client().sse("/gatt/nodes", {"event": 1}) as notes,
+            bed.client().sse("/management/nodes/connection-state") as states,
         ):
             await asyncio.sleep(2.5)
             before = len(await notes.collect(0.1))
             await asyncio.sleep(10)  # a long uptime to compare with
-            out["uptime_before"] = (await bed.client.request("GET", "/cassia/info")).json()[
+            out["uptime_before"] = (await bed.client().request("GET", "/cassia/info")).json()[
                 "uptime"
             ]
             rebooted_at = bed.world.now
-            out["answer"] = await bed.client.request("POST", "/cassia/reboot")
+            out["answer"] = await bed.client().request("POST", "/cassia/reboot")
             out["notes_rest"] = await notes.collect(1.0)
             out["notes_closed"] = notes.closed
             out["states_rest"] = await states.collect(0.1)
@@ -86,13 +82,15 @@ def test_reboot_answers_ok_drops_everything_refuses_while_booting_and_comes_back
         while await refused(bed):
             await asyncio.sleep(0.25)
         out["down_for"] = bed.world.now - rebooted_at
-        info = (await bed.client.request("GET", "/cassia/info")).json()
+        info = (await bed.client().request("GET", "/cassia/info")).json()
         out["uptime_after"] = info["uptime"]
         out["listed"] = (
-            await bed.client.request("GET", "/gap/nodes", params={"connection_state": "connected"})
+            await bed.client().request(
+                "GET", "/gap/nodes", params={"connection_state": "connected"}
+            )
         ).json()
         # Reconnect: the notifications do not resume until the client re-subscribes.
-        async with bed.client.sse("/gatt/nodes", {"event": 1}) as notes:
+        async with bed.client().sse("/gatt/nodes", {"event": 1}) as notes:
             out["reconnect"] = await connect(bed, p)
             out["silent"] = await notes.collect(3.0)
             await subscribe(bed, p)
@@ -139,10 +137,10 @@ def test_peripheral_sees_its_link_drop_by_supervision_timeout_on_reboot(bed):
 
 def test_a_second_reboot_request_while_one_is_pending_changes_nothing(bed):
     async def main():
-        first = await bed.client.request("POST", "/cassia/reboot")
-        second = await bed.client.request("POST", "/cassia/reboot")
+        first = await bed.client().request("POST", "/cassia/reboot")
+        second = await bed.client().request("POST", "/cassia/reboot")
         await asyncio.sleep(5)
-        third = await bed.client.request("GET", "/cassia/info")
+        third = await bed.client().request("GET", "/cassia/info")
         return first, second, third
 
     first, second, third = bed.world.run(main())
@@ -154,7 +152,7 @@ def test_bonds_survive_a_reboot_but_the_gatt_cache_does_not(bed):
     async def main():
         p = await add(bed, 3)
         assert (await connect(bed, p)).status == 200
-        r = await bed.client.request("GET", f"/gatt/nodes/{p.address}/services")
+        r = await bed.client().request("GET", f"/gatt/nodes/{p.address}/services")
         assert r.status == 200
         keystores = [chip.device.keystore for chip in bed.router.central.chips]
         await reboot.reboot(bed.router)
@@ -171,11 +169,11 @@ def test_a_power_cycled_peripheral_advertises_again_with_its_keys_and_fresh_gatt
         p = await add(bed, 4)
         assert (await connect(bed, p)).status == 200
         control = "00002a39-0000-1000-8000-00805f9b34fb"
-        r = await bed.client.request(
+        r = await bed.client().request(
             "GET", f"/gatt/nodes/{p.address}/characteristics", params={"uuid": control}
         )
         handle = r.json()["handle"]
-        w = await bed.client.request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value/07")
+        w = await bed.client().request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value/07")
         assert w.status == 200
         written = p.value_of("2A39")
         keystore = p.keystore
@@ -183,10 +181,10 @@ def test_a_power_cycled_peripheral_advertises_again_with_its_keys_and_fresh_gatt
         await asyncio.sleep(2)
         gone = bed.router.connected_nodes()
         await p.power_on()
-        async with bed.client.sse("/gap/nodes", {"event": 1, "filter_mac": p.address}) as scan:
+        async with bed.client().sse("/gap/nodes", {"event": 1, "filter_mac": p.address}) as scan:
             seen = await scan.collect(2.5)
         assert (await connect(bed, p)).status == 200
-        r = await bed.client.request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value")
+        r = await bed.client().request("GET", f"/gatt/nodes/{p.address}/handle/{handle}/value")
         return p, written, keystore, gone, seen, r
 
     p, written, keystore, gone, seen, r = bed.world.run(main())
@@ -204,7 +202,7 @@ def test_radio_loss_delays_notifications_but_loses_or_reorders_none(bed):
     async def main():
         p = await add(bed, 5, notify_hz=10.0)
         assert (await connect(bed, p)).status == 200
-        async with bed.client.sse("/gatt/nodes", {"event": 1, "sequence": 2}) as notes:
+        async with bed.client().sse("/gatt/nodes", {"event": 1, "sequence": 2}) as notes:
             await subscribe(bed, p)
             bed.radio.config.loss_probability = 0.3
             events = await notes.collect(20.0)
@@ -233,7 +231,7 @@ def test_scenario_faults_reboot_the_router_and_set_radio_loss_and_land_in_the_tr
             ],
         }
     )
-    bed = build_testbed(scenario)
+    bed = build_bed(scenario)
     try:
 
         async def main():

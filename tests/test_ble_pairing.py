@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from devices.ble.peripheral import BlePeripheral
+from devices.ble.peripheral import BlePeripheral, add_peripheral
 from devices.ble.spec import PeripheralSpec, SpecError, standard_peripheral
-from devices.gateways.ble_router.errors import ApiError
-from devices.gateways.ble_router.pairing import parse_input, parse_pair_request
-from scenarios.testbed import LocalTestbed
+from devices.gateways.ble_router.api_errors import status_of
+from devices.gateways.ble_router.errors import InvalidParameter
+from devices.gateways.ble_router.pairing_api import parse_input, parse_pair_request
+from scenarios.ble_router.bed import LocalBleBed
 
 
 @pytest.fixture
@@ -20,16 +21,11 @@ def bed(make_bed):
     return make_bed(seed=4)
 
 
-async def add(bed, index: int, **security: Any) -> BlePeripheral:
-    spec = standard_peripheral(index)
-    spec["security"] = security
-    p = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
-    await p.power_on()
-    return p
+add = add_peripheral  # add(bed, index, **security fields): the stock sensor, powered on
 
 
 async def pair(bed, p: BlePeripheral, **body: Any):
-    return await bed.client.request(
+    return await bed.client().request(
         "POST",
         f"/management/nodes/{p.address}/pair",
         json_body={"type": "random", **body},
@@ -38,13 +34,13 @@ async def pair(bed, p: BlePeripheral, **body: Any):
 
 
 async def pair_input(bed, p: BlePeripheral, **body: Any):
-    return await bed.client.request(
+    return await bed.client().request(
         "POST", f"/management/nodes/{p.address}/pair-input", json_body=body, timeout=60
     )
 
 
 async def pair_status(bed, p: BlePeripheral) -> str | None:
-    r = await bed.client.request("GET", "/gap/nodes", params={"connection_state": "connected"})
+    r = await bed.client().request("GET", "/gap/nodes", params={"connection_state": "connected"})
     return next((n["pairStatus"] for n in r.json()["nodes"] if n["id"] == p.address), None)
 
 
@@ -66,14 +62,14 @@ def test_passkey_entry_two_steps_with_the_displayed_passkey(bed):
 
 def test_the_displayed_passkey_comes_from_the_seed():
     def shown(seed: int) -> str:
-        bed = LocalTestbed(seed=seed)
+        bed = LocalBleBed(seed=seed)
         try:
 
             async def main() -> str:
                 await bed.start()
                 spec = standard_peripheral(1)
                 spec["security"] = {"io_capability": "DisplayOnly"}
-                await bed.add_peripheral(spec)
+                await bed.place(spec)
                 client = bed.client()
                 address = bed.address_of(spec["name"])
                 await client.request(
@@ -133,8 +129,8 @@ def test_security_oob_one_step_and_bond_zero_keeps_nothing(bed):
         await asyncio.sleep(0.5)
         assert p.security.bonds() == []
         assert not bed.router.central.pairing.bonded
-        await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
-        await bed.client.request(
+        await bed.client().request("DELETE", f"/gap/nodes/{p.address}/connection")
+        await bed.client().request(
             "POST", f"/gap/nodes/{p.address}/connection", json_body={"type": "random"}
         )
         assert await pair_status(bed, p) == "none"
@@ -147,16 +143,16 @@ def test_bonded_reconnect_re_encrypts_without_a_new_pairing_and_unpair_forgets(b
     async def main():
         p = await add(bed, 1)
         assert (await pair(bed, p, iocapability="NoInputNoOutput")).json()["pairingStatusCode"] == 1
-        await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
-        await bed.client.request(
+        await bed.client().request("DELETE", f"/gap/nodes/{p.address}/connection")
+        await bed.client().request(
             "POST", f"/gap/nodes/{p.address}/connection", json_body={"type": "random"}
         )
         await asyncio.sleep(0.2)
         assert p.security.state()["encrypted"] and p.security.pairings == 1
-        r = await bed.client.request("DELETE", f"/management/nodes/{p.address}/bond")
+        r = await bed.client().request("DELETE", f"/management/nodes/{p.address}/bond")
         assert (r.status, r.text) == (200, "OK")
         assert await pair_status(bed, p) == "none"
-        r = await bed.client.request("DELETE", f"/management/nodes/{p.address}/bond")
+        r = await bed.client().request("DELETE", f"/management/nodes/{p.address}/bond")
         assert r.status == 500 and p.address in r.text
 
     bed.world.run(main())
@@ -182,7 +178,7 @@ def test_a_second_pair_request_while_one_waits_is_refused(bed):
         assert (await pair(bed, p, iocapability="KeyboardOnly")).json()["pairingStatusCode"] == 5
         r = await pair(bed, p, iocapability="KeyboardOnly")
         assert r.status == 500 and "in progress" in r.text
-        r = await bed.client.request("GET", "/cassia/info")
+        r = await bed.client().request("GET", "/cassia/info")
         assert r.status == 200
 
     bed.world.run(main())
@@ -201,9 +197,9 @@ def test_a_second_pair_request_while_one_waits_is_refused(bed):
     ],
 )
 def test_bad_pair_parameters(params, word):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidParameter) as err:
         parse_pair_request(params)
-    assert err.value.status == 400 and word in err.value.message
+    assert status_of(err.value) == 400 and word in err.value.message
 
 
 def test_defaults_and_deprecated_names():
@@ -223,9 +219,9 @@ def test_defaults_and_deprecated_names():
     ],
 )
 def test_bad_pair_input(kind, body):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidParameter) as err:
         parse_input(kind, body)
-    assert err.value.status == 400
+    assert status_of(err.value) == 400
 
 
 @pytest.mark.parametrize(

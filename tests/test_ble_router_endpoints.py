@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 from bumble.snoop import Snooper
 
+from devices.ble.gatt_uuids import descriptor_handle
 from devices.ble.observer import BleObserver
-from devices.ble.peripheral import BlePeripheral
-from devices.ble.spec import PeripheralSpec, standard_peripheral
-
-CCCD = "00002902-0000-1000-8000-00805f9b34fb"
-HR_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
+from devices.ble.peripheral import BlePeripheral, start_peripheral
+from devices.ble.spec import standard_peripheral
 
 
 @pytest.fixture
@@ -32,24 +30,23 @@ async def add(
         char["value"] = bytes(range(long_value)).hex()
         char.pop("model")
         char["notify_hz"] = 2.0
-    p = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
-    await p.power_on()
-    return p
+    return await start_peripheral(bed, spec)
 
 
 async def connect(bed, address: str, **body: Any):
-    return await bed.client.request(
+    return await bed.client().request(
         "POST", f"/gap/nodes/{address}/connection", json_body={"type": "random", **body}
     )
 
 
 async def get(bed, path: str, **params: Any):
-    return await bed.client.request("GET", path, params=params or None)
+    return await bed.client().request("GET", path, params=params or None)
 
 
 async def enable_notifications(bed, p: BlePeripheral) -> None:
     r = await get(bed, f"/gatt/nodes/{p.address}/characteristics/2A37/descriptors")
-    cccd = next(d["handle"] for d in r.json() if d["uuid"] == CCCD)
+    cccd = descriptor_handle(r.json())
+    assert cccd is not None, r.json()
     assert (await get(bed, f"/gatt/nodes/{p.address}/handle/{cccd}/value/0100")).status == 200
 
 
@@ -77,7 +74,7 @@ def test_mtu_is_exchanged_with_the_peer_and_long_notifications_arrive_whole(bed)
         small = await add(bed, 2, position=(0, 2, 0), long_value=100)
         capped = await add(bed, 3, position=(0, 3, 0), long_value=100)
         capped.device.gatt_server.max_mtu = 64  # the peripheral's own maximum
-        async with bed.client.sse("/gatt/nodes", {"event": "1"}) as stream:
+        async with bed.client().sse("/gatt/nodes", {"event": "1"}) as stream:
             assert (await connect(bed, p.address)).status == 200  # mtu 0 -> 247
             assert (await connect(bed, small.address, mtu=23)).status == 200
             assert (await connect(bed, capped.address, mtu=498)).status == 200
@@ -113,7 +110,7 @@ def test_discovergatt_1_uses_the_cache_without_discovery_on_the_air(bed):
         before = counter.requests.get(read_by_group_type, 0)
         assert (await connect(bed, p.address, **body)).status == 200
         services = await get(bed, f"/gatt/nodes/{p.address}/services")
-        await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
+        await bed.client().request("DELETE", f"/gap/nodes/{p.address}/connection")
         return counter.requests.get(read_by_group_type, 0) - before, services.json()
 
     async def main():
@@ -137,16 +134,15 @@ def test_discovergatt_1_serves_a_stale_database_and_0_the_new_one(bed):
         address = old.address
         assert (await connect(bed, address)).status == 200
         before = (await get(bed, f"/gatt/nodes/{address}/services")).json()
-        await bed.client.request("DELETE", f"/gap/nodes/{address}/connection")
+        await bed.client().request("DELETE", f"/gap/nodes/{address}/connection")
         await old.power_off()
         spec = standard_peripheral(1, position=(2.0, 0.0, 0.0))
         spec["name"] = "HIL-0001-v2"
         spec["services"] = spec["services"][:1]  # the battery service is gone
-        new = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
-        await new.power_on()
+        await start_peripheral(bed, spec)
         assert (await connect(bed, address)).status == 200
         stale = (await get(bed, f"/gatt/nodes/{address}/services")).json()
-        await bed.client.request("DELETE", f"/gap/nodes/{address}/connection")
+        await bed.client().request("DELETE", f"/gap/nodes/{address}/connection")
         assert (await connect(bed, address, discovergatt=0)).status == 200
         fresh = (await get(bed, f"/gatt/nodes/{address}/services")).json()
         return before, stale, fresh
@@ -212,9 +208,9 @@ def test_batch_connect_connects_the_list_and_reports_connect_timeout(bed):
     async def main():
         a = await add(bed, 1)
         b = await add(bed, 2, position=(0, 2, 0))
-        async with bed.client.sse("/management/nodes/connection-state") as states:
+        async with bed.client().sse("/management/nodes/connection-state") as states:
             t0 = bed.world.now
-            r = await bed.client.request(
+            r = await bed.client().request(
                 "POST",
                 "/gap/batch-connect",
                 json_body={
@@ -226,7 +222,7 @@ def test_batch_connect_connects_the_list_and_reports_connect_timeout(bed):
                     "per_dev_timeout": "2500",
                 },
             )
-            more = await bed.client.request(
+            more = await bed.client().request(
                 "POST",
                 "/gap/batch-connect",
                 json_body={
@@ -259,14 +255,14 @@ def test_batch_connect_connects_the_list_and_reports_connect_timeout(bed):
 def test_batch_connect_delete_empties_the_queue(bed):
     async def main():
         absent = [f"F0:00:00:00:0D:{i:02X}" for i in range(3)]
-        r = await bed.client.request(
+        r = await bed.client().request(
             "POST",
             "/gap/batch-connect",
             json_body={"list": [{"type": "random", "addr": m} for m in absent], "timeout": 500},
         )
         await asyncio.sleep(0.2)
-        gone = await bed.client.request("DELETE", "/gap/batch-connect")
-        with_body = await bed.client.request("DELETE", "/gap/batch-connect", params={"list": "x"})
+        gone = await bed.client().request("DELETE", "/gap/batch-connect")
+        with_body = await bed.client().request("DELETE", "/gap/batch-connect", params={"list": "x"})
         await asyncio.sleep(5.0)
         return r, gone, with_body
 
@@ -291,7 +287,7 @@ def test_batch_connect_delete_empties_the_queue(bed):
     ],
 )
 def test_batch_connect_bad_input_is_400(bed, body, fragment):
-    r = bed.world.run(bed.client.request("POST", "/gap/batch-connect", json_body=body))
+    r = bed.world.run(bed.client().request("POST", "/gap/batch-connect", json_body=body))
     assert r.status == 400 and fragment in r.text, r.text
 
 
@@ -365,12 +361,12 @@ def test_rssi_stream_threshold_interval_and_filter_mac(bed):
         far = await add(bed, 2, position=(0.0, 25.0, 0.0))
         for p in (near, far):
             assert (await connect(bed, p.address)).status == 200
-        async with bed.client.sse("/gap/rssi") as every:
+        async with bed.client().sse("/gap/rssi") as every:
             all_events = [(bed.world.now, e.json()) for e in await every.collect(3.05)]
-        async with bed.client.sse("/gap/rssi", {"rssi": "-60", "rssi_interval": "500"}) as weak:
+        async with bed.client().sse("/gap/rssi", {"rssi": "-60", "rssi_interval": "500"}) as weak:
             weak_events = [e.json() for e in await weak.collect(2.05)]
         prefix = near.address[:8] + "*"
-        async with bed.client.sse("/gap/rssi", {"filter_mac": prefix}) as one:
+        async with bed.client().sse("/gap/rssi", {"filter_mac": prefix}) as one:
             one_events = [e.json() for e in await one.collect(2.05)]
         bad = await get(bed, "/gap/rssi", rssi_interval="fast")
         bad_mac = await get(bed, "/gap/rssi", filter_mac="nope")
@@ -397,19 +393,19 @@ def test_login_protects_cassia_apis_until_a_session_cookie_is_shown(make_bed):
     async def main():
         page = await get(bed, "/cassia/info")
         gap = await get(bed, "/gap/nodes", connection_state="connected")
-        wrong = await bed.client.request(
+        wrong = await bed.client().request(
             "POST", "/cassia/login", form={"username": "admin", "password": "nope"}
         )
-        as_json = await bed.client.request(
+        as_json = await bed.client().request(
             "POST", "/cassia/login", json_body={"username": "admin", "password": "x"}
         )
-        missing = await bed.client.request("POST", "/cassia/login", form={"username": "admin"})
-        ok = await bed.client.request(
+        missing = await bed.client().request("POST", "/cassia/login", form={"username": "admin"})
+        ok = await bed.client().request(
             "POST", "/cassia/login", form={"username": "admin", "password": "s3cret"}
         )
         cookie = ok.headers.get("set-cookie", "").split(";")[0]
-        info = await bed.client.request("GET", "/cassia/info", headers={"Cookie": cookie})
-        forged = await bed.client.request("GET", "/cassia/info", headers={"Cookie": "session=00"})
+        info = await bed.client().request("GET", "/cassia/info", headers={"Cookie": cookie})
+        forged = await bed.client().request("GET", "/cassia/info", headers={"Cookie": "session=00"})
         return page, gap, wrong, as_json, missing, ok, cookie, info, forged
 
     page, gap, wrong, as_json, missing, ok, cookie, info, forged = bed.world.run(main())
@@ -428,7 +424,7 @@ def test_login_is_off_by_default(bed):
     async def main():
         return (
             await get(bed, "/cassia/info"),
-            await bed.client.request(
+            await bed.client().request(
                 "POST", "/cassia/login", form={"username": "a", "password": "b"}
             ),
         )

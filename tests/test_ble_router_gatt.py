@@ -9,19 +9,12 @@ from typing import Any
 
 import pytest
 
-from devices.ble.peripheral import BlePeripheral
-from devices.ble.spec import PeripheralSpec, standard_peripheral
-from devices.gateways.ble_router import BleRouter
-from devices.protocols.http_client import HttpClient
-from sim.iplink import IpNetwork
-from sim.radio import Radio
-from sim.world import World
-
-HR_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"
-HR_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
-HR_CONTROL = "00002a39-0000-1000-8000-00805f9b34fb"
-BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
-CCCD = "00002902-0000-1000-8000-00805f9b34fb"
+from devices.ble.gatt_uuids import BATTERY_LEVEL, CCCD, descriptor_handle
+from devices.ble.gatt_uuids import HEART_RATE_CONTROL_POINT as HR_CONTROL
+from devices.ble.gatt_uuids import HEART_RATE_MEASUREMENT as HR_MEASUREMENT
+from devices.ble.gatt_uuids import HEART_RATE_SERVICE as HR_SERVICE
+from devices.ble.peripheral import BlePeripheral, add_peripheral
+from scenarios.ble_router.bed import LocalBleBed
 
 
 @pytest.fixture
@@ -29,41 +22,36 @@ def bed(make_bed):
     return make_bed(seed=9)
 
 
-async def add(
-    bed, index: int, position=(2.0, 0.0, 0.0), spec_changes=None, **kwargs: Any
-) -> BlePeripheral:
-    spec = standard_peripheral(index, position=position, **kwargs)
-    spec.update(spec_changes or {})
-    p = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
-    await p.power_on()
-    return p
+add = add_peripheral  # add(bed, index, position=..., spec_changes=..., **fields)
 
 
 async def connect(bed, p: BlePeripheral, **body: Any):
-    return await bed.client.request(
+    return await bed.client().request(
         "POST", f"/gap/nodes/{p.address}/connection", json_body={"type": "random", **body}
     )
 
 
 async def get(bed, path: str, **params: Any):
-    return await bed.client.request("GET", path, params=params or None)
+    return await bed.client().request("GET", path, params=params or None)
 
 
 async def cccd_of(bed, p: BlePeripheral, uuid: str) -> int:
     r = await get(bed, f"/gatt/nodes/{p.address}/characteristics/{uuid}/descriptors")
     assert r.status == 200, r.text
-    return next(d["handle"] for d in r.json() if d["uuid"] == CCCD)
+    handle = descriptor_handle(r.json())
+    assert handle is not None, r.json()
+    return handle
 
 
 # -- connections -----------------------------------------------------------------------------------
 def test_connect_list_disconnect_with_connection_state_events(bed):
     async def main():
         p = await add(bed, 1)
-        async with bed.client.sse("/management/nodes/connection-state") as states:
+        async with bed.client().sse("/management/nodes/connection-state") as states:
             r = await connect(bed, p, timeout="10000")
             listed = (await get(bed, "/gap/nodes", connection_state="connected")).json()
             up = await states.next(timeout=1)
-            gone = await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
+            gone = await bed.client().request("DELETE", f"/gap/nodes/{p.address}/connection")
             down = await states.next(timeout=1)
             after = (await get(bed, "/gap/nodes", connection_state="connected")).json()
         await asyncio.sleep(0.1)  # the peer hears LL_TERMINATE_IND too
@@ -96,7 +84,7 @@ def test_link_loss_and_peer_disconnect_are_reported(bed):
     async def main():
         far = await add(bed, 1)
         leaver = await add(bed, 2, position=(0, 2, 0))
-        async with bed.client.sse("/management/nodes/connection-state") as states:
+        async with bed.client().sse("/management/nodes/connection-state") as states:
             for p in (far, leaver):
                 assert (await connect(bed, p)).status == 200
             await states.collect(0.1)
@@ -147,7 +135,7 @@ def test_connect_parameters_mtu_and_chip_are_honoured(bed):
         a = await add(bed, 1)
         b = await add(bed, 2, position=(0, 2, 0))
         r1 = await connect(bed, a, mtu=100, chip=1)
-        r2 = await bed.client.request(
+        r2 = await bed.client().request(
             "POST",
             f"/gap/nodes/{b.address}/connection",
             form={"type": "random", "timeout": "4000", "mtu": "0"},
@@ -169,7 +157,7 @@ def test_connect_timeout_wrong_type_and_the_serial_rule(bed):
         p = await add(bed, 1)
         absent = "F0:00:00:00:0F:0F"
         first = asyncio.ensure_future(
-            bed.client.request(
+            bed.client().request(
                 "POST",
                 f"/gap/nodes/{absent}/connection",
                 json_body={"type": "random", "timeout": 2000},
@@ -180,7 +168,7 @@ def test_connect_timeout_wrong_type_and_the_serial_rule(bed):
         t0 = bed.world.now
         timed_out = await first
         waited = bed.world.now - t0
-        wrong_type = await bed.client.request(
+        wrong_type = await bed.client().request(
             "POST", f"/gap/nodes/{p.address}/connection", params={"timeout": 300}
         )  # default public
         ok = await connect(bed, p)
@@ -251,7 +239,7 @@ def test_gatt_cache_is_reused_unless_discovergatt_0(bed):
         for body in ({}, {}, {"discovergatt": 0}):
             assert (await connect(bed, p, **body)).status == 200
             assert (await get(bed, path)).status == 200
-            await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
+            await bed.client().request("DELETE", f"/gap/nodes/{p.address}/connection")
 
     bed.world.run(main())
     discovered = bed.world.trace.select(node=bed.router.name, event="discovered")
@@ -291,9 +279,9 @@ def test_notifications_after_cccd_0100_and_none_after_0000(bed):
         for p in (p1, p2):
             assert (await connect(bed, p)).status == 200
         async with (
-            bed.client.sse("/gatt/nodes", {"event": 1}) as plain,
-            bed.client.sse("/gatt/nodes", {"event": 1, "sequence": 1}) as global_seq,
-            bed.client.sse(
+            bed.client().sse("/gatt/nodes", {"event": 1}) as plain,
+            bed.client().sse("/gatt/nodes", {"event": 1, "sequence": 1}) as global_seq,
+            bed.client().sse(
                 "/gatt/nodes", {"event": 1, "sequence": 2, "timestamp": 1}
             ) as per_device,
         ):
@@ -369,7 +357,7 @@ def test_indications_after_cccd_0200(bed):
         p = await add(bed, 1, spec_changes=thermometer)
         assert (await connect(bed, p)).status == 200
         handle = await cccd_of(bed, p, "2A1C")
-        async with bed.client.sse("/gatt/nodes", {"event": 1}) as stream:
+        async with bed.client().sse("/gatt/nodes", {"event": 1}) as stream:
             assert (
                 await get(bed, f"/gatt/nodes/{p.address}/handle/{handle}/value/0200")
             ).status == 200
@@ -472,10 +460,10 @@ def test_bad_requests_get_clear_errors_and_the_router_keeps_serving(
         assert (await connect(bed, p)).status == 200
         target = path.format(p=p.address, q=q.address)
         if path == "/gatt/nodes" and params:
-            async with bed.client.sse(target, params) as s:
+            async with bed.client().sse(target, params) as s:
                 answer = SimpleNamespace(status=s.status, text=s.body.decode(), headers=s.headers)
         else:
-            answer = await bed.client.request(method, target, params=params, json_body=body)
+            answer = await bed.client().request(method, target, params=params, json_body=body)
         still = await get(bed, f"/gatt/nodes/{p.address}/characteristics")
         return answer, still
 
@@ -487,7 +475,7 @@ def test_bad_requests_get_clear_errors_and_the_router_keeps_serving(
 
 def test_malformed_json_body_is_400(bed):
     async def main():
-        return await bed.client.request(
+        return await bed.client().request(
             "POST",
             "/gap/nodes/F0:00:00:00:00:01/connection",
             raw=b"{not json",
@@ -501,10 +489,10 @@ def test_malformed_json_body_is_400(bed):
 def test_everything_is_traced(bed):
     async def main():
         p = await add(bed, 1)
-        async with bed.client.sse("/gatt/nodes", {"event": 1}):
+        async with bed.client().sse("/gatt/nodes", {"event": 1}):
             await connect(bed, p)
             await get(bed, f"/gatt/nodes/{p.address}/handle/16/value")
-            await bed.client.request("DELETE", f"/gap/nodes/{p.address}/connection")
+            await bed.client().request("DELETE", f"/gap/nodes/{p.address}/connection")
         await asyncio.sleep(0.1)
 
     bed.world.run(main())
@@ -523,30 +511,26 @@ def test_everything_is_traced(bed):
 
 def test_same_seed_same_trace():
     def run() -> str:
-        world = World(seed=3)
-        radio, net = Radio(world), IpNetwork(world)
-        router = BleRouter(world, radio)
-        bed = SimpleNamespace(world=world, radio=radio)
+        bed = LocalBleBed(seed=3)
 
         async def main():
-            served = await router.serve(net)
-            bed.client = HttpClient(served.url, connect=net.open_connection)
+            await bed.start()
             p = await add(bed, 1)
-            async with bed.client.sse("/gap/nodes", {"event": 1, "active": 1}) as s:
+            async with bed.client().sse("/gap/nodes", {"event": 1, "active": 1}) as s:
                 await s.collect(2)
-            async with bed.client.sse("/gatt/nodes", {"event": 1}) as s:
+            async with bed.client().sse("/gatt/nodes", {"event": 1}) as s:
                 await connect(bed, p)
                 await get(bed, f"/gatt/nodes/{p.address}/handle/17/value/0100")
                 await s.collect(2)
             p.move((300, 0, 0))
             await asyncio.sleep(2)
-            await router.stop()
+            await bed.router.stop()
 
         try:
-            world.run(main())
-            return world.trace.dump()
+            bed.run(main())
+            return bed.world.trace.dump()
         finally:
-            world.close()
+            bed.close()
 
     first, second = run(), run()
     assert "supervision-timeout" in first and first == second

@@ -7,12 +7,12 @@ import asyncio
 import json
 import statistics
 from collections import Counter
+from functools import partial
 from typing import Any
 
 import pytest
 
-from devices.ble.peripheral import BlePeripheral
-from devices.ble.spec import PeripheralSpec, standard_peripheral
+from devices.ble.peripheral import add_peripheral
 
 
 @pytest.fixture
@@ -20,16 +20,12 @@ def bed(make_bed):
     return make_bed()
 
 
-async def add(bed, index: int, position=(2.0, 0.0, 0.0), **advertising: Any) -> BlePeripheral:
-    spec = standard_peripheral(index, position=position, notify_hz=0)
-    spec["advertising"].update(advertising)
-    p = BlePeripheral(bed.world, bed.radio, PeripheralSpec.from_dict(spec))
-    await p.power_on()
-    return p
+# add(bed, index, position=..., **advertising fields): the stock sensor, silent, powered on
+add = partial(add_peripheral, notify_hz=0)
 
 
 async def scan(bed, seconds: float, **params: Any) -> list[dict]:
-    async with bed.client.sse("/gap/nodes", {"event": 1, **params}) as stream:
+    async with bed.client().sse("/gap/nodes", {"event": 1, **params}) as stream:
         assert stream.status == 200, stream.body
         events = await stream.collect(seconds)
     return [e.json() for e in events]
@@ -228,7 +224,7 @@ def test_report_interval_batches_the_latest_report_per_device(bed):
     async def main():
         await add(bed, 1)
         arrivals = []
-        async with bed.client.sse("/gap/nodes", {"event": 1, "report_interval": 2000}) as s:
+        async with bed.client().sse("/gap/nodes", {"event": 1, "report_interval": 2000}) as s:
             t0 = bed.world.now
             while bed.world.now - t0 < 5:
                 event = await s.next(timeout=5 - (bed.world.now - t0))
@@ -282,7 +278,7 @@ def test_scanning_stops_when_the_last_stream_closes(bed):
         await add(bed, 1)
         await scan(bed, 1.5)
         await asyncio.sleep(0.1)
-        info = (await bed.client.request("GET", "/cassia/info")).json()
+        info = (await bed.client().request("GET", "/cassia/info")).json()
         return info
 
     info = bed.world.run(main())
@@ -314,7 +310,7 @@ def test_scanning_stops_when_the_last_stream_closes(bed):
 )
 def test_bad_scan_parameters_are_400_and_open_no_stream(bed, params, fragment):
     async def main():
-        async with bed.client.sse("/gap/nodes", {"event": 1, **params}) as s:
+        async with bed.client().sse("/gap/nodes", {"event": 1, **params}) as s:
             return s.status, s.body.decode()
 
     status, body = bed.world.run(main())
@@ -323,9 +319,9 @@ def test_bad_scan_parameters_are_400_and_open_no_stream(bed, params, fragment):
 
 
 def test_gap_nodes_without_event_or_state_is_400(bed):
-    r = bed.world.run(bed.client.request("GET", "/gap/nodes"))
+    r = bed.world.run(bed.client().request("GET", "/gap/nodes"))
     assert r.status == 400 and "event=1" in r.text
-    r = bed.world.run(bed.client.request("GET", "/gap/nodes", params={"event": 2}))
+    r = bed.world.run(bed.client().request("GET", "/gap/nodes", params={"event": 2}))
     assert r.status == 400 and "event='2'" in r.text
 
 
@@ -333,7 +329,7 @@ def test_sse_stream_limit_answers_500_and_frees_slots_when_clients_leave(make_be
     bed = make_bed(max_sse_streams=3)
 
     async def main():
-        c = bed.client
+        c = bed.client()
         opened = [
             c.sse("/gap/nodes", {"event": 1, "filter_name": "never"}),
             c.sse("/gatt/nodes", {"event": 1}),

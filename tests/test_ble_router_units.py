@@ -10,10 +10,12 @@ import pytest
 from bumble import hci
 from bumble.core import UUID
 
+from devices.ble.gatt_uuids import CCCD
 from devices.gateways.ble_router import reports
+from devices.gateways.ble_router.api_errors import status_of
 from devices.gateways.ble_router.beacons import parse_beacon
 from devices.gateways.ble_router.chip import RouterHost, advertising_report_bytes, chip_address
-from devices.gateways.ble_router.errors import ApiError
+from devices.gateways.ble_router.errors import InvalidParameter
 from devices.gateways.ble_router.gatt import (
     GattCharacteristic,
     GattDatabase,
@@ -39,10 +41,10 @@ AD = bytes.fromhex("02010605030D18F0FF05FFFFFF0001090948494C2D30303031")
 AD_128 = bytes.fromhex("11079ECADC240EE5A9E093F3A3B50100406E")  # 6E400001-B5A3-...
 
 
-def _bad(fn, *args, fragment: str = "") -> ApiError:
-    with pytest.raises(ApiError) as info:
+def _bad(fn, *args, fragment: str = "") -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as info:
         fn(*args)
-    assert info.value.status == 400
+    assert status_of(info.value) == 400
     assert fragment in info.value.message
     return info.value
 
@@ -226,7 +228,7 @@ def test_gatt_shapes_follow_the_seed_examples():
         15,
         0x12,
         17,
-        [(17, "00002902-0000-1000-8000-00805f9b34fb")],
+        [(17, CCCD)],
     )
     db = GattDatabase([GattService("0000180d-0000-1000-8000-00805f9b34fb", 14, 17, True, [char])])
     assert reports.database_json(db) == [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from devices.ble.spec import standard_peripheral
-from scenarios.testbed import LocalTestbed
+from scenarios.ble_router.bed import LocalBleBed
 from sim.capture import read_btsnoop
 
 _YEAR0_TO_1970_US = (
@@ -14,11 +14,11 @@ _YEAR0_TO_1970_US = (
 
 
 def _capture(tmp_path, seed: int) -> bytes:
-    bed = LocalTestbed(seed=seed, capture_dir=tmp_path)
+    bed = LocalBleBed(seed=seed, capture_dir=tmp_path)
 
     async def main() -> None:
         await bed.start()
-        await bed.add_peripheral(standard_peripheral(1))
+        await bed.place(standard_peripheral(1))
         client = bed.client()
         address = bed.address_of("HIL-0001")
         r = await client.request(

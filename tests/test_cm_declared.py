@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from conformance.sut import SutError, parse_sut
-from features.steps.cm_fixtures import declared_devices
-from scenarios.cm_declared import DeclaredTerminal, DeviceBinding, parse_devices
+from features.connect_master.steps.sut import declared_devices
+from scenarios.connect_master.declared import DeclaredTerminal, DeviceBinding, parse_devices
 from tests.served import served_connect_master
 
 pytest_plugins = ["pytester"]

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.run import _make_run_dir, new_run_id, profile_marker, run_conformance
+from conformance.run import (
+    NothingSelected,
+    _make_run_dir,
+    new_run_id,
+    profile_marker,
+    run_conformance,
+)
 
 FEATURE = """\
 @profile_mini_router
@@ -55,9 +61,21 @@ profile: mini-router
 title: Mini router
 version: "0.9"
 requirements:
-  - {id: MINI-OK, section: A, text: works, level: mandatory}
-  - {id: MINI-BAD, section: A, text: answers 42, level: LEVEL}
-  - {id: MINI-NONE, section: B, text: untested, level: optional}
+  - id: MINI-OK
+    section: A
+    text: works
+    level: mandatory
+    source: {kind: standard, document: Mini, clause: "1"}
+  - id: MINI-BAD
+    section: A
+    text: answers 42
+    level: LEVEL
+    source: {kind: standard, document: Mini, clause: "2"}
+  - id: MINI-NONE
+    section: B
+    text: untested
+    level: optional
+    source: {kind: standard, document: Mini, clause: "3"}
 """
 
 
@@ -117,7 +135,8 @@ def test_optional_failure_only_and_quiet_run(tmp_path: Path) -> None:
         out=out,
     )
     assert code == 0
-    assert out.getvalue() == ""
+    # quiet: no pytest progress, but still the verdict counts
+    assert out.getvalue() == "hil: 1 pass, 1 fail, 1 not-run; coverage 2/3\n"
     assert "1 failed, 1 passed" in (run_dir / "pytest.log").read_text()
     results = json.loads((run_dir / "results.json").read_text())
     assert results["command"] == "hil conformance --profile mini-router"
@@ -153,3 +172,30 @@ def test_bad_clock_is_rejected_before_anything_runs(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'warp'.*virtual, real"):
         run_conformance("ble-router", clock="warp", reports_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_selection_matching_nothing_is_an_error_and_leaves_no_report(tmp_path: Path) -> None:
+    project, catalog = make_project(tmp_path, "mandatory")
+    reports = tmp_path / "reports"
+    with pytest.raises(
+        NothingSelected, match="-k 'typo' selected no scenario of profile mini-router"
+    ):
+        run_conformance(
+            catalog, reports_dir=reports, project_dir=project, progress=False, select="typo"
+        )
+    assert list(reports.iterdir()) == []
+
+
+def test_selection_runs_only_matching_scenarios(tmp_path: Path) -> None:
+    project, catalog = make_project(tmp_path, "mandatory")
+    run_dir, code = run_conformance(
+        catalog,
+        reports_dir=tmp_path / "reports",
+        project_dir=project,
+        progress=False,
+        select="works",
+        out=io.StringIO(),
+    )
+    assert code == 0
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [s["name"] for s in results["scenarios"]] == ["it works"]

@@ -11,6 +11,12 @@ from conformance.sut import SutDeclaration, parse_sut
 from conformance.verdicts import VERDICTS, Verdict, compute_verdicts
 
 
+def source(level: str) -> dict[str, str]:
+    if level == "advisory":
+        return {"kind": "reading", "why": "the documents are silent"}
+    return {"kind": "standard", "document": "Demo spec", "clause": "1"}
+
+
 def catalog(*reqs: tuple[str, str, str | None]) -> Catalog:
     return parse_catalog(
         {
@@ -24,6 +30,7 @@ def catalog(*reqs: tuple[str, str, str | None]) -> Catalog:
                     "text": f"text of {rid}",
                     "level": level,
                     "capability": cap,
+                    "source": source(level),
                 }
                 for rid, level, cap in reqs
             ],
@@ -86,20 +93,32 @@ def test_capability_not_declared_is_not_applicable_whatever_the_runner_said() ->
     assert verdict_of([], cap="notify", caps=()) is Verdict.NOT_APPLICABLE
 
 
-def test_planned_skips_count_as_not_executed() -> None:
-    planned = rec(
-        "p",
-        ["R-1"],
-        "skipped",
-        planned_skip=True,
-        skip_reason="not-applicable: SUT does not declare world-control",
-    )
-    result = compute_verdicts(catalog(("R-1", "mandatory", None)), sut(), [planned])
+def planned(
+    name: str, reason: str = "not-applicable: SUT does not declare world-control"
+) -> dict[str, Any]:
+    return rec(name, ["R-1"], "skipped", planned_skip=True, skip_reason=reason)
+
+
+def test_scenarios_all_planned_not_applicable_make_the_requirement_not_applicable() -> None:
+    result = compute_verdicts(catalog(("R-1", "mandatory", None)), sut(), [planned("p")])
     only = result.requirements[0]
-    assert only.verdict is Verdict.NOT_RUN
-    assert "world-control" in only.reason
+    assert only.verdict is Verdict.NOT_APPLICABLE
+    assert only.reason == "every scenario is not applicable: SUT does not declare world-control"
+    other = planned("q", "not-applicable: SUT does not declare radio-faults")
+    assert verdict_of([planned("p"), other]) is Verdict.NOT_APPLICABLE
+    # one scenario deselected (not planned away): the requirement was simply not run
+    assert verdict_of([planned("p"), rec("d", ["R-1"], "deselected")]) is Verdict.NOT_RUN
+    # planned away for another reason: not run, with the plan's reason
+    other_plan = compute_verdicts(
+        catalog(("R-1", "mandatory", None)), sut(), [planned("p", "quarantined: flaky")]
+    ).requirements[0]
+    assert other_plan.verdict is Verdict.NOT_RUN and "quarantined: flaky" in other_plan.reason
+
+
+def test_planned_skips_count_as_not_executed() -> None:
+    planned_skip = planned("p")
     # an executed scenario decides; the planned skip beside it does not make it inconclusive
-    assert verdict_of([planned, rec("a", ["R-1"], "passed")]) is Verdict.PASS
+    assert verdict_of([planned_skip, rec("a", ["R-1"], "passed")]) is Verdict.PASS
     # a run-time skip (e.g. the step found no world control) is inconclusive
     runtime = rec("r", ["R-1"], "skipped", skip_reason="SUT has no world control")
     assert verdict_of([runtime]) is Verdict.INCONCLUSIVE
@@ -113,6 +132,7 @@ def test_every_verdict_reachable_in_one_run_with_summary_and_coverage() -> None:
         ("I", "optional", None),
         ("NA", "mandatory", "notify"),
         ("NR", "mandatory", None),
+        ("D", "advisory", None),
     )
     records = [
         rec("p", ["P"], "passed"),
@@ -126,6 +146,7 @@ def test_every_verdict_reachable_in_one_run_with_summary_and_coverage() -> None:
         rec("i", ["I"], "skipped", skip_reason="no radio"),
         rec("na", ["NA"], "passed"),
         rec("ghost", ["GHOST-2"], "passed"),
+        rec("d", ["D"], "failed", failure={"step": "Then y", "message": "read otherwise"}),
     ]
     result = compute_verdicts(cat, sut("scan"), records)
     assert {r.id: str(r.verdict) for r in result.requirements} == {
@@ -135,10 +156,12 @@ def test_every_verdict_reachable_in_one_run_with_summary_and_coverage() -> None:
         "I": "inconclusive",
         "NA": "not-applicable",
         "NR": "not-run",
+        "D": "deviates",
     }
     assert result.summary == {str(v): 1 for v in VERDICTS}
     assert list(result.summary) == [str(v) for v in VERDICTS]
-    assert (result.coverage.covered, result.coverage.total) == (5, 6)
+    assert (result.coverage.covered, result.coverage.total) == (6, 7)
+    assert [r.id for r in result.deviations] == ["D"]
     assert result.unknown_requirement_tags == [
         {"id": "GHOST-1", "scenarios": ["features/test_x.py::f"]},
         {"id": "GHOST-2", "scenarios": ["features/test_x.py::ghost"]},
@@ -159,11 +182,34 @@ def test_every_verdict_reachable_in_one_run_with_summary_and_coverage() -> None:
         ("mandatory", "error", 1),
         ("optional", "failed", 0),
         ("mandatory", "skipped", 0),
+        ("advisory", "failed", 0),
+        ("advisory", "error", 0),
     ],
 )
 def test_exit_code_follows_mandatory_fail_or_error(level: str, outcome: str, code: int) -> None:
     result = compute_verdicts(catalog(("R-1", level, None)), sut(), [rec("a", ["R-1"], outcome)])
     assert result.exit_code == code
+
+
+def test_an_advisory_failure_deviates_and_never_fails_the_run() -> None:
+    cat = catalog(("R-1", "advisory", None), ("R-2", "mandatory", None))
+    records = [
+        rec("a", ["R-1"], "failed", failure={"message": "m", "expected": 1, "observed": 2}),
+        rec("b", ["R-2"], "passed"),
+    ]
+    result = compute_verdicts(cat, sut(), records)
+    advisory = result.get("R-1")
+    assert advisory is not None and advisory.verdict is Verdict.DEVIATES
+    assert advisory.failure is not None and advisory.failure["observed"] == 2
+    assert result.summary["deviates"] == 1 and result.summary["fail"] == 0
+    assert result.mandatory_failures == [] and result.exit_code == 0
+    assert advisory.to_dict()["source"] == {"kind": "reading", "why": "the documents are silent"}
+    # a harness error stays an error, advisory or not (it says nothing of the SUT)
+    errored = [rec("a", ["R-1"], "error", failure={"message": "OSError"})]
+    assert compute_verdicts(cat, sut(), errored).requirements[0].verdict is Verdict.ERROR
+    # a mandatory failure still fails the run beside a deviation
+    records[1] = rec("b", ["R-2"], "failed", failure={"message": "m"})
+    assert compute_verdicts(cat, sut(), records).exit_code == 1
 
 
 def test_requirements_fall_back_to_req_tags() -> None:

@@ -11,7 +11,7 @@ import pytest
 from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.protos import err_pb2
-from scenarios.connect_master_bed import ConnectMasterBed
+from scenarios.connect_master.bed import LocalCmBed
 
 
 def _fields(message: type) -> dict[str, int]:
@@ -54,7 +54,7 @@ def test_master_requests_put_gateway_id_first() -> None:
 
 
 def test_calls_without_a_token_are_unauthenticated() -> None:
-    bed = ConnectMasterBed()
+    bed = LocalCmBed()
     try:
         bed.run(bed.start())
         client = bed.client("tenant-a")
@@ -70,11 +70,12 @@ def test_calls_without_a_token_are_unauthenticated() -> None:
 
 def test_same_seed_same_trace() -> None:
     def trace() -> str:
-        bed = ConnectMasterBed(seed=7)
+        bed = LocalCmBed(seed=7)
         try:
             bed.run(bed.start())
             for i in range(5):
-                bed.add_terminal(3000 + i, "gw-a", 100 + i, mode=1)
+                spec = {"deviceID": 3000 + i, "gateway": "gw-a", "host": 100 + i, "mode": 1}
+                bed.run(bed.place(spec))
             bed.world.run_for(20)
             return "".join(
                 line for line in bed.world.trace.dump().splitlines(True) if '"app"' in line
@@ -86,7 +87,7 @@ def test_same_seed_same_trace() -> None:
 
 
 def test_a_subscriber_behind_by_more_than_queue_size_loses_the_oldest_changes() -> None:
-    bed = ConnectMasterBed()
+    bed = LocalCmBed()
     try:
         bed.run(bed.start())
         client = bed.client("tenant-a")
@@ -94,7 +95,7 @@ def test_a_subscriber_behind_by_more_than_queue_size_loses_the_oldest_changes() 
         stream = client.subscribe(2).__aiter__()
         first = bed.world.spawn(stream.__anext__())  # live, waiting for the first change
         for i in range(4):
-            bed.add_terminal(3100 + i, "gw-a", 110 + i)
+            bed.run(bed.place({"deviceID": 3100 + i, "gateway": "gw-a", "host": 110 + i}))
         bed.run(
             client.call(
                 "AddAsyncConnection",
@@ -107,7 +108,7 @@ def test_a_subscriber_behind_by_more_than_queue_size_loses_the_oldest_changes() 
         )
         bed.world.run_for(5)  # 4 changes in one instant, before the reader runs
         got = [bed.run(first).deviceID, bed.run(stream.__anext__()).deviceID]
-        log = [d for _t, d, _s in bed.gateways["gw-a"].status_log]
+        log = [d for _t, d, _s in bed.status_log("gw-a")]
         assert len(log) == 4
         assert got == log[2:]  # the two oldest made room for the newest
         with pytest.raises(TimeoutError):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from devices.ble.spec import standard_peripheral
-from scenarios.testbed import LocalTestbed
+from scenarios.ble_router.bed import LocalBleBed
 
 
 def _run(seed: int) -> tuple[str, list]:
-    bed = LocalTestbed(seed=seed)
+    bed = LocalBleBed(seed=seed)
 
     async def main() -> list:
         await bed.start()
         for i in range(1, 6):
-            await bed.add_peripheral(standard_peripheral(i, position=(1.0 + i, 0.5 * i, 0)))
+            await bed.place(standard_peripheral(i, position=(1.0 + i, 0.5 * i, 0)))
         client = bed.client()
         events: list = []
         async with client.sse("/gap/nodes", {"event": 1, "active": 1}) as scan:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.served import free_port, hil_serve, wait_for
+from tests.served import served
 
 pytestmark = pytest.mark.slow
 
@@ -22,23 +22,21 @@ SCALE = 3
 
 @pytest.fixture
 def served_router():
-    port, control = free_port(), free_port()
-    with hil_serve(
+    """``hil serve ble-router`` on free ports; yields (API port, world-control port)."""
+    with served(
         "ble-router",
         "--port",
-        str(port),
+        "0",
         "--control-port",
-        str(control),
+        "0",
         "--peripherals",
         "0",
         "--duration",
         "900",
         "--scale",
         str(SCALE),
-    ) as proc:
-        wait_for(port, proc)
-        wait_for(control, proc)
-        yield port, control
+    ) as running:
+        yield running.port("api"), running.port("control")
 
 
 def test_profile_runs_against_hil_serve_over_real_sockets(served_router, tmp_path: Path):

@@ -1,6 +1,7 @@
-"""Bridges: our simulated line served in another process, joined from outside by pymodbus'
-own clients through a pseudo-terminal and through Modbus RTU over TCP; and the rs485-modbus
-profile judging that outside slave through the TCP bridge as an external SUT."""
+"""Bridges: our simulated line served in another process (``hil serve rs485``), joined from
+outside by pymodbus' own clients through a pseudo-terminal and through Modbus RTU over TCP; the
+rs485-modbus profile judging that outside slave through the TCP bridge as an external SUT; and
+the line's world-control API."""
 
 from __future__ import annotations
 
@@ -8,37 +9,37 @@ import asyncio
 import json
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.served import ROOT, served
 
 
 @pytest.fixture(scope="module")
 def served_line() -> Iterator[dict[str, str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devices.rs485.serve", "--tcp-port", "0", "--pty", "--units", "1,2"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+    args = ("rs485", "--port", "0", "--control-port", "0", "--pty", "--units", "1,2")
+    with served(*args) as line:
+        yield line.listening
+
+
+def _control(line: dict[str, str], path: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        line["control"] + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
     )
-    endpoints: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.strip() == "ready":
-            break
-        kind, value = line.split()
-        endpoints[kind] = value
     try:
-        yield endpoints
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def test_rtu_over_tcp_bridge_with_pymodbus_tcp_client(served_line: dict[str, str]) -> None:
@@ -108,7 +109,7 @@ def test_profile_judges_an_external_slave_through_the_tcp_bridge(
             "-q",
             "-p",
             "no:cacheprovider",
-            "features/test_rs485.py",
+            "features/rs485",
             f"--hil-sut={sut_file}",
             f"--hil-results={results}",
             f"--hil-evidence-dir={tmp_path / 'evidence'}",
@@ -128,3 +129,34 @@ def test_profile_judges_an_external_slave_through_the_tcp_bridge(
     assert "A broadcast write reaches every slave on the line" in planned
     captures = list((tmp_path / "evidence").rglob("rs485-line.log"))
     assert captures and any("sut-bridge" not in c.read_text() for c in captures)
+
+
+def test_world_control_shows_the_line_and_powers_its_slaves(served_line: dict[str, str]) -> None:
+    status, world = _control(served_line, "/world")
+    assert status == 200 and world["clock"] == "real" and world["line"]["settings"] == "9600 8N1"
+    assert [(n["kind"], n["unit"], n["powered"]) for n in world["nodes"]] == [
+        ("modbus-slave", 1, True),
+        ("modbus-slave", 2, True),
+    ]
+    assert _control(served_line, "/world/slaves/2/power", {"on": False}) == (200, {"ok": True})
+    assert not _control(served_line, "/world")[1]["nodes"][1]["powered"]
+    assert _control(served_line, "/world/slaves/2/power", {"on": True})[0] == 200
+    status, body = _control(served_line, "/world/slaves/9/power", {"on": True})
+    assert status == 404 and "no slave with unit 9" in body["error"]
+    status, body = _control(served_line, "/world/slaves/1/power", {"on": "yes"})
+    assert status == 400 and "on must be true or false" in body["error"]
+    status, body = _control(served_line, "/world/readers/1/card", {"card": "00"})
+    assert status == 404 and "no OSDP readers" in body["error"]
+    status, trace = _control(served_line, "/world/trace?since=0")
+    assert status == 200 and any(r["event"] == "power-off" for r in trace)
+
+
+def test_served_line_rejects_bad_options() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "serve", "rs485", "--units", "1", "--osdp", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "not both" in proc.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.protocols import modbus_rtu
 from sim.rs485 import LineFrame, Rs485Bus
 from sim.uart import Drive, LineSettings, Waveform, uart_receive
 from sim.world import World
@@ -119,15 +120,28 @@ def test_noise_flips_bits_at_the_rate_and_is_seeded() -> None:
 
 def test_capture_is_readable_with_timestamps_and_a_decoded_summary(tmp_path: Path) -> None:
     with World() as world:
-        bus, _ = _line(world, capture_dir=tmp_path)
+        bus, _ = _line(world, capture_dir=tmp_path, summarise=modbus_rtu.summarise)
         bus.attach("master").send(REQUEST)
         world.run_for(0.1)
         bus.close()
     text = (tmp_path / "rs485-l.log").read_text()
-    assert "9600 8N1" in text
+    assert "9600 8N1" in text and "decoder modbus_rtu.summarise" in text
     line = text.splitlines()[-1]
     assert "0.000000" in line and "0.008333" in line and "01 03 00 00 00 02 c4 0b" in line
     assert "slave 1 read holding registers addr 0 count 2, crc ok" in line
+
+
+def test_capture_without_a_summariser_is_hex_with_what_went_wrong(tmp_path: Path) -> None:
+    """The bus knows no protocol: without a summariser its capture is hex, collisions noted."""
+    with World() as world:
+        bus, _ = _line(world, capture_dir=tmp_path)
+        bus.attach("a").send(REQUEST)
+        bus.attach("b").send(REQUEST)
+        world.run_for(0.1)
+        bus.close()
+    header, _, line = (tmp_path / "rs485-l.log").read_text().splitlines()
+    assert "decoder none" in header
+    assert "a,b" in line and "bytes [COLLISION" in line
 
 
 def test_utilisation_is_busy_time_over_elapsed() -> None:

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devices.protocols import osdp_frame
 from devices.rs485 import osdp_clock
 from devices.rs485.osdp_cp import OsdpControlPanel, PdConfig
 from devices.rs485.osdp_pd import OsdpReader, ReaderSpec, parse_wiegand26, wiegand26
 from sim.rs485 import Rs485Bus
 from sim.world import World
+from tests.served import served
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(16))
@@ -41,7 +43,7 @@ def test_bad_input_names_the_value_and_what_is_accepted() -> None:
     with pytest.raises(ValueError, match="SCBK b'short' not accepted; accepted: 16 bytes"):
         ReaderSpec(1, b"short")
     with World() as world:
-        bus = Rs485Bus(world, "line", protocol="osdp")
+        bus = Rs485Bus(world, "line")
         reader = OsdpReader(world, bus, ReaderSpec(1))
         reader.start()
         with pytest.raises(ValueError, match="keys '12a' not accepted"):
@@ -60,7 +62,7 @@ def test_libosdp_timers_follow_virtual_time() -> None:
     """Ten minutes of polling cost far less than ten minutes: libosdp reads the world's clock
     (a wall-clock libosdp would see almost no time pass and send almost no polls)."""
     with World(seed=4) as world:
-        bus = Rs485Bus(world, "line", protocol="osdp")
+        bus = Rs485Bus(world, "line")
         OsdpReader(world, bus, ReaderSpec(1, KEY)).start()
         cp = OsdpControlPanel(world, bus, [PdConfig(1, KEY)])
         world.run_for(600)
@@ -73,7 +75,7 @@ def test_libosdp_timers_follow_virtual_time() -> None:
 def test_same_seed_same_line_bytes() -> None:
     def run(seed: int) -> str:
         with World(seed=seed) as world:
-            bus = Rs485Bus(world, "line", protocol="osdp")
+            bus = Rs485Bus(world, "line")
             reader = OsdpReader(world, bus, ReaderSpec(1, KEY))
             reader.start()
             cp = OsdpControlPanel(world, bus, [PdConfig(1, KEY)])
@@ -87,23 +89,49 @@ def test_same_seed_same_line_bytes() -> None:
     assert first != run(8)  # the secure channel's random challenge follows the seed
 
 
+@needs_world_clock
+def test_tamper_and_raw_card_reads_reach_the_control_panel(tmp_path: Path) -> None:
+    with World(seed=3) as world:
+        bus = Rs485Bus(world, "line", capture_dir=tmp_path, summarise=osdp_frame.summarise)
+        reader = OsdpReader(world, bus, ReaderSpec(1, KEY))
+        reader.start()
+        cp = OsdpControlPanel(world, bus, [PdConfig(1, KEY)])
+        assert world.run(cp.until(lambda: cp.online(1), 5))
+        assert reader.tamper() and reader.read_card(b"\x12\x34\x56", 20, "raw")
+        assert world.run(cp.until(lambda: len(cp.events[1]) == 2, 2))
+        with pytest.raises(ValueError, match="card length 30 bits not accepted"):
+            reader.read_card(b"\x01\x02", 30)
+        with pytest.raises(ValueError, match="card format 'mag' not accepted"):
+            reader.read_card(b"\x01", card_format="mag")
+        bus.close()
+    status, card = cp.events[1]
+    assert (status["kind"], status["tamper"], status["power_fault"]) == ("status", True, False)
+    assert (card["kind"], bytes(card["data"]), card["length"]) == ("card", b"\x12\x34\x56", 20)
+    capture = (tmp_path / "rs485-line.log").read_text()
+    assert "decoder osdp_frame.summarise" in capture
+    assert "to PD 1 ID seq" in capture and "reply from PD 1 PDID seq" in capture
+
+
+def test_osdp_packets_are_found_and_summarised() -> None:
+    poll = bytes.fromhex("530108000460") + b"\x00\x00"
+    poll = poll[:-2] + osdp_frame.crc16(poll[:-2]).to_bytes(2, "little")
+    packet = osdp_frame.find_packet(b"\xff" + poll)
+    assert isinstance(packet, osdp_frame.Packet)
+    assert (packet.address, packet.reply, packet.name, packet.check_ok) == (1, False, "POLL", True)
+    assert osdp_frame.summarise(poll) == "to PD 1 POLL seq 0, crc ok"
+    assert osdp_frame.summarise(poll[:-1] + bytes([poll[-1] ^ 0xFF])).endswith("crc ERROR")
+    assert osdp_frame.find_packet(b"\x53\x01") == "no OSDP packet (2 bytes)"
+    assert osdp_frame.summarise(b"\x53\x01\x40\x00\x04\x60\x00") == (
+        "truncated OSDP packet (length 64, have 7)"
+    )
+
+
 def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
     """Our readers in another process (real time) behind a pty; the rs485-osdp profile's
-    control panel polls them through a serial bridge as an external SUT."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devices.rs485.serve", "--pty", "--osdp", "1", "--scbk", KEY.hex()],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        endpoints = {}
-        for line in proc.stdout:
-            if line.strip() == "ready":
-                break
-            kind, value = line.split()
-            endpoints[kind] = value
+    control panel polls them through a serial bridge as an external SUT, and a person at the
+    far reader (cards, keys) and what it shows go through the line's world control."""
+    args = ("rs485", "--port", "0", "--control-port", "0", "--pty", "--osdp", "1")
+    with served(*args, "--scbk", KEY.hex()) as line:
         sut = {
             "name": "outside-reader",
             "role": "gateway",
@@ -114,13 +142,14 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
             },
             "endpoints": {
                 "rs485-osdp": {
-                    "pty": endpoints["pty"],
+                    "pty": line.address("pty"),
+                    "world_control": line.address("control"),
                     "address": 1,
                     "scbk": KEY.hex(),
                     "settings": "9600 8N1",
                 }
             },
-            "capabilities": ["osdp-pd", "osdp-secure-channel"],
+            "capabilities": ["osdp-pd", "osdp-secure-channel", "osdp-reader-control"],
         }
         sut_file = tmp_path / "sut.yaml"
         sut_file.write_text(yaml.safe_dump(sut))
@@ -133,9 +162,10 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
                 "-q",
                 "-p",
                 "no:cacheprovider",
-                "features/test_rs485.py",
+                "features/rs485",
                 "-k",
-                "identification or secure_channel_opens or acknowledges_an_led",
+                "identification or secure_channel_opens or acknowledges_an_led "
+                "or card_read_reaches or keypad_presses or buzzer_command_sounds",
                 f"--hil-sut={sut_file}",
                 f"--hil-results={results}",
                 f"--hil-evidence-dir={tmp_path / 'evidence'}",
@@ -143,17 +173,19 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            timeout=100,
+            timeout=200,
         )
-    finally:
-        proc.terminate()
-        proc.wait(10)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     outcomes = {r["name"]: r["outcome"] for r in json.loads(results.read_text())}
     assert outcomes == {
         "The reader answers the control panel's identification and comes online": "passed",
         "The secure channel opens with the reader's key": "passed",
         "The reader acknowledges an LED command": "passed",
+        "A card read reaches the control panel": "passed",
+        "Keypad presses reach the control panel": "passed",
+        "A buzzer command sounds the reader": "passed",
     }, outcomes
     captures = [c.read_text() for c in (tmp_path / "evidence").rglob("rs485-line.log")]
     assert any("sut-bridge" in c and "reply from PD 1 PDID" in c for c in captures)
+    far_traces = [t.read_text() for t in (tmp_path / "evidence").rglob("sut-world-trace.jsonl")]
+    assert any('"event": "card"' in t for t in far_traces)

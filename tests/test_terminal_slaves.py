@@ -13,7 +13,9 @@ from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.rs485 import osdp_clock
 from devices.rs485.osdp_pd import OsdpReader, ReaderSpec
 from devices.terminals.slave_port import SlavePort
-from scenarios.connect_master_bed import ConnectMasterBed, MasterClient
+from scenarios.bed import BedError
+from scenarios.connect_master.bed import LocalCmBed, slave_name
+from scenarios.connect_master.client import MasterClient
 from sim.rs485 import Rs485Bus
 from sim.world import World
 
@@ -26,7 +28,7 @@ READERS = {1: 5001, 2: 5002, 4: 5003}
 
 def test_search_finds_the_answering_readers_by_the_id_they_report() -> None:
     with World(seed=5) as world:
-        bus = Rs485Bus(world, "line", protocol="osdp")
+        bus = Rs485Bus(world, "line")
         for address, serial in {**READERS, 9: 5009}.items():  # 9 is outside the scan
             OsdpReader(world, bus, ReaderSpec(address, serial_number=serial)).start()
         port = SlavePort(world, bus, "t-rs485")
@@ -37,7 +39,7 @@ def test_search_finds_the_answering_readers_by_the_id_they_report() -> None:
 
 def test_a_powered_off_reader_leaves_at_the_next_search_and_returns_at_a_later_one() -> None:
     with World(seed=5) as world:
-        bus = Rs485Bus(world, "line", protocol="osdp")
+        bus = Rs485Bus(world, "line")
         readers = {
             a: OsdpReader(world, bus, ReaderSpec(a, serial_number=s)) for a, s in READERS.items()
         }
@@ -54,7 +56,7 @@ def test_a_powered_off_reader_leaves_at_the_next_search_and_returns_at_a_later_o
 
 def test_the_live_panel_notices_a_reader_gone_without_a_new_search() -> None:
     with World(seed=6) as world:
-        bus = Rs485Bus(world, "line", protocol="osdp")
+        bus = Rs485Bus(world, "line")
         reader = OsdpReader(world, bus, ReaderSpec(3, serial_number=7003))
         reader.start()
         port = SlavePort(world, bus, "t-rs485", addresses=[3])
@@ -66,7 +68,7 @@ def test_the_live_panel_notices_a_reader_gone_without_a_new_search() -> None:
 
 def test_bad_slave_port_settings_are_refused_by_name() -> None:
     with World() as world:
-        bus = Rs485Bus(world, "line", protocol="osdp")
+        bus = Rs485Bus(world, "line")
         with pytest.raises(ValueError, match="OSDP address 127 not accepted"):
             SlavePort(world, bus, "p", addresses=[1, 127])
         with pytest.raises(ValueError, match="search window 0.1 s not accepted"):
@@ -76,15 +78,27 @@ def test_bad_slave_port_settings_are_refused_by_name() -> None:
 
 
 @pytest.fixture
-def bed() -> Iterator[ConnectMasterBed]:
-    bed = ConnectMasterBed(seed=3)
+def bed() -> Iterator[LocalCmBed]:
+    bed = LocalCmBed(seed=3)
     bed.run(bed.start())
     yield bed
     bed.close()
 
 
-def _connected(bed: ConnectMasterBed, device_id: int = 1601) -> MasterClient:
-    bed.add_terminal(device_id, "gw-a", 81, slave_readers=READERS)
+def _place(bed: LocalCmBed, device_id: int, host: int, **spec: object) -> int:
+    return bed.run(bed.place({"deviceID": device_id, "gateway": "gw-a", "host": host, **spec}))
+
+
+def _power_slave(bed: LocalCmBed, slave_id: int, on: bool) -> None:
+    bed.run(bed.set_power(slave_name(1601, slave_id), on))
+
+
+def _search(bed: LocalCmBed) -> list[int]:
+    return bed.run(bed.search_slaves(1601))
+
+
+def _connected(bed: LocalCmBed, device_id: int = 1601) -> MasterClient:
+    _place(bed, device_id, 81, slaveReaders=READERS)
     client = bed.client("tenant-a")
     bed.run(client.login())
     bed.run(
@@ -98,7 +112,7 @@ def _connected(bed: ConnectMasterBed, device_id: int = 1601) -> MasterClient:
     return client
 
 
-def _set(bed: ConnectMasterBed, client: MasterClient, *slaves: int) -> None:
+def _set(bed: LocalCmBed, client: MasterClient, *slaves: int) -> None:
     bed.run(
         client.call(
             "SetSlaveDevice",
@@ -108,16 +122,16 @@ def _set(bed: ConnectMasterBed, client: MasterClient, *slaves: int) -> None:
     )
 
 
-def _get(bed: ConnectMasterBed, client: MasterClient) -> dict[int, list[int]]:
+def _get(bed: LocalCmBed, client: MasterClient) -> dict[int, list[int]]:
     reply = bed.run(client.call("GetSlaveDevice", gatewayID="gw-a"))
     return {s.deviceID: list(s.rs485SlaveDeviceIDs) for s in reply.slaveDeviceInfos}
 
 
 def test_set_slave_device_accepts_found_slaves_and_refuses_others_by_name(
-    bed: ConnectMasterBed,
+    bed: LocalCmBed,
 ) -> None:
     client = _connected(bed)
-    assert bed.terminals[1601].rs485_found() == [5001, 5002, 5003]
+    assert bed.cm_world.terminals[1601].rs485_found() == [5001, 5002, 5003]
     with pytest.raises(grpc.RpcError) as refused:
         _set(bed, client, 5001, 4242)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -130,34 +144,34 @@ def test_set_slave_device_accepts_found_slaves_and_refuses_others_by_name(
     assert _get(bed, client) == {1601: [5001, 5003]}
 
 
-def test_get_slave_device_drops_a_slave_gone_from_the_line(bed: ConnectMasterBed) -> None:
+def test_get_slave_device_drops_a_slave_gone_from_the_line(bed: LocalCmBed) -> None:
     client = _connected(bed)
     _set(bed, client, 5001, 5003)
-    bed.power_slave(1601, 5003, False)
-    bed.run(bed.terminals[1601].search_slaves())
+    _power_slave(bed, 5003, False)
+    assert _search(bed) == [5001, 5002]
     assert _get(bed, client) == {1601: [5001]}
-    bed.power_slave(1601, 5003, True)
-    bed.run(bed.terminals[1601].search_slaves())
+    _power_slave(bed, 5003, True)
+    _search(bed)
     assert _get(bed, client) == {1601: [5001, 5003]}  # still registered: back when found
 
 
-def test_a_terminal_power_cycle_searches_its_line_again(bed: ConnectMasterBed) -> None:
+def test_a_terminal_power_cycle_searches_its_line_again(bed: LocalCmBed) -> None:
     _connected(bed)
-    terminal = bed.terminals[1601]
-    terminal.power_off()
+    terminal = bed.cm_world.terminals[1601]
+    bed.run(bed.set_power("1601", False))
     assert terminal.rs485_found() == []
-    bed.power_slave(1601, 5002, False)
-    terminal.power_on()
+    _power_slave(bed, 5002, False)
+    bed.run(bed.set_power("1601", True))
     bed.world.run_for(6.0)
     assert terminal.rs485_found() == [5001, 5003]
     assert terminal.slave_port is not None and terminal.slave_port.searches == 2
 
 
 def test_bad_slave_input_gets_clear_errors_and_the_terminal_keeps_serving(
-    bed: ConnectMasterBed,
+    bed: LocalCmBed,
 ) -> None:
     client = _connected(bed)
-    session = bed.gateways["gw-a"].session_of(1601)
+    session = bed.cm_world.gateways["gw-a"].session_of(1601)
     reply = bed.run(session.command("set-slaves", rs485=["5001"]))
     assert reply == {
         "ok": False,
@@ -165,31 +179,35 @@ def test_bad_slave_input_gets_clear_errors_and_the_terminal_keeps_serving(
         "accepted: lists of device IDs",
     }
     with pytest.raises(
-        KeyError,
+        BedError,
         match="terminal 1601 has no RS485 slave 7; on its line: "
         r"\[5001, 5002, 5003\]",
     ):
-        bed.power_slave(1601, 7, False)
-    with pytest.raises(ValueError, match="either as a fixed list"):
-        bed.add_terminal(1602, "gw-a", 82, slave_readers={1: 6001}, rs485_slaves=[6001])
+        _power_slave(bed, 7, False)
+    with pytest.raises(BedError, match="either as a fixed list"):
+        _place(bed, 1602, 82, slaveReaders={"1": 6001}, rs485Slaves=[6001])
+    assert 1602 not in bed.cm_world.terminals and 1602 not in bed.cm_world.slaves
+    with pytest.raises(BedError, match="slave reader '1': 0 not accepted"):
+        _place(bed, 1603, 83, slaveReaders={"1": 0})
     _set(bed, client, 5002)
     assert _get(bed, client) == {1601: [5002]}
 
 
-def test_a_terminal_without_a_bus_keeps_its_fixed_list(bed: ConnectMasterBed) -> None:
-    terminal = bed.add_terminal(1701, "gw-a", 91, rs485_slaves=[8001, 8002])
+def test_a_terminal_without_a_bus_keeps_its_fixed_list(bed: LocalCmBed) -> None:
+    _place(bed, 1701, 91, rs485Slaves=[8001, 8002])
+    terminal = bed.cm_world.terminals[1701]
     assert terminal.slave_port is None and terminal.rs485_found() == [8001, 8002]
     assert bed.run(terminal.search_slaves()) == [8001, 8002]
 
 
 def test_same_seed_same_slave_trace() -> None:
     def run() -> str:
-        bed = ConnectMasterBed(seed=11)
+        bed = LocalCmBed(seed=11)
         try:
             bed.run(bed.start())
             _connected(bed)
-            bed.power_slave(1601, 5001, False)
-            bed.run(bed.terminals[1601].search_slaves())
+            _power_slave(bed, 5001, False)
+            _search(bed)
             return "".join(
                 line
                 for line in bed.world.trace.dump().splitlines(True)

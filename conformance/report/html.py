@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path, PurePosixPath
@@ -10,6 +11,7 @@ from urllib.parse import quote
 
 from conformance.catalog import Catalog
 from conformance.report.junit import failure_message
+from conformance.report.metrics import explain, measured_requirements
 from conformance.report.run_info import RunInfo
 from conformance.report.svg import (
     OUTCOME_COLOURS,
@@ -19,13 +21,20 @@ from conformance.report.svg import (
     timeline_svg,
     verdict_bar_svg,
 )
+from conformance.sources import Source
 from conformance.sut import SutDeclaration
-from conformance.verdicts import VERDICTS, ConformanceResult, RequirementResult, Verdict
+from conformance.verdicts import (
+    NOT_APPLICABLE_PREFIX,
+    VERDICTS,
+    ConformanceResult,
+    RequirementResult,
+    Verdict,
+)
 
 FILENAME = "report.html"
 
 _CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1200px;
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1320px;
        padding: 0 1.5em 3em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { border-bottom: 2px solid #ddd; }
 table { border-collapse: collapse; margin: .5em 0; }
@@ -37,14 +46,30 @@ pre.cmd { background: #263238; color: #eceff1; padding: .7em 1em; border-radius:
 pre.cmd code { user-select: all; }
 .verdict { color: #fff; border-radius: 3px; padding: .1em .5em; white-space: nowrap;
            font-weight: 600; font-size: .9em; }
+.verdict.v-deviates { background: #fff !important; color: #ad1457; border: 2px dashed #ad1457;
+                      padding: 0 .4em; }
 .status-ok { color: #2e7d32; font-weight: bold; } .status-bad { color: #c62828; font-weight: bold; }
 .warn { background: #fff8e1; border-left: 4px solid #ef8f00; padding: .5em 1em; }
 .failure { border: 1px solid #e0b4b4; border-left: 4px solid #c62828; margin: 1em 0;
            padding: .5em 1em; background: #fffafa; }
 .failure pre { white-space: pre-wrap; margin: 0; }
+.failure.deviation { border-color: #e8b4cb; border-left: 4px dashed #ad1457; background: #fffafc; }
+.kind { display: inline-block; border-radius: 3px; padding: 0 .4em; font-size: .8em;
+        font-weight: 600; border: 1px solid #90a4ae; color: #37474f; }
+.kind-seed { border-color: #2e7d32; color: #2e7d32; }
+.kind-facts { border-color: #1565c0; color: #1565c0; }
+.kind-standard { border-color: #6a1b9a; color: #6a1b9a; }
+.kind-reading { border-color: #ad1457; color: #ad1457; border-style: dashed; }
+td.src details summary { cursor: pointer; }
+blockquote { margin: .3em 0; padding: .2em .7em; border-left: 3px solid #ccc; color: #444; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr));
+         gap: 0 2em; }
+figure { margin: 0 0 1.5em; } figcaption { max-width: 560px; } figcaption a { white-space: nowrap; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 td.text { max-width: 32em; } ul.plain { margin: 0; padding-left: 1.1em; }
-ul.plain a, ul.plain li { word-break: break-all; font-size: .92em; }
+ul.plain a, ul.plain li { font-size: .92em; }
+table.wide { width: 100%; table-layout: fixed; }
+table.wide td, table.wide th, .names { word-break: normal; overflow-wrap: break-word; }
 svg.plot { display: block; margin: .5em 0 1.5em; } svg.bar { display: block; }
 nav a { margin-right: 1em; } .muted { color: #666; }
 """
@@ -54,9 +79,39 @@ def _e(value: object) -> str:
     return escape("" if value is None else str(value))
 
 
+_BREAK_AFTER = re.compile(r"([/_\-.:\[])")
+
+
+def _breakable(value: object) -> str:
+    """Escaped text that may wrap after `/`, `-`, `_`, `.`, `:` and `[` (never inside a word)."""
+    return _BREAK_AFTER.sub(r"\1<wbr>", _e(value))
+
+
 def _verdict(verdict: str) -> str:
     colour = VERDICT_COLOURS.get(verdict, "#90a4ae")
-    return f'<span class="verdict" style="background:{colour}">{_e(verdict)}</span>'
+    return f'<span class="verdict v-{_e(verdict)}" style="background:{colour}">{_e(verdict)}</span>'
+
+
+def _kind(source: Source) -> str:
+    return f'<span class="kind kind-{_e(source.kind)}">{_e(source.kind)}</span>'
+
+
+def _source_cell(source: Source) -> str:
+    """Kind and short reference; the quote (or the reading's reason) on hover and unfolded."""
+    text = source.text
+    if not text:
+        return f"{_kind(source)} {_e(source.ref)}"
+    return (
+        f'{_kind(source)} <details title="{_e(text)}"><summary>{_breakable(source.ref)}</summary>'
+        f"<blockquote>{_e(text)}</blockquote></details>"
+    )
+
+
+def _source_block(source: Source) -> str:
+    """The source as a failure card quotes it."""
+    what = "Why we read it so" if source.kind == "reading" else "It says"
+    body = f"<blockquote><b>{what}:</b> {_e(source.text)}</blockquote>" if source.text else ""
+    return f"<p><b>Source:</b> {_kind(source)} {_e(source.ref)}</p>{body}"
 
 
 def _outcome(outcome: str) -> str:
@@ -83,7 +138,8 @@ def _links(paths: Iterable[str]) -> str:
     items = []
     for n, (folder, names) in enumerate(groups.items(), 1):
         links = " ".join(
-            f'<a href="{_e(evidence_href(f"{folder}/{name}" if folder else name))}">{_e(name)}</a>'
+            f'<a href="{_e(evidence_href(f"{folder}/{name}" if folder else name))}">'
+            f"{_breakable(name)}</a>"
             for name in names
         )
         label = f"#{n}" if len(groups) > 1 else ""
@@ -92,8 +148,35 @@ def _links(paths: Iterable[str]) -> str:
 
 
 def _list(items: Iterable[str]) -> str:
-    rows = [f"<li>{_e(i)}</li>" for i in items]
+    rows = [f"<li>{_breakable(i)}</li>" for i in items]
     return f'<ul class="plain">{"".join(rows)}</ul>' if rows else '<span class="muted">—</span>'
+
+
+def profile_needs(catalog: Catalog, records: Iterable[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """What the profile asks of a SUT: the capabilities its requirements name and its scenarios'
+    `@needs` tags ask for, each as a group of alternatives (`@needs:a|b` is met by either)."""
+    groups = {(r.capability,) for r in catalog.requirements if r.capability}
+    for record in records:
+        for tag in record.get("tags") or ():
+            if isinstance(tag, str) and tag.startswith("needs:"):
+                alternatives = tuple(c for c in tag.removeprefix("needs:").split("|") if c)
+                if alternatives:
+                    groups.add(alternatives)
+    return sorted(groups)
+
+
+def _capabilities(catalog: Catalog, sut: SutDeclaration, res: ConformanceResult) -> str:
+    """Only what this profile uses: the declared capabilities it relies on, then the needs the
+    SUT does not meet."""
+    needs = profile_needs(catalog, res.records)
+    if not needs:
+        return "none used by this profile"
+    declared = sorted({c for group in needs for c in group if sut.has(c)})
+    missing = [" or ".join(g) for g in needs if not any(sut.has(c) for c in g)]
+    text = f"declared: {', '.join(declared) or 'none'}"
+    if missing:
+        text += f"; not declared (what needs them is not applicable): {', '.join(missing)}"
+    return text
 
 
 def _header(run: RunInfo, catalog: Catalog, sut: SutDeclaration, res: ConformanceResult) -> str:
@@ -103,7 +186,7 @@ def _header(run: RunInfo, catalog: Catalog, sut: SutDeclaration, res: Conformanc
         ("Vendor", ident.vendor),
         ("Model", ident.model),
         ("Firmware", ident.firmware),
-        ("Capabilities", ", ".join(sut.capabilities) or "none"),
+        ("Capabilities", _capabilities(catalog, sut, res)),
         ("Profile", f"{catalog.profile}: {catalog.title}"),
         ("Catalog version", catalog.version),
         ("Harness version", run.harness_version),
@@ -124,6 +207,11 @@ def _header(run: RunInfo, catalog: Catalog, sut: SutDeclaration, res: Conformanc
         )
     else:
         status = '<p class="status-ok">No mandatory requirement failed or errored.</p>'
+    if res.deviations:
+        status += (
+            f'<p class="muted">{len(res.deviations)} advisory requirement(s) deviate from our '
+            "reading of the documents; shown, they never fail the run.</p>"
+        )
     return (
         f"<header><h1>Conformance report: {_e(catalog.title)}</h1>"
         f"<p>{_e(ident.vendor)} {_e(ident.model)}, firmware {_e(ident.firmware)}</p>"
@@ -146,7 +234,10 @@ def _summary(catalog: Catalog, res: ConformanceResult) -> str:
         f'<td class="num">{cov.ratio:.0%} ({cov.covered}/{cov.total})</td></tr></table>'
         f"{verdict_bar_svg(summary)}"
         '<p class="muted">Coverage: requirements with at least one scenario, of all requirements '
-        "in the catalog.</p></section>"
+        "in the catalog. <i>deviates</i>: an advisory requirement (one resting on our reading "
+        "where the documents are silent) whose scenario failed; it is counted apart and never "
+        "fails the run. <i>not-applicable</i>: the SUT does not declare a capability the "
+        "requirement or all its scenarios need.</p></section>"
     )
 
 
@@ -180,17 +271,29 @@ def _matrix(res: ConformanceResult) -> str:
     names = _scenario_names(res)
     for r in res.requirements:
         req = r.requirement
+        note = f'<br><i class="muted">Note: {_e(req.notes)}</i>' if req.notes else ""
         rows.append(
-            f'<tr id="req-{_e(req.id)}"><td><code>{_e(req.id)}</code></td><td>{_e(req.level)}</td>'
-            f'<td>{_e(req.section)}</td><td class="text">{_e(req.text)}</td>'
+            f'<tr id="req-{_e(req.id)}"><td class="names"><code>{_e(req.id)}</code></td>'
+            f"<td>{_e(req.level)}</td>"
+            f'<td class="text">{_e(req.text)}<br><span class="muted">{_e(req.section)}</span>'
+            f"{note}</td>"
+            f'<td class="src">{_source_cell(req.source)}</td>'
             f'<td>{_verdict(str(r.verdict))}<br><span class="muted">{_e(r.reason)}</span></td>'
             f"<td>{_list(names.get(s, s) for s in r.scenarios)}</td>"
             f"<td>{_links(r.evidence)}</td></tr>"
         )
     return (
-        '<section id="matrix"><h2>Requirement matrix</h2><table>'
-        "<tr><th>ID</th><th>Level</th><th>Section</th><th>Requirement</th><th>Verdict</th>"
-        f"<th>Scenarios</th><th>Evidence</th></tr>{''.join(rows)}</table></section>"
+        '<section id="matrix"><h2>Requirement matrix</h2><table class="wide">'
+        '<colgroup><col style="width:10%"><col style="width:7.5%"><col style="width:23.5%">'
+        '<col style="width:15%"><col style="width:13%"><col style="width:18%">'
+        '<col style="width:13%"></colgroup>'
+        "<tr><th>ID</th><th>Level</th><th>Requirement (seed section)</th><th>Source</th>"
+        "<th>Verdict</th><th>Scenarios</th><th>Evidence</th></tr>"
+        f"{''.join(rows)}</table>"
+        '<p class="muted">Source: <i>seed</i> quotes the API document the profile judges, '
+        "<i>facts</i> a facts sheet beside it, <i>standard</i> names a public standard's clause, "
+        "<i>reading</i> is our interpretation where the documents are silent (advisory). Open a "
+        "source to read its quote.</p></section>"
     )
 
 
@@ -214,10 +317,11 @@ def _failure_block(result: RequirementResult) -> str:
         )
     req = result.requirement
     headline = failure_message(result.failure) if result.failure else result.reason
+    deviation = result.verdict is Verdict.DEVIATES
     return (
-        f'<div class="failure" id="failure-{_e(req.id)}"><h3><code>{_e(req.id)}</code> '
-        f"{_verdict(str(result.verdict))} {_e(req.text)}</h3>"
-        f"<p>{_e(headline)}</p>{''.join(parts)}</div>"
+        f'<div class="failure{" deviation" if deviation else ""}" id="failure-{_e(req.id)}">'
+        f"<h3><code>{_e(req.id)}</code> {_verdict(str(result.verdict))} {_e(req.text)}</h3>"
+        f"<p>{_e(headline)}</p>{_source_block(req.source)}{''.join(parts)}</div>"
     )
 
 
@@ -225,6 +329,17 @@ def _failures(res: ConformanceResult) -> str:
     bad = [r for r in res.requirements if r.verdict in (Verdict.FAIL, Verdict.ERROR)]
     body = "".join(_failure_block(r) for r in bad) or "<p>None.</p>"
     return f'<section id="failures"><h2>Failures</h2>{body}</section>'
+
+
+def _deviations(res: ConformanceResult) -> str:
+    body = "".join(_failure_block(r) for r in res.deviations) or "<p>None.</p>"
+    return (
+        '<section id="deviations"><h2>Deviations from our reading (advisory)</h2>'
+        '<p class="muted">Advisory requirements rest on our reading where the documents are '
+        "silent: the SUT behaves "
+        "otherwise than we read it should. Shown for the vendor to judge; they never fail the "
+        f"run.</p>{body}</section>"
+    )
 
 
 def measurement_series(records: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
@@ -279,9 +394,30 @@ def timeline_spans(records: Iterable[Mapping[str, Any]]) -> tuple[list[Span], st
     ], "wall-clock time since the first scenario (s); no scenario reported simulated time"
 
 
+def _series_caption(name: str, requirements: Iterable[str]) -> str:
+    meaning = explain(name)
+    what = _e(meaning) if meaning else '<span class="muted">no description registered</span>'
+    links = ", ".join(f'<a href="#req-{_e(rid)}">{_e(rid)}</a>' for rid in requirements)
+    measures = f" Recorded by the scenarios of {links}." if links else ""
+    return f"<figcaption><code>{_e(name)}</code>: {what}.{measures}</figcaption>"
+
+
 def _plots(res: ConformanceResult) -> str:
     series = measurement_series(res.records)
-    hist = "".join(histogram_svg(name, values) for name, values in series.items())
+    measured = measured_requirements(res.records)
+    known = {r.id for r in res.requirements}
+    hist = "".join(
+        f"<figure>{histogram_svg(name, values)}"
+        f"{_series_caption(name, (i for i in measured.get(name, []) if i in known))}</figure>"
+        for name, values in series.items()
+    )
+    if hist:
+        hist = (
+            '<p class="muted">Times are on the run\'s clock (simulated seconds in virtual mode). '
+            "Outliers far above the rest (beyond p99, or 3 IQR above the upper quartile) are "
+            "drawn as one separate bar and listed, so they never flatten the rest.</p>"
+            f'<div class="plots">{hist}</div>'
+        )
     hist = hist or "<p>No scenario reported measurements.</p>"
     spans, axis = timeline_spans(res.records)
     timeline = timeline_svg(spans, axis) if spans else "<p>No scenario reported times.</p>"
@@ -294,11 +430,15 @@ def _plots(res: ConformanceResult) -> str:
 def _scenarios(res: ConformanceResult) -> str:
     rows = []
     for r in res.records:
-        skip = r.get("skip_reason") or ""
+        skip = str(r.get("skip_reason") or "")
+        outcome = str(r.get("outcome"))
+        if r.get("planned_skip") and skip.startswith(NOT_APPLICABLE_PREFIX):
+            outcome, skip = "not-applicable", skip.removeprefix(NOT_APPLICABLE_PREFIX).strip()
         rows.append(
-            f'<tr><td>{_e(r.get("name"))}<br><span class="muted">{_e(r.get("nodeid"))}</span>'
+            f"<tr><td>{_breakable(r.get('name'))}<br>"
+            f'<span class="muted">{_breakable(r.get("nodeid"))}</span>'
             f"</td><td>{_e(r.get('feature'))}</td><td>{_list(r.get('requirements') or [])}</td>"
-            f"<td>{_outcome(str(r.get('outcome')))}"
+            f"<td>{_outcome(outcome)}"
             f"{'<br><span class=muted>' + _e(skip) + '</span>' if skip else ''}</td>"
             f'<td class="num">{float(r.get("wall_seconds") or 0):.3f}</td>'
             f"<td>{_links(r.get('evidence') or [])}</td></tr>"
@@ -307,7 +447,10 @@ def _scenarios(res: ConformanceResult) -> str:
     if not body:
         return '<section id="scenarios"><h2>Scenarios</h2><p>No scenario ran.</p></section>'
     return (
-        '<section id="scenarios"><h2>Scenarios</h2><table><tr><th>Scenario</th><th>Feature</th>'
+        '<section id="scenarios"><h2>Scenarios</h2><table class="wide">'
+        '<colgroup><col style="width:36%"><col style="width:15%"><col style="width:12%">'
+        '<col style="width:11%"><col style="width:6%"><col style="width:20%"></colgroup>'
+        "<tr><th>Scenario</th><th>Feature</th>"
         "<th>Requirements</th><th>Outcome</th><th>Wall s</th><th>Evidence</th></tr>"
         f"{body}</table></section>"
     )
@@ -322,6 +465,7 @@ def render_html(
             ("summary", "Summary"),
             ("matrix", "Requirements"),
             ("failures", "Failures"),
+            ("deviations", "Deviations"),
             ("measurements", "Measurements"),
             ("timeline", "Timeline"),
             ("scenarios", "Scenarios"),
@@ -334,7 +478,7 @@ def render_html(
         f"<style>{_CSS}</style></head><body>"
         f"{_header(run_info, catalog, sut, results)}<nav>{nav}</nav>"
         f"{_summary(catalog, results)}{_unknown_tags(results)}{_matrix(results)}"
-        f"{_failures(results)}{_plots(results)}{_scenarios(results)}"
+        f"{_failures(results)}{_deviations(results)}{_plots(results)}{_scenarios(results)}"
         f'<footer class="muted"><p>gateway-hil {_e(run_info.harness_version)}; '
         "evidence links are relative to this report's directory.</p></footer>"
         "</body></html>\n"

@@ -15,7 +15,8 @@ from conformance.verdicts import ConformanceResult, RequirementResult, Verdict
 FILENAME = "junit.xml"
 # Characters XML 1.0 forbids (ANSI escapes in assertion messages would otherwise break parsers).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SKIPPED = (Verdict.NOT_APPLICABLE, Verdict.NOT_RUN, Verdict.INCONCLUSIVE)
+# A deviation (an advisory requirement's scenario failed) never fails CI: reported as skipped.
+_SKIPPED = (Verdict.NOT_APPLICABLE, Verdict.NOT_RUN, Verdict.INCONCLUSIVE, Verdict.DEVIATES)
 
 
 def clean(text: object) -> str:
@@ -104,10 +105,14 @@ def build_junit(
         out = [
             f"{req.id} [{req.level}] {req.section}",
             req.text,
+            f"source: {req.source.kind}: {req.source.ref}"
+            + (f": {req.source.text}" if req.source.text else ""),
             f"verdict: {result.verdict} ({result.reason})",
             *(f"scenario: {s}" for s in result.scenarios),
             *(f"evidence: {e}" for e in result.evidence),
         ]
+        if result.verdict is Verdict.DEVIATES:
+            out.append(_failure_details(result))
         ET.SubElement(case, "system-out").text = clean("\n".join(out))
     ET.indent(root)
     return ET.ElementTree(root)

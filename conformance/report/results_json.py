@@ -39,6 +39,7 @@ def build_results(
         "summary": results.summary,
         "coverage": results.coverage.to_dict(),
         "mandatory_failures": [r.id for r in results.mandatory_failures],
+        "deviations": [r.id for r in results.deviations],
         "unknown_requirement_tags": results.unknown_requirement_tags,
         "requirements": [r.to_dict() for r in results.requirements],
         "scenarios": results.records,

@@ -10,6 +10,7 @@ from html import escape
 VERDICT_COLOURS = {
     "pass": "#2e7d32",
     "fail": "#c62828",
+    "deviates": "#ad1457",
     "error": "#6a1b9a",
     "inconclusive": "#ef8f00",
     "not-applicable": "#78909c",
@@ -20,6 +21,7 @@ OUTCOME_COLOURS = {
     "failed": VERDICT_COLOURS["fail"],
     "error": VERDICT_COLOURS["error"],
     "skipped": VERDICT_COLOURS["inconclusive"],
+    "not-applicable": VERDICT_COLOURS["not-applicable"],
 }
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
@@ -59,6 +61,20 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
+def clip_limit(sorted_values: Sequence[float]) -> float | None:
+    """Where to end the x axis so a few outliers do not squash the rest into one bar, or None
+    to show everything. The limit is p99 or the far-out fence q3 + 3 IQR, whichever is lower;
+    it is used only when the values above it would take more than half the axis."""
+    if len(sorted_values) < 4:
+        return None
+    q1, q3 = percentile(sorted_values, 25), percentile(sorted_values, 75)
+    limit = min(percentile(sorted_values, 99), q3 + 3 * (q3 - q1))
+    lo, hi = sorted_values[0], sorted_values[-1]
+    if limit <= lo or hi - limit <= limit - lo:
+        return None
+    return limit
+
+
 def histogram_bins(values: Sequence[float]) -> tuple[float, float, list[int]]:
     """(low edge, bin width, counts): sqrt(n) bins, between 1 and 30."""
     lo, hi = min(values), max(values)
@@ -72,14 +88,24 @@ def histogram_bins(values: Sequence[float]) -> tuple[float, float, list[int]]:
     return lo, width, counts
 
 
-def histogram_svg(name: str, values: Sequence[float], width: int = 560, height: int = 230) -> str:
+_OUTLIERS_SHOWN = 5
+
+
+def histogram_svg(name: str, values: Sequence[float], width: int = 560, height: int = 244) -> str:
+    """A histogram with n, min, median, p95 and max; outliers beyond `clip_limit` are drawn as
+    one separate bar right of the axis and listed, so they never flatten the rest."""
     values = sorted(float(v) for v in values)
-    left, right, top, bottom = 48, 16, 38, 40
+    limit = clip_limit(values)
+    body = [v for v in values if limit is None or v <= limit]
+    outliers = values[len(body) :]
+    left, top, bottom = 48, 52, 40
+    right = 62 if outliers else 16
     plot_w, plot_h = width - left - right, height - top - bottom
-    lo, bin_w, counts = histogram_bins(values)
+    lo, bin_w, counts = histogram_bins(body)
     hi = lo + bin_w * len(counts)
-    y_ticks = nice_ticks(0, max(counts), min(max(counts), 4))
-    peak = max(y_ticks[-1], max(counts))  # the y axis ends on a tick
+    tallest = max(*counts, len(outliers))
+    y_ticks = nice_ticks(0, tallest, min(tallest, 4))
+    peak = max(y_ticks[-1], tallest)  # the y axis ends on a tick
 
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo) * plot_w
@@ -98,6 +124,14 @@ def histogram_svg(name: str, values: Sequence[float], width: int = 560, height: 
         f'<text x="{left}" y="14" font-weight="bold">{escape(name)}</text>',
         f'<text x="{left}" y="26" fill="#555">{escape(stats)}</text>',
     ]
+    if outliers:
+        largest = ", ".join(fmt(v) for v in outliers[::-1][:_OUTLIERS_SHOWN])
+        more = "" if len(outliers) <= _OUTLIERS_SHOWN else ", …"
+        note = (
+            f"axis clipped at {fmt(hi)}: {len(outliers)} outlier(s) in the last bar, "
+            f"largest {largest}{more}"
+        )
+        parts.append(f'<text x="{left}" y="38" fill="#ad1457">{escape(note)}</text>')
     for i, count in enumerate(counts):
         if not count:
             continue
@@ -107,6 +141,17 @@ def histogram_svg(name: str, values: Sequence[float], width: int = 560, height: 
             f'<rect x="{x0 + 0.5:.1f}" y="{y(count):.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '
             f'height="{top + plot_h - y(count):.1f}" fill="#1565c0">'
             f"<title>{escape(tip)}</title></rect>"
+        )
+    if outliers:
+        x0 = left + plot_w + 14
+        listed = ", ".join(fmt(v) for v in outliers[:50]) + ("…" if len(outliers) > 50 else "")
+        tip = f"{len(outliers)} above {fmt(hi)}: {listed}"
+        parts.append(
+            f'<rect x="{x0}" y="{y(len(outliers)):.1f}" width="{right - 22}" '
+            f'height="{top + plot_h - y(len(outliers)):.1f}" fill="#ad1457">'
+            f"<title>{escape(tip)}</title></rect>"
+            f'<text x="{x0 + (right - 22) / 2:.1f}" y="{top + plot_h + 15}" '
+            f'text-anchor="middle">&gt; {escape(fmt(hi))}</text>'
         )
     parts.append(_axes(left, top, plot_w, plot_h))
     for tick in nice_ticks(lo, hi):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bumble import hci
 from bumble.device import AdvertisingType, Device
@@ -19,7 +19,7 @@ from bumble.transport import Transport, open_transport
 
 from devices.ble.host import new_device
 from devices.ble.security import PeripheralSecurity
-from devices.ble.spec import CharacteristicSpec, PeripheralSpec
+from devices.ble.spec import CharacteristicSpec, PeripheralSpec, standard_peripheral
 from sim.radio import Radio, RadioController
 
 if TYPE_CHECKING:
@@ -252,3 +252,29 @@ class BlePeripheral:
             self.notifications_sent += 1
         except (asyncio.CancelledError, Exception):  # a link dropped mid-send: nothing to do
             pass
+
+
+class OnRadio(Protocol):
+    """Where peripherals can be placed: a world and its radio (a test bed, for instance)."""
+
+    @property
+    def world(self) -> World: ...
+
+    @property
+    def radio(self) -> Radio: ...
+
+
+async def start_peripheral(place: OnRadio, spec: PeripheralSpec | dict[str, Any]) -> BlePeripheral:
+    """A peripheral built from its description (a :class:`PeripheralSpec` or its dict form)
+    on ``place``'s radio, powered on."""
+    parsed = spec if isinstance(spec, PeripheralSpec) else PeripheralSpec.from_dict(spec)
+    peripheral = BlePeripheral(place.world, place.radio, parsed)
+    await peripheral.power_on()
+    return peripheral
+
+
+async def add_peripheral(place: OnRadio, index: int, **standard: Any) -> BlePeripheral:
+    """The stock sensor number ``index`` (:func:`~devices.ble.spec.standard_peripheral`, with
+    its keyword arguments: position, notify_hz, advertising or security fields, spec_changes)
+    on ``place``'s radio, powered on."""
+    return await start_peripheral(place, standard_peripheral(index, **standard))

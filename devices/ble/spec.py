@@ -53,6 +53,19 @@ IO_CAPABILITIES = (
 )
 PAIRING_BEHAVIOURS = ("accept", "reject", "timeout", "wrong_passkey")
 OOB_KINDS = ("none", "legacy", "secure")
+# The fields of a description's ``advertising`` section (see build_advertising).
+ADVERTISING_FIELDS = (
+    "type",
+    "interval_ms",
+    "flags",
+    "flags_value",
+    "service_uuids",
+    "manufacturer_data",
+    "local_name",
+    "name_in",
+    "ad_data",
+    "scan_response",
+)
 
 
 class SpecError(ValueError):
@@ -364,9 +377,40 @@ def standard_peripheral(
     notify_hz: float = 1.0,
     interval_ms: float = 1000.0,
     name_prefix: str = "HIL-",
+    spec_changes: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     """The stock sensor used by benchmarks and `hil serve`: heart rate + battery + a
-    writable control point."""
+    writable control point.
+
+    ``fields`` change it: advertising fields (:data:`ADVERTISING_FIELDS`, e.g. ``name_in``)
+    go to its ``advertising`` section, security fields (:class:`SecuritySpec`'s, e.g.
+    ``io_capability``) to its ``security`` section; ``spec_changes`` then replaces whole
+    top-level entries (e.g. ``services``)."""
+    spec = _standard(index, position, notify_hz, interval_ms, name_prefix)
+    security_fields = {f.name for f in dataclasses.fields(SecuritySpec)}
+    for key, value in fields.items():
+        if key in ADVERTISING_FIELDS:
+            spec["advertising"][key] = value
+        elif key in security_fields:
+            spec.setdefault("security", {})[key] = value
+        else:
+            raise SpecError(
+                f"standard peripheral {index}: {key!r} is neither an advertising field "
+                f"({', '.join(ADVERTISING_FIELDS)}) nor a security field "
+                f"({', '.join(sorted(security_fields))})"
+            )
+    spec.update(spec_changes or {})
+    return spec
+
+
+def _standard(
+    index: int,
+    position: tuple[float, ...],
+    notify_hz: float,
+    interval_ms: float,
+    name_prefix: str,
+) -> dict[str, Any]:
     return {
         "name": f"{name_prefix}{index:04d}",
         "address": f"F0:00:00:{(index >> 16) & 0xFF:02X}:{(index >> 8) & 0xFF:02X}:"

@@ -7,9 +7,10 @@ driver's), and every line frame the bridge did not drive itself goes out in one 
 * :class:`PtyBridge` — a pseudo-terminal (``os.openpty``) in raw mode; any serial program
   (a Modbus poller, pymodbus' serial client or server, an OSDP tool) opens :attr:`path`.
 * :class:`SerialBridge` — a real adapter by path through pyserial (not exercised in CI).
-* :class:`TcpBridge` — Modbus RTU over TCP on loopback: RTU frames, CRC included, in a TCP
-  stream. ``listen`` serves outside masters or slaves that connect in; ``dial`` connects to an
-  outside RTU-over-TCP device (a vendor's slave under test).
+* :class:`TcpBridge` — Modbus RTU over TCP: RTU frames, CRC included (or any protocol's bytes,
+  e.g. OSDP packets), in a TCP stream. ``listen`` serves outside masters or slaves that connect
+  in (on loopback unless told otherwise); ``dial`` connects to an outside RTU-over-TCP device (a
+  vendor's slave under test, a serial-to-TCP converter).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import tty
 from typing import Any
 
 from sim.rs485 import BusPort, LineFrame, Rs485Bus
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class _FdBridge:
@@ -124,7 +123,7 @@ class _StreamProtocol(asyncio.Protocol):
 
 
 class TcpBridge:
-    """Modbus RTU over TCP, loopback only."""
+    """The line's bytes over TCP (Modbus RTU over TCP)."""
 
     def __init__(self, bus: Rs485Bus, name: str = "tcp") -> None:
         self.bus = bus
@@ -134,16 +133,8 @@ class TcpBridge:
         self._server: asyncio.base_events.Server | None = None
         self.address: tuple[str, int] | None = None
 
-    @staticmethod
-    def _check_host(host: str) -> None:
-        if host not in LOOPBACK:
-            raise ValueError(
-                f"RTU-over-TCP bridge host {host!r} not accepted; accepted: "
-                f"loopback ({', '.join(LOOPBACK)})"
-            )
-
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        self._check_host(host)
+        """Accept outside peers at ``host:port`` (0: a free port); returns the address taken."""
         loop = self.bus.world.loop
         self._server = await loop.create_server(lambda: _StreamProtocol(self), host, port)
         sock = self._server.sockets[0].getsockname()
@@ -152,7 +143,6 @@ class TcpBridge:
         return self.address
 
     async def dial(self, host: str, port: int, timeout: float = 5.0) -> None:
-        self._check_host(host)
         loop = self.bus.world.loop
         await asyncio.wait_for(
             loop.create_connection(lambda: _StreamProtocol(self), host, port), timeout

@@ -2,8 +2,8 @@
 addresses on a single RS485 line (one shared channel: libosdp serialises the PDs on it).
 
 Refreshed from the world's loop (:class:`devices.rs485.osdp_link.Refresher`); online and
-secure-channel changes, events (card reads, keypad) and command completions land in the trace
-(layer ``osdp``) and in :attr:`OsdpControlPanel.events`.
+secure-channel changes, events (card reads, keypad, tamper status) and command completions land
+in the trace (layer ``osdp``) and in :attr:`OsdpControlPanel.events`.
 """
 
 from __future__ import annotations
@@ -215,6 +215,12 @@ class OsdpControlPanel:
                 "#" if b == 0x0D else "*" if b == 0x7F else chr(b) for b in keys
             )
             details = {"keys": record["keys"]}
+        elif kind == osdp.Event.Status and event.get("type") == osdp.StatusReportType.Local:
+            report = bytes(event.get("report", b""))
+            record["kind"] = "status"
+            record["tamper"] = bool(report[:1] and report[0])
+            record["power_fault"] = bool(report[1:2] and report[1])
+            details = {"tamper": record["tamper"], "power_fault": record["power_fault"]}
         else:
             record["kind"] = f"event-{kind}"
         self.events[address].append(record)

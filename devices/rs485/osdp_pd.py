@@ -5,7 +5,8 @@ Each reader is a real libosdp ``PeripheralDevice`` whose channel is an RS485 bus
 (:mod:`devices.rs485.osdp_clock`). What a person would see and hear on the reader — LED
 colours, the buzzer, text — is :attr:`OsdpReader.state`, changed only by the commands the CP
 sent over the line. A card presented is reported as a 26-bit Wiegand read (facility code and
-card number with both parity bits); keys pressed as a keypad event.
+card number with both parity bits), or as any raw read (:meth:`OsdpReader.read_card`); keys
+pressed as a keypad event; a tamper switch as a local status report (``osdp_LSTATR``).
 
 With an SCBK the reader enforces the secure channel (``EnforceSecure``): a CP with another key
 cannot bring it online. Power off loses libosdp's state (sequence numbers, session keys), as a
@@ -36,6 +37,12 @@ KEYS = "0123456789*#"
 _KEY_CODES = {**{str(d): 0x30 + d for d in range(10)}, "*": 0x7F, "#": 0x0D}
 WIEGAND_26_FACILITY = range(256)
 WIEGAND_26_CARD = range(65536)
+CARD_FORMATS = {
+    "wiegand": osdp.CardFormat.Wiegand,
+    "raw": osdp.CardFormat.Unspecified,
+    "ascii": osdp.CardFormat.ASCII,
+}
+MAX_CARD_BYTES = 64
 
 
 def wiegand26(facility: int, card: int) -> bytes:
@@ -194,6 +201,51 @@ class OsdpReader:
             "card",
             facility=facility,
             card=card,
+        )
+
+    def read_card(self, data: bytes, bits: int | None = None, card_format: str = "wiegand") -> bool:
+        """Any card read: ``data`` as the reader's front end delivered it, ``bits`` long
+        (every bit of ``data`` by default), reported in ``card_format``."""
+        if card_format not in CARD_FORMATS:
+            raise ValueError(
+                f"card format {card_format!r} not accepted; accepted: {', '.join(CARD_FORMATS)}"
+            )
+        if not data or len(data) > MAX_CARD_BYTES:
+            raise ValueError(
+                f"card data of {len(data)} bytes not accepted; accepted: 1 to {MAX_CARD_BYTES}"
+            )
+        bits = len(data) * 8 if bits is None else bits
+        if not (len(data) - 1) * 8 < bits <= len(data) * 8:
+            raise ValueError(
+                f"card length {bits} bits not accepted for {len(data)} bytes of data; "
+                f"accepted: {(len(data) - 1) * 8 + 1} to {len(data) * 8}"
+            )
+        return self._submit(
+            {
+                "event": osdp.Event.CardRead,
+                "reader_no": 0,
+                "direction": 0,
+                "format": CARD_FORMATS[card_format],
+                "length": bits,
+                "data": data,
+            },
+            "card",
+            data=data,
+            bits=bits,
+            format=card_format,
+        )
+
+    def tamper(self, tampered: bool = True) -> bool:
+        """The tamper switch opens (or closes again): a local status report to the CP."""
+        return self._submit(
+            {
+                "event": osdp.Event.Status,
+                "type": osdp.StatusReportType.Local,
+                "nr_entries": 2,
+                "report": bytes([int(tampered), 0]),  # tamper, power (0: normal)
+            },
+            "tamper",
+            tampered=tampered,
         )
 
     def press_keys(self, keys: str) -> bool:

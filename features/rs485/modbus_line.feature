@@ -40,7 +40,7 @@ Feature: Modbus RTU on a faulty RS485 line
     And the slave under test is powered off for 2 s
     And "master" reads 1 holding registers from the writable register
     Then "master" got no reply after 1 tries
-    When 3 s pass on the line
+    When 3 seconds pass
     And "master" reads 1 holding registers from the writable register
     Then "master" read the values 0
 

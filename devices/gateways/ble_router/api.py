@@ -1,7 +1,9 @@
 """The router's RESTful API (seed 002, local form: no ``/api`` prefix, no ``mac=``): routes,
-parameter validation and error answers.
+parameter validation and error answers. This is the only layer that knows HTTP: the central
+below raises domain errors (:mod:`.errors`), mapped here to a status (:mod:`.api_errors`), and
+emits events, fed here into SSE streams (:mod:`.sse`, :mod:`.event_streams`).
 
-Status choices (see :mod:`.errors`): 400 for malformed or out-of-range input (nothing was
+Status choices (see :mod:`.api_errors`): 400 for malformed or out-of-range input (nothing was
 attempted), 404 for a UUID the connected device does not have, 500 when the router tried and
 could not — including a node that is not connected, which the seed's "200 for success, 500 for
 error" convention covers — and for SSE streams past the limit. Every error body is plain text
@@ -29,20 +31,22 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from devices.gateways.ble_router import (
-    advertise,
-    batch,
-    login,
+    advertise_api,
+    batch_api,
+    login_api,
     pairing_api,
     reboot,
     reports,
-    rssi_stream,
+    rssi_api,
 )
-from devices.gateways.ble_router.central import (
-    ADDRESS_TYPES,
-    NotificationSubscription,
-    ScanSubscription,
+from devices.gateways.ble_router.api_errors import error_response
+from devices.gateways.ble_router.central import ADDRESS_TYPES, ScanSubscription
+from devices.gateways.ble_router.errors import BleError, InvalidParameter
+from devices.gateways.ble_router.event_streams import (
+    ConnectionStateFeed,
+    NotificationFeed,
+    ScanFeed,
 )
-from devices.gateways.ble_router.errors import ApiError, bad_request, not_found
 from devices.gateways.ble_router.handlers import ROUTER, body, node, ok, parse_chips
 from devices.gateways.ble_router.params import (
     merged_params,
@@ -54,7 +58,7 @@ from devices.gateways.ble_router.params import (
     parse_uuid,
 )
 from devices.gateways.ble_router.scan_filter import parse_duplicates, parse_filter
-from devices.gateways.ble_router.sse import SseOutbox, open_stream
+from devices.gateways.ble_router.sse import serve_stream
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
@@ -83,11 +87,11 @@ def build_app(router: BleRouter) -> web.Application:
     r.add_get("/gatt/nodes/{node}/handle/{handle}/value", read_value)
     r.add_get("/gatt/nodes/{node}/handle/{handle}/value/{value}", write_value)
     r.add_get("/cassia/info", info)
-    batch.register(app)
-    advertise.register(app)
-    rssi_stream.register(app)
-    login.register(app)
-    reboot.register(app)
+    r.add_post("/cassia/reboot", reboot_request)
+    batch_api.register(app)
+    advertise_api.register(app)
+    rssi_api.register(app)
+    login_api.register(app)
     pairing_api.register(app)
     return app
 
@@ -97,8 +101,8 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
     router = request.app[ROUTER]
     try:
         response = await handler(request)
-    except ApiError as exc:
-        response = web.Response(status=exc.status, text=exc.message)
+    except BleError as exc:
+        response = error_response(exc)
     except web.HTTPException as exc:
         router.trace(
             "http", "request", method=request.method, path=request.path_qs, status=exc.status
@@ -133,18 +137,18 @@ async def gap_nodes(request: web.Request) -> web.StreamResponse:
     q = request.query
     if "event" in q:
         if q["event"] != "1":
-            raise bad_request(
+            raise InvalidParameter(
                 f"event={q['event']!r} is not accepted; use event=1 for the scan stream"
             )
         return await scan_stream(request)
     if "connection_state" in q:
         if q["connection_state"] != "connected":
-            raise bad_request(
+            raise InvalidParameter(
                 f"connection_state={q['connection_state']!r} is not accepted; "
                 "expected connection_state=connected"
             )
         return web.json_response({"nodes": router.connected_nodes_json()})
-    raise bad_request(
+    raise InvalidParameter(
         "GET /gap/nodes needs event=1 (the scan stream) or "
         "connection_state=connected (the connected devices)"
     )
@@ -171,51 +175,25 @@ async def scan_stream(request: web.Request) -> web.StreamResponse:
             / 1000.0
         )
     with_beacon = parse_flag("beacon", q.get("beacon", "0"))
-    token = router.streams.acquire("scan")
-    try:
-        response = await open_stream(request)
-        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
-        sub = ScanSubscription(
-            router.world,
-            outbox,
-            scan_filter,
-            active=active,
-            chips=chips,
-            duplicates=duplicates,
-            duplicates_period_s=period,
-            with_timestamp=with_timestamp,
-            report_chip=len(chips) > 1,
-            report_interval_s=report_interval,
-            with_beacon=with_beacon,
-        )
-        router.trace(
-            "sse",
-            "open",
-            stream="scan",
-            token=token,
-            active=active,
-            chips=list(chips),
-            params=scan_filter.raw,
-            open_streams=router.streams.count(),
-        )
-        try:
-            await router.central.subscribe_scan(sub)
-            await outbox.pump(response)
-        finally:
-            router.central.unsubscribe_scan(sub)
-            outbox.close()
-            router.trace(
-                "sse",
-                "close",
-                stream="scan",
-                token=token,
-                sent=outbox.sent,
-                matched=sub.matched,
-                dropped=outbox.dropped,
-            )
-    finally:
-        router.streams.release(token)
-    return response
+    subscription = ScanSubscription(
+        router.world,
+        scan_filter,
+        active=active,
+        chips=chips,
+        duplicates=duplicates,
+        duplicates_period_s=period,
+        report_interval_s=report_interval,
+    )
+    feed = ScanFeed(
+        router.central,
+        subscription,
+        with_timestamp=with_timestamp,
+        report_chip=len(chips) > 1,
+        with_beacon=with_beacon,
+    )
+    return await serve_stream(
+        request, router, "scan", feed, active=active, chips=list(chips), params=scan_filter.raw
+    )
 
 
 async def connect(request: web.Request) -> web.Response:
@@ -230,7 +208,7 @@ async def connect(request: web.Request) -> web.Response:
     discovergatt = parse_flag("discovergatt", p.get("discovergatt", 1))
     mtu = parse_int("mtu", p.get("mtu", 0), 0, 498, "0 (use 247) or an MTU from 23 to 498")
     if 0 < mtu < 23:
-        raise bad_request(
+        raise InvalidParameter(
             f"mtu={mtu} is out of range; expected 0 (use 247) or an MTU from 23 to 498"
         )
     chips = parse_chips(router, p.get("chip"), allow_all=False)
@@ -267,28 +245,9 @@ async def rssi(request: web.Request) -> web.Response:
 
 async def connection_state_stream(request: web.Request) -> web.StreamResponse:
     router = request.app[ROUTER]
-    token = router.streams.acquire("connection-state")
-    try:
-        response = await open_stream(request)
-        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
-        router.central.state_subs.append(outbox)
-        router.trace(
-            "sse",
-            "open",
-            stream="connection-state",
-            token=token,
-            open_streams=router.streams.count(),
-        )
-        try:
-            await outbox.pump(response)
-        finally:
-            if outbox in router.central.state_subs:
-                router.central.state_subs.remove(outbox)
-            outbox.close()
-            router.trace("sse", "close", stream="connection-state", token=token, sent=outbox.sent)
-    finally:
-        router.streams.release(token)
-    return response
+    return await serve_stream(
+        request, router, "connection-state", ConnectionStateFeed(router.central)
+    )
 
 
 # -- GATT ---------------------------------------------------------------------------------------
@@ -296,7 +255,7 @@ async def gatt_nodes(request: web.Request) -> web.StreamResponse:
     router = request.app[ROUTER]
     q = request.query
     if q.get("event") != "1":
-        raise bad_request(
+        raise InvalidParameter(
             "GET /gatt/nodes needs event=1 (the notification and indication "
             f"stream); got event={q.get('event')!r}"
         )
@@ -304,67 +263,38 @@ async def gatt_nodes(request: web.Request) -> web.StreamResponse:
         "sequence", q.get("sequence", "0"), 0, 2, "0 (none), 1 (per stream) or 2 (per device)"
     )
     with_timestamp = parse_flag("timestamp", q.get("timestamp", "0"))
-    token = router.streams.acquire("notification")
-    try:
-        response = await open_stream(request)
-        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
-        sub = NotificationSubscription(outbox, sequence, with_timestamp)
-        router.central.notify_subs.append(sub)
-        router.trace(
-            "sse",
-            "open",
-            stream="notification",
-            token=token,
-            sequence=sequence,
-            timestamp=with_timestamp,
-            open_streams=router.streams.count(),
-        )
-        try:
-            await outbox.pump(response)
-        finally:
-            if sub in router.central.notify_subs:
-                router.central.notify_subs.remove(sub)
-            outbox.close()
-            router.trace("sse", "close", stream="notification", token=token, sent=outbox.sent)
-    finally:
-        router.streams.release(token)
-    return response
+    feed = NotificationFeed(router.central, router.world, sequence, with_timestamp)
+    return await serve_stream(
+        request, router, "notification", feed, sequence=sequence, timestamp=with_timestamp
+    )
 
 
 async def services(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
     mac = node(request)
     uuid = parse_uuid(request.query["uuid"]) if "uuid" in request.query else None
+    if uuid is not None:
+        return web.json_response(reports.service_json(await router.central.service(mac, uuid)))
     db = await router.central.database(mac)
-    if uuid is None:
-        return web.json_response([reports.service_json(s) for s in db.services])
-    service = db.service(uuid)
-    if service is None:
-        raise not_found(f"{mac} has no primary service with UUID {uuid}")
-    return web.json_response(reports.service_json(service))
+    return web.json_response([reports.service_json(s) for s in db.services])
 
 
 async def characteristics(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
     mac = node(request)
     uuid = parse_uuid(request.query["uuid"]) if "uuid" in request.query else None
+    if uuid is not None:
+        char = await router.central.characteristic(mac, uuid)
+        return web.json_response(reports.characteristic_json(char))
     db = await router.central.database(mac)
-    if uuid is None:
-        return web.json_response([reports.characteristic_json(c) for c in db.characteristics()])
-    char = db.characteristic(uuid)
-    if char is None:
-        raise not_found(f"{mac} has no characteristic with UUID {uuid}")
-    return web.json_response(reports.characteristic_json(char))
+    return web.json_response([reports.characteristic_json(c) for c in db.characteristics()])
 
 
 async def service_characteristics(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
     mac = node(request)
     uuid = parse_uuid(request.match_info["service"], "service uuid")
-    db = await router.central.database(mac)
-    service = db.service(uuid)
-    if service is None:
-        raise not_found(f"{mac} has no primary service with UUID {uuid}")
+    service = await router.central.service(mac, uuid)
     return web.json_response([reports.characteristic_json(c) for c in service.characteristics])
 
 
@@ -372,10 +302,7 @@ async def descriptors(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
     mac = node(request)
     uuid = parse_uuid(request.match_info["characteristic"], "characteristic uuid")
-    db = await router.central.database(mac)
-    char = db.characteristic(uuid)
-    if char is None:
-        raise not_found(f"{mac} has no characteristic with UUID {uuid}")
+    char = await router.central.characteristic(mac, uuid)
     return web.json_response(reports.descriptors_json(char, with_properties=True))
 
 
@@ -410,6 +337,13 @@ async def info(request: web.Request) -> web.Response:
     fields = request.query.get("fields")
     if fields is not None:
         if fields != "container":
-            raise bad_request(f"fields={fields!r} is not accepted; only fields=container is")
+            raise InvalidParameter(f"fields={fields!r} is not accepted; only fields=container is")
         return web.json_response(reports.container_info(router.uptime))
     return web.json_response(router.info())
+
+
+async def reboot_request(request: web.Request) -> web.Response:
+    """``POST /cassia/reboot`` (see :mod:`.reboot`). The seed documents no parameters: like the
+    rest of the API, unknown ones are ignored."""
+    reboot.schedule_reboot(request.app[ROUTER], reason="api")
+    return web.Response(text="OK", content_type="text/plain")

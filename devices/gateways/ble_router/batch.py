@@ -1,41 +1,36 @@
-"""Batch connect (seed 002, "Batch Connect to a Target Device (v2.0 and above)"):
-``POST /gap/batch-connect`` queues devices, ``DELETE /gap/batch-connect`` empties the queue.
+"""Batch connect (seed 002, "Batch Connect to a Target Device (v2.0 and above)"): the router's
+queue of devices to connect (``POST /gap/batch-connect`` adds to it, ``DELETE`` empties it; the
+routes are :mod:`.batch_api`).
 
 How the router works the queue (readings of the seed where it is silent):
 
 * Devices are connected one after the other (the router's serial rule still holds: a manual
   connect request that arrives while a batch attempt runs is refused as busy). Each attempt
   lasts at most ``timeout`` ms; a device is retried until ``per_dev_timeout`` ms have passed
-  since its first attempt, then the connection-state stream reports
-  ``{"handle": <addr>, "chipId": <chip>, "connectionState": "connect timeout"}`` and the
-  router moves on. A successful attempt is reported ``connected`` as any connection is.
+  since its first attempt, then the central emits the connection state ``connect timeout``
+  (the connection-state stream reports
+  ``{"handle": <addr>, "chipId": <chip>, "connectionState": "connect timeout"}``) and the
+  router moves on. A successful attempt is reported ``connected`` as any connection is. An
+  attempt the central refuses or that fails (any :class:`~.errors.BleError`) is retried.
 * A later POST adds to the existing queue ("could add into existing batch-connect list");
   an address already queued or connected is not queued twice. Each device keeps the
   ``timeout`` / ``per_dev_timeout`` of the request that queued it.
 * ``DELETE`` empties the queue; an attempt already on the air runs to its end (aborting a
   controller mid-procedure is not something a client can ask for) but is not retried.
-* Only ``timeout`` accepts 20 ms and up (the seed's range for batch connect is 20-20000 ms,
-  the single connect's is 200-20000 ms).
+* A reboot empties the queue too (it lives in RAM).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from devices.gateways.ble_router import handlers
-from devices.gateways.ble_router.central import ADDRESS_TYPES
-from devices.gateways.ble_router.errors import ApiError, bad_request
-from devices.gateways.ble_router.params import parse_choice, parse_int, parse_mac
+from devices.gateways.ble_router.errors import BleError, ChipFull, ChipOff
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
 
-DEFAULT_TIMEOUT_MS = 5000
-MAX_PER_DEV_TIMEOUT_MS = 600_000
 _BUSY_RETRY_S = 0.05  # another connect holds the router: try again this much later
 _RETRY_PAUSE_S = 0.1  # an attempt that failed faster than this waits out the rest
 
@@ -76,9 +71,12 @@ class BatchConnector:
         return added
 
     def clear(self) -> int:
+        """Empty the queue; the worker gives up after its current attempt, and the next
+        :meth:`add` starts a fresh one."""
         dropped = len(self.queue)
         self.queue.clear()
         self._generation += 1
+        self._task = None
         return dropped
 
     async def _work(self, generation: int) -> None:
@@ -87,7 +85,8 @@ class BatchConnector:
             try:
                 await self._connect_one(entry, generation)
             finally:
-                self.current = None
+                if self.current is entry:
+                    self.current = None
 
     async def _connect_one(self, entry: BatchEntry, generation: int) -> None:
         central = self.router.central
@@ -109,7 +108,7 @@ class BatchConnector:
                 await central.connect(entry.mac, entry.addr_type, min(entry.timeout_s, left))
                 self.router.trace("batch", "connected", peer=entry.mac, attempts=attempts)
                 return
-            except ApiError as exc:
+            except BleError as exc:
                 self.router.trace(
                     "batch", "attempt-failed", peer=entry.mac, attempt=attempts, error=exc.message
                 )
@@ -127,95 +126,10 @@ class BatchConnector:
             attempts=attempts,
             per_dev_timeout_ms=round(entry.per_dev_timeout_s * 1000),
         )
-        central._emit_state(entry.mac, "connect timeout", chip)
+        central.report_state(entry.mac, "connect timeout", chip)
 
     def _chip_for_report(self) -> int:
         try:
             return self.router.central.pick_chip(None).index
-        except ApiError:
+        except (ChipOff, ChipFull):
             return 0
-
-
-BATCH: web.AppKey[BatchConnector] = web.AppKey("batch_connector")
-
-
-def parse_entries(raw: Any, timeout_s: float, per_dev_s: float) -> list[BatchEntry]:
-    """The ``list`` parameter: a JSON array of ``{"type": "public"|"random", "addr": MAC}``."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise bad_request(
-            f"list={raw!r} is not accepted; expected a JSON array such as "
-            '[{"type":"public","addr":"C0:00:5B:D1:B7:25"}]'
-        )
-    entries = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or "addr" not in item:
-            raise bad_request(
-                f"list[{i}]={item!r} is not accepted; expected an object "
-                '{"type":"public"|"random","addr":"C0:00:5B:D1:B7:25"}'
-            )
-        mac = parse_mac(item["addr"], f"list[{i}].addr")
-        addr_type = parse_choice(f"list[{i}].type", item.get("type", "public"), ADDRESS_TYPES)
-        entries.append(BatchEntry(mac, addr_type, timeout_s, per_dev_s))
-    return entries
-
-
-async def batch_connect(request: web.Request) -> web.Response:
-    connector = request.app[BATCH]
-    body = await handlers.body(request)
-    if body is not None and not isinstance(body, dict):
-        raise bad_request(
-            "the batch-connect body must be a JSON object with list, timeout and per_dev_timeout"
-        )
-    p = body or {}
-    unknown = sorted(set(p) - {"list", "timeout", "per_dev_timeout"})
-    if unknown:
-        raise bad_request(
-            f"unknown batch-connect parameter(s) {', '.join(unknown)}; accepted: "
-            "list, timeout, per_dev_timeout"
-        )
-    timeout = parse_int(
-        "timeout",
-        p.get("timeout", DEFAULT_TIMEOUT_MS),
-        20,
-        20000,
-        "a timeout in ms from 20 to 20000",
-    )
-    per_dev = parse_int(
-        "per_dev_timeout",
-        p.get("per_dev_timeout", timeout * 2),
-        timeout,
-        MAX_PER_DEV_TIMEOUT_MS,
-        f"a timeout in ms from timeout ({timeout}) to {MAX_PER_DEV_TIMEOUT_MS}",
-    )
-    entries = parse_entries(p.get("list"), timeout / 1000.0, per_dev / 1000.0)
-    added = connector.add(entries)
-    connector.router.trace(
-        "batch",
-        "queued",
-        added=added,
-        timeout_ms=timeout,
-        per_dev_timeout_ms=per_dev,
-        queue=len(connector.queue),
-    )
-    return handlers.ok()
-
-
-async def batch_remove(request: web.Request) -> web.Response:
-    connector = request.app[BATCH]
-    extra = sorted(k for k in request.query if k != "mac")
-    if extra or await handlers.body(request) is not None:
-        raise bad_request(
-            "DELETE /gap/batch-connect accepts no parameters; got "
-            f"{', '.join(extra) or 'a request body'}"
-        )
-    dropped = connector.clear()
-    connector.router.trace("batch", "cleared", dropped=dropped)
-    return handlers.ok()
-
-
-def register(app: web.Application) -> None:
-    app[BATCH] = BatchConnector(app[handlers.ROUTER])
-    app.router.add_post("/gap/batch-connect", batch_connect)
-    app.router.add_delete("/gap/batch-connect", batch_remove)

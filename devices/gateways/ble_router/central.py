@@ -1,20 +1,24 @@
-"""The router's BLE central: scanning shared by the open scan streams, connections, the GATT
-cache, notification and connection-state fan-out, RSSI.
+"""The router's BLE central: scanning shared by the open scan subscriptions, connections, the
+GATT cache, notifications and connection states, RSSI. It speaks BLE only: it raises the
+domain errors of :mod:`.errors` and emits the events of :mod:`.events` (a Bumble
+``EventEmitter``); the API (:mod:`.api`, :mod:`.event_streams`) turns them into HTTP answers
+and SSE streams.
 
-* **Scanning** is reference-counted per chip by the open scan streams: a chip scans while at
-  least one stream wants it, actively if any of them asked ``active=1`` (changing the scan
-  type restarts the scan). Scan responses (evtType 4) go only to streams that asked for active
-  scanning. Each stream filters on its own (:mod:`.scan_filter`), including its duplicate
-  filter; the controller never filters duplicates.
+* **Scanning** is reference-counted per chip by the scan subscriptions: a chip scans while at
+  least one subscription wants it, actively if any of them asked for active scanning
+  (changing the scan type restarts the scan). Scan responses (evtType 4) go only to
+  subscriptions that asked for active scanning. Each subscription filters on its own
+  (:mod:`.scan_filter`), including its duplicate filter; the controller never filters
+  duplicates.
 * **Names**: a report carries the name of its own packet, else the name the same device showed
   in another packet (remembered router-wide), else ``(unknown)``.
 * **Connections** follow the seed's serial rule: one connection attempt at a time per router;
-  a second one while the first runs is refused (500). A connection uses the chip asked for,
-  else the chip with the fewest connections; each chip holds at most
+  a second one while the first runs is refused (:class:`~.errors.Busy`). A connection uses
+  the chip asked for, else the chip with the fewest connections; each chip holds at most
   ``max_connections_per_chip`` links.
 * **Notifications**: every Handle Value Notification / Indication received on any handle of
-  any link is forwarded to every notification stream (the peer only sends them after the
-  client wrote 0100 / 0200 to a CCCD through the write API); indications are confirmed.
+  any link is emitted as a ``notification`` event (the peer only sends them after a client
+  wrote 0100 / 0200 to a CCCD); indications are confirmed.
 * **GATT cache**: discovery results are kept per device; ``discovergatt=1`` (default) lets a
   later connection reuse them, ``discovergatt=0`` makes the next discovery read the device.
 """
@@ -28,15 +32,34 @@ from typing import TYPE_CHECKING, Any
 
 from bumble import att, core, hci
 from bumble.device import Connection, ConnectionParametersPreferences
+from bumble.utils import EventEmitter
 
-from devices.gateways.ble_router import reports
-from devices.gateways.ble_router.beacons import parse_beacon
 from devices.gateways.ble_router.chip import Chip, chip_address
-from devices.gateways.ble_router.errors import failed
-from devices.gateways.ble_router.gatt import GattDatabase, discover
+from devices.gateways.ble_router.errors import (
+    AttError,
+    Busy,
+    ChipFull,
+    ChipOff,
+    LinkLost,
+    NotConnected,
+    ProcedureFailed,
+    Timeout,
+    UnknownAttribute,
+)
+from devices.gateways.ble_router.events import (
+    CONNECTION_STATE,
+    NOTIFICATION,
+    SCAN_REPORT,
+    STOPPED,
+)
+from devices.gateways.ble_router.gatt import (
+    GattCharacteristic,
+    GattDatabase,
+    GattService,
+    discover,
+)
 from devices.gateways.ble_router.pairing import RouterPairing
 from devices.gateways.ble_router.scan_filter import AdInfo, ScanFilter, parse_ad
-from devices.gateways.ble_router.sse import SseOutbox
 
 if TYPE_CHECKING:
     from sim.radio import Position, Radio
@@ -71,44 +94,63 @@ class SeenDevice:
     name: str | None = None
 
 
-class ScanSubscription:
-    """One scan stream's wishes and its per-stream state (duplicates, report interval)."""
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """One advertising report that passed a subscription's filters, received at world time
+    ``at`` on chip ``chip``."""
+
+    chip: int
+    evt_type: int
+    mac: str
+    addr_type: str
+    name: str | None
+    data: bytes
+    rssi: int
+    at: float
+
+
+class ScanSubscription(EventEmitter):
+    """One scan subscription's wishes and its own state (duplicates, report interval); emits
+    ``scan_report`` for every report it lets through.
+
+    ``duplicates``: each device and evtType once (per ``duplicates_period_s`` when given);
+    ``report_interval_s``: hold reports and emit, once per interval, the latest of each device
+    and evtType."""
 
     def __init__(
         self,
         world: World,
-        outbox: SseOutbox,
         scan_filter: ScanFilter,
         *,
         active: bool,
         chips: tuple[int, ...],
         duplicates: bool = False,
         duplicates_period_s: float | None = None,
-        with_timestamp: bool = False,
-        report_chip: bool = False,
         report_interval_s: float | None = None,
-        with_beacon: bool = False,
     ) -> None:
+        super().__init__()
         self.world = world
-        self.outbox = outbox
         self.filter = scan_filter
         self.match_all = scan_filter.empty
         self.active = active
         self.chips = chips
         self.duplicates = duplicates
         self.duplicates_period_s = duplicates_period_s
-        self.with_timestamp = with_timestamp
-        self.report_chip = report_chip
         self.report_interval_s = report_interval_s
-        self.with_beacon = with_beacon
         self.opened_at = world.now
+        self.closed = False
         self._seen: set[tuple[str, int]] = set()
         self._epoch = 0
-        self._pending: dict[tuple[str, int], str] = {}
+        self._pending: dict[tuple[str, int], ScanReport] = {}
         self._timer: asyncio.TimerHandle | None = None
         self.matched = 0
-        if report_interval_s:
-            self._timer = world.loop.call_later(report_interval_s, self._flush)
+
+    def start(self) -> None:
+        """Begin (the central calls this when it takes the subscription): duplicate periods
+        and report intervals count from now."""
+        self.opened_at = self.world.now
+        if self.report_interval_s and self._timer is None and not self.closed:
+            self._timer = self.world.loop.call_later(self.report_interval_s, self._flush)
 
     def offer(
         self, chip: int, evt_type: int, dev: SeenDevice, ad: AdInfo, data: bytes, rssi: int
@@ -130,58 +172,26 @@ class ScanSubscription:
                 return
             self._seen.add(key)
         self.matched += 1
-        line = reports.scan_report(
-            dev.name,
-            evt_type,
-            rssi,
-            data,
-            dev.mac,
-            dev.addr_type,
-            reports.timestamp(self.world.datetime()) if self.with_timestamp else None,
-            chip if self.report_chip else None,
-            parse_beacon(data) if self.with_beacon else None,
+        report = ScanReport(
+            chip, evt_type, dev.mac, dev.addr_type, dev.name, data, rssi, self.world.now
         )
         if self.report_interval_s:
-            self._pending[(dev.mac, evt_type)] = line  # the latest per device and type
+            self._pending[(dev.mac, evt_type)] = report  # the latest per device and type
         else:
-            self.outbox.push(line)
+            self.emit(SCAN_REPORT, report)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
-        for line in pending.values():
-            self.outbox.push(line)
-        if not self.outbox.closed and self.report_interval_s:
+        for report in pending.values():
+            self.emit(SCAN_REPORT, report)
+        if not self.closed and self.report_interval_s:
             self._timer = self.world.loop.call_later(self.report_interval_s, self._flush)
 
     def close(self) -> None:
+        self.closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-class NotificationSubscription:
-    """One notification stream: ``sequence`` 0 (none), 1 (per stream), 2 (per device)."""
-
-    def __init__(self, outbox: SseOutbox, sequence: int = 0, with_timestamp: bool = False):
-        self.outbox = outbox
-        self.sequence = sequence
-        self.with_timestamp = with_timestamp
-        self._count = 0
-        self._per_device: dict[str, int] = {}
-
-    def offer(self, mac: str, handle: int, value: bytes, data_type: str, stamp: str | None) -> None:
-        seq: int | None = None
-        if self.sequence == 1:
-            self._count += 1
-            seq = self._count
-        elif self.sequence == 2:
-            seq = self._per_device.get(mac, 0) + 1
-            self._per_device[mac] = seq
-        self.outbox.push(
-            reports.notification(
-                value, mac, handle, data_type, seq, stamp if self.with_timestamp else None
-            )
-        )
 
 
 @dataclass
@@ -201,8 +211,8 @@ class NodeLink:
     closing: bool = False
 
 
-class Central:
-    """Everything BLE the router does, on one or two chips."""
+class Central(EventEmitter):
+    """Everything BLE the router does, on one or two chips (its events: :mod:`.events`)."""
 
     def __init__(
         self,
@@ -214,6 +224,7 @@ class Central:
         chips: int,
         max_connections_per_chip: int,
     ) -> None:
+        super().__init__()
         self.world = world
         self.name = node_name
         self.max_connections_per_chip = max_connections_per_chip
@@ -233,8 +244,6 @@ class Central:
         self.links: dict[str, NodeLink] = {}
         self.connecting: str | None = None
         self.gatt_cache: dict[str, GattDatabase] = {}
-        self.notify_subs: list[NotificationSubscription] = []
-        self.state_subs: list[SseOutbox] = []
         self.trace_notifications = False
         self.pairing = RouterPairing(self)  # SMP: pending pairings, bonds
         self._kept_keys: list[Any] = []  # key stores carried over a reboot
@@ -293,18 +302,12 @@ class Central:
         self._retired = keep
 
     def _end_subscriptions(self) -> None:
-        """Close every stream subscription (scan, connection state, notifications)."""
+        """End every scan subscription and tell every listener that events stop here."""
         for sub_list in self._scan_subs:
             for sub in sub_list:
                 sub.close()
-                sub.outbox.close()
             sub_list.clear()
-        for outbox in self.state_subs:
-            outbox.close()
-        for ns in self.notify_subs:
-            ns.outbox.close()
-        self.state_subs.clear()
-        self.notify_subs.clear()
+        self.emit(STOPPED)
 
     async def shutdown(self) -> None:
         self._end_subscriptions()
@@ -360,6 +363,7 @@ class Central:
 
     # -- scanning ---------------------------------------------------------------------------
     async def subscribe_scan(self, sub: ScanSubscription) -> None:
+        sub.start()
         for chip in sub.chips:
             self._scan_subs[chip].append(sub)
         self.world.trace.emit(
@@ -368,7 +372,7 @@ class Central:
             "scan-subscribe",
             chips=list(sub.chips),
             active=sub.active,
-            streams=self.scan_stream_count(),
+            streams=self.scan_subscription_count(),
         )
         await self._own_task(self._update_scanning())
 
@@ -382,11 +386,11 @@ class Central:
             "hci",
             "scan-unsubscribe",
             chips=list(sub.chips),
-            streams=self.scan_stream_count(),
+            streams=self.scan_subscription_count(),
         )
         self._background(self._update_scanning(), "scan")
 
-    def scan_stream_count(self) -> int:
+    def scan_subscription_count(self) -> int:
         return len({id(s) for subs in self._scan_subs for s in subs})
 
     async def _update_scanning(self) -> None:
@@ -416,19 +420,19 @@ class Central:
     # -- connections ------------------------------------------------------------------------
     def pick_chip(self, wanted: int | None) -> Chip:
         if not self.chips or not all(c.powered for c in self.chips):
-            raise failed("the router's Bluetooth chips are not powered on yet")
+            raise ChipOff("the router's Bluetooth chips are not powered on yet")
         cap = self.max_connections_per_chip
         if wanted is not None:
             chip = self.chips[wanted]
             if chip.connections >= cap:
-                raise failed(
+                raise ChipFull(
                     f"chip {wanted} already has {chip.connections} connections, its "
                     f"maximum is {cap}; disconnect a device or use another chip"
                 )
             return chip
         free = [c for c in self.chips if c.connections < cap]
         if not free:
-            raise failed(
+            raise ChipFull(
                 f"every chip holds its maximum of {cap} connections "
                 f"({cap * len(self.chips)} in all); disconnect a device first"
             )
@@ -445,14 +449,14 @@ class Central:
     ) -> tuple[NodeLink, bool]:
         """Connect (or find the existing link). Returns (link, newly connected).
 
-        The attempt runs to its end (and keeps the router busy) even if the HTTP client that
-        asked goes away meanwhile."""
+        The attempt runs to its end (and keeps the router busy) even if the caller that asked
+        goes away meanwhile."""
         try:
             return await self._own_task(
                 self._connect(mac, addr_type, timeout_s, chip, mtu, discovergatt)
             )
         except ProcedureCancelled:
-            raise failed(f"the connection attempt to {mac} was cancelled") from None
+            raise LinkLost(f"the connection attempt to {mac} was cancelled") from None
 
     async def _connect(
         self,
@@ -467,7 +471,7 @@ class Central:
         if existing is not None:
             return existing, False
         if self.connecting is not None:
-            raise failed(
+            raise Busy(
                 f"the router is busy connecting to {self.connecting}; connection "
                 "requests are handled one at a time (wait for the previous request's "
                 "answer, then retry)"
@@ -513,7 +517,7 @@ class Central:
                 self.world.trace.emit(
                     self.name, "hci", "connect-failed", peer=mac, reason="timeout"
                 )
-                raise failed(
+                raise Timeout(
                     f"connection to {mac} (type {addr_type}) timed out after "
                     f"{round(timeout_s * 1000)} ms: the device did not answer; check "
                     "that it advertises connectably, is in range and that its "
@@ -523,7 +527,7 @@ class Central:
                 self.world.trace.emit(
                     self.name, "hci", "connect-failed", peer=mac, reason=repr(exc)
                 )
-                raise failed(f"connection to {mac} failed: {exc}") from None
+                raise ProcedureFailed(f"connection to {mac} failed: {exc}") from None
             link = NodeLink(mac, addr_type, chip_obj, connection, self.world.now)
             self._hook(link)
             self.links[mac] = link
@@ -549,9 +553,9 @@ class Central:
             )
             await self.pairing.link_up(link)  # a bonded device is re-encrypted
             if self.links.get(mac) is link:
-                self._emit_state(mac, "connected", chip_obj.index)
+                self.report_state(mac, "connected", chip_obj.index)
             else:
-                raise failed(f"the link to {mac} dropped while it was being set up")
+                raise LinkLost(f"the link to {mac} dropped while it was being set up")
             return link, True
         finally:
             if self.connecting == mac:  # a reboot may have forgotten this attempt
@@ -582,17 +586,7 @@ class Central:
             self.world.trace.emit(
                 self.name, "gatt", data_type, peer=link.mac, handle=handle, value=bytes(value)
             )
-        subs = self.notify_subs
-        if not subs:
-            return
-        stamp = (
-            reports.timestamp(self.world.datetime())
-            if any(s.with_timestamp for s in subs)
-            else None
-        )
-        value = bytes(value)
-        for sub in subs:
-            sub.offer(link.mac, handle, value, data_type, stamp)
+        self.emit(NOTIFICATION, link.mac, handle, bytes(value), data_type)
 
     def _on_disconnected(self, link: NodeLink, reason: int) -> None:
         if self.links.get(link.mac) is not link:
@@ -614,20 +608,21 @@ class Central:
             reason_name=reason_name,
             by_request=link.closing,
         )
-        self._emit_state(link.mac, "disconnected", link.chip.index)
+        self.report_state(link.mac, "disconnected", link.chip.index)
 
-    def _emit_state(self, mac: str, state: str, chip: int) -> None:
-        line = reports.connection_state(mac, state, chip)
-        for outbox in self.state_subs:
-            outbox.push(line)
+    def report_state(self, mac: str, state: str, chip: int) -> None:
+        """Emit a ``connection_state`` event: ``connected``, ``disconnected`` or, from a
+        procedure that gave up on a device (batch connect), ``connect timeout``."""
+        self.emit(CONNECTION_STATE, mac, state, chip)
 
     def link(self, mac: str) -> NodeLink:
         link = self.links.get(mac)
         if link is None:
             busy = " (a connection attempt to it is in progress)" if self.connecting == mac else ""
-            raise failed(
+            raise NotConnected(
+                mac,
                 f"device {mac} is not connected{busy}; connect it first with POST "
-                f"/gap/nodes/{mac}/connection"
+                f"/gap/nodes/{mac}/connection",
             )
         return link
 
@@ -639,19 +634,37 @@ class Central:
             await self._own_task(link.connection.disconnect())
         except (core.BaseBumbleError, ProcedureCancelled) as exc:
             if mac in self.links:
-                raise failed(f"disconnecting {mac} failed: {exc}") from None
+                raise ProcedureFailed(f"disconnecting {mac} failed: {exc}") from None
 
     # -- GATT -------------------------------------------------------------------------------
     async def database(self, mac: str) -> GattDatabase:
         """The device's GATT database: cached, or discovered now (to the end, even if the
-        HTTP client that asked goes away)."""
+        caller that asked goes away)."""
         link = self.link(mac)
         if link.gatt is not None:
             return link.gatt
         try:
             return await self._own_task(self._database(link))
         except ProcedureCancelled:
-            raise failed(f"GATT discovery of {mac} was cancelled") from None
+            raise LinkLost(f"GATT discovery of {mac} was cancelled") from None
+
+    async def service(self, mac: str, uuid: str) -> GattService:
+        """The device's primary service ``uuid`` (full 128-bit form)."""
+        service = (await self.database(mac)).service(uuid)
+        if service is None:
+            raise UnknownAttribute(
+                mac, "service", uuid, f"{mac} has no primary service with UUID {uuid}"
+            )
+        return service
+
+    async def characteristic(self, mac: str, uuid: str) -> GattCharacteristic:
+        """The device's characteristic ``uuid`` (full 128-bit form)."""
+        char = (await self.database(mac)).characteristic(uuid)
+        if char is None:
+            raise UnknownAttribute(
+                mac, "characteristic", uuid, f"{mac} has no characteristic with UUID {uuid}"
+            )
+        return char
 
     async def _database(self, link: NodeLink) -> GattDatabase:
         mac = link.mac
@@ -705,19 +718,21 @@ class Central:
             self.world.trace.emit(
                 self.name, "gatt", "att-error", peer=link.mac, op=what, error=exc.error_name
             )
-            raise failed(
+            raise AttError(
+                exc.error_code,
+                str(exc.error_name),
                 f"{what} on {link.mac} failed: the device answered "
-                f"{exc.error_name} (ATT error 0x{exc.error_code:02X})"
+                f"{exc.error_name} (ATT error 0x{exc.error_code:02X})",
             ) from None
         except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041
-            raise failed(f"{what} on {link.mac} failed: the device did not answer") from None
+            raise Timeout(f"{what} on {link.mac} failed: the device did not answer") from None
         except ProcedureCancelled:
-            raise failed(f"{what} on {link.mac} failed: the link was lost") from None
+            raise LinkLost(f"{what} on {link.mac} failed: the link was lost") from None
         except core.BaseBumbleError as exc:
-            raise failed(f"{what} on {link.mac} failed: {exc}") from None
+            raise ProcedureFailed(f"{what} on {link.mac} failed: {exc}") from None
 
     async def _own_task(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run a BLE procedure in a task of its own: an HTTP client that goes away must not
+        """Run a BLE procedure in a task of its own: a caller that goes away must not
         abort it halfway (leaving the controller mid-procedure). If the procedure itself is
         cancelled (Bumble cancels pending requests when a link drops) while our caller is
         not, that is :class:`ProcedureCancelled`."""

@@ -9,11 +9,12 @@ from typing import Any
 
 from bumble.core import UUID
 
+from devices.ble.gatt_uuids import dashed
+
 
 def full_uuid(uuid: UUID) -> str:
     """Any Bumble UUID -> ``0000180d-0000-1000-8000-00805f9b34fb`` (128-bit, lower case)."""
-    h = uuid.to_bytes(force_128=True)[::-1].hex()
-    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    return dashed(uuid.to_bytes(force_128=True)[::-1].hex())
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from devices.gateways.ble_router.errors import bad_request
+from devices.gateways.ble_router.errors import InvalidParameter
 from devices.gateways.ble_router.params import parse_int, parse_mac
 
 if TYPE_CHECKING:
@@ -36,12 +36,12 @@ async def body(request: web.Request) -> Any:
     try:
         body = json.loads(raw)
     except ValueError:
-        raise bad_request(
+        raise InvalidParameter(
             f"the request body is not JSON: {raw[:80]!r}; expected e.g. "
             '{"timeout":"10000","type":"public"}'
         ) from None
     if not isinstance(body, dict):
-        raise bad_request(f"the request body must be a JSON object, got {raw[:80]!r}")
+        raise InvalidParameter(f"the request body must be a JSON object, got {raw[:80]!r}")
     return body
 
 

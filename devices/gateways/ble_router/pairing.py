@@ -1,6 +1,7 @@
 """The router's side of the seed's Secure Pairing API, on Bumble's Security Manager.
 
-One pairing at a time per node, driven in two steps as the seed describes:
+One pairing at a time per node, driven in two steps as the seed describes (the HTTP side,
+parameters and answers, is :mod:`.pairing_api`):
 
 * ``pair`` starts Bumble's SMP pairing (as initiator) with the request's IO capability, OOB
   data and bonding, then answers with the first thing that happens: the pairing ends
@@ -9,6 +10,10 @@ One pairing at a time per node, driven in two steps as the seed describes:
   TK (3). The SMP session keeps running in its own task while it waits.
 * ``pair-input`` hands the awaited value to the waiting SMP step and answers with what happens
   next, in the same format.
+
+Each step returns a :class:`PairingStep`; failures are the domain errors of :mod:`.errors`
+(:class:`~.errors.Busy`, :class:`~.errors.InvalidState`); the central emits ``pairing``
+``(mac, status)`` when a pairing ends.
 
 Status codes not produced here: 4 ("LE Secure Connections Pairing OOB Expected") would need a
 peer that holds OOB data *from the router*; the seed's API has no way to give a device the
@@ -33,7 +38,6 @@ Passkeys the router displays come from the world's seeded random stream (see
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,7 +48,8 @@ from bumble.keys import MemoryKeyStore
 from bumble.pairing import PairingConfig, PairingDelegate
 
 from devices.ble.security import IO_CAPABILITY, SpecSession, forget
-from devices.gateways.ble_router.errors import bad_request, failed
+from devices.gateways.ble_router.errors import Busy, InvalidState
+from devices.gateways.ble_router.events import PAIRING
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.central import Central, NodeLink
@@ -62,12 +67,24 @@ STATUS = {
     7: "Numeric Comparison Expected",
 }
 _PROMPT_STATUS = {"tk": 3, "passkey": 5, "display": 6, "compare": 7}
-_HEX16 = re.compile(r"^(0[xX])?[0-9A-Fa-f]{32}$")
+
+
+@dataclass(frozen=True)
+class PairingStep:
+    """What a pairing step ended with: a :data:`STATUS` code and, for a passkey to show or a
+    number to compare, the six digits."""
+
+    status: int
+    display: str | None = None
+
+    @property
+    def status_name(self) -> str:
+        return STATUS[self.status]
 
 
 @dataclass(frozen=True)
 class PairRequest:
-    """A validated pair request (see :func:`parse_pair_request`)."""
+    """A validated pair request (see :func:`.pairing_api.parse_pair_request`)."""
 
     io_capability: str = "KeyboardDisplay"
     oob: int = 0  # 0 none, 1 legacy OOB, 2 LE SC OOB
@@ -76,47 +93,6 @@ class PairRequest:
     timeout_s: float = 5.0
     addr_type: str = "public"
     bond: bool = True
-
-
-def _oob_value(name: str, raw: Any) -> bytes:
-    text = str(raw).strip()
-    if not isinstance(raw, str) or not _HEX16.match(text):
-        raise bad_request(
-            f"{name}={raw!r} is not accepted; expected the 16-byte value the "
-            "device provides, as 32 hex digits (e.g. "
-            "e18df48c5ad68f0ee3d541e4d60f9ae5)"
-        )
-    return bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)
-
-
-def parse_pair_request(p: dict[str, Any]) -> PairRequest:
-    """Body / query parameters of ``POST .../pair`` -> :class:`PairRequest` (400 on bad input)."""
-    from devices.gateways.ble_router.params import parse_choice, parse_flag, parse_int
-
-    io = p.get("iocapability", p.get("io-capability", "KeyboardDisplay"))
-    if io not in IO_CAPABILITY:
-        raise bad_request(
-            f"iocapability={io!r} is not accepted; expected one of {', '.join(IO_CAPABILITY)}"
-        )
-    if "oob" in p:
-        oob = parse_int("oob", p["oob"], 0, 2, "0 (no OOB), 1 (Legacy OOB) or 2 (Security OOB)")
-    else:
-        oob = 1 if parse_flag("legacy-oob", p.get("legacy-oob", 0)) else 0
-    rand = confirm = None
-    if oob == 2:
-        missing = [k for k in ("rand", "confirm") if k not in p]
-        if missing:
-            raise bad_request(
-                f"oob=2 (Security OOB) needs {' and '.join(missing)}: the values "
-                "the device provides (32 hex digits each)"
-            )
-        rand, confirm = _oob_value("rand", p["rand"]), _oob_value("confirm", p["confirm"])
-    timeout = parse_int(
-        "timeout", p.get("timeout", 5000), 200, 20000, "a timeout in ms from 200 to 20000"
-    )
-    addr_type = parse_choice("type", p.get("type", "public"), ("public", "random"))
-    bond = parse_flag("bond", p.get("bond", 1))
-    return PairRequest(io, oob, rand, confirm, timeout / 1000.0, addr_type, bond)
 
 
 @dataclass
@@ -143,24 +119,17 @@ class PendingPairing:
     prompt: Prompt | None = None
     task: asyncio.Task[None] | None = None
 
-    async def next_answer(self) -> dict[str, Any]:
-        """The response to the step that is waiting: the next prompt or the outcome."""
+    async def next_step(self) -> PairingStep:
+        """How the step that is waiting ends: the next prompt or the outcome."""
         event = await self.events.get()
         if isinstance(event, Outcome):
-            return answer(event.status)
+            return PairingStep(event.status)
         self.prompt = event
-        return answer(_PROMPT_STATUS[event.kind], event.display)
-
-
-def answer(status: int, display: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"pairingStatusCode": status, "pairingStatus": STATUS[status]}
-    if display is not None:
-        body["display"] = display
-    return body
+        return PairingStep(_PROMPT_STATUS[event.kind], event.display)
 
 
 class RouterDelegate(PairingDelegate):
-    """Turns Bumble's SMP questions into prompts of the two-step HTTP flow."""
+    """Turns Bumble's SMP questions into prompts of the two-step flow."""
 
     def __init__(self, pending: PendingPairing, passkey: Callable[[], int]) -> None:
         request = pending.request
@@ -293,9 +262,9 @@ class RouterPairing:
             return None
         return index
 
-    async def pair(self, mac: str, request: PairRequest) -> dict[str, Any]:
+    async def pair(self, mac: str, request: PairRequest) -> PairingStep:
         if mac in self.pending:
-            raise failed(
+            raise Busy(
                 f"a pairing with {mac} is already in progress; answer it with POST "
                 f"/management/nodes/{mac}/pair-input or wait for it to end"
             )
@@ -305,7 +274,7 @@ class RouterPairing:
             link, _new = await self.central.connect(mac, request.addr_type, request.timeout_s)
         if link.connection.is_encrypted and mac in self.paired_links:
             self.trace("pair-already-paired", peer=mac)
-            return answer(1)
+            return PairingStep(1)
         pending = PendingPairing(mac, request)
         self.pending[mac] = pending
         self.unanswered.pop(mac, None)
@@ -317,15 +286,16 @@ class RouterPairing:
             bond=request.bond,
         )
         pending.task = self.world.spawn(self._run(link, pending), name=f"pair/{mac}")
-        return await pending.next_answer()
+        return await pending.next_step()
 
-    async def pair_input(self, mac: str, body: dict[str, Any]) -> dict[str, Any]:
+    def awaited_input(self, mac: str) -> str:
+        """What the pairing with ``mac`` waits for: ``tk``, ``passkey`` or ``compare`` (also
+        when the other side ended it while the user was answering: the late answer then gets
+        the outcome)."""
         pending = self.pending.get(mac)
-        prompt = pending.prompt if pending is not None else None
         if pending is None and mac in self.unanswered:
-            # the other side ended the pairing while the client was answering
-            parse_input(self.unanswered[mac].prompt_kind, body)
-            return answer(self.unanswered.pop(mac).status)
+            return self.unanswered[mac].prompt_kind
+        prompt = pending.prompt if pending is not None else None
         if pending is None or prompt is None or prompt.answer is None or prompt.answer.done():
             waiting = (
                 " (the pairing in progress waits for the passkey to be typed on the "
@@ -333,15 +303,24 @@ class RouterPairing:
                 if pending is not None
                 else ""
             )
-            raise failed(
+            raise InvalidState(
                 f"no pairing with {mac} is waiting for input{waiting}; start one with "
                 f"POST /management/nodes/{mac}/pair"
             )
-        value = parse_input(prompt.kind, body)
+        return prompt.kind
+
+    async def pair_input(self, mac: str, value: Any) -> PairingStep:
+        """Hand ``value`` (parsed for :meth:`awaited_input`'s kind) to the waiting step."""
+        kind = self.awaited_input(mac)
+        pending = self.pending.get(mac)
+        if pending is None:  # the other side ended the pairing while the client was answering
+            return PairingStep(self.unanswered.pop(mac).status)
+        prompt = pending.prompt
+        assert prompt is not None and prompt.answer is not None
         pending.prompt = None
-        self.trace("pair-input", peer=mac, kind=prompt.kind)
+        self.trace("pair-input", peer=mac, kind=kind)
         prompt.answer.set_result(value)
-        return await pending.next_answer()
+        return await pending.next_step()
 
     async def unbond(self, mac: str) -> None:
         found = False
@@ -352,7 +331,7 @@ class RouterPairing:
         self.bonded.pop(mac, None)
         self.paired_links.discard(mac)
         if not found:
-            raise failed(f"the router holds no bond with {mac}; nothing to remove")
+            raise InvalidState(f"the router holds no bond with {mac}; nothing to remove")
         self.trace("unbond", peer=mac)
 
     # -- link events ------------------------------------------------------------------------
@@ -425,38 +404,4 @@ class RouterPairing:
                 await forget(link.chip.device.keystore, mac)
                 self.bonded.pop(mac, None)
         self.trace("pair-end", peer=mac, status=outcome.status, reason=outcome.reason)
-
-
-def parse_input(kind: str, body: dict[str, Any]) -> Any:
-    """The ``pair-input`` body for the prompt that waits (400 naming what is expected)."""
-    if kind == "tk":
-        raw = body.get("tk")
-        if raw is None:
-            raise bad_request(
-                'this pairing waits for the legacy OOB TK: send {"tk": '
-                '"0x0123456789ABCDEF0123456789ABCDEF"}'
-            )
-        text = str(raw).strip()
-        if not isinstance(raw, str) or not _HEX16.match(text):
-            raise bad_request(
-                f"tk={raw!r} is not accepted; expected 0x followed by 32 hex "
-                "digits (16 bytes), e.g. 0x0123456789ABCDEF0123456789ABCDEF"
-            )
-        # "0x..." is the number written most-significant byte first; SMP carries TK LSB first
-        return bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)[::-1]
-    raw = body.get("passkey")
-    if kind == "compare":
-        if str(raw) not in ("0", "1"):
-            raise bad_request(
-                f"passkey={raw!r} is not accepted for numeric comparison; send "
-                '{"passkey": "1"} (the numbers match) or {"passkey": "0"} (they '
-                "do not)"
-            )
-        return str(raw) == "1"
-    text = str(raw).strip() if raw is not None else ""
-    if raw is None or not re.fullmatch(r"\d{1,6}", text):
-        raise bad_request(
-            f"passkey={raw!r} is not accepted; this pairing waits for the "
-            'passkey the device displays: 6 digits, e.g. {"passkey": "123456"}'
-        )
-    return int(text)
+        self.central.emit(PAIRING, mac, outcome.status)

@@ -1,5 +1,5 @@
 """Parsing and validating request parameters: pure functions that return the value or raise
-:class:`~devices.gateways.ble_router.errors.ApiError` (400) naming the bad value and what is
+:class:`~devices.gateways.ble_router.errors.InvalidParameter` naming the bad value and what is
 accepted."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from devices.gateways.ble_router.errors import bad_request
+from devices.ble.gatt_uuids import uuid128
+from devices.gateways.ble_router.errors import InvalidParameter
 
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]*$")
@@ -18,7 +19,7 @@ MAX_ATTRIBUTE_LENGTH = 512  # ATT: an attribute value is at most 512 bytes
 def parse_mac(text: str, what: str = "node") -> str:
     """``AA:BB:CC:DD:EE:FF`` (any case) -> the upper-case form."""
     if not isinstance(text, str) or not _MAC_RE.match(text):
-        raise bad_request(f"{what} {text!r} is not a MAC address like EF:F3:CF:F0:8B:81")
+        raise InvalidParameter(f"{what} {text!r} is not a MAC address like EF:F3:CF:F0:8B:81")
     return text.upper()
 
 
@@ -26,16 +27,16 @@ def parse_int(name: str, raw: Any, lo: int, hi: int, accepted: str | None = None
     """An integer parameter (given as a number or a decimal string) within ``lo..hi``."""
     accepted = accepted or f"an integer from {lo} to {hi}"
     if isinstance(raw, bool):
-        raise bad_request(f"{name}={raw!r} is not accepted; expected {accepted}")
+        raise InvalidParameter(f"{name}={raw!r} is not accepted; expected {accepted}")
     if isinstance(raw, int):
         value = raw
     else:
         text = str(raw).strip()
         if not re.fullmatch(r"[+-]?\d+", text):
-            raise bad_request(f"{name}={raw!r} is not a number; expected {accepted}")
+            raise InvalidParameter(f"{name}={raw!r} is not a number; expected {accepted}")
         value = int(text)
     if not lo <= value <= hi:
-        raise bad_request(f"{name}={value} is out of range; expected {accepted}")
+        raise InvalidParameter(f"{name}={value} is out of range; expected {accepted}")
     return value
 
 
@@ -47,7 +48,9 @@ def parse_flag(name: str, raw: Any) -> bool:
 def parse_choice(name: str, raw: Any, choices: tuple[str, ...]) -> str:
     text = str(raw).strip().lower()
     if text not in choices:
-        raise bad_request(f"{name}={raw!r} is not accepted; expected one of {', '.join(choices)}")
+        raise InvalidParameter(
+            f"{name}={raw!r} is not accepted; expected one of {', '.join(choices)}"
+        )
     return text
 
 
@@ -55,17 +58,17 @@ def parse_hex(name: str, raw: str, max_bytes: int = MAX_ATTRIBUTE_LENGTH) -> byt
     """An even-length hex string (e.g. ``0100``) -> bytes."""
     text = raw.strip()
     if not text or not _HEX_RE.match(text):
-        raise bad_request(
+        raise InvalidParameter(
             f"{name} {raw!r} is not hex; expected hex digits such as 0100 or FF000C00"
         )
     if len(text) % 2:
-        raise bad_request(
+        raise InvalidParameter(
             f"{name} {raw!r} has an odd number of hex digits ({len(text)}); "
             "expected whole bytes such as 0100"
         )
     data = bytes.fromhex(text)
     if len(data) > max_bytes:
-        raise bad_request(
+        raise InvalidParameter(
             f"{name} is {len(data)} bytes long; at most {max_bytes} bytes are accepted"
         )
     return data
@@ -85,23 +88,13 @@ def parse_handle(raw: str) -> int:
 def parse_uuid(raw: str, what: str = "uuid") -> str:
     """A 16-, 32- or 128-bit UUID (with or without dashes, any case) -> the full 128-bit
     lower-case form ``0000180d-0000-1000-8000-00805f9b34fb``."""
-    text = raw.strip().lower()
-    if text.startswith("0x"):
-        text = text[2:]
-    compact = text.replace("-", "")
-    if (
-        not compact
-        or not _HEX_RE.match(compact)
-        or len(compact) not in (4, 8, 32)
-        or ("-" in text and len(compact) != 32)
-    ):
-        raise bad_request(
+    full = uuid128(raw)
+    if full is None:
+        raise InvalidParameter(
             f"{what} {raw!r} is not a UUID; expected a 16-bit (180d), 32-bit or "
             "128-bit (0000180d-0000-1000-8000-00805f9b34fb) UUID"
         )
-    if len(compact) in (4, 8):
-        compact = compact.rjust(8, "0") + "00001000800000805f9b34fb"
-    return f"{compact[0:8]}-{compact[8:12]}-{compact[12:16]}-{compact[16:20]}-{compact[20:32]}"
+    return full
 
 
 def merged_params(query: Mapping[str, str], body: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""``POST /cassia/reboot``: the router restarts.
+"""The router's reboot (``POST /cassia/reboot``, whose route is in :mod:`.api`, and the world
+fault of the same name): the router restarts.
 
 The seed names the route (local form ``POST http://{gateway ip}/cassia/reboot``) and nothing
 else; what follows is how a real gateway's reboot looks from outside, and what we do:
@@ -31,29 +32,13 @@ import asyncio
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
-from devices.gateways.ble_router import handlers
-
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
-    from devices.protocols.http_server import ServedApp
 
 REBOOT_DELAY_S = 0.2  # between the answer and the power going down
 
 _rebooting: weakref.WeakSet[BleRouter] = weakref.WeakSet()
 _tasks: set[asyncio.Task[Any]] = set()
-
-
-def register(app: web.Application) -> None:
-    """Add ``POST /cassia/reboot`` to the router's API."""
-    app.router.add_post("/cassia/reboot", reboot_request)
-
-
-async def reboot_request(request: web.Request) -> web.Response:
-    # The seed documents no parameters: like the rest of the API, unknown ones are ignored.
-    schedule_reboot(request.app[handlers.ROUTER], reason="api")
-    return web.Response(text="OK", content_type="text/plain")
 
 
 def is_rebooting(router: BleRouter) -> bool:
@@ -85,39 +70,20 @@ async def _reboot(router: BleRouter, reason: str, delay_s: float) -> None:
     try:
         if delay_s > 0:
             await asyncio.sleep(delay_s)
-        served = await _go_down(router, reason)
+        router.trace(
+            "world",
+            "reboot",
+            reason=reason,
+            boot_s=router.boot_s,
+            links=len(router.central.links),
+            streams=router.open_streams,
+        )
+        served = await router.power_off()
+        router.trace("world", "down", refused_for_s=router.boot_s)
         await asyncio.sleep(router.boot_s)
-        await _come_up(router, served)
+        await router.start()  # chips on, uptime from now
+        for one in served:
+            await router.serve(one.net, one.host, one.port)
+        router.trace("world", "booted", uptime=router.uptime, serving=len(served))
     finally:
         _rebooting.discard(router)
-
-
-async def _go_down(router: BleRouter, reason: str) -> list[ServedApp]:
-    """Power off, end the API; return where it was served (to serve there again)."""
-    central = router.central
-    router.trace(
-        "world",
-        "reboot",
-        reason=reason,
-        boot_s=router.boot_s,
-        links=len(central.links),
-        streams=router.open_streams,
-    )
-    central.power_off()
-    served, router._served = router._served, []  # the API process ends with the power
-    for one in served:
-        try:
-            await one.close()
-        except Exception as exc:  # a listener its owner closed already
-            router.trace("http", "close-error", error=repr(exc))
-    router._app = None  # the next boot builds a fresh process
-    router.started = False
-    router.trace("world", "down", refused_for_s=router.boot_s)
-    return served
-
-
-async def _come_up(router: BleRouter, served: list[ServedApp]) -> None:
-    await router.start()  # chips on, uptime from now
-    for one in served:
-        await router.serve(one.net, one.host, one.port)
-    router.trace("world", "booted", uptime=router.uptime, serving=len(served))

@@ -69,6 +69,20 @@ def connection_state(mac: str, state: str, chip: int) -> str:
     return _dumps({"handle": mac, "connectionState": state, "chipId": chip})
 
 
+def rssi_report(mac: str, rssi: int) -> str:
+    """One RSSI stream event."""
+    return _dumps({"id": mac, "rssi": rssi})
+
+
+# -- pairing ------------------------------------------------------------------------------------
+def pairing_answer(status: int, status_name: str, display: str | None) -> dict[str, Any]:
+    """A pairing step's answer: ``{pairingStatusCode, pairingStatus[, display]}``."""
+    body: dict[str, Any] = {"pairingStatusCode": status, "pairingStatus": status_name}
+    if display is not None:
+        body["display"] = display
+    return body
+
+
 # -- notifications ------------------------------------------------------------------------------
 def notification(
     value: bytes,

@@ -1,5 +1,6 @@
 """The reference BLE router node: a Cassia-style gateway (seed 002) with one or two Bumble
-chips on the simulated radio and the RESTful API + SSE served by aiohttp.
+chips on the simulated radio (:mod:`.central`) and the RESTful API + SSE served by aiohttp
+(:mod:`.api`).
 
 Typical test bed::
 
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from devices.gateways.ble_router import reports
 from devices.gateways.ble_router.api import build_app
+from devices.gateways.ble_router.batch import BatchConnector
 from devices.gateways.ble_router.central import CONN_PARAMS, Central, NodeLink
 from devices.gateways.ble_router.params import parse_mac
 from devices.gateways.ble_router.sse import StreamLimiter
@@ -76,6 +78,7 @@ class BleRouter:
         self.central = Central(
             world, radio, self.name, self.mac, self.position, chips, max_connections_per_chip
         )
+        self.batch = BatchConnector(self)  # the batch-connect queue (see .batch)
         self._app: web.Application | None = None
         self._served: list[ServedApp] = []
         self.started = False
@@ -108,14 +111,30 @@ class BleRouter:
     async def stop(self) -> None:
         """Close the API (ending every stream), drop every link, stop scanning."""
         await self.central.shutdown()
+        await self._close_api()
+        self.started = False
+        self.trace("world", "stopped")
+
+    async def power_off(self) -> list[ServedApp]:
+        """The router loses power (a reboot or crash, see :mod:`.reboot`): the chips go off
+        (links end with no word on the air, every stream ends), and with them the batch queue
+        and the API process: nothing listens until :meth:`serve` builds a fresh one. Returns
+        where the API was served, so that a boot can serve there again."""
+        self.central.power_off()
+        self.batch.clear()
+        served = await self._close_api()
+        self._app = None
+        self.started = False
+        return served
+
+    async def _close_api(self) -> list[ServedApp]:
         served, self._served = self._served, []
         for one in served:
             try:
                 await one.close()
             except Exception as exc:  # already closed by its owner
                 self.trace("http", "close-error", error=repr(exc))
-        self.started = False
-        self.trace("world", "stopped")
+        return served
 
     @property
     def app(self) -> web.Application:

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.gateways.ble_router.errors import bad_request
+from devices.gateways.ble_router.errors import InvalidParameter
 
 _MAC_PREFIX_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){0,5}:?$")
 _MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
@@ -178,7 +178,7 @@ def parse_names(raw: str) -> dict[str, Any]:
     name_any = False
     items = _items(raw)
     if not items:
-        raise bad_request(
+        raise InvalidParameter(
             f"filter_name={raw!r} is empty; expected names separated by commas "
             "(exact, Prefix*, *Suffix or * for any named device)"
         )
@@ -207,7 +207,7 @@ def parse_macs(raw: str) -> dict[str, Any]:
     exact, prefix = set(), []
     items = _items(raw)
     if not items:
-        raise bad_request(f"filter_mac={raw!r} is empty; expected MACs separated by commas")
+        raise InvalidParameter(f"filter_mac={raw!r} is empty; expected MACs separated by commas")
     for item in items:
         up = item.upper()
         if up.endswith("*") and _MAC_PREFIX_RE.match(up[:-1]):
@@ -215,7 +215,7 @@ def parse_macs(raw: str) -> dict[str, Any]:
         elif _MAC_RE.match(up):
             exact.add(up)
         else:
-            raise bad_request(
+            raise InvalidParameter(
                 f"filter_mac entry {item!r} is not a MAC (CC:1B:E0:E8:0B:4B) or a "
                 "MAC prefix ending in * (CC:DD:EE*)"
             )
@@ -225,17 +225,19 @@ def parse_macs(raw: str) -> dict[str, Any]:
 def parse_uuids(raw: str) -> tuple[str, ...]:
     items = _items(raw)
     if not items:
-        raise bad_request(f"filter_uuid={raw!r} is empty; expected hex UUIDs separated by commas")
+        raise InvalidParameter(
+            f"filter_uuid={raw!r} is empty; expected hex UUIDs separated by commas"
+        )
     out = []
     for item in items:
         up = item.upper()
         if "-" in up:
-            raise bad_request(
+            raise InvalidParameter(
                 f"filter_uuid entry {item!r} contains '-'; write the UUID (or part "
                 "of it) as hex digits only, e.g. FFF0"
             )
         if not _HEX_RE.match(up):
-            raise bad_request(f"filter_uuid entry {item!r} is not hex; expected e.g. FFF0")
+            raise InvalidParameter(f"filter_uuid entry {item!r} is not hex; expected e.g. FFF0")
         out.append(up)
     return tuple(out)
 
@@ -243,10 +245,10 @@ def parse_uuids(raw: str) -> tuple[str, ...]:
 def parse_rssi(raw: str) -> int:
     text = str(raw).strip()
     if not re.fullmatch(r"[+-]?\d+", text):
-        raise bad_request(f"filter_rssi={raw!r} is not a number; expected dBm from -127 to 20")
+        raise InvalidParameter(f"filter_rssi={raw!r} is not a number; expected dBm from -127 to 20")
     value = int(text)
     if not -127 <= value <= 20:
-        raise bad_request(f"filter_rssi={value} is out of range; expected dBm from -127 to 20")
+        raise InvalidParameter(f"filter_rssi={value} is out of range; expected dBm from -127 to 20")
     return value
 
 
@@ -257,22 +259,24 @@ def parse_values(raw: str) -> tuple[tuple[int | None, bytes], ...]:
     try:
         parsed = json.loads(raw)
     except ValueError:
-        raise bad_request(f"filter_value={raw!r} is not JSON; {hint}") from None
+        raise InvalidParameter(f"filter_value={raw!r} is not JSON; {hint}") from None
     entries = parsed if isinstance(parsed, list) else [parsed]
     if not entries:
-        raise bad_request(f"filter_value={raw!r} is an empty list; {hint}")
+        raise InvalidParameter(f"filter_value={raw!r} is an empty list; {hint}")
     out: list[tuple[int | None, bytes]] = []
     for entry in entries:
         if not isinstance(entry, dict) or "data" not in entry:
-            raise bad_request(f'filter_value entry {entry!r} has no "data"; {hint}')
+            raise InvalidParameter(f'filter_value entry {entry!r} has no "data"; {hint}')
         data = str(entry["data"]).strip().upper()
         if not data or not _HEX_RE.match(data) or len(data) % 2:
-            raise bad_request(f"filter_value data {entry['data']!r} is not whole hex bytes; {hint}")
+            raise InvalidParameter(
+                f"filter_value data {entry['data']!r} is not whole hex bytes; {hint}"
+            )
         offset: int | None = None
         if entry.get("offset") not in (None, ""):
             text = str(entry["offset"]).strip()
             if not text.isdigit() or int(text) > 30:
-                raise bad_request(
+                raise InvalidParameter(
                     f"filter_value offset {entry['offset']!r} is not a byte "
                     f"offset from 0 to 30; {hint}"
                 )
@@ -297,7 +301,7 @@ def parse_filter(params: dict[str, str]) -> ScanFilter:
     if "connectable" in params:
         text = str(params["connectable"]).strip()
         if text not in ("0", "1"):
-            raise bad_request(
+            raise InvalidParameter(
                 f"connectable={params['connectable']!r} is not accepted; expected 0 or 1"
             )
         kwargs["connectable"] = text == "1"
@@ -315,12 +319,12 @@ def parse_duplicates(raw: str | None) -> tuple[bool, float | None]:
     text = str(raw).strip()
     hint = "expected 0, 1, or a restart period in ms greater than 1000"
     if not text.isdigit():
-        raise bad_request(f"filter_duplicates={raw!r} is not a number; {hint}")
+        raise InvalidParameter(f"filter_duplicates={raw!r} is not a number; {hint}")
     value = int(text)
     if value == 0:
         return False, None
     if value == 1:
         return True, None
     if value <= 1000:
-        raise bad_request(f"filter_duplicates={value} is out of range; {hint}")
+        raise InvalidParameter(f"filter_duplicates={value} is out of range; {hint}")
     return True, value / 1000.0

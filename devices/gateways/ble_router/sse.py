@@ -1,24 +1,32 @@
-"""Server-Sent Events for the router: the per-stream outbox and the router-wide stream limit.
+"""Server-Sent Events for the router: the one stream lifecycle every stream follows
+(:func:`serve_stream`), the per-stream outbox and the router-wide stream limit.
 
-Producers (the scan path, notifications, connection states) call :meth:`SseOutbox.push` with
-one ready JSON line; that only appends and wakes the writer, so a burst of reports costs one
-write. The handler's :meth:`SseOutbox.pump` writes ``data: {json}\\n\\n`` lines, sends a
-``:keep-alive`` comment when idle, and returns when the client goes away
+A stream's :class:`Feed` (:mod:`.event_streams`) listens to domain events and calls
+:meth:`SseOutbox.push` with one ready JSON line; that only appends and wakes the writer, so a
+burst of reports costs one write. :meth:`SseOutbox.pump` writes ``data: {json}\\n\\n`` lines,
+sends a ``:keep-alive`` comment when idle, and returns when the client goes away
 (``ConnectionResetError`` on write, or the handler being cancelled by aiohttp's
-``handler_cancellation`` when the connection drops).
+``handler_cancellation`` when the connection drops) or when the central stops (a reboot, the
+router stopping): then the stream ends.
 
 The seed: "SSE streams are limited to about 20-30 per gateway. If too many SSE streams are
 opened at a given time, you may receive a 500 error". :class:`StreamLimiter` counts every open
-stream (scan, notification, connection-state) and refuses with 500 past its maximum.
+stream (scan, notification, connection-state, RSSI) and refuses past its maximum
+(:class:`~.errors.StreamLimit`, answered 500).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from devices.gateways.ble_router.errors import failed
+from devices.gateways.ble_router.errors import StreamLimit
+from devices.gateways.ble_router.events import STOPPED
+
+if TYPE_CHECKING:
+    from devices.gateways.ble_router.router import BleRouter
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -40,10 +48,12 @@ class StreamLimiter:
     def acquire(self, kind: str) -> int:
         if len(self.open) >= self.maximum:
             self.refused += 1
-            raise failed(
+            raise StreamLimit(
+                len(self.open),
+                self.maximum,
                 f"too many SSE streams: {len(self.open)} of at most {self.maximum} are "
                 "open; close a stream (scan, notification or connection-state) and "
-                "retry"
+                "retry",
             )
         self._next += 1
         self.open[self._next] = kind
@@ -137,4 +147,42 @@ async def open_stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
     response.enable_chunked_encoding()
     await response.prepare(request)
+    return response
+
+
+class Feed(Protocol):
+    """What one stream carries: it starts pushing lines into the outbox once the response is
+    open, and stops when the stream ends (returning what the close trace adds)."""
+
+    async def start(self, outbox: SseOutbox) -> None: ...
+
+    def stop(self) -> dict[str, Any]: ...
+
+
+async def serve_stream(
+    request: web.Request, router: BleRouter, kind: str, feed: Feed, **details: Any
+) -> web.StreamResponse:
+    """Serve one SSE stream of ``kind`` from ``feed``: take a place under the stream limit,
+    send the headers, pump lines and keep-alives until the client leaves or the central stops,
+    then release everything. ``details`` go into the open trace."""
+    streams = router.streams
+    token = streams.acquire(kind)
+    try:
+        response = await open_stream(request)
+        outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
+        router.trace(
+            "sse", "open", stream=kind, token=token, **details, open_streams=streams.count()
+        )
+        central = router.central
+        central.on(STOPPED, outbox.close)
+        try:
+            await feed.start(outbox)
+            await outbox.pump(response)
+        finally:
+            central.remove_listener(STOPPED, outbox.close)
+            closing = feed.stop()
+            outbox.close()
+            router.trace("sse", "close", stream=kind, token=token, sent=outbox.sent, **closing)
+    finally:
+        streams.release(token)
     return response

@@ -1,0 +1,2 @@
+"""The Connect Master scenarios (the connect-master conformance profile): features, steps and
+the fixtures they run on."""

@@ -1,0 +1,182 @@
+"""The world-control API of a served RS485 line (``hil serve rs485``): what a harness in another
+process may see and do on the far side of the bridge (:class:`scenarios.rs485.bed.RemoteLine`
+uses it when the SUT declares ``world_control``).
+
+    GET  /world                                    time, calendar, seed, clock, scale, the line
+                                                   (settings, statistics, ports) and its nodes
+    GET  /world/trace?since=<t>                    the world's timeline records since t
+    POST /world/slaves/<unit>/power                {"on": true|false}
+    POST /world/slaves/<unit>/points/<name>/failure
+                                                   {"failed": true|false} (default true): the
+                                                   point's sensor fails, its registers answer
+                                                   exception 4 (server device failure)
+    POST /world/readers/<address>/power            {"on": true|false}
+    POST /world/readers/<address>/card             {"card": "<hex>", "format": "wiegand" (default)
+                                                   | "raw" | "ascii", "bits": n (default: every
+                                                   bit of card)}; a 26-bit Wiegand card of
+                                                   facility 12, number 3456 is
+                                                   {"card": "0606c040", "bits": 26}
+    POST /world/readers/<address>/keypad           {"keys": "1234#"} (digits, * and #)
+    POST /world/readers/<address>/tamper           {"tampered": true|false} (default true): a
+                                                   local status report to the control panel
+
+A card read, keys or tamper answer ``{"queued": true}``. Errors are JSON ``{"error": "..."}``
+with 400 (bad input), 404 (no such node on this line) or 409 (a powered-off reader queued
+nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from scenarios.bed import BedError
+from scenarios.control_http import error, json_object, trace_handler
+from scenarios.rs485.bed import LineBed, ModbusLine, OsdpLine
+from sim.rs485 import line_stats
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class NotOnLine(BedError):
+    """A node (or a slave's point) the line does not hold: 404."""
+
+
+async def _optional_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object sent, or ``{}`` when nothing was sent."""
+    return await json_object(request) if request.body_exists else {}
+
+
+def _flag(body: dict[str, Any], key: str, default: bool | None = None) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise BedError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _number(request: web.Request, key: str) -> int:
+    text = request.match_info[key]
+    try:
+        return int(text)
+    except ValueError:
+        raise BedError(f"{key} must be a number, got {text!r}") from None
+
+
+def control_app(bed: LineBed) -> web.Application:
+    """The routes above on ``bed`` (a local line: its nodes are in this world)."""
+    app = web.Application()
+    line = bed.bus
+
+    async def world(_request: web.Request) -> web.Response:
+        w = bed.world
+        return web.json_response(
+            {
+                "time": w.now,
+                "calendar": w.datetime().isoformat(),
+                "seed": w.seed,
+                "clock": w.clock_mode,
+                "scale": w.loop.scale,
+                "line": {
+                    "name": line.name,
+                    "settings": str(line.settings),
+                    "frame_gap_s": line.frame_gap,
+                    "bit_error_rate": line.bit_error_rate,
+                    "stats": line_stats(line),
+                    "ports": [p.name for p in line.ports],
+                },
+                "nodes": bed.nodes(),
+            }
+        )
+
+    def on(kind: type[LineBed], nodes: str, act: Callable[..., Awaitable[Any]]) -> Handler:
+        """A POST route for ``kind`` lines; ``act(request, body)`` does it (BedError -> 4xx)."""
+
+        async def handler(request: web.Request) -> web.Response:
+            if not isinstance(bed, kind):
+                return error(404, f"this line holds no {nodes}")
+            try:
+                result = await act(request, await _optional_body(request))
+            except NotOnLine as exc:
+                return error(404, str(exc))
+            except BedError as exc:
+                return error(400, str(exc))
+            if result is False:
+                return error(409, "nothing queued: the reader is powered off")
+            return web.json_response({"queued": True} if result is True else {"ok": True})
+
+        return handler
+
+    async def slave_power(request: web.Request, body: dict[str, Any]) -> Any:
+        assert isinstance(bed, ModbusLine)
+        unit = _known(bed.slaves, _number(request, "unit"), "slave with unit")
+        await bed.set_power(unit, _flag(body, "on"))
+
+    async def point_failure(request: web.Request, body: dict[str, Any]) -> Any:
+        assert isinstance(bed, ModbusLine)
+        unit = _known(bed.slaves, _number(request, "unit"), "slave with unit")
+        slave = bed.slaves[unit]
+        point = request.match_info["point"]
+        try:
+            slave.fail_point(point, _flag(body, "failed", True))
+        except KeyError as exc:
+            raise NotOnLine(str(exc.args[0])) from None
+
+    def reader(request: web.Request) -> int:
+        assert isinstance(bed, OsdpLine)
+        return _known(bed.readers, _number(request, "address"), "reader at address")
+
+    async def reader_power(request: web.Request, body: dict[str, Any]) -> Any:
+        assert isinstance(bed, OsdpLine)
+        await bed.set_power(reader(request), _flag(body, "on"))
+
+    async def card(request: web.Request, body: dict[str, Any]) -> Any:
+        assert isinstance(bed, OsdpLine)
+        address = reader(request)
+        text, bits = body.get("card"), body.get("bits")
+        try:
+            data = bytes.fromhex(text) if isinstance(text, str) else None
+        except ValueError:
+            data = None
+        if data is None:
+            raise BedError(f"card must be the card's data as hex digits, got {text!r}")
+        if bits is not None and (not isinstance(bits, int) or isinstance(bits, bool)):
+            raise BedError(f"bits must be a whole number, got {bits!r}")
+        return await bed.read_card(address, data, bits, str(body.get("format", "wiegand")))
+
+    async def keypad(request: web.Request, body: dict[str, Any]) -> Any:
+        assert isinstance(bed, OsdpLine)
+        keys = body.get("keys")
+        if not isinstance(keys, str):
+            raise BedError(f"keys must be a string of digits, * and #, got {keys!r}")
+        return await bed.press_keys(reader(request), keys)
+
+    async def tamper(request: web.Request, body: dict[str, Any]) -> Any:
+        assert isinstance(bed, OsdpLine)
+        return await bed.tamper(reader(request), _flag(body, "tampered", True))
+
+    app.router.add_get("/world", world)
+    app.router.add_get("/world/trace", trace_handler(bed.world))
+    app.router.add_post("/world/slaves/{unit}/power", on(ModbusLine, "Modbus slaves", slave_power))
+    app.router.add_post(
+        "/world/slaves/{unit}/points/{point}/failure",
+        on(ModbusLine, "Modbus slaves", point_failure),
+    )
+    for route, act in (
+        ("power", reader_power),
+        ("card", card),
+        ("keypad", keypad),
+        ("tamper", tamper),
+    ):
+        app.router.add_post(
+            f"/world/readers/{{address}}/{route}", on(OsdpLine, "OSDP readers", act)
+        )
+    return app
+
+
+def _known(nodes: dict[int, Any], number: int, what: str) -> int:
+    if number not in nodes:
+        known = ", ".join(map(str, sorted(nodes))) or "none"
+        raise NotOnLine(f"no {what} {number} on this line; on it: {known}")
+    return number
