@@ -135,6 +135,11 @@ def common_name(cert: x509.Certificate) -> str:
     return str(attrs[0].value) if attrs else ""
 
 
+def pem_common_name(pem: bytes) -> str:
+    """The CN of a PEM certificate (ValueError if ``pem`` is not one)."""
+    return common_name(x509.load_pem_x509_certificate(pem))
+
+
 def peer_common_name(der: bytes | None) -> str:
     """The CN of a peer certificate given as DER (from ``SSLObject.getpeercert(True)``)."""
     return common_name(x509.load_der_x509_certificate(der)) if der else ""

@@ -279,7 +279,7 @@ class Terminal:
             ):
                 return {
                     "ok": False,
-                    "error": f"slave lists rs485={rs485!r} wiegand={wiegand!r} "
+                    "error": f"slave lists rs485={rs485!r:.80} wiegand={wiegand!r:.80} "
                     "not accepted; accepted: lists of device IDs",
                 }, False
             found = self.rs485_found()
@@ -288,9 +288,10 @@ class Terminal:
             ]
             if unknown:
                 where = "found on the RS485 bus of" if self.slave_port else "registered on"
+                more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
                 return {
                     "ok": False,
-                    "error": f"slave devices {unknown} are not {where} "
+                    "error": f"slave devices {unknown[:10]}{more} are not {where} "
                     f"device {self.cfg.device_id}; found: RS485 {found}, Wiegand "
                     f"{self.cfg.wiegand_slaves}",
                 }, False

@@ -20,6 +20,7 @@ from devices.gateways.connect_master.master_service import ConnectMasterServicer
 from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import login_pb2
 from devices.gateways.connect_master.rpc import VirtualStub
+from devices.gateways.connect_master.tokens import TokenAuthority
 from devices.gateways.connect_master.uplink import Uplink
 from devices.protocols.x509 import CertificateAuthority, Credential
 from devices.terminals.search import SearchMedium
@@ -58,6 +59,7 @@ class ConnectMasterWorld:
         self.specs = {g.gateway_id: g for g in gateways}
         self.db_path = db_path
         self.master_cred = self.ca.issue("master", server=True)
+        self.tokens: TokenAuthority | None = None  # the master's, kept across its restarts
         self.master = self._new_master()
         self.gateways: dict[str, DeviceGateway] = {}
         self.uplinks: dict[str, Uplink] = {}
@@ -81,7 +83,13 @@ class ConnectMasterWorld:
             self.uplinks[spec.gateway_id] = Uplink(gw, MASTER_IP)
 
     def _new_master(self) -> MasterGateway:
-        return MasterGateway(self.net, MASTER_IP, self.ca, self.master_cred, self.db_path)
+        """A master process; its token key and revocations are those of the processes before
+        it, as a key store on disk would keep them (its tokens survive its restart)."""
+        master = MasterGateway(
+            self.net, MASTER_IP, self.ca, self.master_cred, self.db_path, tokens=self.tokens
+        )
+        self.tokens = master.tokens
+        return master
 
     async def start(self) -> bool:
         """Start the master and every device gateway; whether all linked up in time."""
@@ -137,13 +145,11 @@ class ConnectMasterWorld:
             ConnectMasterServicer(self.master),
             mpb.DESCRIPTOR.services_by_name["ConnectMaster"],
             cred.cert_pem,
-            tenant,
         )
         login = VirtualStub(
             LoginServicer(self.master),
             login_pb2.DESCRIPTOR.services_by_name["Login"],
             cred.cert_pem,
-            tenant,
         )
         return MasterClient(stub, login, cred)
 

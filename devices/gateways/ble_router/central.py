@@ -271,8 +271,8 @@ class Central(EventEmitter):
     def power_off(self) -> None:
         """The chips lose power (a reboot, see :mod:`.reboot`): links end with no word on the
         air (peers notice at their supervision timeout), scanning and advertising stop, every
-        stream subscription ends, and what the router held in RAM (links, the pending connect,
-        the GATT cache) is gone. The next :meth:`power_on` builds fresh chips at the same
+        subscription ends (``stopped``), and what the router held in RAM (links, the pending
+        connect, the GATT cache) is gone. The next :meth:`power_on` builds fresh chips at the same
         addresses; the chips' key stores (bonds) carry over."""
         self._end_subscriptions()
         self._kept_keys = [chip.device.keystore for chip in self.chips]

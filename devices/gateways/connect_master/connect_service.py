@@ -9,22 +9,37 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from devices.gateways.connect_master.device_gateway import DeviceGateway
-from devices.gateways.connect_master.errors import CallError, check_ids, invalid
+from devices.gateways.connect_master.errors import (
+    CallError,
+    bounded,
+    check_ids,
+    check_sizes,
+    invalid,
+)
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.protos import connect_pb2_grpc, err_pb2
+from devices.gateways.connect_master.tokens import redact
 
 Handler = Callable[..., Awaitable[Any]]
 
 
+def status_message(exc: CallError) -> str:
+    """What a client sees of ``exc``: tokens redacted, length bounded."""
+    return bounded(redact(exc.message))
+
+
 def answers(handler: Handler) -> Handler:
-    """Turn a :class:`CallError` into the call's gRPC status (the node carries on)."""
+    """Bound the request's list sizes (:func:`errors.check_sizes`), then run the handler; a
+    :class:`CallError` becomes the call's gRPC status (the node carries on), its message with
+    any token redacted and its length bounded."""
 
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Any, context: Any) -> Any:
         try:
+            check_sizes(request)
             return await handler(self, request, context)
         except CallError as exc:
-            await context.abort(exc.code, exc.message)
+            await context.abort(exc.code, status_message(exc))
 
     return wrapper
 
@@ -170,4 +185,4 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
             async for change in status_stream([self.gw], request.queueSize):
                 yield change
         except CallError as exc:
-            await context.abort(exc.code, exc.message)
+            await context.abort(exc.code, status_message(exc))

@@ -30,6 +30,7 @@ from devices.gateways.connect_master.errors import (
     check_port,
     invalid,
     not_found,
+    quote_ids,
 )
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.sessions import TerminalSession
@@ -107,7 +108,7 @@ class Filter:
                 "give one mask per address or none"
             )
         if 0 in f.deviceIDs:
-            raise invalid("AcceptFilter.deviceIDs contains 0; device IDs are 1..4294967295")
+            raise invalid("AcceptFilter.deviceIDs contains 0; accepted: 1..4294967295")
         return cls(f.allowAll, list(dict.fromkeys(f.deviceIDs)), ips, masks)
 
     def to_pb(self) -> Any:
@@ -311,9 +312,12 @@ class DeviceGateway:
         seen: set[int] = set()
         for info in infos:
             if info.deviceID == 0:
-                raise invalid("AsyncConnectInfo.deviceID is 0; device IDs are 1..4294967295")
+                raise invalid("AsyncConnectInfo.deviceID is 0; accepted: 1..4294967295")
             if info.deviceID in seen:
-                raise invalid(f"device {info.deviceID} appears twice in connectInfos")
+                raise invalid(
+                    f"device {info.deviceID} appears twice in connectInfos; accepted: each "
+                    "deviceID once"
+                )
             seen.add(info.deviceID)
             check_ip(info.IPAddr)
             check_port(info.port)
@@ -325,7 +329,7 @@ class DeviceGateway:
         if taken:
             raise CallError(
                 _ALREADY_EXISTS,
-                f"devices {taken} are already managed by another "
+                f"devices {quote_ids(taken)} are already managed by another "
                 "connection (Connect or device-to-server); disconnect them first",
             )
         for info in infos:
@@ -363,7 +367,8 @@ class DeviceGateway:
         unknown = [i for i in ids if i not in self.devices or self.devices[i].origin != ASYNC]
         if unknown:
             raise not_found(
-                f"devices {unknown} are not asynchronous connections of gateway {self.gateway_id!r}"
+                f"deviceIDs: devices {quote_ids(unknown)} are not asynchronous connections of "
+                f"gateway {self.gateway_id!r}; accepted: devices added with AddAsyncConnection"
             )
         for i in ids:
             m = self.devices.pop(i)
@@ -424,7 +429,10 @@ class DeviceGateway:
         ids = check_ids(ids)
         unknown = [i for i in ids if i not in self.devices]
         if unknown:
-            raise not_found(f"devices {unknown} are not managed by gateway {self.gateway_id!r}")
+            raise not_found(
+                f"deviceIDs: devices {quote_ids(unknown)} are not managed by gateway "
+                f"{self.gateway_id!r}; accepted: IDs listed by GetDeviceList"
+            )
         for i in ids:
             self._disconnect(self.devices[i])
 
@@ -492,7 +500,7 @@ class DeviceGateway:
             raise invalid("slaveDeviceInfos is empty; give at least one SlaveDeviceInfo")
         for info in infos:
             if info.deviceID == 0:
-                raise invalid("SlaveDeviceInfo.deviceID is 0; device IDs are 1..4294967295")
+                raise invalid("SlaveDeviceInfo.deviceID is 0; accepted: 1..4294967295")
         for info in infos:
             wanted = (list(info.rs485SlaveDeviceIDs), list(info.wiegandSlaveDeviceIDs))
             m = self.devices.get(info.deviceID)

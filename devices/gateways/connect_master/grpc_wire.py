@@ -9,26 +9,81 @@ Virtual-time scenarios reach the very same servicer objects through :class:`rpc.
 
 Security as on real gateways (facts sheet): the device gateway's ``Connect`` is server-side TLS
 only; the master's ``ConnectMaster`` + ``Login`` require mutual TLS with a certificate from the
-shared root, then the JWT from Login as call metadata ``token``. gRPC's TLS (BoringSSL) refuses
-Ed25519 handshake signatures, so the wire's leaf certificates are ECDSA (``pki`` ``grpc_wire``).
+shared root, then the JWT from Login as call metadata ``token``, which must have been issued over
+the same client certificate (the servicer reads it from ``context.auth_context()``). gRPC's TLS
+(BoringSSL) refuses Ed25519 handshake signatures, so the wire's leaf certificates are ECDSA
+(``pki`` ``grpc_wire``).
+
+Requests arrive as bytes and are parsed by :func:`add_service`'s handlers, not by grpcio's
+deserializer: grpcio answers a deserializer failure with a bare UNKNOWN, ours is
+INVALID_ARGUMENT naming the message it expected (:func:`rpc.parse_request`), as in the virtual
+channel.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from devices.gateways.connect_master.connect_service import ConnectServicer
 from devices.gateways.connect_master.device_gateway import DeviceGateway
+from devices.gateways.connect_master.errors import CallError
 from devices.gateways.connect_master.master import MasterGateway
 from devices.gateways.connect_master.master_service import ConnectMasterServicer, LoginServicer
+from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import (
     connect_master_pb2_grpc,
-    connect_pb2_grpc,
+    login_pb2,
     login_pb2_grpc,
 )
+from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.rpc import parse_request
 from devices.protocols.x509 import Credential
+
+MASTER_SERVICES = (
+    mpb.DESCRIPTOR.services_by_name["ConnectMaster"],
+    login_pb2.DESCRIPTOR.services_by_name["Login"],
+)
+GATEWAY_SERVICE = pb.DESCRIPTOR.services_by_name["Connect"]
+
+
+def _serialize(message: Any) -> bytes:
+    return bytes(message.SerializeToString())
+
+
+def _method_handler(servicer: Any, method: MethodDescriptor) -> grpc.RpcMethodHandler:
+    """grpcio's handler for one rpc of ``servicer``, taking the request as raw bytes."""
+    handler = getattr(servicer, method.name)
+
+    async def parsed(payload: bytes, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return parse_request(method, payload)
+        except CallError as exc:
+            await context.abort(exc.code, exc.message)
+
+    if method.server_streaming:
+
+        async def stream(payload: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async for item in handler(await parsed(payload, context), context):
+                yield item
+
+        return grpc.unary_stream_rpc_method_handler(stream, response_serializer=_serialize)
+
+    async def unary(payload: bytes, context: grpc.aio.ServicerContext) -> Any:
+        return await handler(await parsed(payload, context), context)
+
+    return grpc.unary_unary_rpc_method_handler(unary, response_serializer=_serialize)
+
+
+def add_service(server: grpc.aio.Server, servicer: Any, service: ServiceDescriptor) -> None:
+    """Serve every rpc of ``service`` from ``servicer`` (requests parsed by us, see above)."""
+    handlers = {m.name: _method_handler(servicer, m) for m in service.methods}
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+    )
 
 
 async def serve_master(
@@ -36,10 +91,8 @@ async def serve_master(
 ) -> tuple[grpc.aio.Server, int]:
     """ConnectMaster + Login with mutual TLS; (started server, bound port)."""
     server = grpc.aio.server()
-    connect_master_pb2_grpc.add_ConnectMasterServicer_to_server(
-        ConnectMasterServicer(master), server
-    )
-    login_pb2_grpc.add_LoginServicer_to_server(LoginServicer(master), server)
+    add_service(server, ConnectMasterServicer(master), MASTER_SERVICES[0])
+    add_service(server, LoginServicer(master), MASTER_SERVICES[1])
     creds = grpc.ssl_server_credentials(
         [(credential.key_pem, credential.cert_pem)],
         root_certificates=master.ca.cert_pem,
@@ -55,7 +108,7 @@ async def serve_gateway(
 ) -> tuple[grpc.aio.Server, int]:
     """A device gateway's Connect service, server-side TLS only (no login)."""
     server = grpc.aio.server()
-    connect_pb2_grpc.add_ConnectServicer_to_server(ConnectServicer(gateway), server)
+    add_service(server, ConnectServicer(gateway), GATEWAY_SERVICE)
     creds = grpc.ssl_server_credentials([(credential.key_pem, credential.cert_pem)])
     bound = server.add_secure_port(f"{host}:{port}", creds)
     await server.start()

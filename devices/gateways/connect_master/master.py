@@ -1,9 +1,8 @@
 """The master gateway: device gateways dial in, the database re-pushes the ``*DB`` settings on
 every (re)connection, status changes fan out to subscribers, tenants are kept apart.
 
-Login tokens are HS256 JWTs (PyJWT) whose secret comes from the world's seeded random source.
-Expiry is checked against the world's calendar time, never the wall clock (PyJWT's own ``exp``
-check reads the wall clock, so it is turned off and done here).
+Login tokens (:mod:`tokens`) are signed with a key from :mod:`secrets`, never from the world's
+seed, and are bound to the client certificate they were issued over.
 """
 
 from __future__ import annotations
@@ -16,19 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
-import jwt
 
 from devices.gateways.connect_master import uplink
 from devices.gateways.connect_master.errors import CallError
 from devices.gateways.connect_master.master_db import MasterDatabase
 from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.tokens import TokenAuthority, redact
 from devices.protocols import terminal_wire as wire
 from devices.protocols.x509 import CertificateAuthority, Credential, peer_common_name, tls_context
 
 if TYPE_CHECKING:
     from sim.iplink import IpNetwork
 
-TOKEN_LIFETIME_S = 24 * 3600
 ADMIN = "admin"
 StatusHook = Callable[[str, Any], None]
 
@@ -53,7 +51,10 @@ class MasterGateway:
         credential: Credential,
         db_path: Path | str = ":memory:",
         name: str = "master",
+        tokens: TokenAuthority | None = None,
     ) -> None:
+        """``tokens``: the authority of an earlier master process of this world (its key and
+        revocations survive a restart); a new one by default."""
         self.net = net
         self.world = net.world
         self.ip = ip
@@ -64,8 +65,7 @@ class MasterGateway:
         self.links: dict[str, GatewayLink] = {}
         self.hooks: list[StatusHook] = []
         self.device_index: dict[int, str] = {}
-        self._secret = self.world.rng(f"{name}/jwt").randbytes(32)
-        self._revoked: set[str] = set()
+        self.tokens = tokens or TokenAuthority(self.unix_now)
         self.pushes = 0
         self.running = False
         if name not in self.world.nodes:
@@ -178,12 +178,19 @@ class MasterGateway:
                 grpc.StatusCode.UNAVAILABLE,
                 f"gateway {gateway_id!r} is not connected to the master",
             )
+        frame = uplink.encode_call(gl.next_id, rpc, request.SerializeToString())
+        if len(frame) > wire.MAX_BODY:
+            raise CallError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the request is {len(frame)} bytes once forwarded to gateway {gateway_id!r}; "
+                f"accepted: at most {wire.MAX_BODY} bytes (split it into smaller calls)",
+            )
         call_id = gl.next_id
         gl.next_id += 1
         fut: asyncio.Future[tuple[grpc.StatusCode, str, bytes]] = self.world.loop.create_future()
         gl.calls[call_id] = fut
         try:
-            gl.link.send(wire.CALL, uplink.encode_call(call_id, rpc, request.SerializeToString()))
+            gl.link.send(wire.CALL, frame)
         except ConnectionError as exc:
             gl.calls.pop(call_id, None)
             raise CallError(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
@@ -199,43 +206,9 @@ class MasterGateway:
     def unix_now(self) -> int:
         return int(self.world.epoch.timestamp() + self.world.now)
 
-    def issue_token(self, tenant_id: str) -> str:
-        now = self.unix_now()
-        claims = {
-            "tenant": tenant_id,
-            "iat": now,
-            "exp": now + TOKEN_LIFETIME_S,
-            "jti": self.world.rng(f"{self.name}/jti").randbytes(8).hex(),
-        }
-        return jwt.encode(claims, self._secret, algorithm="HS256")
-
-    def tenant_of_token(self, token: str) -> str:
-        try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=["HS256"],
-                options={"verify_exp": False, "verify_iat": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise CallError(grpc.StatusCode.UNAUTHENTICATED, f"token rejected: {exc}") from None
-        if claims.get("jti") in self._revoked:
-            raise CallError(grpc.StatusCode.UNAUTHENTICATED, "token was logged out")
-        if int(claims.get("exp", 0)) < self.unix_now():
-            raise CallError(grpc.StatusCode.UNAUTHENTICATED, "token expired; log in again")
-        return str(claims.get("tenant", ""))
-
-    def revoke(self, token: str) -> None:
-        claims = jwt.decode(
-            token,
-            self._secret,
-            algorithms=["HS256"],
-            options={"verify_exp": False, "verify_iat": False},
-        )
-        self._revoked.add(str(claims.get("jti")))
-
     def visible_gateways(self, tenant_id: str) -> list[str]:
         return self.db.gateways_of(tenant_id)
 
     def _trace(self, event: str, **details: Any) -> None:
-        self.world.trace.emit(self.name, "app", event, **details)
+        clean = {k: redact(v) if isinstance(v, str) else v for k, v in details.items()}
+        self.world.trace.emit(self.name, "app", event, **clean)

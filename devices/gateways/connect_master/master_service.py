@@ -1,22 +1,33 @@
 """``gsdk.connect_master.ConnectMaster`` and ``gsdk.login.Login``: the master gateway's client
 API (grpc.aio servicer signatures; reached in-process through :mod:`rpc` or over grpc.aio).
 
-Every ConnectMaster call needs the ``token`` metadata from Login; a tenant reaches only its own
-gateways (another tenant's gateway is answered exactly like an unknown one, so nothing leaks).
-Calls naming a gateway are forwarded as the ``gsdk.connect`` rpc of the same name (same field
-names, the gateway ID dropped); calls naming devices find their gateway themselves.
+Every ConnectMaster call needs the ``token`` metadata from Login, sent over the same client
+certificate the token was issued over (:mod:`tokens`); a tenant reaches only its own gateways
+(another tenant's gateway is answered exactly like an unknown one, so nothing leaks). Calls
+naming a gateway are forwarded as the ``gsdk.connect`` rpc of the same name (same field names,
+the gateway ID dropped); calls naming devices find their gateways with one device-list fetch
+per gateway per call, however many devices they name.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
 
-from devices.gateways.connect_master.connect_service import answers
-from devices.gateways.connect_master.errors import CallError, check_ids, invalid, not_found
+from devices.gateways.connect_master.connect_service import answers, status_message
+from devices.gateways.connect_master.device_gateway import Filter
+from devices.gateways.connect_master.errors import (
+    CallError,
+    check_ids,
+    invalid,
+    not_found,
+    quote,
+    quote_ids,
+)
 from devices.gateways.connect_master.master import ADMIN, MasterGateway
 from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import (
@@ -26,6 +37,10 @@ from devices.gateways.connect_master.protos import (
     login_pb2_grpc,
 )
 from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.rpc import message_class
+from devices.gateways.connect_master.tokens import TokenClaims
+
+MAX_TENANT_CHARS = 128
 
 _FORWARDED = (
     "Connect",
@@ -51,8 +66,27 @@ def _convert(message: Any, target: Any) -> Any:
 def _metadata(context: Any, key: str) -> str:
     for k, v in context.invocation_metadata() or ():
         if k == key:
-            return v if isinstance(v, str) else v.decode()
+            return v if isinstance(v, str) else v.decode(errors="replace")
     return ""
+
+
+def peer_identity(context: Any) -> str:
+    """The CN of the call's TLS client certificate ('' without one), as grpc reports it."""
+    names = context.auth_context().get("x509_common_name") or []
+    return names[0].decode(errors="replace") if names else ""
+
+
+def _claims(master: MasterGateway, context: Any) -> TokenClaims:
+    """The claims of the call's token, checked against the call's client certificate."""
+    token = _metadata(context, "token")
+    if not token:
+        raise CallError(
+            grpc.StatusCode.UNAUTHENTICATED,
+            "no 'token' metadata; call Login first and send its jwtToken",
+        )
+    claims = master.tokens.verify(token)
+    master.tokens.check_holder(claims, peer_identity(context))
+    return claims
 
 
 class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
@@ -61,13 +95,7 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
 
     # -- access ------------------------------------------------------------------------------
     def _tenant(self, context: Any) -> str:
-        token = _metadata(context, "token")
-        if not token:
-            raise CallError(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "no 'token' metadata; call Login first and send its jwtToken",
-            )
-        return self.m.tenant_of_token(token)
+        return _claims(self.m, context).tenant
 
     def _gateways(self, tenant: str) -> list[str]:
         if tenant == ADMIN:
@@ -78,37 +106,49 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         tenant = self._tenant(context)
         if not gateway_id:
             raise invalid("gatewayID is empty; give the ID of one of your device gateways")
-        if gateway_id not in self._gateways(tenant):
+        yours = self._gateways(tenant)
+        if gateway_id not in yours:
             raise not_found(
-                f"gateway {gateway_id!r} is unknown; your gateways: {self._gateways(tenant)}"
+                f"gatewayID {quote(gateway_id)} is not one of your gateways; accepted: "
+                f"{quote_ids(yours)}"
             )
         return gateway_id
 
     async def _forward(self, name: str, request: Any, context: Any) -> Any:
         gid = self._gateway(context, request.gatewayID)
         cls = pb.DESCRIPTOR.message_types_by_name[f"{name}Request"]
-        from devices.gateways.connect_master.rpc import message_class
-
         reply = await self.m.call(gid, name, _convert(request, message_class(cls)))
         return _convert(reply, getattr(mpb, f"{name}Response"))
 
-    async def _gateway_of_device(self, tenant: str, device_id: int) -> str:
+    async def _device_gateways(self, tenant: str) -> dict[int, str]:
+        """Device ID -> the tenant's connected gateway that manages it (one fetch per gateway)."""
+        index: dict[int, str] = {}
         for gid in self._gateways(tenant):
-            if gid not in self.m.links:
-                continue
-            listing = await self.m.call(gid, "GetDeviceList", pb.GetDeviceListRequest())
-            if any(d.deviceID == device_id for d in listing.deviceInfos):
-                return gid
-        raise not_found(f"device {device_id} is not managed by any of your gateways")
+            if gid in self.m.links:
+                listing = await self.m.call(gid, "GetDeviceList", pb.GetDeviceListRequest())
+                for info in listing.deviceInfos:
+                    index.setdefault(info.deviceID, gid)
+        return index
+
+    @staticmethod
+    def _unmanaged(device_id: int, field: str) -> CallError:
+        return not_found(
+            f"{field}: device {device_id} is not managed by any of your gateways; accepted: "
+            "the ID of a device in GetDeviceList of one of your gateways"
+        )
 
     async def _per_device(
         self, context: Any, ids: list[int], rpc: str, make: Callable[[int], Any]
     ) -> list[Any]:
         tenant = self._tenant(context)
+        ids = check_ids(ids)
+        index = await self._device_gateways(tenant)
         errors = []
-        for device_id in check_ids(ids):
+        for device_id in ids:
             try:
-                gid = await self._gateway_of_device(tenant, device_id)
+                gid = index.get(device_id)
+                if gid is None:
+                    raise self._unmanaged(device_id, "deviceIDs")
                 await self.m.call(gid, rpc, make(device_id))
             except CallError as exc:
                 errors.append(
@@ -121,8 +161,11 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     async def _single(self, context: Any, device_id: int, rpc: str, request: Any) -> None:
         tenant = self._tenant(context)
         if device_id == 0:
-            raise invalid("deviceID is 0; device IDs are 1..4294967295")
-        await self.m.call(await self._gateway_of_device(tenant, device_id), rpc, request)
+            raise invalid("deviceID is 0; accepted: device IDs 1..4294967295")
+        gid = (await self._device_gateways(tenant)).get(device_id)
+        if gid is None:
+            raise self._unmanaged(device_id, "deviceID")
+        await self.m.call(gid, rpc, request)
 
     # -- forwarded ---------------------------------------------------------------------------
     def __getattribute__(self, name: str) -> Any:
@@ -139,11 +182,17 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     @answers
     async def Disconnect(self, request: Any, context: Any) -> Any:
         tenant = self._tenant(context)
-        by_gateway: dict[str, list[int]] = {}
-        for device_id in check_ids(list(request.deviceIDs)):
-            by_gateway.setdefault(await self._gateway_of_device(tenant, device_id), []).append(
-                device_id
+        ids = check_ids(list(request.deviceIDs))
+        index = await self._device_gateways(tenant)
+        unknown = [d for d in ids if d not in index]
+        if unknown:
+            raise not_found(
+                f"deviceIDs: devices {quote_ids(unknown)} are not managed by any of your "
+                "gateways; accepted: IDs of devices in GetDeviceList of your gateways"
             )
+        by_gateway: dict[str, list[int]] = {}
+        for device_id in ids:
+            by_gateway.setdefault(index[device_id], []).append(device_id)
         for gid, ids in by_gateway.items():
             await self.m.call(gid, "Disconnect", pb.DisconnectRequest(deviceIDs=ids))
         return mpb.DisconnectResponse()
@@ -228,7 +277,10 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         stored = {i.deviceID for i in self.m.db.async_list(gid)}
         missing = [i for i in ids if i not in stored]
         if missing:
-            raise not_found(f"devices {missing} are not in the database of gateway {gid!r}")
+            raise not_found(
+                f"deviceIDs: devices {quote_ids(missing)} are not in the database of gateway "
+                f"{gid!r}; accepted: IDs listed by GetAsyncConnectionDB"
+            )
         await self._apply(
             gid, "DeleteAsyncConnection", pb.DeleteAsyncConnectionRequest(deviceIDs=ids)
         )
@@ -243,8 +295,6 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     @answers
     async def SetAcceptFilterDB(self, request: Any, context: Any) -> Any:
         gid = self._gateway(context, request.gatewayID)
-        from devices.gateways.connect_master.device_gateway import Filter
-
         Filter.from_pb(request.filter)  # validated before it is stored
         await self._apply(gid, "SetAcceptFilter", pb.SetAcceptFilterRequest(filter=request.filter))
         self.m.db.set_filter(gid, request.filter)
@@ -272,7 +322,8 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         missing = self.m.db.delete_slaves(gid, check_ids(list(request.deviceIDs)))
         if missing:
             raise not_found(
-                f"devices {missing} have no slave information in the database of gateway {gid!r}"
+                f"deviceIDs: devices {quote_ids(missing)} have no slave information in the "
+                f"database of gateway {gid!r}; accepted: IDs listed by GetSlaveDeviceDB"
             )
         return mpb.DeleteSlaveDeviceDBResponse()
 
@@ -283,8 +334,6 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
 
     # -- status ------------------------------------------------------------------------------
     async def SubscribeStatus(self, request: Any, context: Any) -> AsyncIterator[Any]:
-        import asyncio
-
         try:
             tenant = self._tenant(context)
             if request.queueSize < 0:
@@ -292,7 +341,7 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
                     f"queueSize {request.queueSize} not accepted; accepted: 0 (unbounded) or more"
                 )
         except CallError as exc:
-            await context.abort(exc.code, exc.message)
+            await context.abort(exc.code, status_message(exc))
             return
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=request.queueSize)
 
@@ -312,51 +361,59 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
             self.m.hooks.remove(hook)
 
 
-Aborter = Callable[[Any, Any], Awaitable[Any]]
-
-
 class LoginServicer(login_pb2_grpc.LoginServicer):
-    """Login with a tenant certificate issued by the shared root; the TLS peer (when the call
-    came over mutual TLS) must be that same tenant or the administrator."""
+    """Login with a tenant certificate issued by the shared root, over mutual TLS with that same
+    tenant's client certificate (or the administrator's); the token is bound to the client
+    certificate of the connection it was issued over."""
 
     def __init__(self, master: MasterGateway) -> None:
         self.m = master
 
-    def _verified(self, pem: str, context: Any, field: str) -> str:
+    def _verified(self, pem: str, context: Any, field: str) -> tuple[str, str]:
+        """(CN of ``pem``, CN of the call's client certificate)."""
         if not pem:
-            raise invalid(f"{field} is empty; give the tenant certificate in PEM")
+            raise invalid(f"{field} is empty; accepted: the tenant certificate in PEM")
         try:
             cn = self.m.ca.verify(pem)
         except ValueError as exc:
             raise CallError(grpc.StatusCode.UNAUTHENTICATED, f"{field}: {exc}") from None
-        peer = [v.decode() for v in context.auth_context().get("x509_common_name", [])]
-        if peer and peer[0] not in (cn, ADMIN):
+        peer = peer_identity(context)
+        if not peer:
+            raise CallError(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "the call carries no client certificate; Login needs mutual TLS",
+            )
+        if peer not in (cn, ADMIN):
             raise CallError(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"{field} names {cn!r} but the TLS client certificate is {peer[0]!r}",
+                f"{field} names {quote(cn)} but the TLS client certificate is {quote(peer)}",
             )
-        return cn
+        return cn, peer
 
     @answers
     async def Login(self, request: Any, context: Any) -> Any:
-        tenant = self._verified(request.tenantCert, context, "tenantCert")
-        return login_pb2.LoginResponse(jwtToken=self.m.issue_token(tenant))
+        tenant, peer = self._verified(request.tenantCert, context, "tenantCert")
+        return login_pb2.LoginResponse(jwtToken=self.m.tokens.issue(tenant, peer))
 
     @answers
     async def LoginAdmin(self, request: Any, context: Any) -> Any:
-        cn = self._verified(request.adminTenantCert, context, "adminTenantCert")
+        cn, _ = self._verified(request.adminTenantCert, context, "adminTenantCert")
         if cn != ADMIN:
             raise CallError(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"adminTenantCert names {cn!r}, not the administrator",
+                f"adminTenantCert names {quote(cn)}, not the administrator; accepted: the "
+                "administrator's certificate over its own connection",
+            )
+        if len(request.tenantID) > MAX_TENANT_CHARS:
+            raise invalid(
+                f"tenantID {quote(request.tenantID)} is too long; accepted: at most "
+                f"{MAX_TENANT_CHARS} characters, or empty for the administrator itself"
             )
         tenant = request.tenantID or ADMIN
-        return login_pb2.LoginAdminResponse(jwtToken=self.m.issue_token(tenant))
+        return login_pb2.LoginAdminResponse(jwtToken=self.m.tokens.issue(tenant, ADMIN))
 
     @answers
     async def Logout(self, request: Any, context: Any) -> Any:
-        token = _metadata(context, "token")
-        if token:
-            self.m.tenant_of_token(token)
-            self.m.revoke(token)
+        if _metadata(context, "token"):
+            self.m.tokens.revoke(_claims(self.m, context))
         return login_pb2.LogoutResponse()

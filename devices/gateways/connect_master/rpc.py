@@ -7,7 +7,10 @@ and reaches clients two ways:
 
 * here, in-process on the world's loop: the request is serialised, parsed by the server side,
   the servicer runs, the response is serialised and parsed back, so the wire encoding is
-  exercised on every call; aborts become :class:`VirtualRpcError` with the same code/details;
+  exercised on every call; aborts become :class:`VirtualRpcError` with the same code/details.
+  The stub carries its client's certificate, and the servicer sees it in ``auth_context()``
+  exactly as grpc reports a mutual-TLS peer, so the master's token-to-certificate binding is
+  enforced identically in virtual time;
 * on a real ``grpc.aio`` server on loopback (``serve.py``), in real-time mode.
 
 :func:`invoke_unary` is also what carries master -> device-gateway calls over the in-world link.
@@ -21,6 +24,9 @@ from typing import Any
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+
+from devices.gateways.connect_master.errors import CallError, bounded, invalid
+from devices.protocols.x509 import pem_common_name
 
 
 class VirtualRpcError(grpc.RpcError):
@@ -46,20 +52,18 @@ class _Abort(Exception):
 
 
 class VirtualContext:
-    """The part of ``grpc.aio.ServicerContext`` our servicers use."""
+    """The part of ``grpc.aio.ServicerContext`` our servicers use. ``peer_cert_pem``: the
+    client's certificate; ``auth_context()`` then names its CN, as grpc does for a TLS peer."""
 
     def __init__(
-        self,
-        metadata: Sequence[tuple[str, str]] = (),
-        peer_cert_pem: bytes | None = None,
-        peer_cn: str = "",
+        self, metadata: Sequence[tuple[str, str]] = (), peer_cert_pem: bytes | None = None
     ) -> None:
         self._metadata = tuple(metadata)
         self._auth: dict[str, list[bytes]] = {}
         if peer_cert_pem is not None:
             self._auth = {
                 "transport_security_type": [b"ssl"],
-                "x509_common_name": [peer_cn.encode()],
+                "x509_common_name": [pem_common_name(peer_cert_pem).encode()],
                 "x509_pem_cert": [peer_cert_pem],
             }
 
@@ -83,6 +87,18 @@ def message_class(descriptor: Any) -> Any:
     return message_factory.GetMessageClass(descriptor)
 
 
+def parse_request(method: MethodDescriptor, payload: bytes) -> Any:
+    """The request of ``method`` from its bytes; INVALID_ARGUMENT when they are not one."""
+    try:
+        return message_class(method.input_type).FromString(payload)
+    except Exception as exc:  # DecodeError and friends (bad wire types, bad UTF-8, truncation)
+        what = method.input_type.full_name
+        raise invalid(
+            f"the request bytes ({len(payload)}) are not a {what} message ({exc}); accepted: "
+            f"a protobuf-encoded {what} (see the wire facts)"
+        ) from None
+
+
 async def invoke_unary(
     servicer: Any, method: MethodDescriptor, payload: bytes, context: VirtualContext
 ) -> tuple[grpc.StatusCode, str, bytes]:
@@ -91,10 +107,9 @@ async def invoke_unary(
     A servicer bug never escapes: it becomes UNKNOWN with the exception named, as grpcio does.
     """
     try:
-        request = message_class(method.input_type).FromString(payload)
-    except Exception as exc:  # DecodeError and friends
-        what = method.input_type.name
-        return grpc.StatusCode.INVALID_ARGUMENT, f"cannot parse {what}: {exc}", b""
+        request = parse_request(method, payload)
+    except CallError as exc:
+        return exc.code, exc.message, b""
     handler = getattr(servicer, method.name, None)
     if handler is None:
         return grpc.StatusCode.UNIMPLEMENTED, f"method {method.full_name} not implemented", b""
@@ -103,27 +118,24 @@ async def invoke_unary(
     except _Abort as abort:
         return abort.code, abort.details, b""
     except Exception as exc:
-        return grpc.StatusCode.UNKNOWN, f"{type(exc).__name__}: {exc}", b""
+        return grpc.StatusCode.UNKNOWN, bounded(f"{type(exc).__name__}: {exc}"), b""
     return grpc.StatusCode.OK, "", response.SerializeToString()
 
 
 class VirtualStub:
-    """A stub for ``service`` whose calls go straight to ``servicer`` on the world's loop.
+    """A stub for ``service`` whose calls go straight to ``servicer`` on the world's loop, made
+    by the client holding ``peer_cert_pem`` (None: a client without a certificate).
 
     ``stub.Rpc(request, metadata=...)`` is awaitable for unary rpcs and an async iterator for
     server-streaming ones, like a ``grpc.aio`` stub.
     """
 
     def __init__(
-        self,
-        servicer: Any,
-        service: ServiceDescriptor,
-        peer_cert_pem: bytes | None = None,
-        peer_cn: str = "",
+        self, servicer: Any, service: ServiceDescriptor, peer_cert_pem: bytes | None = None
     ) -> None:
         self._servicer = servicer
         self._service = service
-        self._peer = (peer_cert_pem, peer_cn)
+        self._peer_cert_pem = peer_cert_pem
 
     def __getattr__(self, name: str) -> Any:
         method = self._service.methods_by_name.get(name)
@@ -136,7 +148,7 @@ class VirtualStub:
         return lambda request, metadata=(), timeout=None: self._unary(method, request, metadata)
 
     def _context(self, metadata: Sequence[tuple[str, str]]) -> VirtualContext:
-        return VirtualContext(metadata, *self._peer)
+        return VirtualContext(metadata, self._peer_cert_pem)
 
     async def raw_unary(
         self, path: str, payload: bytes, metadata: Sequence[tuple[str, str]] = ()
