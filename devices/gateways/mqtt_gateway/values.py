@@ -182,9 +182,7 @@ def codec_from(fields: Any, kind: str) -> ValueCodec:
             type_, scale, offset, byte_order=fields.text("byte_order", "little", ORDERS),
             decimals=decimals,
         )
-    count = fields.integer("count", 0 if type_ != "string" else None, 0, 123)
-    if type_ == "string" and count < 1:
-        raise ConfigError(f"{fields.where('count')}: a string needs 1 to 123 registers")
+    count = fields.integer("count", low=1, high=123) if type_ == "string" else 0
     return ValueCodec(
         type_,
         scale,
