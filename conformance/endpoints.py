@@ -8,7 +8,8 @@ accepted. :func:`dial_targets` lists the addresses the harness will connect to, 
 probe them first (:mod:`conformance.reachability`).
 
 The builtin SUT runs in the scenario's own world: its blocks are checked when present but never
-required, and nothing of it is dialled.
+required, and nothing of it is dialled. A builtin declaration's ``deviations`` must be names of
+the profile's deviation catalog (``conformance/deviations/<profile>.yaml``).
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ def check_declaration(
                 f"{at}: capabilities[{index}] {cap!r} is not a capability the harness knows; "
                 f"accepted: {', '.join(known)}"
             )
+    _check_deviations(sut, profile, at)
     schema = SCHEMAS.get(profile)
     if schema is None:
         return
@@ -291,6 +293,24 @@ def check_declaration(
             raise SutError(
                 f"{at}: endpoints.{profile} names {shown} as its bridge; accepted: exactly one of "
                 "tcp (host:port), serial or pty (a device path)"
+            )
+
+
+def _check_deviations(sut: SutDeclaration, profile: str, at: str) -> None:
+    """A deviant builtin SUT names deviations the profile's deviation catalog holds."""
+    if not sut.deviations:
+        return
+    from conformance.deviations import DeviationCatalogError, load_deviations
+
+    try:
+        known = load_deviations(profile).names
+    except DeviationCatalogError as exc:
+        raise SutError(f"{at}: field 'deviations': {exc}") from None
+    for index, name in enumerate(sut.deviations):
+        if name not in known:
+            raise SutError(
+                f"{at}: deviations[{index}] {name!r} is not a {profile} deviation; accepted: "
+                f"{', '.join(known)}"
             )
 
 

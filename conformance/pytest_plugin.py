@@ -3,6 +3,10 @@
 Loaded for every pytest run (`-p conformance.pytest_plugin` in pyproject), so it does nothing
 visible unless a scenario needs a capability or `--hil-results` asks for records.
 
+``--hil-req ID,ID`` keeps only the scenarios carrying one of those requirement IDs (the others are
+deselected): how ``hil selfcheck`` runs just the scenarios a deviation must be caught by. The SUT
+declaration's ``deviations`` (builtin only) reach the fixtures as ``hil_config.sut.deviations``.
+
 Records: one dict per scenario (pytest-bdd scenario, or any test marked `req`), written as a
 JSON list to `--hil-results` at session end. Under pytest-xdist each worker writes
 `<results>.<workerid>.json` and the controller merges those into `<results>`.
@@ -54,6 +58,7 @@ class _State:
     results: Path | None
     evidence_option: Path | None
     worker_id: str | None
+    requirements: frozenset[str] = frozenset()  # --hil-req: only scenarios carrying these
     records: list[dict[str, Any]] = field(default_factory=list)
     _sut: SutDeclaration | None = None
     _evidence_dir: Path | None = None
@@ -137,6 +142,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the scenario result records (JSON list) to PATH at session end",
     )
     group.addoption(
+        "--hil-req",
+        default=None,
+        metavar="ID,ID",
+        help="run only the scenarios carrying one of these requirement IDs (comma-separated)",
+    )
+    group.addoption(
         "--hil-evidence-dir",
         default=None,
         metavar="DIR",
@@ -155,6 +166,7 @@ def pytest_configure(config: pytest.Config) -> None:
         results=Path(results).resolve() if results else None,
         evidence_option=Path(evidence) if evidence else None,
         worker_id=workerinput["workerid"] if workerinput else None,
+        requirements=frozenset(_id_list(config.getoption("hil_req", None))),
     )
     config.stash[_STATE] = state
     # pyproject registers these too; repeating them keeps the plugin usable in other rootdirs.
@@ -194,13 +206,24 @@ def _marker_args(item: pytest.Item, name: str) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _id_list(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """The plan: a scenario needing a capability the SUT does not declare is not applicable.
-    `@needs:a|b` is met by either capability."""
+    `@needs:a|b` is met by either capability. With `--hil-req`, scenarios carrying none of the
+    requirements asked for are deselected first."""
     state = config.stash[_STATE]
+    if state.requirements:
+        kept = [i for i in items if state.requirements & _item_requirements(i)]
+        dropped = [i for i in items if not state.requirements & _item_requirements(i)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
     for item in items:
         needs = _marker_args(item, "needs")
         if not needs:
@@ -214,6 +237,11 @@ def pytest_collection_modifyitems(
             reason = f"{PLANNED_PREFIX} SUT does not declare {', '.join(missing)}"
             item.add_marker(pytest.mark.skip(reason=reason))
             item.stash[_PLANNED] = reason
+
+
+def _item_requirements(item: pytest.Item) -> set[str]:
+    """The requirement IDs a collected item carries (its @req tags, Examples tags included)."""
+    return set(_marker_args(item, "req"))
 
 
 # -- records ----------------------------------------------------------------------------------

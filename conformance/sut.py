@@ -1,10 +1,16 @@
-"""SUT declarations: who the system under test is, where it listens, what it claims."""
+"""SUT declarations: who the system under test is, where it listens, what it claims.
+
+A declaration of the builtin reference implementations may also name ``deviations``: ways they
+misbehave on purpose (``conformance/deviations/``), which ``hil selfcheck`` uses to measure what
+the scenarios catch. Such a declaration (e.g. ``builtin-deviant``) is made on the fly; an outside
+SUT cannot have deviations.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +24,16 @@ ROLES = ("gateway", "server", "platform")
 MASK = "********"
 # Credential keys whose values never reach a report.
 _SECRET_KEY = re.compile(r"pass|secret|token|key|(^|[_-])pin($|[_-]|code)", re.IGNORECASE)
-_KEYS = {"name", "identity", "role", "builtin", "endpoints", "credentials", "capabilities"}
+_KEYS = {
+    "name",
+    "identity",
+    "role",
+    "builtin",
+    "endpoints",
+    "credentials",
+    "capabilities",
+    "deviations",
+}
 _IDENTITY_KEYS = ("vendor", "model", "firmware")
 
 
@@ -46,6 +61,7 @@ class SutDeclaration:
     endpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     credentials: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = field(default=None, compare=False)
+    deviations: tuple[str, ...] = ()  # builtin only: names of conformance/deviations/<profile>
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -75,6 +91,7 @@ class SutDeclaration:
             "endpoints": _mask(self.endpoints),
             "credentials": _mask(self.credentials),
             "capabilities": list(self.capabilities),
+            "deviations": list(self.deviations),
             "source": str(self.source) if self.source else None,
         }
 
@@ -148,7 +165,60 @@ def parse_sut(data: Any, source: Path | str = "<sut>") -> SutDeclaration:
         endpoints=_endpoints(data.get("endpoints"), at),
         credentials=_mapping(data.get("credentials"), "credentials", at),
         source=Path(source) if not isinstance(source, Path) else source,
+        deviations=_deviations(data.get("deviations"), builtin, at),
     )
+
+
+def _deviations(raw: Any, builtin: bool, at: str) -> tuple[str, ...]:
+    """Names only here; conformance.endpoints checks them against the profile's catalog."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise SutError(f"{at}: field 'deviations' is {raw!r}; accepted: a list of names")
+    if raw and not builtin:
+        raise SutError(
+            f"{at}: field 'deviations' needs 'builtin: true': only the harness's own reference "
+            "implementations can be told to misbehave"
+        )
+    seen: list[str] = []
+    for index, name in enumerate(raw):
+        if not isinstance(name, str) or not CAPABILITY.match(name):
+            raise SutError(
+                f"{at}: deviations[{index}] is {name!r}; accepted: a deviation name (lower-case "
+                "letters, digits, '-', '_')"
+            )
+        if name in seen:
+            raise SutError(f"{at}: deviations[{index}] {name!r} is listed twice")
+        seen.append(name)
+    return tuple(seen)
+
+
+def deviant(sut: SutDeclaration, deviations: Sequence[str], name: str = "") -> SutDeclaration:
+    """``sut`` (a builtin declaration) told to misbehave in the named ways; as YAML data by
+    :func:`sut_data`. SutError for an outside SUT."""
+    if not sut.builtin:
+        raise SutError(f"{sut.source or sut.name}: only a builtin SUT can take deviations")
+    return replace(sut, name=name or f"{sut.name}-deviant", deviations=tuple(deviations))
+
+
+def sut_data(sut: SutDeclaration) -> dict[str, Any]:
+    """The declaration as YAML data that :func:`parse_sut` reads back (secrets unmasked)."""
+    data: dict[str, Any] = {
+        "name": sut.name,
+        "identity": {
+            "vendor": sut.identity.vendor,
+            "model": sut.identity.model,
+            "firmware": sut.identity.firmware,
+        },
+        "role": sut.role,
+        "builtin": sut.builtin,
+        "endpoints": {k: dict(v) for k, v in sut.endpoints.items()},
+        "credentials": dict(sut.credentials),
+        "capabilities": list(sut.capabilities),
+    }
+    if sut.deviations:
+        data["deviations"] = list(sut.deviations)
+    return data
 
 
 def _capabilities(raw: Any, at: str) -> tuple[str, ...]:

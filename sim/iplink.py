@@ -69,6 +69,9 @@ class MemoryTransport(asyncio.Transport):
 
     # -- asyncio.Transport -------------------------------------------------------------------
     def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "tls_keylog":  # where TLS sessions over this stream log their secrets
+            keylog = getattr(self._net.capture, "keylog", None)
+            return str(keylog) if keylog is not None else default
         return {"peername": self.remote, "sockname": self.local}.get(name, default)
 
     def is_closing(self) -> bool:
@@ -132,6 +135,8 @@ class MemoryTransport(asyncio.Transport):
 
     def reset(self) -> None:
         """Both ends see the connection reset at once (RST)."""
+        if self._net.capture is not None:
+            self._net.capture.reset(self)
         for end in (self, self.peer):
             if end is not None and not end._closed:
                 end._closing = True
@@ -147,6 +152,8 @@ class MemoryTransport(asyncio.Transport):
     def _emit(self, kind: str, payload: Any) -> None:
         """Bytes and FIN/EOF alike cross the link in order; a partition holds them all."""
         profile = self._net.profile(self.local[0], self.remote[0])
+        if self._net.capture is not None:
+            self._net.capture.sent(self, kind, payload, lost=profile.partitioned)
         if profile.partitioned:
             self._held.append((kind, payload))
             self._net._held.add(self)
@@ -167,6 +174,8 @@ class MemoryTransport(asyncio.Transport):
         peer = self.peer
         if peer is None or peer._closed:
             return
+        if self._net.capture is not None:
+            self._net.capture.arrived(self, "data", data)
         if peer._paused:
             peer._inbox.append(data)
         else:
@@ -174,6 +183,8 @@ class MemoryTransport(asyncio.Transport):
 
     def _arrive_control(self, what: str) -> None:
         peer = self.peer
+        if peer is not None and self._net.capture is not None:
+            self._net.capture.arrived(self, "control", what)  # a closed end ACKs a FIN too
         if peer is None or peer._closed:
             return
         if peer._paused:
@@ -206,6 +217,8 @@ class IpNetwork:
         self._transports: list[MemoryTransport] = []
         self._held: set[MemoryTransport] = set()
         self._ephemeral = 40000
+        # An IP capture (sim.ip_capture.IpCapture) is told what crosses the links.
+        self.capture: Any = None
         world.add_medium(name, self)
 
     # -- topology ----------------------------------------------------------------------------
@@ -247,13 +260,20 @@ class IpNetwork:
         self, factory: ProtocolFactory, host: str, port: int, client_host: str = "client"
     ) -> tuple[MemoryTransport, Any]:
         server_factory = self._listeners.get((host, port))
+        attempt = ((client_host, self._ephemeral + 1), (host, port))  # as the capture shows it
         if server_factory is None:
+            if self.capture is not None:
+                self.capture.syn(*attempt)
             await asyncio.sleep(self.profile(client_host, host).latency_s * 2)
+            if self.capture is not None:
+                self.capture.refused(*attempt)
             raise ConnectionRefused(f"connection to {host}:{port} refused: nothing listens there")
         waited = 0.0
         for backoff in SYN_RETRIES:
             if not self.profile(client_host, host).partitioned:
                 break
+            if self.capture is not None:
+                self.capture.syn(*attempt, lost=True)
             await asyncio.sleep(backoff)
             waited += backoff
         else:
@@ -270,8 +290,12 @@ class IpNetwork:
         server = MemoryTransport(self, (host, port), local, server_proto)
         client.peer, server.peer = server, client
         self._transports += [client, server]
+        if self.capture is not None:
+            self.capture.syn(local, (host, port))
         # The handshake costs one round trip before either side may talk.
         await asyncio.sleep(self.profile(client_host, host).latency_s * 2)
+        if self.capture is not None:
+            self.capture.established(client, server, self.profile(client_host, host).latency_s)
         server_proto.connection_made(server)
         client_proto.connection_made(client)
         return client, client_proto

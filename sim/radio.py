@@ -108,6 +108,7 @@ class LinkState:
     lost_since: float | None = None
     timer: simpy.Timeout | None = None
     abandoned: bool = False  # one side reset: it will never answer
+    capture: Any = None  # what an air capture knows of the link (access address, ...)
 
 
 class Radio:
@@ -124,6 +125,9 @@ class Radio:
         self._links: dict[tuple[RadioController, RadioController], LinkState] = {}
         self.adv_pdus = 0
         self.adv_deliveries = 0
+        # An air capture (sim.air_capture.AirCapture) is told what crosses the air; it never
+        # draws from the world's random streams, so capturing changes nothing.
+        self.capture: Any = None
         world.add_medium(name, self)
 
     # -- placement ---------------------------------------------------------------------------
@@ -242,6 +246,8 @@ class Radio:
             target = self._by_address.get(packet.advertiser_address)
             if target is not None and self.reachable(sender, target):
                 self._open_link(sender, target, packet)
+                if self.capture is not None:
+                    self.capture.connect_ind(sender, target, self._links[(sender, target)], packet)
                 loop.call_soon(target.on_ll_advertising_pdu, packet)
             return
         if not isinstance(packet, AdvertisingPdu) or not self.nodes[sender].powered:
@@ -252,6 +258,8 @@ class Radio:
                 continue
             rssi = self.sample_rssi(sender, rx)
             self.adv_deliveries += 1
+            if self.capture is not None:
+                self.capture.advertising(sender, rx, packet, rssi)
             # Air time is negligible; the receiver's controller hands the report to its host
             # through the loop, so delivering here directly costs no ordering.
             rx.on_radio_advertisement(sender, packet, rssi)
@@ -267,6 +275,8 @@ class Radio:
             and not self._lost()
         ):
             rssi = self.sample_rssi(advertiser, scanner)
+            if self.capture is not None:
+                self.capture.scan_exchange(scanner, advertiser, packet, rssi)
             asyncio.get_running_loop().call_soon(
                 scanner.on_radio_scan_response, advertiser, packet, rssi
             )
@@ -390,6 +400,8 @@ class Radio:
         if self._links.get((link.central, link.peripheral)) is not link:
             if item[0] != "ctrl" or not isinstance(item[2], ll.TerminateInd):
                 return
+        if self.capture is not None:
+            self.capture.data(link, receiver, item)
         kind, source, payload = item
         if kind == "acl":
             receiver.on_link_acl_data(source, core.PhysicalTransport.LE, payload)

@@ -29,6 +29,7 @@ API for nodes (Modbus slaves and masters, OSDP PDs and CPs, terminals' RS485 por
     port = bus.attach("slave-7", on_frame=cb, address=7)  # clean frames for 7 (and 0) only
     port.send(b"...")                                    # returns when the last bit leaves
     port.powered = False                                 # deaf and mute until powered again
+    port.retune(LineSettings.parse("19200 8N1"))         # its UART runs at other settings
 """
 
 from __future__ import annotations
@@ -136,6 +137,15 @@ class BusPort:
 
     def detach(self) -> None:
         self.bus.detach(self)
+
+    def retune(self, settings: LineSettings) -> None:
+        """This node's UART now runs at ``settings`` (an outside program behind a bridge set
+        its serial port's speed): from now on it drives and decodes the line at them."""
+        if settings == self.settings:
+            return
+        self.settings = settings
+        self.bus._routes = None
+        self.bus.world.trace.emit(self.name, "bus", "retuned", settings=str(settings))
 
     def __repr__(self) -> str:
         return f"BusPort({self.name!r} on {self.bus.name!r}, {self.settings})"

@@ -1,16 +1,22 @@
-"""Modbus RTU slaves and masters on pymodbus over the simulated line."""
+"""Modbus RTU slaves and masters on pymodbus over the simulated line, and the slave's receiver
+(framing, the application protocol's exceptions, identity) probed with raw frames."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import struct
 
+import pytest
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simcore import SimCore
 
+from devices.protocols.modbus_rtu import Request, crc16, cut, frame
 from devices.rs485.discovery import SlaveRegistry, search_modbus
 from devices.rs485.modbus_master import ModbusMaster
-from devices.rs485.modbus_slave import ModbusSlave, standard_slave
+from devices.rs485.modbus_rules import QUANTITY_LIMITS, fields_length, illegal_value
+from devices.rs485.modbus_slave import ModbusSlave, ModbusSlaveSpec, standard_slave
+from devices.rs485.raw_port import RawPort
 from sim.rs485 import Rs485Bus
 from sim.world import World
 
@@ -129,3 +135,93 @@ def test_fast_register_encoding_matches_pymodbus_simdata() -> None:
             int(r) for r in SimData(0, values=value, datatype=TYPES[kind]).build_registers(False)
         ]
         assert Point("p", "input", 0, kind, value).registers() == expected, kind
+
+
+# -- the slave's receiver: what reaches pymodbus, and what is answered before it ----------------
+
+
+def _probed(*specs: ModbusSlaveSpec) -> tuple[World, Rs485Bus, RawPort]:
+    world = World(seed=3)
+    bus = Rs485Bus(world, "line")
+    for spec in specs:
+        world.run(ModbusSlave(world, bus, spec).start())
+    return world, bus, RawPort(bus, "probe")
+
+
+def test_only_declared_functions_are_served() -> None:
+    world, _, probe = _probed(standard_slave(4, functions=(3, 4)))
+    with world:
+        assert world.run(probe.exchange(frame(4, bytes.fromhex("0300000001")))) == [
+            frame(4, bytes.fromhex("030200c8"))
+        ]
+        for fc in (1, 6, 8, 17, 43):  # implemented (by us or pymodbus) but not declared
+            pdu = bytes([fc]) + bytes.fromhex("00000001")
+            assert world.run(probe.exchange(frame(4, pdu))) == [frame(4, bytes([0x80 | fc, 1]))]
+    with pytest.raises(ValueError, match="function code 8 not accepted; accepted: 1, 2, 3"):
+        ModbusSlaveSpec(1, functions=(3, 8))
+
+
+def test_each_slave_reports_the_identity_of_its_spec() -> None:
+    meter = standard_slave(1, vendor="Acme", model="EM-24", revision="2.4")
+    world, _, probe = _probed(meter, standard_slave(2))
+    with world:
+        assert world.run(probe.exchange(frame(1, b"\x11"))) == [frame(1, b"\x11\x0bAcme EM-24\xff")]
+        assert world.run(probe.exchange(frame(2, b"\x11"))) == [
+            frame(2, b"\x11\x1bgateway-hil standard slave\xff")
+        ]
+        regular = world.run(probe.exchange(frame(1, bytes([43, 14, 2, 1]))))
+        assert regular == [frame(1, bytes([43, 14, 2, 0x81, 0, 0, 2, 1, 5]) + b"EM-24\x02\x032.4")]
+        restart = world.run(probe.exchange(frame(1, bytes([43, 14, 1, 0x55]))))
+        assert restart[0][6:9] == bytes([0, 0, 3])  # an unknown object: from object 0
+    with pytest.raises(ValueError, match="vendor '' not accepted; accepted: 1 to 64 ASCII"):
+        standard_slave(1, vendor="")
+
+
+def test_discarded_frames_are_traced_and_leave_the_slave_ready() -> None:
+    world, _, probe = _probed(standard_slave(1))
+    read = frame(1, bytes.fromhex("0300000001"))
+    with world:
+        for junk in (b"\x01\x03", read[:-1] + b"\x00", read + read, bytes(300), read[:-2] + b""):
+            assert world.run(probe.exchange(junk)) == []
+            assert world.run(probe.exchange(read)) == [frame(1, bytes.fromhex("030200c8"))]
+        truncated = frame(1, bytes.fromhex("030000"))  # a good CRC over too few fields
+        assert world.run(probe.exchange(truncated)) == []
+        reasons = [r["reason"] for r in world.trace.select(event="frame-discarded")]
+    assert reasons == ["runt", "crc", "crc", "oversize", "crc", "length"]
+
+
+def test_request_rules_follow_the_application_protocol() -> None:
+    def fields(quantity: int, count: int | None = None) -> bytes:
+        head = bytes(2) + quantity.to_bytes(2, "big")
+        return head if count is None else head + bytes([count]) + bytes(count)
+
+    for fc, limit in QUANTITY_LIMITS.items():
+        count = {15: (limit + 7) // 8, 16: 2 * limit}.get(fc)
+        assert not illegal_value(fc, fields(limit, count)), fc
+        assert illegal_value(fc, fields(0, 0 if count is not None else None)), fc
+        assert illegal_value(fc, fields(limit + 1, count)), fc
+    assert illegal_value(16, fields(2, 2)) and not illegal_value(16, fields(2, 4))
+    assert illegal_value(15, fields(9, 1)) and not illegal_value(15, fields(9, 2))
+    for value, illegal in ((0x0000, False), (0xFF00, False), (0x0001, True), (0x00FF, True)):
+        assert illegal_value(5, bytes(2) + value.to_bytes(2, "big")) is illegal
+    assert [fields_length(fc, fields(1, 2)) for fc in (1, 6, 15, 16, 17)] == [4, 4, 7, 7, 0]
+    assert fields_length(43, b"\x0e\x01\x00") == 3 and fields_length(43, b"\x0d") is None
+    assert fields_length(50, b"") is None and fields_length(16, b"\x00") == 5
+
+
+def test_frames_are_cut_at_the_silence_with_the_modbus_crc() -> None:
+    from pymodbus.framer.rtu import FramerRTU
+
+    rng = random.Random(5)
+    for size in range(0, 40):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert crc16(data) == int.from_bytes(
+            FramerRTU.compute_CRC(data).to_bytes(2, "big"), "little"
+        )
+    request = frame(0, bytes.fromhex("0600010002"))
+    assert cut(request) == Request(0, 6, bytes.fromhex("00010002")) and cut(request).broadcast
+    assert [cut(b"\x01\x03\x00"), cut(bytes(257)), cut(request[:-1] + b"\x00")] == [
+        "runt",
+        "oversize",
+        "crc",
+    ]

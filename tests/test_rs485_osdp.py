@@ -129,7 +129,8 @@ def test_osdp_packets_are_found_and_summarised() -> None:
 def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
     """Our readers in another process (real time) behind a pty; the rs485-osdp profile's
     control panel polls them through a serial bridge as an external SUT, and a person at the
-    far reader (cards, keys) and what it shows go through the line's world control."""
+    far reader (cards, keys, the tamper switch) and what it shows go through the line's world
+    control: the outside control panel sees each over the pty."""
     args = ("rs485", "--port", "0", "--control-port", "0", "--pty", "--osdp", "1")
     with served(*args, "--scbk", KEY.hex()) as line:
         sut = {
@@ -164,8 +165,9 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
                 "no:cacheprovider",
                 "features/rs485",
                 "-k",
-                "identification or secure_channel_opens or acknowledges_an_led "
-                "or card_read_reaches or keypad_presses or buzzer_command_sounds",
+                "control_panels_identification or secure_channel_opens or acknowledges_an_led "
+                "or card_read_reaches or keypad_presses or tamper_switch_reaches "
+                "or buzzer_command_sounds",
                 f"--hil-sut={sut_file}",
                 f"--hil-results={results}",
                 f"--hil-evidence-dir={tmp_path / 'evidence'}",
@@ -183,9 +185,11 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
         "The reader acknowledges an LED command": "passed",
         "A card read reaches the control panel": "passed",
         "Keypad presses reach the control panel": "passed",
+        "A tamper switch reaches the control panel": "passed",
         "A buzzer command sounds the reader": "passed",
     }, outcomes
     captures = [c.read_text() for c in (tmp_path / "evidence").rglob("rs485-line.log")]
     assert any("sut-bridge" in c and "reply from PD 1 PDID" in c for c in captures)
     far_traces = [t.read_text() for t in (tmp_path / "evidence").rglob("sut-world-trace.jsonl")]
     assert any('"event": "card"' in t for t in far_traces)
+    assert any('"event": "tamper"' in t and '"event": "keypad"' in t for t in far_traces)

@@ -5,17 +5,36 @@ Each slave is a real ``pymodbus.server.ModbusSerialServer`` (its RTU framer, req
 (:mod:`devices.rs485.transport`). Broadcast (address 0) writes run on the datastore and are
 never answered (``broadcast_enable=True``).
 
-Absent slave IDs stay silent. pymodbus' datastore (``SimCore``) answers a request for an unknown
-device id from device 0 if there is one, and otherwise its request handler catches the lookup
-``KeyError`` and answers exception 4 (``ignore_missing_devices`` only covers
-``NoSuchIdException``). A real RS485 line is shared, so that would make every slave answer every
-address. The fix is here, at the line: :meth:`ModbusSlave._addressed` drops every frame whose
-address byte is neither this slave's unit id nor 0 before pymodbus' framer sees it (the port
-also declares its address to the bus, which then skips handing it other slaves' clean frames).
+Every line frame passes the slave's receiver first (:meth:`ModbusSlave._admit`), as a real RTU
+slave's does at the 3.5-character silence, before pymodbus sees it:
 
-Exceptions: 1 for a function the device does not implement (``functions``), 2 for an address
-outside its tables (pymodbus), 3 for a holding-register write outside a declared range
-(``limits``), 4 while a point's sensor has failed (:meth:`fail_point`).
+* a frame for another address is dropped. pymodbus alone would answer for absent slave IDs
+  (``SimCore`` answers an unknown device id from device 0 if there is one, else its request
+  handler answers exception 4), and on a shared line that makes every slave answer every
+  address. The port also declares its address to the bus, which then skips handing it other
+  slaves' clean frames;
+* a runt, oversize or CRC-failed frame, or one whose length disagrees with its function and
+  byte count, is discarded whole (:func:`devices.protocols.modbus_rtu.cut`). pymodbus' framer
+  reads a byte stream and would keep a partial frame to prepend to the next one (a header-only
+  broadcast left every slave deaf for some 30 polls); here each frame stands alone. Two
+  requests sent without the silence between them are one frame that fails its CRC: neither is
+  answered;
+* a function the slave does not declare (``functions``, default every one implemented here),
+  including codes 128-255 that are reserved for exception replies, is answered with exception 1
+  (Modbus Application Protocol V1.1b3 §7: the function code is not an allowable action for the
+  server; §4.1 reserves 128-255 for exception responses, so such a request names no function
+  the server has). pymodbus would hunt through such a frame or answer exception 4 with a
+  traceback in its log;
+* a quantity out of range, a byte count that disagrees with it, or a coil value other than
+  0x0000/0xFF00 is answered with exception 3 (:mod:`devices.rs485.modbus_rules`);
+* Report Server ID (17) and Read Device Identification (43/14) are answered from the spec's
+  vendor, model and revision (pymodbus' answers come from one process-wide control block and
+  name pymodbus);
+* a broadcast is never answered, whatever it holds.
+
+What passes goes to pymodbus whole. Exceptions: 1 as above, 2 for an address outside its tables
+(pymodbus), 3 as above and for a holding-register write outside a declared range (``limits``),
+4 while a point's sensor has failed (:meth:`fail_point`).
 
 Sensor points are brought up to date when a request reaches the datastore (pymodbus calls the
 device's ``action`` hook before it touches the registers), not by a timer per point: see
@@ -34,13 +53,21 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from devices.protocols import modbus_rtu
+from devices.rs485.modbus_rules import (
+    ENCAPSULATED,
+    REPORT_SERVER_ID,
+    Identity,
+    fields_length,
+    illegal_value,
+)
 from devices.rs485.sensor import Ramp, RandomWalk, SensorModel, SensorTrack, Sine
 from devices.rs485.transport import bus_connector
 from sim.eager import run_eagerly
 from sim.rs485 import Rs485Bus
 from sim.world import World
 
-ALL_FUNCTIONS = (1, 2, 3, 4, 5, 6, 15, 16)
+IMPLEMENTED_FUNCTIONS = (1, 2, 3, 4, 5, 6, 15, 16, REPORT_SERVER_ID, ENCAPSULATED)
 TABLES = ("holding", "input")
 TYPES: dict[str, DataType] = {
     "int16": DataType.INT16,
@@ -98,20 +125,25 @@ class ModbusSlaveSpec:
     holding: int = 32
     inputs: int = 32
     points: list[Point] = field(default_factory=list)
-    functions: tuple[int, ...] = ALL_FUNCTIONS
+    functions: tuple[int, ...] = IMPLEMENTED_FUNCTIONS
     limits: dict[int, tuple[int, int]] = field(default_factory=dict)
     response_delay: float = 0.0
     name: str = ""
+    vendor: str = "gateway-hil"
+    model: str = "standard slave"
+    revision: str = "1.0"
+    identity: Identity = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.unit, int) or not 1 <= self.unit <= 247:
             raise ValueError(f"Modbus unit id {self.unit!r} not accepted; accepted: 1 to 247")
         for fc in self.functions:
-            if fc not in ALL_FUNCTIONS:
+            if fc not in IMPLEMENTED_FUNCTIONS:
                 raise ValueError(
                     f"function code {fc!r} not accepted; accepted: "
-                    f"{', '.join(map(str, ALL_FUNCTIONS))}"
+                    f"{', '.join(map(str, IMPLEMENTED_FUNCTIONS))}"
                 )
+        self.identity = Identity(self.vendor, self.model, self.revision)
         if self.response_delay < 0:
             raise ValueError(
                 f"response delay {self.response_delay!r} s not accepted; accepted: >= 0"
@@ -149,6 +181,7 @@ class ModbusSlave:
         self.failed: set[str] = set()
         self.server: ModbusSerialServer | None = None
         self.requests = 0
+        self._link: Any = None  # pymodbus' request handler on the bus port
         # (track, table code, first register, end register) per sensor point
         self._sensors: list[tuple[SensorTrack, str, int, int]] = []
         world.add_node(self)
@@ -173,7 +206,7 @@ class ModbusSlave:
             self.name,
             lambda: self._handler(server),
             settings=self.settings,
-            accept=self._addressed,
+            accept=self._admit,
             delay=spec.response_delay,
             address=spec.unit,
         )
@@ -196,6 +229,7 @@ class ModbusSlave:
         """Power off: the port goes away and the datastore is lost."""
         server, self.server = self.server, None
         self._sensors = []
+        self._link = None
         if server is not None:
             await server.shutdown()
             self.world.trace.emit(self.name, "app", "power-off")
@@ -284,10 +318,59 @@ class ModbusSlave:
         handler = server.handle_new_connection()
         loop = self.world.loop
         handler.handle_later = lambda: run_eagerly(handler.handle_request(), loop)
+        self._link = handler
         return handler
 
-    def _addressed(self, frame: bytes) -> bool:
-        return bool(frame) and frame[0] in (0, self.spec.unit)
+    # -- the receiver ------------------------------------------------------------------------
+    def _admit(self, data: bytes) -> bool:
+        """One line frame, delimited by the 3.5-character silence: True hands it to pymodbus
+        (whole: any partial frame pymodbus kept is dropped first); False when it is not for
+        this slave, discarded, or answered here (see the module docstring)."""
+        spec = self.spec
+        if not data or data[0] not in (0, spec.unit):
+            return False
+        request = modbus_rtu.cut(data)
+        if isinstance(request, str):
+            return self._discard(request, data)
+        fc, fields = request.function, request.data
+        if fc not in spec.functions:
+            return self._answer(request, modbus_rtu.exception_pdu(fc, 1))
+        expected = fields_length(fc, fields)
+        if expected is not None and expected != len(fields):
+            return self._discard("length", data)
+        if illegal_value(fc, fields):
+            return self._answer(request, modbus_rtu.exception_pdu(fc, 3))
+        if fc == REPORT_SERVER_ID:
+            return self._answer(request, spec.identity.report_server_id())
+        if fc == ENCAPSULATED:
+            if expected is None:  # an MEI type other than device identification
+                return self._answer(request, modbus_rtu.exception_pdu(fc, 1))
+            reply = spec.identity.device_identification(fields)
+            if isinstance(reply, int):
+                reply = modbus_rtu.exception_pdu(fc, reply)
+            return self._answer(request, reply)
+        self._link.recv_buffer = b""
+        return True
+
+    def _discard(self, reason: str, data: bytes) -> bool:
+        if self.world.trace.recording:
+            self.world.trace.emit(
+                self.name, "app", "frame-discarded", reason=reason, size=len(data)
+            )
+        return False
+
+    def _answer(self, request: modbus_rtu.Request, pdu: bytes) -> bool:
+        """Reply ``pdu`` to a request handled here (never to a broadcast)."""
+        self.requests += 1
+        trace = self.world.trace
+        if trace.recording:
+            trace.emit(self.name, "app", "modbus-rx", fc=request.function, unit=request.address)
+        if request.broadcast:
+            return False
+        if trace.recording:
+            trace.emit(self.name, "app", "modbus-tx", fc=pdu[0], unit=request.address)
+        self._link.transport.write(modbus_rtu.frame(request.address, pdu))
+        return False
 
     async def _action(
         self,
@@ -302,8 +385,6 @@ class ModbusSlave:
         table = _TABLE_OF_FUNCTION.get(function_code)
         if self._sensors:
             self._catch_up(table, address, address + count, start_address, registers)
-        if function_code not in spec.functions:
-            return ExcCodes.ILLEGAL_FUNCTION
         if table == "h" and values and function_code in _WRITE_FUNCTIONS:
             for i, value in enumerate(values):
                 limit = spec.limits.get(address + i)

@@ -6,4 +6,5 @@ from __future__ import annotations
 
 from features.rs485.steps.fixtures import *  # noqa: F403  (fixtures)
 from features.rs485.steps.modbus import *  # noqa: F403  (step definitions register as fixtures)
+from features.rs485.steps.modbus_raw import *  # noqa: F403
 from features.rs485.steps.osdp import *  # noqa: F403

@@ -1,8 +1,8 @@
 @profile_rs485_osdp
-Feature: An OSDP reader's card reads, keypad, LED and buzzer
-  A person at the reader under test presents a card or types on its keypad, and the control
-  panel gets the event; the control panel's LED and buzzer commands reach the reader over the
-  secure channel and change what it shows and sounds.
+Feature: An OSDP reader's card reads, keypad, tamper switch, LED and buzzer
+  A person at the reader under test presents a card, types on its keypad or opens its case
+  (the tamper switch), and the control panel gets the event; the control panel's LED and
+  buzzer commands reach the reader over the secure channel and change what it shows and sounds.
 
   Background:
     Given the OSDP reader under test on a line
@@ -18,6 +18,11 @@ Feature: An OSDP reader's card reads, keypad, LED and buzzer
   Scenario: Keypad presses reach the control panel
     When keys "1234#" are pressed at the reader under test
     Then the control panel receives keys "1234#" from the reader under test within 2 s
+
+  @req:OSDP-TAMPER-01 @needs:osdp-reader-control
+  Scenario: A tamper switch reaches the control panel
+    When the tamper switch of the reader under test opens
+    Then the control panel receives a tamper report from the reader under test within 2 s
 
   @req:OSDP-LED-01 @needs:osdp-pd
   Scenario: The reader acknowledges an LED command

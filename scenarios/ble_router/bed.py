@@ -39,9 +39,12 @@ from devices.gateways.ble_router.router import BleRouter
 from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
 from scenarios.bed import BedError, WorldBed, write_json_lines
+from sim.air_capture import AirCapture
 from sim.capture import BtsnoopWriter
 from sim.clock import REAL, VIRTUAL
+from sim.ip_capture import IpCapture
 from sim.iplink import IpNetwork
+from sim.pcap import PcapngWriter, open_capture
 from sim.radio import Radio, RadioConfig
 from sim.world import World
 
@@ -138,7 +141,9 @@ class LocalBleBed(BleBed):
     """One world with the reference router and the peripherals the scenario places.
 
     ``router`` holds :class:`BleRouter` keyword arguments (chips, boot_s, credentials...);
-    ``capture_dir`` records each router chip's HCI traffic there as ``hci-chip<i>.btsnoop``.
+    ``capture_dir`` records each router chip's HCI traffic there as ``hci-chip<i>.btsnoop``,
+    the air as ``air.pcapng`` (:mod:`sim.air_capture`) and the in-world IP links (the
+    harness's HTTP/SSE with the router) as ``ip.pcapng`` (:mod:`sim.ip_capture`).
     """
 
     faults = ("power_cycle", "reboot_router", "radio_loss")
@@ -165,6 +170,12 @@ class LocalBleBed(BleBed):
         self.peripherals: dict[str, BlePeripheral] = {}
         self.transcript = []
         self._served: ServedApp | None = None
+        self._pcaps: dict[str, PcapngWriter] = {}
+        if capture_dir is not None:
+            self._pcaps["air.pcapng"] = open_capture(capture_dir / "air.pcapng", self.world)
+            self._pcaps["ip.pcapng"] = open_capture(capture_dir / "ip.pcapng", self.world)
+            AirCapture(self.radio, self._pcaps["air.pcapng"])
+            IpCapture(self.net, self._pcaps["ip.pcapng"])
 
     async def start(
         self, host: str = ROUTER_HOST, port: int = ROUTER_PORT, real_socket: bool = False
@@ -279,6 +290,8 @@ class LocalBleBed(BleBed):
         await self.router.stop()
         for output in self._captures:
             output.close()
+        for writer in self._pcaps.values():
+            writer.close()
 
     def write_evidence(self, folder: Path) -> dict[str, str]:
         """Also the router's HCI captures (``hci-chip<i>.btsnoop``), complete: the router stops
@@ -289,6 +302,12 @@ class LocalBleBed(BleBed):
             if capture.parent.resolve() != folder.resolve():
                 shutil.copyfile(capture, folder / capture.name)
             files[capture.name] = "btsnoop"
+        for name, kind in (("air.pcapng", "air capture"), ("ip.pcapng", "ip capture")):
+            if name in self._pcaps and self.capture_dir is not None:
+                source = self.capture_dir / name
+                if source.parent.resolve() != folder.resolve():
+                    shutil.copyfile(source, folder / name)
+                files[name] = kind
         return files
 
     def close(self) -> None:

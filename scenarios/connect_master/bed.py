@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import time
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
@@ -48,6 +49,7 @@ import grpc
 from devices.gateways.connect_master.device_gateway import DeviceGateway
 from devices.gateways.connect_master.grpc_wire import master_stubs, secure_channel
 from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.tokens import redact
 from devices.protocols.http_client import HttpClient
 from devices.protocols.x509 import Credential
 from devices.terminals.terminal import Terminal
@@ -468,6 +470,7 @@ class RemoteCmBed(CmBed):
                 rows = self.run(self._control("GET", f"/world/trace?since={self.far_start}"))
             except Exception:  # evidence is best effort; the scenario's outcome stands
                 return files
+            rows = json.loads(redact(json.dumps(rows)))  # the far side's, tokens never kept
             write_json_lines(folder / "sut-world-trace.jsonl", rows)
             files["sut-world-trace.jsonl"] = "far-side timeline"
         return files

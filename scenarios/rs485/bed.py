@@ -33,9 +33,11 @@ by name or unit/address; ``inject(fault, **args)``:
 ====================  ========================================================================
 
 A person at an OSDP reader: :meth:`OsdpLine.present_card`, ``read_card``, ``press_keys``,
-``tamper``; :meth:`OsdpLine.reader_state` is what it shows. Whatever concerns a node that is not
-in this world (the remote device under test) goes to the far side's world control; without
-one, or on a local bed, it is a :class:`BedError` naming what exists.
+``tamper``; :meth:`OsdpLine.reader_state` is what it shows. Below the protocol stacks,
+:meth:`ModbusLine.add_probe` puts a raw sender on the line (:class:`RawPort`). Whatever
+concerns a node that is not in this world (the remote device under test) goes to the far
+side's world control; without one, or on a local bed, it is a :class:`BedError` naming what
+exists.
 
 ``write_evidence`` stops every node first (their last records belong to the timeline), then
 writes ``trace.jsonl``, the line capture ``rs485-<bus>.log`` and, for a remote device with
@@ -57,6 +59,7 @@ from devices.rs485.bridges import SerialBridge, TcpBridge
 from devices.rs485.modbus_master import ModbusMaster
 from devices.rs485.modbus_slave import ModbusSlave, standard_slave
 from devices.rs485.osdp_values import check_address, check_key
+from devices.rs485.raw_port import RawPort
 from scenarios.bed import BedError, WorldBed, write_json_lines
 from sim.clock import REAL, VIRTUAL
 from sim.rs485 import Rs485Bus
@@ -262,6 +265,7 @@ class ModbusLine(LineBed):
         super().__init__(device, **options)
         self.masters: dict[str, ModbusMaster] = {}
         self.slaves: dict[int, ModbusSlave] = {}
+        self.probes: dict[str, RawPort] = {}
         self.add_closer(self._stop_nodes)
 
     @property
@@ -308,6 +312,24 @@ class ModbusLine(LineBed):
                 f"{', '.join(self.masters) or 'none'}"
             )
         return self.masters[name]
+
+    def add_probe(self, name: str) -> RawPort:
+        """A raw sender on the line: frames exactly as given, below what a master sends (runt
+        frames, bad CRCs, reserved function codes), and every frame it hears."""
+        if name in self.probes or name in self.masters:
+            raise BedError(f"a node named {name!r} is already on the line")
+        probe = RawPort(self.bus, name)
+        self.probes[name] = probe
+        self.add_closer(probe.close)
+        return probe
+
+    def probe(self, name: str) -> RawPort:
+        if name not in self.probes:
+            raise BedError(
+                f"no raw sender named {name!r} on the line; raw senders: "
+                f"{', '.join(self.probes) or 'none'}"
+            )
+        return self.probes[name]
 
     # -- slaves --------------------------------------------------------------------------------
     async def place(self, spec: dict[str, Any]) -> int:

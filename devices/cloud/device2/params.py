@@ -170,4 +170,6 @@ def no_unknown(params: Params, known: Sequence[str], prefix: str = "") -> None:
     """Refuse parameters the operation does not define (a typo must not pass silently)."""
     for key in params:
         if key not in known:
-            raise InvalidInput(f"{prefix}{key}", "one of the operation's parameters " + one_of(known))
+            raise InvalidInput(
+                f"{prefix}{key}", "one of the operation's parameters " + one_of(known)
+            )

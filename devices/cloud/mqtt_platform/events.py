@@ -1,8 +1,9 @@
 """The names of the events :class:`~.platform.Platform` emits (Bumble ``EventEmitter`` events),
-with their arguments. Each also lands in the world's trace (layer ``mqtt-platform``); access
-tokens never appear in either.
+with their arguments, in this order. Each also lands in the world's trace (layer
+``mqtt-platform``, the event name with dashes, the arguments as named fields); access tokens
+never appear in either (a client identifier equal to the token is shown as ``<token>``).
 
-* ``gateway_connected`` ``(tenant, gateway, client_id)`` — a gateway's MQTT connection was
+* ``gateway_connected`` ``(tenant, gateway, client_id, version)`` — a gateway's MQTT connection was
   accepted.
 * ``gateway_refused`` ``(client_id, reason)`` — a CONNECT with an unknown token was refused.
 * ``gateway_disconnected`` ``(tenant, gateway, client_id, reason)`` — that connection ended
@@ -11,12 +12,13 @@ tokens never appear in either.
 * ``device_disconnected`` ``(tenant, device, gateway, why)`` — it ended: ``disconnect``
   (``v1/gateway/disconnect``), ``gateway`` (its gateway's connection ended), ``inactive``
   (silent for the session timeout), ``moved`` (another gateway connection took it over).
-* ``device_created`` ``(tenant, device, device_type, gateway)`` — get-or-create made a device.
-* ``telemetry`` ``(tenant, device, points)`` — ``points`` time series values were stored.
+* ``device_created`` ``(tenant, device, type, gateway)`` — get-or-create made a device.
+* ``telemetry`` ``(tenant, gateway, device, points)`` — ``points`` time series values were stored.
 * ``attributes`` ``(tenant, device, scope, keys)`` — attributes were stored (``client`` from a
   gateway, ``shared`` from the control surface).
 * ``rpc_sent`` ``(tenant, device, request_id, method)``, ``rpc_replied`` ``(tenant, device,
-  request_id)``, ``rpc_timed_out`` ``(tenant, device, request_id)``.
+  request_id, matched)`` (``matched`` False: nobody waited for it, e.g. after its timeout),
+  ``rpc_timed_out`` ``(tenant, device, request_id)``.
 * ``claim`` ``(tenant, device, expires_ms)`` — a device was offered for claiming.
 * ``bad_message`` ``(tenant, gateway, topic, reason, detail)`` — a PUBLISH was refused or
   dropped (``reason`` the MQTT 5 code it was answered with).

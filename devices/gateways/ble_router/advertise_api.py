@@ -99,10 +99,12 @@ async def advertise_start(request: web.Request) -> web.Response:
 
 async def advertise_stop(request: web.Request) -> web.Response:
     router = request.app[handlers.ROUTER]
-    await stop_advertising(router.central, _chip(router, request.query.get("chip")))
+    chip = _chip(router, request.query.get("chip"))
+    if not router.deviations.active("advertise-stop-ignored"):
+        await stop_advertising(router.central, chip)
     return handlers.ok()
 
 
 def register(app: web.Application) -> None:
-    app.router.add_get("/advertise/start", advertise_start)
-    app.router.add_get("/advertise/stop", advertise_stop)
+    app.router.add_get("/advertise/start", advertise_start, allow_head=False)
+    app.router.add_get("/advertise/stop", advertise_stop, allow_head=False)

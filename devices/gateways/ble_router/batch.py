@@ -126,7 +126,8 @@ class BatchConnector:
             attempts=attempts,
             per_dev_timeout_ms=round(entry.per_dev_timeout_s * 1000),
         )
-        central.report_state(entry.mac, "connect timeout", chip)
+        if not self.router.deviations.active("batch-timeout-not-reported"):
+            central.report_state(entry.mac, "connect timeout", chip)
 
     def _chip_for_report(self) -> int:
         try:

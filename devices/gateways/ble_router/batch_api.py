@@ -18,7 +18,7 @@ from devices.gateways.ble_router import handlers
 from devices.gateways.ble_router.batch import BatchEntry
 from devices.gateways.ble_router.central import ADDRESS_TYPES
 from devices.gateways.ble_router.errors import InvalidParameter
-from devices.gateways.ble_router.params import parse_choice, parse_int, parse_mac
+from devices.gateways.ble_router.params import parse_choice, parse_int, parse_mac, shown
 
 DEFAULT_TIMEOUT_MS = 5000
 MAX_PER_DEV_TIMEOUT_MS = 600_000
@@ -30,14 +30,14 @@ def parse_entries(raw: Any, timeout_s: float, per_dev_s: float) -> list[BatchEnt
         return []
     if not isinstance(raw, list):
         raise InvalidParameter(
-            f"list={raw!r} is not accepted; expected a JSON array such as "
+            f"list={shown(raw)} is not accepted; expected a JSON array such as "
             '[{"type":"public","addr":"C0:00:5B:D1:B7:25"}]'
         )
     entries = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or "addr" not in item:
             raise InvalidParameter(
-                f"list[{i}]={item!r} is not accepted; expected an object "
+                f"list[{i}]={shown(item)} is not accepted; expected an object "
                 '{"type":"public"|"random","addr":"C0:00:5B:D1:B7:25"}'
             )
         mac = parse_mac(item["addr"], f"list[{i}].addr")
@@ -57,7 +57,7 @@ async def batch_connect(request: web.Request) -> web.Response:
     unknown = sorted(set(p) - {"list", "timeout", "per_dev_timeout"})
     if unknown:
         raise InvalidParameter(
-            f"unknown batch-connect parameter(s) {', '.join(unknown)}; accepted: "
+            f"unknown batch-connect parameter(s) {shown(', '.join(unknown))}; accepted: "
             "list, timeout, per_dev_timeout"
         )
     timeout = parse_int(

@@ -37,6 +37,7 @@ from bumble.utils import EventEmitter
 from devices.gateways.ble_router.chip import Chip, chip_address
 from devices.gateways.ble_router.errors import (
     AttError,
+    BleError,
     Busy,
     ChipFull,
     ChipOff,
@@ -62,6 +63,7 @@ from devices.gateways.ble_router.pairing import RouterPairing
 from devices.gateways.ble_router.scan_filter import AdInfo, ScanFilter, parse_ad
 
 if TYPE_CHECKING:
+    from devices.deviations import Deviations
     from sim.radio import Position, Radio
     from sim.world import World
 
@@ -79,6 +81,13 @@ CONN_PARAMS = {
 }
 _SEEN_LIMIT = 100_000
 _AD_CACHE_LIMIT = 20_000
+# How the deviations of :mod:`.deviations` bend time and numbers.
+DEVIANT_RSSI_OFFSET = 20
+DEVIANT_CONNECT_LATE_S = 3.0
+DEVIANT_DEAD_LINK_S = 10.0
+DEVIANT_LOST_WINDOW_S = 10.0
+DEVIANT_DROP_EVERY = 20
+DEVIANT_RECONNECT_FOR_S = 60.0
 
 
 class ProcedureCancelled(Exception):
@@ -209,6 +218,8 @@ class NodeLink:
     notifications: int = 0
     indications: int = 0
     closing: bool = False
+    reconnection: bool = False  # the device had a link to the router before this one
+    held: tuple[int, bytes, str] | None = None  # deviation notifications-reordered
 
 
 class Central(EventEmitter):
@@ -223,10 +234,12 @@ class Central(EventEmitter):
         position: Position,
         chips: int,
         max_connections_per_chip: int,
+        deviations: Deviations,
     ) -> None:
         super().__init__()
         self.world = world
         self.name = node_name
+        self.deviations = deviations
         self.max_connections_per_chip = max_connections_per_chip
         self.radio = radio
         self.mac = mac
@@ -242,6 +255,7 @@ class Central(EventEmitter):
         self._names: dict[str, str] = {}  # mac -> last advertised name
         self._ad_cache: dict[bytes, AdInfo] = {}
         self.links: dict[str, NodeLink] = {}
+        self.linked_before: set[str] = set()  # devices that had a link (NodeLink.reconnection)
         self.connecting: str | None = None
         self.gatt_cache: dict[str, GattDatabase] = {}
         self.trace_notifications = False
@@ -331,6 +345,8 @@ class Central(EventEmitter):
         subs = self._scan_subs[chip]
         if not subs:
             return
+        if self.deviations.active("scan-rssi-offset"):
+            rssi += DEVIANT_RSSI_OFFSET
         key = (addr, addr_type)
         dev = self._seen.get(key)
         if dev is None:
@@ -340,6 +356,12 @@ class Central(EventEmitter):
             if len(self._ad_cache) >= _AD_CACHE_LIMIT:
                 self._ad_cache.clear()
             ad = self._ad_cache[data] = parse_ad(data)
+        if (
+            ad.name is not None
+            and evt_type == 4
+            and self.deviations.active("scan-response-name-ignored")
+        ):
+            ad = AdInfo(None, ad.uuids)
         if ad.name is not None and ad.name != dev.name:
             dev.name = ad.name
             if len(self._names) >= _SEEN_LIMIT:
@@ -353,9 +375,10 @@ class Central(EventEmitter):
             self._seen.clear()
         addr, addr_type = key
         mac = ":".join(f"{b:02X}" for b in addr[::-1])
-        dev = self._seen[key] = SeenDevice(
-            mac, "random" if addr_type & 1 else "public", self._names.get(mac)
-        )
+        kind = "random" if addr_type & 1 else "public"
+        if self.deviations.active("scan-address-type-wrong"):
+            kind = "public"
+        dev = self._seen[key] = SeenDevice(mac, kind, self._names.get(mac))
         return dev
 
     def name_of(self, mac: str) -> str | None:
@@ -517,6 +540,8 @@ class Central(EventEmitter):
                 self.world.trace.emit(
                     self.name, "hci", "connect-failed", peer=mac, reason="timeout"
                 )
+                if self.deviations.active("connect-timeout-late"):
+                    await asyncio.sleep(DEVIANT_CONNECT_LATE_S)
                 raise Timeout(
                     f"connection to {mac} (type {addr_type}) timed out after "
                     f"{round(timeout_s * 1000)} ms: the device did not answer; check "
@@ -529,6 +554,8 @@ class Central(EventEmitter):
                 )
                 raise ProcedureFailed(f"connection to {mac} failed: {exc}") from None
             link = NodeLink(mac, addr_type, chip_obj, connection, self.world.now)
+            link.reconnection = mac in self.linked_before
+            self.linked_before.add(mac)
             self._hook(link)
             self.links[mac] = link
             chip_obj.connections += 1
@@ -554,6 +581,8 @@ class Central(EventEmitter):
             await self.pairing.link_up(link)  # a bonded device is re-encrypted
             if self.links.get(mac) is link:
                 self.report_state(mac, "connected", chip_obj.index)
+                if self.deviations.active("connected-event-duplicated"):
+                    self.report_state(mac, "connected", chip_obj.index)
             else:
                 raise LinkLost(f"the link to {mac} dropped while it was being set up")
             return link, True
@@ -586,9 +615,45 @@ class Central(EventEmitter):
             self.world.trace.emit(
                 self.name, "gatt", data_type, peer=link.mac, handle=handle, value=bytes(value)
             )
+        if self.deviations:
+            self._deliver_deviant(link, handle, bytes(value), data_type)
+            return
         self.emit(NOTIFICATION, link.mac, handle, bytes(value), data_type)
 
+    def _deliver_deviant(self, link: NodeLink, handle: int, value: bytes, data_type: str) -> None:
+        """:meth:`_deliver` bent by the notification deviations of :mod:`.deviations`."""
+        active = self.deviations.active
+        if data_type == "indication" and active("indications-dropped"):
+            return
+        count = link.notifications + link.indications
+        if active("notifications-dropped") and count % DEVIANT_DROP_EVERY == 0:
+            return
+        lost_window = self.world.now - link.connected_at < DEVIANT_LOST_WINDOW_S
+        if link.reconnection and lost_window and active("notifications-lost-after-reconnect"):
+            return
+        if active("notification-handle-wrong"):
+            handle += 1
+        if active("notifications-reordered"):
+            held, link.held = link.held, None
+            if held is None:
+                link.held = (handle, value, data_type)
+                return
+            self.emit(NOTIFICATION, link.mac, handle, value, data_type)
+            self.emit(NOTIFICATION, link.mac, *held)
+            return
+        self.emit(NOTIFICATION, link.mac, handle, value, data_type)
+        if active("notifications-duplicated"):
+            self.emit(NOTIFICATION, link.mac, handle, value, data_type)
+
     def _on_disconnected(self, link: NodeLink, reason: int) -> None:
+        if self.links.get(link.mac) is not link:
+            return
+        if not link.closing and self.deviations.active("dead-link-slow"):
+            self.world.loop.call_later(DEVIANT_DEAD_LINK_S, self._link_down, link, reason)
+            return
+        self._link_down(link, reason)
+
+    def _link_down(self, link: NodeLink, reason: int) -> None:
         if self.links.get(link.mac) is not link:
             return
         del self.links[link.mac]
@@ -608,7 +673,19 @@ class Central(EventEmitter):
             reason_name=reason_name,
             by_request=link.closing,
         )
-        self.report_state(link.mac, "disconnected", link.chip.index)
+        if not (link.closing and self.deviations.active("disconnect-event-missing")):
+            self.report_state(link.mac, "disconnected", link.chip.index)
+        if not link.closing and self.deviations.active("auto-reconnect"):
+            self._background(self._reconnect(link.mac, link.addr_type), "auto-reconnect")
+
+    async def _reconnect(self, mac: str, addr_type: str) -> None:
+        """(deviation auto-reconnect) Keep trying to connect a lost device for a while."""
+        deadline = self.world.now + DEVIANT_RECONNECT_FOR_S
+        while self.world.now < deadline and mac not in self.links and self.chips:
+            try:
+                await self.connect(mac, addr_type, 2.0)
+            except BleError:
+                await asyncio.sleep(1.0)
 
     def report_state(self, mac: str, state: str, chip: int) -> None:
         """Emit a ``connection_state`` event: ``connected``, ``disconnected`` or, from a
@@ -688,8 +765,9 @@ class Central(EventEmitter):
 
     async def read(self, mac: str, handle: int) -> bytes:
         link = self.link(mac)
+        read = handle + 1 if self.deviations.active("gatt-read-off-by-one") else handle
         value = await self._gatt_op(
-            link, f"read of handle {handle}", link.connection.gatt_client.read_value(handle)
+            link, f"read of handle {handle}", link.connection.gatt_client.read_value(read)
         )
         self.world.trace.emit(
             self.name, "gatt", "read", peer=mac, handle=handle, value=bytes(value)
@@ -698,6 +776,12 @@ class Central(EventEmitter):
 
     async def write(self, mac: str, handle: int, value: bytes, with_response: bool) -> None:
         link = self.link(mac)
+        if self.deviations:
+            if self.deviations.active("gatt-write-truncated"):
+                value = value[:1]
+            dropped = not with_response and self.deviations.active("gatt-write-no-response-dropped")
+            if dropped or (value == b"\0\0" and self.deviations.active("cccd-disable-ignored")):
+                return
         await self._gatt_op(
             link,
             f"write to handle {handle}",

@@ -15,10 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from devices.deviations import NO_DEVIATIONS, Deviations
 from devices.gateways.ble_router import reports
 from devices.gateways.ble_router.beacons import parse_beacon
 from devices.gateways.ble_router.events import CONNECTION_STATE, NOTIFICATION, RSSI, SCAN_REPORT
 from devices.gateways.ble_router.rssi_monitor import RssiMonitor
+
+# deviation scan-stream-stalls: reports stop this long after the stream opened
+STALL_AFTER_S = 5.0
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.central import Central, ScanReport, ScanSubscription
@@ -37,26 +41,39 @@ class ScanFeed:
         with_timestamp: bool = False,
         report_chip: bool = False,
         with_beacon: bool = False,
+        deviations: Deviations = NO_DEVIATIONS,
     ) -> None:
         self.central = central
         self.subscription = subscription
+        self.deviations = deviations
         self.with_timestamp = with_timestamp
         self.report_chip = report_chip
         self.with_beacon = with_beacon
         self._epoch = central.world.epoch
+        self.opened_at = central.world.now
 
     async def start(self, outbox: SseOutbox) -> None:
         self.outbox = outbox
+        self.opened_at = self.central.world.now
         self.subscription.on(SCAN_REPORT, self._on_report)
         await self.central.subscribe_scan(self.subscription)
 
     def _on_report(self, r: ScanReport) -> None:
+        name, data = r.name, r.data
+        deviations = self.deviations
+        if deviations:
+            if deviations.active("scan-stream-stalls") and r.at - self.opened_at > STALL_AFTER_S:
+                return
+            if deviations.active("scan-name-missing"):
+                name = None
+            if deviations.active("scan-addata-truncated"):
+                data = data[:-1]
         self.outbox.push(
             reports.scan_report(
-                r.name,
+                name,
                 r.evt_type,
                 r.rssi,
-                r.data,
+                data,
                 r.mac,
                 r.addr_type,
                 reports.timestamp(self._epoch + dt.timedelta(seconds=r.at))
@@ -109,15 +126,19 @@ class NotificationFeed:
 class ConnectionStateFeed:
     outbox: SseOutbox
 
-    def __init__(self, central: Central) -> None:
+    def __init__(self, central: Central, deviations: Deviations = NO_DEVIATIONS) -> None:
         self.central = central
+        self.deviations = deviations
 
     async def start(self, outbox: SseOutbox) -> None:
         self.outbox = outbox
         self.central.on(CONNECTION_STATE, self._on_state)
 
     def _on_state(self, mac: str, state: str, chip: int) -> None:
-        self.outbox.push(reports.connection_state(mac, state, chip))
+        line = reports.connection_state(mac, state, chip)
+        if self.deviations.active("connection-state-field-wrong"):
+            line = line.replace('"handle"', '"id"', 1)
+        self.outbox.push(line)
 
     def stop(self) -> dict[str, Any]:
         self.central.remove_listener(CONNECTION_STATE, self._on_state)

@@ -3,18 +3,19 @@ small helpers for answers, node addresses, request bodies and chip choices."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from devices.gateways.ble_router.errors import InvalidParameter
-from devices.gateways.ble_router.params import parse_int, parse_mac
+from devices.gateways.ble_router.params import parse_int, parse_mac, shown
+from devices.protocols.http_server import JsonBodyError, json_body
 
 if TYPE_CHECKING:
     from devices.gateways.ble_router.router import BleRouter
 
 ROUTER: web.AppKey[BleRouter] = web.AppKey("ble_router")
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def ok() -> web.Response:
@@ -26,23 +27,35 @@ def node(request: web.Request) -> str:
 
 
 async def body(request: web.Request) -> Any:
+    """The request body: a form's fields, a JSON object, or None when there is none."""
     if not request.body_exists:
         return None
     raw = await request.read()
     if not raw.strip():
         return None
-    if request.content_type == "application/x-www-form-urlencoded":
-        return dict((await request.post()).items())
+    if request.content_type == FORM_TYPE:
+        return await form(request)
     try:
-        body = json.loads(raw)
-    except ValueError:
+        parsed = json_body(raw)
+    except JsonBodyError as exc:
         raise InvalidParameter(
-            f"the request body is not JSON: {raw[:80]!r}; expected e.g. "
-            '{"timeout":"10000","type":"public"}'
+            f"{exc}; expected a JSON object such as {{\"timeout\":\"10000\",\"type\":\"public\"}}"
         ) from None
-    if not isinstance(body, dict):
-        raise InvalidParameter(f"the request body must be a JSON object, got {raw[:80]!r}")
-    return body
+    if not isinstance(parsed, dict):
+        raise InvalidParameter(f"the request body must be a JSON object, got {shown(raw[:80])}")
+    return parsed
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    """A form body's fields (``application/x-www-form-urlencoded``, UTF-8)."""
+    try:
+        fields = await request.post()
+    except UnicodeDecodeError:
+        raise InvalidParameter(
+            "the form body is not UTF-8; send the fields URL-encoded as UTF-8 "
+            "(e.g. passkey=123456)"
+        ) from None
+    return {k: v for k, v in fields.items() if isinstance(v, str)}
 
 
 def parse_chips(router: BleRouter, raw: Any, allow_all: bool) -> tuple[int, ...] | None:

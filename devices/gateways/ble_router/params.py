@@ -13,30 +13,49 @@ from devices.gateways.ble_router.errors import InvalidParameter
 
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]*$")
+_INT_RE = re.compile(r"([+-]?)([0-9]+)")
+MAX_DIGITS = 18
 MAX_ATTRIBUTE_LENGTH = 512  # ATT: an attribute value is at most 512 bytes
+
+
+def shown(raw: Any, limit: int = 60) -> str:
+    """``raw`` as it goes into an error message: its repr, cut short when long."""
+    text = repr(raw)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 def parse_mac(text: str, what: str = "node") -> str:
     """``AA:BB:CC:DD:EE:FF`` (any case) -> the upper-case form."""
     if not isinstance(text, str) or not _MAC_RE.match(text):
-        raise InvalidParameter(f"{what} {text!r} is not a MAC address like EF:F3:CF:F0:8B:81")
+        raise InvalidParameter(f"{what} {shown(text)} is not a MAC address like EF:F3:CF:F0:8B:81")
     return text.upper()
 
 
-def parse_int(name: str, raw: Any, lo: int, hi: int, accepted: str | None = None) -> int:
-    """An integer parameter (given as a number or a decimal string) within ``lo..hi``."""
+def parse_int(
+    name: str, raw: Any, lo: int, hi: int, accepted: str | None = None, clamp: bool = False
+) -> int:
+    """An integer parameter (a JSON number or a decimal string of ASCII digits) within
+    ``lo..hi``; with ``clamp`` an integer outside the range is taken as the nearest end."""
     accepted = accepted or f"an integer from {lo} to {hi}"
     if isinstance(raw, bool):
         raise InvalidParameter(f"{name}={raw!r} is not accepted; expected {accepted}")
     if isinstance(raw, int):
         value = raw
     else:
-        text = str(raw).strip()
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise InvalidParameter(f"{name}={raw!r} is not a number; expected {accepted}")
-        value = int(text)
+        match = _INT_RE.fullmatch(raw.strip()) if isinstance(raw, str) else None
+        if match is None:
+            raise InvalidParameter(f"{name}={shown(raw)} is not a number; expected {accepted}")
+        sign, digits = match.group(1), match.group(2).lstrip("0") or "0"
+        # past MAX_DIGITS a number is outside every range: no need to convert it
+        magnitude = int(digits) if len(digits) <= MAX_DIGITS else 10**MAX_DIGITS
+        value = -magnitude if sign == "-" else magnitude
+    if clamp:
+        return min(max(value, lo), hi)
     if not lo <= value <= hi:
-        raise InvalidParameter(f"{name}={value} is out of range; expected {accepted}")
+        what = value if abs(value) < 10**MAX_DIGITS else shown(raw)
+        raise InvalidParameter(f"{name}={what} is out of range; expected {accepted}")
     return value
 
 
@@ -46,10 +65,10 @@ def parse_flag(name: str, raw: Any) -> bool:
 
 
 def parse_choice(name: str, raw: Any, choices: tuple[str, ...]) -> str:
-    text = str(raw).strip().lower()
-    if text not in choices:
+    text = raw.strip().lower() if isinstance(raw, str) else None
+    if text is None or text not in choices:
         raise InvalidParameter(
-            f"{name}={raw!r} is not accepted; expected one of {', '.join(choices)}"
+            f"{name}={shown(raw)} is not accepted; expected one of {', '.join(choices)}"
         )
     return text
 
@@ -59,11 +78,11 @@ def parse_hex(name: str, raw: str, max_bytes: int = MAX_ATTRIBUTE_LENGTH) -> byt
     text = raw.strip()
     if not text or not _HEX_RE.match(text):
         raise InvalidParameter(
-            f"{name} {raw!r} is not hex; expected hex digits such as 0100 or FF000C00"
+            f"{name} {shown(raw)} is not hex; expected hex digits such as 0100 or FF000C00"
         )
     if len(text) % 2:
         raise InvalidParameter(
-            f"{name} {raw!r} has an odd number of hex digits ({len(text)}); "
+            f"{name} {shown(raw)} has an odd number of hex digits ({len(text)}); "
             "expected whole bytes such as 0100"
         )
     data = bytes.fromhex(text)
@@ -91,7 +110,7 @@ def parse_uuid(raw: str, what: str = "uuid") -> str:
     full = uuid128(raw)
     if full is None:
         raise InvalidParameter(
-            f"{what} {raw!r} is not a UUID; expected a 16-bit (180d), 32-bit or "
+            f"{what} {shown(raw)} is not a UUID; expected a 16-bit (180d), 32-bit or "
             "128-bit (0000180d-0000-1000-8000-00805f9b34fb) UUID"
         )
     return full

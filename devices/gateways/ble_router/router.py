@@ -22,11 +22,15 @@ from devices.gateways.ble_router import reports
 from devices.gateways.ble_router.api import build_app
 from devices.gateways.ble_router.batch import BatchConnector
 from devices.gateways.ble_router.central import CONN_PARAMS, Central, NodeLink
+from devices.gateways.ble_router.deviations import ble_deviations
 from devices.gateways.ble_router.params import parse_mac
 from devices.gateways.ble_router.sse import StreamLimiter
 from devices.protocols.http_server import ServedApp, serve
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from devices.deviations import Deviations
     from sim.iplink import IpNetwork
     from sim.radio import Radio
     from sim.world import World
@@ -39,7 +43,8 @@ class BleRouter:
 
     ``chips`` is 1 (S-series) or 2 (X1000/E1000-like); chip *i*'s public address is the
     router's MAC with last byte ``0x1E + i``. ``max_sse_streams`` open SSE streams are served;
-    one more is answered 500 (the seed's note on SSE resources).
+    one more is answered 500 (the seed's note on SSE resources). ``deviations`` names the
+    ways it misbehaves on purpose (:mod:`.deviations`; none by default).
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class BleRouter:
         ip: str = "192.168.1.100",
         boot_s: float = 10.0,
         credentials: tuple[str, str] | None = None,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
         if chips not in (1, 2):
             raise ValueError(f"chips must be 1 or 2, got {chips}")
@@ -65,6 +71,7 @@ class BleRouter:
             raise ValueError("max_connections_per_chip and max_sse_streams must be >= 1")
         self.world = world
         self.radio = radio
+        self.deviations = ble_deviations(deviations)
         self.mac = parse_mac(mac, "router mac")
         self.name = name or "router-" + self.mac.replace(":", "")[-6:].lower()
         self.position = tuple(float(v) for v in position)
@@ -74,9 +81,18 @@ class BleRouter:
         self.ip = ip
         self.boot_s = boot_s  # how long a reboot keeps the API down (see .reboot)
         self.credentials = credentials  # (user, password): login required (see .login)
+        if self.deviations.active("sse-limit-not-enforced"):
+            max_sse_streams = 1_000_000
         self.streams = StreamLimiter(max_sse_streams)
         self.central = Central(
-            world, radio, self.name, self.mac, self.position, chips, max_connections_per_chip
+            world,
+            radio,
+            self.name,
+            self.mac,
+            self.position,
+            chips,
+            max_connections_per_chip,
+            self.deviations,
         )
         self.batch = BatchConnector(self)  # the batch-connect queue (see .batch)
         self._app: web.Application | None = None
@@ -176,18 +192,28 @@ class BleRouter:
 
     # -- documents --------------------------------------------------------------------------
     def connected_nodes_json(self) -> list[dict]:
+        type_wrong = self.deviations.active("connected-list-type-wrong")
+        unpaired = self.deviations.active("pair-status-not-listed")
         return [
             reports.connected_node(
                 link.mac,
-                link.addr_type,
+                "public" if type_wrong else link.addr_type,
                 link.chip.index,
                 self.central.name_of(link.mac) or "",
-                paired=self.central.pairing.is_paired(link.mac),
+                paired=not unpaired and self.central.pairing.is_paired(link.mac),
             )
             for link in self.central.links.values()
         ]
 
     def info(self) -> dict:
+        info = self._info()
+        if self.deviations.active("info-version-missing"):
+            del info["version"]
+        if self.deviations.active("info-container-section"):
+            info.update(reports.container_info(self.uptime))
+        return info
+
+    def _info(self) -> dict:
         return reports.cassia_info(
             mac=self.mac,
             model=self.model,

@@ -42,6 +42,8 @@ async def rssi_stream(request: web.Request) -> web.StreamResponse:
         "a report interval in ms from 100 to 3600000",
     )
     macs = ScanFilter(**parse_macs(q["filter_mac"])) if "filter_mac" in q else None
+    if router.deviations.active("rssi-filter-mac-ignored"):
+        macs = None
     monitor = RssiMonitor(router.central, threshold, interval_ms / 1000.0, macs)
     return await serve_stream(
         request,

@@ -25,12 +25,13 @@ match.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from devices.gateways.ble_router.errors import InvalidParameter
+from devices.gateways.ble_router.params import parse_int, shown
+from devices.protocols.http_server import JsonBodyError, json_body
 
 _MAC_PREFIX_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){0,5}:?$")
 _MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
@@ -243,13 +244,7 @@ def parse_uuids(raw: str) -> tuple[str, ...]:
 
 
 def parse_rssi(raw: str) -> int:
-    text = str(raw).strip()
-    if not re.fullmatch(r"[+-]?\d+", text):
-        raise InvalidParameter(f"filter_rssi={raw!r} is not a number; expected dBm from -127 to 20")
-    value = int(text)
-    if not -127 <= value <= 20:
-        raise InvalidParameter(f"filter_rssi={value} is out of range; expected dBm from -127 to 20")
-    return value
+    return parse_int("filter_rssi", raw, -127, 20, "dBm from -127 to 20")
 
 
 def parse_values(raw: str) -> tuple[tuple[int | None, bytes], ...]:
@@ -257,30 +252,26 @@ def parse_values(raw: str) -> tuple[tuple[int | None, bytes], ...]:
         'expected {"offset":"7","data":"0302E9"}, {"data":"0302E9"} or a JSON list of such objects'
     )
     try:
-        parsed = json.loads(raw)
-    except ValueError:
-        raise InvalidParameter(f"filter_value={raw!r} is not JSON; {hint}") from None
+        parsed = json_body(raw.encode())
+    except JsonBodyError as exc:
+        raise InvalidParameter(f"filter_value={shown(raw)} is not accepted ({exc}); {hint}") from None
     entries = parsed if isinstance(parsed, list) else [parsed]
     if not entries:
-        raise InvalidParameter(f"filter_value={raw!r} is an empty list; {hint}")
+        raise InvalidParameter(f"filter_value={shown(raw)} is an empty list; {hint}")
     out: list[tuple[int | None, bytes]] = []
     for entry in entries:
         if not isinstance(entry, dict) or "data" not in entry:
-            raise InvalidParameter(f'filter_value entry {entry!r} has no "data"; {hint}')
-        data = str(entry["data"]).strip().upper()
+            raise InvalidParameter(f'filter_value entry {shown(entry)} has no "data"; {hint}')
+        data = entry["data"].strip().upper() if isinstance(entry["data"], str) else ""
         if not data or not _HEX_RE.match(data) or len(data) % 2:
             raise InvalidParameter(
-                f"filter_value data {entry['data']!r} is not whole hex bytes; {hint}"
+                f"filter_value data {shown(entry['data'])} is not whole hex bytes; {hint}"
             )
         offset: int | None = None
         if entry.get("offset") not in (None, ""):
-            text = str(entry["offset"]).strip()
-            if not text.isdigit() or int(text) > 30:
-                raise InvalidParameter(
-                    f"filter_value offset {entry['offset']!r} is not a byte "
-                    f"offset from 0 to 30; {hint}"
-                )
-            offset = int(text)
+            offset = parse_int(
+                "filter_value offset", entry["offset"], 0, 30, f"a byte offset from 0 to 30; {hint}"
+            )
         out.append((offset, bytes.fromhex(data)))
     return tuple(out)
 
@@ -316,15 +307,20 @@ def parse_duplicates(raw: str | None) -> tuple[bool, float | None]:
     Returns (on, restart period in seconds or None)."""
     if raw is None:
         return False, None
-    text = str(raw).strip()
-    hint = "expected 0, 1, or a restart period in ms greater than 1000"
-    if not text.isdigit():
-        raise InvalidParameter(f"filter_duplicates={raw!r} is not a number; {hint}")
-    value = int(text)
+    value = parse_int(
+        "filter_duplicates",
+        raw,
+        0,
+        2**31,
+        "0, 1, or a restart period in ms greater than 1000 (at most 2147483648)",
+    )
     if value == 0:
         return False, None
     if value == 1:
         return True, None
     if value <= 1000:
-        raise InvalidParameter(f"filter_duplicates={value} is out of range; {hint}")
+        raise InvalidParameter(
+            f"filter_duplicates={value} is out of range; "
+            "expected 0, 1, or a restart period in ms greater than 1000"
+        )
     return True, value / 1000.0

@@ -142,9 +142,11 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-async def open_stream(request: web.Request) -> web.StreamResponse:
-    """Send the SSE response headers."""
-    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+async def open_stream(request: web.Request, content_type: str | None = None) -> web.StreamResponse:
+    """Send the SSE response headers (``content_type`` replaces text/event-stream: only the
+    deviation ``sse-content-type-wrong`` does that)."""
+    headers = SSE_HEADERS if content_type is None else {**SSE_HEADERS, "Content-Type": content_type}
+    response = web.StreamResponse(status=200, headers=headers)
     response.enable_chunked_encoding()
     await response.prepare(request)
     return response
@@ -164,11 +166,15 @@ async def serve_stream(
 ) -> web.StreamResponse:
     """Serve one SSE stream of ``kind`` from ``feed``: take a place under the stream limit,
     send the headers, pump lines and keep-alives until the client leaves or the central stops,
-    then release everything. ``details`` go into the open trace."""
+    then release everything. ``details`` go into the open trace. ``HEAD`` gets the headers a
+    stream would have and opens nothing."""
+    if request.method == "HEAD":
+        return web.Response(status=200, headers=SSE_HEADERS)
     streams = router.streams
     token = streams.acquire(kind)
     try:
-        response = await open_stream(request)
+        wrong_type = router.deviations.active("sse-content-type-wrong")
+        response = await open_stream(request, "application/json" if wrong_type else None)
         outbox = SseOutbox(asyncio.get_running_loop(), router.keepalive_s)
         router.trace(
             "sse", "open", stream=kind, token=token, **details, open_streams=streams.count()

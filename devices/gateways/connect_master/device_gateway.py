@@ -501,7 +501,7 @@ class DeviceGateway:
         for info in infos:
             if info.deviceID == 0:
                 raise invalid("SlaveDeviceInfo.deviceID is 0; accepted: 1..4294967295")
-        for info in infos:
+        for info in {i.deviceID: i for i in infos}.values():  # the last entry per device wins
             wanted = (list(info.rs485SlaveDeviceIDs), list(info.wiegandSlaveDeviceIDs))
             m = self.devices.get(info.deviceID)
             if m is not None and m.session is not None and not m.session.closed.is_set():

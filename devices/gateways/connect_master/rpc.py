@@ -93,9 +93,10 @@ def parse_request(method: MethodDescriptor, payload: bytes) -> Any:
         return message_class(method.input_type).FromString(payload)
     except Exception as exc:  # DecodeError and friends (bad wire types, bad UTF-8, truncation)
         what = method.input_type.full_name
+        reason = str(exc).rsplit(": ", 1)[-1] or type(exc).__name__
         raise invalid(
-            f"the request bytes ({len(payload)}) are not a {what} message ({exc}); accepted: "
-            f"a protobuf-encoded {what} (see the wire facts)"
+            f"the request's {len(payload)} bytes do not parse as {what} ({reason}); accepted: "
+            f"a protobuf-encoded {what} as the wire facts give it"
         ) from None
 
 

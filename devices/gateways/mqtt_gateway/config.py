@@ -1,67 +1,11 @@
 """The gateway's configuration: one YAML document, validated into frozen dataclasses.
 
-Schema (every field but the token and the device lists has a default)::
-
-    gateway:
-      name: gw-1                    # node name in the world and the trace (default mqtt-gateway)
-      client_id: gw-1               # MQTT client identifier (default: the name); never empty
-      access_token: A1_TOKEN        # MQTT user name; or access_token_env: VARIABLE
-      device_refresh_s: 300         # re-announce a quiet device (platform sessions expire at 600)
-    platform:
-      host: platform                # in-world host name, or a real host in real time
-      port: 1883
-      protocol: "5"                 # "5" (default, as the official gateway) or "3.1.1"
-      keepalive_s: 60
-      connect_timeout_s: 10         # no CONNACK by then: drop and retry
-      reconnect: {initial_s: 1, max_s: 60}
-      session_limits: {request: true, wait: false, timeout_s: 5}
-    delivery:                       # the persistent queue (see outbox.py / delivery.py)
-      path: gw-1-outbox.sqlite      # relative to the config file; ":memory:" keeps nothing
-      max_inflight: 1               # unacknowledged PUBLISHes at a time (1 keeps strict order)
-      batch_s: 1.0                  # how long a reading may wait for others to share a message
-      max_batch_rows: 100
-      max_payload_bytes: 65536      # lowered further by getSessionLimits' maxPayloadSize
-      retry: {initial_s: 1, max_s: 60, max_attempts: 20}   # 0 attempts: retry forever
-      poison_after_closes: 3        # MQTT 3.1.1: server closes while in flight -> dead letter
-      drain_s: 5                    # a graceful stop waits this long for PUBACKs
-    ble:
-      address: "C0:00:00:00:AA:01"  # the gateway's own static random address
-      position: [0, 0, 0]
-      active_scan: false
-      connect_timeout_s: 5
-      op_timeout_s: 5               # one GATT procedure
-      devices:
-        - name: HR Sensor 1
-          type: heart-rate          # default "default"
-          address: "F0:00:00:00:00:01"      # append /P for a public address
-          telemetry:
-            - {key: heartRate, characteristic: "2A37", notify: true, type: uint16}
-            - {key: battery, characteristic: "2A19", poll_s: 30, type: uint8}
-          attributes:               # client attributes, read at each connection
-            - {key: batteryAtConnect, characteristic: "2A19", type: uint8}
-          attribute_updates:        # shared attributes written to the device
-            - {key: control, characteristic: "2A39", type: uint8, with_response: true}
-          rpc:
-            - {method: setControl, characteristic: "2A39", action: write, type: uint8}
-            - {method: getBattery, characteristic: "2A19", action: read, type: uint8}
-    modbus:
-      bus: line                     # the RS485 bus's name in the world
-      timeout_s: 0.5
-      retries: 1
-      devices:
-        - name: Meter 1
-          unit: 1
-          poll_s: 5
-          offline_after: 3          # polls without an answer before the device is disconnected
-          telemetry:
-            - {key: temperature, table: input, address: 4, type: float32}
-            - {key: pressure, table: input, address: 8, type: uint16, scale: 0.1}
-          attributes:
-            - {key: serial, table: input, address: 0, type: string, count: 4}
-          attribute_updates:
-            - {key: setpoint, table: holding, address: 0, type: int16, scale: 0.1}
-          rpc:
-            - {method: setSetpoint, table: holding, address: 0, type: int16, action: write}
+Every field, with its default, is in ``example.yaml`` next to this module (a test loads it).
+Sections: ``gateway`` (name, client id, token), ``platform`` (where and how to connect),
+``delivery`` (the persistent queue), ``ble`` and ``modbus`` (the devices and their mappings:
+``telemetry``, ``attributes`` read at each connection, ``attribute_updates`` written when the
+platform pushes a shared attribute, ``rpc`` methods that ``read`` or ``write``). Errors name
+the field by its path (``modbus.devices[0].telemetry[1].type``), the value and what is accepted.
 
 Value fields of every entry: ``type`` (BLE: int8 uint8 int16 uint16 int32 uint32 float32 bool
 utf8 hex; Modbus: int16 uint16 int32 uint32 float32 string bool), ``scale``, ``offset``,
@@ -87,6 +31,8 @@ from devices.gateways.mqtt_gateway.config_fields import Fields
 from devices.gateways.mqtt_gateway.errors import ConfigError
 from devices.gateways.mqtt_gateway.values import ValueCodec, codec_from
 
+EXAMPLE = Path(__file__).with_name("example.yaml")
+"""A configuration with every field, commented."""
 PROTOCOLS = {"5": 5, "3.1.1": 4}
 TABLES = ("holding", "input", "coil", "discrete")
 WRITABLE_TABLES = ("holding", "coil")
@@ -204,9 +150,7 @@ class GatewayConfig:
 
     @property
     def devices(self) -> tuple[DeviceConfig, ...]:
-        return (self.ble.devices if self.ble else ()) + (
-            self.modbus.devices if self.modbus else ()
-        )
+        return (self.ble.devices if self.ble else ()) + (self.modbus.devices if self.modbus else ())
 
     def device(self, name: str) -> DeviceConfig | None:
         return next((d for d in self.devices if d.name == name), None)
@@ -367,9 +311,7 @@ def _ble_device(f: Fields) -> DeviceConfig:
         address=address,
         telemetry=tuple(_ble_point(p, "telemetry") for p in f.sections("telemetry")),
         attributes=tuple(_ble_point(p, "attribute") for p in f.sections("attributes")),
-        attribute_updates=tuple(
-            _ble_point(p, "update") for p in f.sections("attribute_updates")
-        ),
+        attribute_updates=tuple(_ble_point(p, "update") for p in f.sections("attribute_updates")),
         rpc=tuple(_ble_point(p, "rpc") for p in f.sections("rpc")),
     )
     f.done()
@@ -481,7 +423,7 @@ def _uuid(text: str, where: str) -> str:
         UUID(text)
     except (ValueError, TypeError):
         raise ConfigError(
-            f"{where}: {text!r} is not a 16-, 32- or 128-bit UUID (e.g. \"2A37\")"
+            f'{where}: {text!r} is not a 16-, 32- or 128-bit UUID (e.g. "2A37")'
         ) from None
     return text
 

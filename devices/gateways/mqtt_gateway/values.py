@@ -47,22 +47,21 @@ class ValueCodec:
     count: int = 0  # Modbus strings: registers; 0 elsewhere
     decimals: int | None = None
 
-    def __post_init__(self) -> None:
-        if self.decimals is None:
-            object.__setattr__(self, "decimals", _decimals(self.scale, self.offset))
-
     # -- common ------------------------------------------------------------------------------
     @property
     def numeric(self) -> bool:
         return self.type in NUMERIC
 
     def _scaled(self, raw: float) -> Any:
+        """``raw * scale + offset``, rounded to ``decimals`` (by default the scale's and
+        offset's own decimals; raw values are kept as they are unless ``decimals`` is given)."""
         if self.scale == 1 and self.offset == 0:
-            return raw
+            return raw if self.decimals is None else round(raw, self.decimals)
         value = raw * self.scale + self.offset
-        if self.decimals == 0 and float(value).is_integer():
+        digits = _decimals(self.scale, self.offset) if self.decimals is None else self.decimals
+        if digits == 0 and float(value).is_integer():
             return int(value)
-        return round(value, self.decimals)
+        return round(value, digits)
 
     def _unscaled(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -72,7 +71,11 @@ class ValueCodec:
             return raw
         whole = round(raw)
         bits = struct.calcsize(NUMERIC[self.type]) * 8
-        low, high = (0, 2**bits - 1) if self.type.startswith("u") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        low, high = (
+            (0, 2**bits - 1)
+            if self.type.startswith("u")
+            else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        )
         if not low <= whole <= high:
             raise CodecError(
                 f"{value!r} is outside what a {self.type} holds "
@@ -107,7 +110,7 @@ class ValueCodec:
         try:
             return bytes.fromhex(str(value))
         except ValueError:
-            raise CodecError(f"{value!r} is not hex bytes (e.g. \"0100\")") from None
+            raise CodecError(f'{value!r} is not hex bytes (e.g. "0100")') from None
 
     # -- Modbus registers --------------------------------------------------------------------
     @property
@@ -179,7 +182,10 @@ def codec_from(fields: Any, kind: str) -> ValueCodec:
     decimals = fields.integer("decimals", None, 0, 12) if fields.has("decimals") else None
     if kind == "ble":
         return ValueCodec(
-            type_, scale, offset, byte_order=fields.text("byte_order", "little", ORDERS),
+            type_,
+            scale,
+            offset,
+            byte_order=fields.text("byte_order", "little", ORDERS),
             decimals=decimals,
         )
     count = fields.integer("count", low=1, high=123) if type_ == "string" else 0

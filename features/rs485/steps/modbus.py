@@ -302,6 +302,17 @@ def no_reply(modbus_bed: ModbusLine, seen: Seen, m: str, tries: int) -> None:
     )
 
 
+@then(step_text('"{m:Q}" got its reply at the first try'))
+def first_try(modbus_bed: ModbusLine, seen: Seen, m: str) -> None:
+    sent = modbus_bed.client(m).sent - seen.sent_before.get(m, 0)
+    reply = seen.replies.get(m)
+    expect(
+        reply is not None and sent == 1,
+        "a reply to the first request",
+        f"reply {reply!r} after {sent} requests",
+    )
+
+
 @then(step_text('"{m:Q}" needed {tries:I} or more tries'))
 def retried(modbus_bed: ModbusLine, seen: Seen, m: str, tries: int) -> None:
     sent = modbus_bed.client(m).sent - seen.sent_before.get(m, 0)

@@ -1,5 +1,5 @@
 """OSDP steps: the reader under test on a line, our control panels polling it, a person at a
-reader (cards, keys), power, LED and buzzer commands, and what the CP and the line observed.
+reader (cards, keys, the tamper switch), power, LED and buzzer commands, and what the CP and the line observed.
 
 Waiting is in world time (``within N s``): virtual by default, so libosdp's own back-off
 (an offline PD is retried after 300 s in libosdp 3.2) costs what its frames cost, not minutes.
@@ -264,6 +264,29 @@ def got_keys(osdp_bed: OsdpLine, keys: str, seconds: float) -> None:
 
     _wait(osdp_bed, lambda: typed() == keys, seconds)
     expect(typed() == keys, keys, typed(), "keypad data reported")
+
+
+@when("the tamper switch of the reader under test opens")
+def tamper(osdp_bed: OsdpLine) -> None:
+    queued = osdp_bed.run(osdp_bed.tamper(osdp_bed.address, True))
+    expect(queued, "the tamper report queued", "refused by libosdp")
+
+
+@then(
+    step_text(
+        "the control panel receives a tamper report from the reader under test within "
+        "{seconds:N} s"
+    )
+)
+def got_tamper(osdp_bed: OsdpLine, seconds: float) -> None:
+    cp, address = _cp(osdp_bed), osdp_bed.address
+
+    def reported() -> bool:
+        return any(e["kind"] == "status" and e.get("tamper") for e in cp.events[address])
+
+    _wait(osdp_bed, reported, seconds)
+    got = [(e["kind"], e.get("tamper")) for e in cp.events[address]]
+    expect(reported(), "a local status report with tamper set", got, "events reported")
 
 
 # -- output commands --------------------------------------------------------------------------

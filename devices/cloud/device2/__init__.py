@@ -1,0 +1,87 @@
+"""The Device2 connectivity service (seed 003): identities, provisioning, resources and state,
+device data, queries, metrics, restore, and its HTTP management API.
+
+Domain layer (no HTTP; raises :mod:`.errors`, emits :mod:`.events`) — the public API the device
+APIs (HTTP ``/provision/activate``, ``/onep:v1/stack/alias``...; MQTT ``$provision``,
+``$resource``; X.509) build on::
+
+    service = Device2Service(world, "device2.db")        # time: world.datetime() only
+    gw = service.ensure_gateway("example", settings)     # one gateway context per product
+    service.on(GATEWAY_EVENT, lambda product, event: ...)  # connect, data_in, provisioned...
+    service.on(STATE_SET, lambda product, identity, values, ts: ...)  # push pending "set"s
+
+    # the seed's operations, by name, with their parameter objects (JSON-ready results)
+    gw.call("addIdentity", {"identity": "dev1", "auth": {"type": "token"}})
+    gw.call("addResource", {"alias": "temp", "format": "number", "settable": True})
+    gw.call("setIdentityState", {"identity": "dev1", "temp": 21})
+
+    # the device side
+    gw.settings                         # Settings: provisioning, identity_format, pki, ...
+    result = gw.provision("dev1", ip=..., protocol="http")   # Provisioning(identity, token)
+    identity = gw.authenticate(token=result.token)  # or identity=, password=; certificate_pem=
+    session = gw.connect(identity, ip=..., protocol="mqtt")  # connect event, online
+    gw.write(identity, {"temp": "21.5"}, session=session)    # data_in: state + data + event
+    gw.record(identity, [(ts_us, {"temp": 1}), ...], session=session)  # timed batch
+    gw.read(identity, ["temp"])          # set value for settable resources, else reported
+    gw.pending_sets(identity)            # {alias: (value, ts)} waiting for the device's ack
+    gw.check_publish_as(gateway_identity, target)  # permission.gateway / publish_as
+    gw.upload_content(identity, "fw.bin", data); gw.contents().ids() / .info() / .data()
+    gw.register_subscriber(identity, signal, session_id, "mqtt_qos1")
+    gw.disconnect(session.connection_id)             # disconnect event
+    service.close()
+
+Errors (:mod:`.errors`): ``InvalidInput(field, accepted)`` (400), ``NotFound`` (404),
+``Conflict`` (409), ``AuthenticationFailed`` and ``Refused(reason)`` (device side: locked,
+expired, reprovision, provisioning_disabled, ip_not_allowed, publish_as), ``StoreError`` (500).
+Each names its ``field``. Status lifecycle (:mod:`.lifecycle`): whitelisted -> provisioned by
+the device; ``auth.expire`` passing -> expired (from whitelisted) or reprovision (from
+provisioned), at that instant of the world's clock; ``locked`` refuses everything.
+
+Storage (:mod:`.store`): one SQLite file; every acknowledged change is committed before the call
+returns, so a new service object on the same file loses nothing. Credentials are stored one-way
+hashed and never returned (:mod:`.credentials`).
+
+HTTP (:mod:`.api`, :mod:`.openapi`, :mod:`.sse`): :func:`build_app` and :func:`serve_device2`
+(in the world through ``devices.protocols.http_server.serve``, or on a real socket); the scheme
+is documented in :mod:`.api`, the description is served at ``GET /openapi.json``.
+"""
+
+from devices.cloud.device2.api import build_app
+from devices.cloud.device2.connections import Provisioning
+from devices.cloud.device2.context import Session
+from devices.cloud.device2.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Device2Error,
+    InvalidInput,
+    NotFound,
+    Refused,
+    StoreError,
+)
+from devices.cloud.device2.events import GATEWAY_EVENT, STATE_SET, STATUS_CHANGED
+from devices.cloud.device2.gateway import OPERATIONS, Gateway
+from devices.cloud.device2.service import Device2Service
+from devices.cloud.device2.serving import Device2Server, serve_device2
+from devices.cloud.device2.settings import Settings
+
+__all__ = [
+    "GATEWAY_EVENT",
+    "OPERATIONS",
+    "STATE_SET",
+    "STATUS_CHANGED",
+    "AuthenticationFailed",
+    "Conflict",
+    "Device2Error",
+    "Device2Server",
+    "Device2Service",
+    "Gateway",
+    "InvalidInput",
+    "NotFound",
+    "Provisioning",
+    "Refused",
+    "Session",
+    "Settings",
+    "StoreError",
+    "build_app",
+    "serve_device2",
+]
