@@ -5,6 +5,7 @@
     hil serve ble-router|connect-master|rs485 [--host H] [--port P] [--control-port P]
               [--seed N] [--scale X] [--duration S] [--scenario NAME|FILE] [system options]
     hil scenario run NAME|FILE [--seed N] [--duration S] [--trace PATH]
+    hil selfcheck [--profile P] [--deviation NAME ...] [--full] [-q] [--json] [--target PCT]
     hil profiles
     hil bench [NAME ...] [--json]
 
@@ -115,8 +116,19 @@ def _serve(args: argparse.Namespace) -> int:
         scale=args.scale,
         duration_s=args.duration,
         scenario=args.scenario,
+        deviations=_deviations(args.serve_module, args.system, args.deviate or ()),
     )
     return int(args.serve_module.run(options, args, sys.stdout))
+
+
+def _deviations(module: ModuleType, system: str, names: Sequence[str]) -> tuple[str, ...]:
+    """``--deviate`` names checked against the system's ``DEVIATIONS`` (a system whose serve
+    module declares none takes none): DeviationError, one line, exit 2."""
+    from devices.deviations import Deviations
+
+    if names:
+        Deviations.of(names, getattr(module, "DEVIATIONS", {}), system)
+    return tuple(dict.fromkeys(names))
 
 
 def _scenario(args: argparse.Namespace) -> int:
@@ -229,6 +241,12 @@ def _add_serve_options(p: argparse.ArgumentParser, system: str, module: ModuleTy
         metavar="NAME|FILE",
         help="a world file: a name in the system's worlds/ or a path",
     )
+    common.add_argument(
+        "--deviate",
+        action="append",
+        metavar="NAME",
+        help="misbehave in this named way (repeatable; see conformance/deviations/)",
+    )
     module.add_arguments(p.add_argument_group(f"options of {system} only"))
 
 
@@ -309,6 +327,87 @@ def _add_conformance(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_conformance)
 
 
+def _selfcheck(args: argparse.Namespace) -> int:
+    from conformance.selfcheck import main_table, run_selfcheck
+
+    if args.target is not None and not 0 <= args.target <= 100:
+        raise ValueError(f"--target {args.target:g} not accepted; accepted: 0-100 (percent)")
+    result = run_selfcheck(
+        args.profile,
+        args.deviations,
+        full=args.full,
+        seed=args.seed,
+        target=args.target,
+        baseline=not args.no_baseline,
+        jobs=args.jobs,
+        reports_dir=args.reports,
+        progress=None if args.quiet else (sys.stderr if args.json else sys.stdout),
+    )
+    return main_table(result, args.json)
+
+
+def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
+    from conformance.deviations import list_deviation_profiles
+    from conformance.selfcheck import DEFAULT_TARGET
+
+    p = sub.add_parser(
+        "selfcheck",
+        help="measure what the scenarios catch: run them against deliberately deviant builtins",
+        description="For each deviation of the profile (conformance/deviations/<profile>.yaml) "
+        "run the scenarios of the requirements it must be caught by against the builtin SUT "
+        "told to misbehave that way, after a baseline run without deviations, and print the "
+        "detection table: deviation -> the requirements that caught it, or MISSED. Exit 1 "
+        "below the target share or when the baseline is not clean; 2 on bad input.",
+    )
+    p.add_argument(
+        "--profile",
+        default="ble-router",
+        metavar="PROFILE",
+        help=f"one of: {', '.join(list_deviation_profiles())} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--deviation",
+        dest="deviations",
+        action="append",
+        metavar="NAME",
+        help="only this deviation (repeatable; default: all of the profile)",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="run the whole profile for each deviation, not only the scenarios it must fail",
+    )
+    p.add_argument(
+        "--target",
+        type=float,
+        default=DEFAULT_TARGET,
+        metavar="PCT",
+        help="the share of deviations that must be caught (default: %(default)g)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="the world's seed (default: %(default)s)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="deviations checked at once, each in its own process (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the run without deviations that shows the scenarios pass to begin with",
+    )
+    p.add_argument(
+        "--reports",
+        default="reports",
+        help="where reports/selfcheck-<stamp>-<profile>/ goes (default: %(default)s)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the table")
+    p.set_defaults(func=_selfcheck)
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     from benchmarks.runner import describe_benchmarks
 
@@ -348,6 +447,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p = sub.add_parser("profiles", help="list conformance profiles")
     p.set_defaults(func=_profiles)
 
+    _add_selfcheck(sub)
     _add_bench(sub)
     return parser
 

@@ -161,6 +161,7 @@ def run_conformance(
     progress: bool = True,
     *,
     select: str | None = None,
+    requirements: Sequence[str] | None = None,
     command: str | None = None,
     project_dir: str | Path = PROJECT_DIR,
     features: Sequence[str] = ("features",),
@@ -169,10 +170,12 @@ def run_conformance(
     """Run a profile's scenarios against a SUT and write `reports/<run-id>/`.
 
     `profile` is a catalog profile name (or a catalog file path). `select` is a pytest `-k`
-    expression choosing scenarios. `command` is the `hil conformance ...` line recorded as the
-    way to reproduce the run (reconstructed if None). `project_dir`/`features` say where pytest
-    runs and what it collects (the project's own `features/` by default). With `progress`,
-    pytest's output streams to `out`; the verdict counts always end up there (one line).
+    expression choosing scenarios; `requirements` keeps only the scenarios carrying one of those
+    requirement IDs (the other requirements end not-run). `command` is the `hil conformance ...`
+    line recorded as the way to reproduce the run (reconstructed if None).
+    `project_dir`/`features` say where pytest runs and what it collects (the project's own
+    `features/` by default). With `progress`, pytest's output streams to `out`; the verdict
+    counts always end up there (one line).
 
     Before anything runs: CatalogError / SutError when the catalog or the SUT declaration is
     invalid, or the declaration does not fit the profile (:mod:`conformance.endpoints`). An
@@ -201,6 +204,8 @@ def run_conformance(
     pytest_args = list(extra_pytest_args)
     if select is not None:
         pytest_args += ["-k", select]
+    if requirements:
+        pytest_args += ["--hil-req", ",".join(requirements)]
     if unreachable is not None:
         pytest_args += ["-p", "conformance.reachability", f"{UNREACHABLE_OPTION}={unreachable}"]
     cmd = pytest_command(
@@ -236,6 +241,8 @@ def run_conformance(
     if not records and info.pytest_exit_code == _PYTEST_NOTHING_COLLECTED:
         shutil.rmtree(run_dir)
         chosen = f"-k {select!r}" if select is not None else "the run"
+        if requirements:
+            chosen += f" (requirements {', '.join(requirements)})"
         raise NothingSelected(f"{chosen} selected no scenario of profile {catalog.profile}")
     results = compute_verdicts(catalog, declaration, records)
     write_report(run_dir, info, catalog, declaration, results)

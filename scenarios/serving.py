@@ -17,7 +17,12 @@ The common options mean the same for every system:
 * ``--seed``: the world's seed (simulation only, never secrets);
 * ``--scale``: world seconds per wall second;
 * ``--duration``: stop after this many **wall** seconds (whatever the scale);
-* ``--scenario``: a world file (``scenarios/<system>/worlds/*.yaml`` name or a path).
+* ``--scenario``: a world file (``scenarios/<system>/worlds/*.yaml`` name or a path);
+* ``--deviate NAME`` (repeatable): the reference system misbehaves in that named way
+  (:mod:`devices.deviations`). A serve module that supports deviations exposes its system's
+  ``DEVIATIONS`` (the CLI refuses other names before anything starts, exit 2) and hands
+  ``ServeOptions.deviations`` to its reference implementation; without ``DEVIATIONS`` every
+  name is refused.
 
 What a serve prints, so people and parent processes read the same lines: one
 ``listening <role> <address>`` line per listener (:func:`announce`; roles such as ``api``,
@@ -44,6 +49,7 @@ class ServeOptions:
     scale: float = 1.0
     duration_s: float | None = None  # wall seconds
     scenario: str | None = None
+    deviations: tuple[str, ...] = ()  # names of the system's DEVIATIONS, checked by the CLI
 
     def port_or(self, default: int) -> int:
         return default if self.port is None else self.port

@@ -131,6 +131,15 @@ class RecordingPlatform(Application):
         return [v for d, _ts, k, v in self.telemetry if d == device and k == key]
 
 
+async def until(condition: Callable[[], bool], limit: float = 600.0, step: float = 0.25) -> None:
+    """Wait (world time) until ``condition`` holds; fail after ``limit`` seconds."""
+    waited = 0.0
+    while not condition():
+        await asyncio.sleep(step)
+        waited += step
+        assert waited < limit, "condition not met in time"
+
+
 class GatewayBed:
     """A world with a recording platform at ``platform:1883``, a radio and a bus ``line``."""
 
@@ -167,6 +176,6 @@ class GatewayBed:
 
     def close(self) -> None:
         for gateway in self.gateways:
-            if gateway.running and not self.world.closed:
+            if not gateway.closed and not self.world.closed:
                 self.world.run(gateway.crash())
         self.world.close()

@@ -422,7 +422,7 @@ def test_cassia_info_and_container_fields(bed):
     "method,path,params,body,status,fragment",
     [
         ("POST", "/gap/nodes/XX:00/connection", None, {}, 400, "'XX:00'"),
-        ("POST", "/gap/nodes/{p}/connection", None, {"timeout": 100}, 400, "timeout=100"),
+        ("POST", "/gap/nodes/{p}/connection", None, {"timeout": 1e5}, 400, "timeout=100000.0"),
         ("POST", "/gap/nodes/{p}/connection", None, {"timeout": "abc"}, 400, "timeout='abc'"),
         ("POST", "/gap/nodes/{p}/connection", None, {"type": "static"}, 400, "type='static'"),
         ("POST", "/gap/nodes/{p}/connection", None, {"mtu": 10}, 400, "mtu=10"),

@@ -5,6 +5,7 @@ values quoted short, list sizes bounded; in virtual time and over the real gRPC 
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
@@ -14,20 +15,17 @@ import jwt
 import pytest
 
 from devices.gateways.connect_master.errors import MAX_ENTRIES
-from devices.gateways.connect_master.grpc_wire import secure_channel
+from devices.gateways.connect_master.grpc_wire import MASTER_SERVICES, secure_channel
 from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.protos import login_pb2
+from devices.protocols import terminal_wire
 from scenarios.connect_master.bed import LocalCmBed
 from scenarios.connect_master.client import MasterClient
 from scenarios.connect_master.loopback import LoopbackMaster, serve_loopback
 from sim.clock import REAL
 
 T = TypeVar("T")
-MASTER_SERVICES = (
-    mpb.DESCRIPTOR.services_by_name["ConnectMaster"],
-    login_pb2.DESCRIPTOR.services_by_name["Login"],
-)
 B_DEVICE = pb.AsyncConnectInfo(deviceID=2001, IPAddr="10.0.1.21", port=51211)
 UNDECODABLE = (b"\x0a\x7fa", b"\x08" + b"\xff" * 11)  # a length past the end; a 11-byte varint
 
@@ -244,6 +242,33 @@ def test_same_seed_same_trace_while_tokens_differ() -> None:
     assert token_1 != token_2 and key_1 != key_2
     for secret in (token_1, token_1.rsplit(".", 1)[1], key_1.hex()):
         assert secret not in trace_1
+
+
+def test_a_terminal_hello_with_bad_fields_is_refused_and_the_gateway_carries_on(
+    bed: LocalCmBed,
+) -> None:
+    net = bed.cm_world.net
+
+    async def hello(fields: dict[str, Any]) -> None:
+        reader, writer = await net.open_connection("10.0.0.1", 51212, client_host="10.0.0.66")
+        link = terminal_wire.FramedLink(terminal_wire.ByteStream(reader, writer))
+        link.send_json(terminal_wire.HELLO, fields)
+        await asyncio.sleep(1)
+        writer.close()
+
+    for fields in ({"deviceID": 66, "type": "abc"}, {"deviceID": 66, "mode": [1]}):
+        bed.run(hello(fields))
+    refused = bed.world.trace.select(node="dg-gw-a", event="inbound-failed")
+    assert [("type" in r["reason"], "mode" in r["reason"]) for r in refused] == [
+        (True, False),
+        (False, True),
+    ]
+    bed.run(bed.place({"deviceID": 3001, "gateway": "gw-a", "host": 101, "mode": 1}))
+    a = _logged_in(bed, "tenant-a")
+    bed.run(a.call("SetAcceptFilter", gatewayID="gw-a", filter=pb.AcceptFilter(allowAll=True)))
+    bed.world.run_for(40)
+    listing = bed.run(a.call("GetDeviceList", gatewayID="gw-a")).deviceInfos
+    assert [(d.deviceID, d.status) for d in listing] == [(3001, pb.TCP_CONNECTED)]
 
 
 # -- the real wire -----------------------------------------------------------------------------

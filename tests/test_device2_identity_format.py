@@ -21,15 +21,24 @@ def fmt(type_: str, prefix: str = "", **options: object) -> IdentityFormat:
 
 CASES = [
     # (format, valid, invalid)
-    (fmt("mac:48"), ["00:1A:2b:3C:4d:5E", "ff:ff:ff:ff:ff:ff"],
-     ["00-1A-2B-3C-4D-5E", "00:1A:2B:3C:4D", "00:1A:2B:3C:4D:5G", "001A2B3C4D5E"]),
+    (
+        fmt("mac:48"),
+        ["00:1A:2b:3C:4d:5E", "ff:ff:ff:ff:ff:ff"],
+        ["00-1A-2B-3C-4D-5E", "00:1A:2B:3C:4D", "00:1A:2B:3C:4D:5G", "001A2B3C4D5E"],
+    ),
     (fmt("mac-48"), ["00-1A-2B-3C-4D-5E"], ["00:1A:2B:3C:4D:5E", "00-1A-2B-3C-4D-5E-6F"]),
     (fmt("mac.48"), ["001.A2B.3C4.D5E"], ["00.1A.2B.3C.4D.5E", "001A.2B3C.4D5E", "001.A2B.3C4"]),
     (fmt("mac:48", mac_base="00:1A:2B"), ["00:1a:2b:00:00:01"], ["00:1A:2C:00:00:01"]),
     (fmt("mac.48", mac_base="001A2B"), ["001.a2b.000.001"], ["001.a2c.000.001"]),
-    (fmt("uuidv4"), ["e5fa76f8-1220-45c9-b972-3e2345851677", "E5FA76F8-1220-45C9-8972-3E2345851677"],
-     ["e5fa76f8-1220-35c9-b972-3e2345851677", "e5fa76f8-1220-45c9-c972-3e2345851677",
-      "e5fa76f812204 5c9b9723e2345851677"]),
+    (
+        fmt("uuidv4"),
+        ["e5fa76f8-1220-45c9-b972-3e2345851677", "E5FA76F8-1220-45C9-8972-3E2345851677"],
+        [
+            "e5fa76f8-1220-35c9-b972-3e2345851677",
+            "e5fa76f8-1220-45c9-c972-3e2345851677",
+            "e5fa76f812204 5c9b9723e2345851677",
+        ],
+    ),
     (fmt("base10"), ["0", "0123456789"], ["12a", "", "-1", "1.5"]),
     (fmt("base10", length=4), ["0042"], ["42", "00420"]),
     (fmt("base10", "dev-", length=3), ["dev-001", "DEV-001"], ["dev-01", "001", "dv-001"]),
@@ -40,9 +49,12 @@ CASES = [
     (fmt("opaque", casing="lower"), ["abc-1"], ["Abc-1"]),
     (fmt("opaque", casing="upper"), ["ABC-1"], ["ABc-1"]),
     (fmt("mac-48", casing="upper"), ["00-1A-2B-3C-4D-5E"], ["00-1a-2B-3C-4D-5E"]),
-    (fmt("uuidv4", casing="lower"), ["e5fa76f8-1220-45c9-b972-3e2345851677"],
-     ["E5FA76F8-1220-45C9-B972-3E2345851677"]),
-]  # fmt: skip
+    (
+        fmt("uuidv4", casing="lower"),
+        ["e5fa76f8-1220-45c9-b972-3e2345851677"],
+        ["E5FA76F8-1220-45C9-B972-3E2345851677"],
+    ),
+]
 
 
 @pytest.mark.parametrize("format_, valid, invalid", CASES, ids=lambda c: getattr(c, "type", ""))
@@ -90,19 +102,20 @@ def test_a_small_range_is_used_up_then_refused_with_conflict():
     [
         ({"type": "mac:49"}, "identity_format.type"),
         ({"type": "opaque", "prefix": "x"}, "identity_format.prefix"),
-        ({"type": "base10", "prefix": "AB", "options": {"casing": "lower"}},
-         "identity_format.prefix"),
+        (
+            {"type": "base10", "prefix": "AB", "options": {"casing": "lower"}},
+            "identity_format.prefix",
+        ),
         ({"type": "base10", "options": {"casing": "title"}}, "identity_format.options.casing"),
         ({"type": "base10", "options": {"length": 0}}, "identity_format.options.length"),
         ({"type": "base10", "options": {"length": "6"}}, "identity_format.options.length"),
         ({"type": "uuidv4", "options": {"length": 6}}, "identity_format.options.length"),
         ({"type": "mac:48", "options": {"mac_base": "00:1A"}}, "identity_format.options.mac_base"),
-        ({"type": "base16", "options": {"mac_base": "001A2B"}},
-         "identity_format.options.mac_base"),
+        ({"type": "base16", "options": {"mac_base": "001A2B"}}, "identity_format.options.mac_base"),
         ({"type": "opaque", "options": {"size": 1}}, "identity_format.options.size"),
         ({"type": "opaque", "suffix": "x"}, "identity_format.suffix"),
     ],
-)  # fmt: skip
+)
 def test_bad_format_settings_name_their_field(spec, field):
     with pytest.raises(InvalidInput) as err:
         IdentityFormat.parse(spec)

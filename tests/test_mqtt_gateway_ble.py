@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from devices.ble.peripheral import add_peripheral
-from tests.mqtt_gateway_support import GatewayBed
+from tests.mqtt_gateway_support import GatewayBed, until
 
 HR = {
     "name": "HR 1",
@@ -41,14 +41,6 @@ def bed(tmp_path):
 
 def ble_section(*devices):
     return {"address": "C0:00:00:00:AA:01", "position": [0, 0], "devices": list(devices)}
-
-
-async def until(condition, limit: float = 120.0) -> None:
-    waited = 0.0
-    while not condition():
-        await asyncio.sleep(0.25)
-        waited += 0.25
-        assert waited < limit, "condition not met in time"
 
 
 def test_peripheral_telemetry_arrives_with_keys_and_timestamps(bed):

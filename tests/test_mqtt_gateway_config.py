@@ -95,7 +95,7 @@ MISTAKES = [
     (with_changes(delivery={"retry": {"initial_s": 0}}), "retry.initial_s: 0 is not accepted"),
     (
         with_changes(gateway={"access_token": "t", "device_refresh_s": 900}),
-        "device_refresh_s: 900 is above 590",
+        "device_refresh_s: 900 is above 540",
     ),
     (with_changes(modbus={"devices": [{"name": "M"}]}), r"modbus.devices\[0\].unit is required"),
     (meter(telemtry=[]), r"modbus.devices\[0\]: unknown field.s. telemtry; accepted: "),

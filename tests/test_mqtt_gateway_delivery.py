@@ -13,11 +13,11 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.gateways.mqtt_gateway import MqttGateway
+from devices.gateways.mqtt_gateway import ConfigError, MqttGateway, events
 from devices.gateways.mqtt_gateway.config import DeviceConfig
 from devices.protocols.mqtt import Reason
 from devices.protocols.mqtt.paho_virtual import check_paho_hooks
-from tests.mqtt_gateway_support import TOKEN, GatewayBed
+from tests.mqtt_gateway_support import TOKEN, GatewayBed, until
 
 SENSOR = DeviceConfig(name="Sensor A", kind="virtual", type="thermometer")
 OTHER = DeviceConfig(name="Sensor B", kind="virtual")
@@ -37,18 +37,22 @@ async def produce(gateway: MqttGateway, count: int, every: float, start: int = 0
         await asyncio.sleep(every)
 
 
-async def until(condition, limit: float = 600.0, step: float = 0.5) -> None:
-    waited = 0.0
-    while not condition():
-        await asyncio.sleep(step)
-        waited += step
-        assert waited < limit, "condition not met in time"
-
-
 def test_paho_private_hooks_are_guarded():
     check_paho_hooks()  # names what is missing if a paho release drops a hook we use
     assert callable(getattr(paho.Client, "_create_socket", None))
     assert hasattr(paho, "time_func")
+
+
+def test_a_paho_without_our_hooks_is_refused_when_the_gateway_is_built(bed, monkeypatch):
+    monkeypatch.delattr(paho.Client, "_create_socket")
+    with pytest.raises(RuntimeError, match="Client._create_socket"):
+        bed.gateway(bed.config())
+    assert "gw-1" not in bed.world.nodes
+
+
+def test_an_unusable_queue_file_is_named(bed, tmp_path):
+    with pytest.raises(ConfigError, match="delivery.path: cannot open the queue"):
+        bed.gateway(bed.config(delivery={"path": str(tmp_path / "absent" / "q.sqlite")}))
 
 
 def test_telemetry_is_batched_with_calendar_timestamps(bed):
@@ -230,6 +234,7 @@ def test_crash_while_messages_flow_duplicates_only_what_was_in_flight(bed):
     rows = [(d, ts, k) for d, ts, k, _v in bed.platform.telemetry]
     dupes = {row for row in rows if rows.count(row) > 1}
     assert len(dupes) == 1  # the same (device, ts, key): the platform can dedupe on it
+    assert second.stats()["possible_duplicates"] == 1  # and the gateway counted it
 
 
 def test_poison_message_is_dead_lettered_and_counted_later_ones_flow(bed):
@@ -260,14 +265,17 @@ def test_poison_message_is_dead_lettered_and_counted_later_ones_flow(bed):
     assert letter.body["values"] == {"counter": 7} and letter.reason == 0x99
 
 
-def test_retryable_refusal_backs_off_then_succeeds(bed):
+@pytest.mark.parametrize(
+    "reason", [Reason.QUOTA_EXCEEDED, Reason.IMPLEMENTATION_SPECIFIC_ERROR], ids=hex
+)
+def test_retryable_refusal_backs_off_then_succeeds(bed, reason):
     gateway = bed.gateway(bed.config(delivery={"batch_s": 0}))
     refusals: list[float] = []
 
     def decide(topic, body):
         if topic == "v1/gateway/telemetry" and len(refusals) < 3:
             refusals.append(bed.world.now)
-            return Reason.QUOTA_EXCEEDED
+            return reason
         return Reason.SUCCESS
 
     bed.platform.decide = decide
@@ -283,7 +291,34 @@ def test_retryable_refusal_backs_off_then_succeeds(bed):
     assert bed.platform.values("Sensor A", "counter") == [0, 1, 2]
     gaps = [b - a for a, b in zip(refusals, refusals[1:], strict=False)]
     assert 0.9 <= gaps[0] <= 1.2 and 1.8 <= gaps[1] <= 2.4  # exponential back-off
-    assert gateway.stats()["refused_0x97"] == 3 and gateway.stats().get("dead_lettered", 0) == 0
+    stats = gateway.stats()
+    assert stats[f"refused_0x{reason:02x}"] == 3 and stats.get("dead_lettered", 0) == 0
+    assert stats.get("possible_duplicates", 0) == 0  # a refused PUBLISH was not taken
+
+
+def test_a_row_refused_max_attempts_times_is_dead_lettered(bed):
+    doc = bed.config(delivery={"batch_s": 0, "retry": {"max_attempts": 3, "initial_s": 0.5}})
+    gateway = bed.gateway(doc)
+
+    def decide(topic, body):
+        if topic == "v1/gateway/telemetry" and body["Sensor A"][0]["values"]["counter"] == 1:
+            return Reason.QUOTA_EXCEEDED
+        return Reason.SUCCESS
+
+    bed.platform.decide = decide
+
+    async def main():
+        await gateway.start()
+        await until(lambda: gateway.connected)
+        gateway.device_online(SENSOR)
+        await produce(gateway, 3, every=0.1)
+        await until(lambda: gateway.stats()["queued"] == 0)
+
+    bed.world.run(main())
+    assert bed.platform.values("Sensor A", "counter") == [0, 2]
+    (letter,) = gateway.outbox.dead_letters()
+    assert letter.body["values"] == {"counter": 1} and letter.reason == 0x97
+    assert letter.why.startswith("refused ") and letter.attempts >= 3
 
 
 def test_mqtt_311_server_close_on_a_poison_message_is_dead_lettered(bed):
@@ -380,4 +415,72 @@ def test_claim_and_attribute_request(bed):
     assert bed.platform.bodies("v1/gateway/claim") == [
         {"Sensor A": {"secretKey": "s3cret", "durationMs": 60000}},
         {"Sensor B": {"secretKey": ""}},
+    ]
+
+
+def outage_story(folder, seed: int) -> tuple[str, list]:
+    """A short outage story; the gateway's trace and what the platform received."""
+    folder.mkdir()
+    bed = GatewayBed(folder, seed=seed)
+    gateway = bed.gateway(bed.config())
+    seen: list = []
+    for name in (events.DEVICE_CONNECTED, events.UPLINK_LOST, events.UPLINK_READY):
+        gateway.on(name, lambda *args, name=name: seen.append((name, bed.world.now)))
+
+    async def main():
+        await gateway.start()
+        await until(lambda: gateway.connected)
+        gateway.device_online(SENSOR)
+        await produce(gateway, 10, every=0.7)
+        bed.net.partition("gw-1", "platform")
+        await produce(gateway, 150, every=0.7, start=10)
+        bed.net.partition("gw-1", "platform", False)
+        await until(lambda: gateway.stats()["queued"] == 0)
+
+    try:
+        bed.world.run(main())
+        lines = [r for r in bed.world.trace.records if r["node"] == "gw-1"]
+        return "\n".join(map(str, lines)), [*bed.platform.published, *seen]
+    finally:
+        bed.close()
+
+
+def test_same_seed_same_trace_and_events(tmp_path):
+    first, second = outage_story(tmp_path / "a", 3), outage_story(tmp_path / "b", 3)
+    assert first == second
+    names = [e[0] for e in first[1] if isinstance(e[0], str) and e[0].startswith("uplink")]
+    assert names == ["uplink_ready", "uplink_lost", "uplink_ready"]
+
+
+def test_bad_payloads_from_the_platform_are_traced_and_harmless(bed):
+    gateway = bed.gateway(bed.config())
+
+    async def main():
+        await gateway.start()
+        await until(lambda: gateway.connected)
+        gateway.device_online(SENSOR)
+        client = bed.platform.client
+        for topic, payload in [
+            ("v1/gateway/rpc", b"{not json"),
+            ("v1/gateway/rpc", b'{"device": "Sensor A", "data": {"id": "x", "method": "m"}}'),
+            ("v1/gateway/attributes", b"[1, 2]"),
+            ("v1/gateway/attributes", b'{"device": "Nobody", "data": {"a": 1}}'),
+            ("v1/gateway/attributes/response", b'{"id": 99, "value": 1}'),
+            ("v1/devices/me/rpc/request/7", b'{"method": "reboot"}'),
+        ]:
+            client.publish(topic, payload, 1)
+        await asyncio.sleep(1)
+        reply = await bed.platform.rpc("Sensor A", "anything")
+        gateway.report_telemetry(SENSOR, {"counter": 1})
+        await asyncio.sleep(2)
+        return reply
+
+    reply = bed.world.run(main())
+    assert gateway.connected and bed.platform.connects == 1
+    assert reply["success"] is False  # a virtual device has no bridge: answered, not dropped
+    assert bed.platform.values("Sensor A", "counter") == [1]
+    events_seen = {r["event"] for r in bed.world.trace.select(node="gw-1", layer="app")}
+    assert {"rpc-malformed", "attributes-malformed", "attributes-unknown-device"} <= events_seen
+    assert bed.platform.bodies("v1/devices/me/rpc/response/7") == [
+        {"error": "the gateway offers no RPC method 'reboot'"}
     ]

@@ -10,7 +10,7 @@ import pytest
 
 from devices.rs485.modbus_master import ModbusMaster
 from devices.rs485.modbus_slave import ModbusSlave, standard_slave
-from tests.mqtt_gateway_support import GatewayBed
+from tests.mqtt_gateway_support import GatewayBed, until
 
 METER = {
     "name": "Meter 1",
@@ -45,14 +45,6 @@ def bed(tmp_path):
 
 def modbus_section(*devices):
     return {"bus": "line", "timeout_s": 0.2, "retries": 1, "devices": list(devices)}
-
-
-async def until(condition, limit: float = 300.0) -> None:
-    waited = 0.0
-    while not condition():
-        await asyncio.sleep(0.5)
-        waited += 0.5
-        assert waited < limit, "condition not met in time"
 
 
 async def read_back(bed: GatewayBed, master: ModbusMaster) -> int:

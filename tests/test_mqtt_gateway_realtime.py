@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from devices.cloud.mqtt_platform import Platform, UnknownDevice
-from devices.gateways.mqtt_gateway import build_gateway, parse_config
-from devices.gateways.mqtt_gateway.config import DeviceConfig
+from devices.gateways.mqtt_gateway import build_gateway, load_config
+from devices.gateways.mqtt_gateway.config import EXAMPLE, DeviceConfig
 from sim.world import REAL, World
 
 SENSOR = DeviceConfig(name="Sensor A", kind="virtual")
@@ -35,12 +36,17 @@ def test_gateway_over_a_real_socket_in_real_time(tmp_path):
 
     async def main():
         port = await platform.listen_tcp("127.0.0.1", 0)
-        doc = {
-            "gateway": {"name": "gw-1", "access_token": token},
-            "platform": {"host": "127.0.0.1", "port": port, "session_limits": {"wait": True}},
-            "delivery": {"path": str(tmp_path / "outbox.sqlite"), "batch_s": 0.05},
-        }
-        gateway = build_gateway(world, parse_config(doc))  # no in-world network: real TCP
+        # the documented way: the example file, with what only the run knows replaced
+        config = load_config(EXAMPLE)
+        config = replace(
+            config,
+            access_token=token,
+            platform=replace(config.platform, host="127.0.0.1", port=port),
+            delivery=replace(config.delivery, path=str(tmp_path / "q.sqlite"), batch_s=0.05),
+            ble=None,
+            modbus=None,
+        )
+        gateway = build_gateway(world, config)  # no in-world network: real TCP
         await gateway.start()
         await until(lambda: gateway.connected)
         gateway.device_online(SENSOR)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import subprocess
 import sys
+import termios
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,11 @@ import yaml
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
+from devices.rs485.bridges import MAX_QUEUED, MAX_WRITE, InputLimit
+from devices.rs485.tty_settings import set_tty_settings, tty_settings
+from sim.rs485 import Rs485Bus
+from sim.uart import LineSettings
+from sim.world import World
 from tests.served import ROOT, served
 
 
@@ -160,3 +168,44 @@ def test_served_line_rejects_bad_options() -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "not both" in proc.stderr
+
+
+def test_an_input_limit_bounds_what_a_client_queues(caplog: pytest.LogCaptureFixture) -> None:
+    with World(seed=1) as world:
+        bus = Rs485Bus(world, "line")
+        port = bus.attach("bridge")
+        limit = InputLimit(port)
+        with caplog.at_level(logging.WARNING, logger="devices.rs485.bridges"):
+            limit.send(bytes(4096))  # one write: one frame's worth is kept
+            assert limit.queued() == MAX_WRITE
+            limit.send(bytes(200))
+            limit.send(bytes(200))  # 56 of these fit under MAX_QUEUED
+            assert limit.queued() == MAX_QUEUED and limit.dropped == 4096 - 256 + 144
+            world.run_for(MAX_QUEUED * bus.settings.char_time)
+            assert limit.queued() == 0 and limit.admit(b"\x01\x03") == b"\x01\x03"
+            limit.send(bytes(20_000))
+        held = port.tx_end - world.now
+        assert held < 0.3, f"a 20 KB burst holds the line {held:.1f} s"
+    warnings = [r for r in caplog.records if "dropping the excess" in r.getMessage()]
+    assert len(warnings) == 2  # one per burst
+    assert len(world.trace.select(event="input-dropped")) == 3
+
+
+def test_a_tty_tells_the_speed_its_program_chose() -> None:
+    master, client = os.openpty()
+    try:
+        line = LineSettings.parse("9600 8N1")
+        set_tty_settings(client, line)
+        assert tty_settings(master, LineSettings.parse("1200 8N1")) == line
+        attrs = termios.tcgetattr(client)
+        attrs[4] = attrs[5] = termios.B19200
+        attrs[2] |= termios.CSTOPB | termios.PARENB  # a pty keeps no parity
+        termios.tcsetattr(client, termios.TCSANOW, attrs)
+        assert tty_settings(master, line) == LineSettings.parse("19200 8N2")
+        attrs[4] = attrs[5] = termios.B0
+        termios.tcsetattr(client, termios.TCSANOW, attrs)
+        assert tty_settings(master, line).baud == 9600  # speed 0: the line's
+    finally:
+        os.close(client)
+        os.close(master)
+    assert tty_settings(master, line) == line  # closed: the fallback

@@ -172,7 +172,7 @@ def test_each_slave_reports_the_identity_of_its_spec() -> None:
         regular = world.run(probe.exchange(frame(1, bytes([43, 14, 2, 1]))))
         assert regular == [frame(1, bytes([43, 14, 2, 0x81, 0, 0, 2, 1, 5]) + b"EM-24\x02\x032.4")]
         restart = world.run(probe.exchange(frame(1, bytes([43, 14, 1, 0x55]))))
-        assert restart[0][6:9] == bytes([0, 0, 3])  # an unknown object: from object 0
+        assert restart[0][5:9] == bytes([0, 0, 3, 0])  # an unknown object: from object 0
     with pytest.raises(ValueError, match="vendor '' not accepted; accepted: 1 to 64 ASCII"):
         standard_slave(1, vendor="")
 

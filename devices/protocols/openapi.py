@@ -76,9 +76,7 @@ class Operation:
     def path_params(self, path: str) -> list[Param]:
         """The path's parameters (described here or plain strings), then the others."""
         own = {p.name: p for p in self.params if p.where == "path"}
-        from_path = [
-            own.get(name, Param(name, where="path")) for name in _PATH_PARAM.findall(path)
-        ]
+        from_path = [own.get(name, Param(name, where="path")) for name in _PATH_PARAM.findall(path)]
         return from_path + [p for p in self.params if p.where != "path"]
 
 

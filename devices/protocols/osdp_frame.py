@@ -1,10 +1,11 @@
-"""OSDP packets as they cross a line: finding one in a line frame, its fields, and a one-line
-summary for captures (``rs485-<bus>.log``).
+"""OSDP packets as they cross a line: finding one in a line frame, its fields, a one-line
+summary for captures (``rs485-<bus>.log``), and building one byte for byte.
 
 A packet is ``SOM (0x53) | address | length (2, little endian) | control | [security block] |
 code | data | check``. The address has its top bit set in a PD's reply; the control byte holds
 the sequence number (bits 0-1), CRC-16 instead of a checksum (bit 2) and a security block
-(bit 3). libosdp (the nodes' stack) builds and checks packets; this module only reads them.
+(bit 3). libosdp (the nodes' stack) builds and checks the packets they exchange; this module
+reads them, and :func:`build` makes the ones a probe sends (any field, right or wrong).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 
 SOM = 0x53
 REPLY_BIT = 0x80
+BROADCAST = 0x7F
+CONTROL_CRC = 0x04
+CONTROL_SCB = 0x08
 SECURE_MAC_TYPES = (0x15, 0x17)  # SCS_15 / SCS_17: MAC'd command, plain or encrypted data
 
 COMMANDS = {
@@ -66,6 +70,22 @@ def crc16(data: bytes) -> int:
     return crc
 
 
+def checksum(data: bytes) -> int:
+    """OSDP's 8-bit checksum: the two's complement of the sum of the bytes."""
+    return (-sum(data)) & 0xFF
+
+
+def build(address: int, control: int, body: bytes) -> bytes:
+    """A packet to ``address`` with ``control`` and ``body`` (security block, code, data, MAC),
+    its length and its check (CRC-16 when ``control`` says so, else the checksum) made right."""
+    crc = bool(control & CONTROL_CRC)
+    length = 5 + len(body) + (2 if crc else 1)
+    head = bytes([SOM, address, length & 0xFF, length >> 8 & 0xFF, control]) + body
+    if crc:
+        return head + crc16(head).to_bytes(2, "little")
+    return head + bytes([checksum(head)])
+
+
 @dataclass(frozen=True)
 class Packet:
     """The fields of one OSDP packet: ``head`` is its first five bytes as they came (SOM,
@@ -93,12 +113,12 @@ class Packet:
 
     @property
     def uses_crc(self) -> bool:
-        return bool(self.control & 0x04)
+        return bool(self.control & CONTROL_CRC)
 
     @property
     def secure(self) -> bool:
         """A security block follows the header."""
-        return bool(self.control & 0x08)
+        return bool(self.control & CONTROL_SCB)
 
     @property
     def security_type(self) -> int | None:
@@ -122,7 +142,7 @@ class Packet:
             return False
         if self.uses_crc:
             return crc16(raw[:-2]) == int.from_bytes(raw[-2:], "little")
-        return (-sum(raw[:-1])) & 0xFF == raw[-1]
+        return checksum(raw[:-1]) == raw[-1]
 
 
 def find_packet(data: bytes) -> Packet | str:

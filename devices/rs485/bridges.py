@@ -41,7 +41,7 @@ PTY_WATCH_S = 0.01  # how often a pty nobody has open is checked for a newcomer
 class InputLimit:
     """Bounds what a bridge's clients can queue: at most :data:`MAX_WRITE` bytes of one read
     and :data:`MAX_QUEUED` bytes waiting for the line; the excess is dropped, with one log line
-    (and a trace record) per burst."""
+    per burst (and a trace record per write cut)."""
 
     def __init__(
         self, port: BusPort, max_write: int = MAX_WRITE, max_queued: int = MAX_QUEUED
@@ -59,12 +59,14 @@ class InputLimit:
         return math.ceil(left / port.settings.char_time - 1e-9) if left > 0 else 0
 
     def admit(self, data: bytes) -> bytes:
-        """The part of ``data`` that may go onto the line now."""
-        room = max(0, self.max_queued - self.queued())
-        keep = data[: min(self.max_write, room)]
+        """The part of ``data`` that may go onto the line now. A burst lasts until the line
+        has caught up with the client (nothing of it left waiting)."""
+        queued = self.queued()
+        if not queued:
+            self._dropping = False
+        keep = data[: min(self.max_write, max(0, self.max_queued - queued))]
         dropped = len(data) - len(keep)
         if not dropped:
-            self._dropping = False
             return keep
         self.dropped += dropped
         world = self.port.bus.world

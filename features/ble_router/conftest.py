@@ -2,7 +2,7 @@
 BLE step library (``features/ble_router/steps/``), seen only by this folder's scenarios.
 
 * builtin SUT -> :class:`LocalBleBed` (one world, virtual time by default, the reference
-  router served inside it, its HCI captured);
+  router served inside it, its HCI captured; the declaration's ``deviations`` handed to it);
 * any other SUT -> :class:`RemoteBleBed` at the declared ``ble-router`` endpoint, its
   peripherals driven through the declared ``world_control`` endpoint (reset per scenario).
 
@@ -50,8 +50,13 @@ PROFILE = "ble-router"
 
 def _bed(config: HilConfig, evidence_dir: Path) -> BleBed:
     sut = config.sut
-    if sut.builtin:
-        return LocalBleBed(seed=config.seed, clock=config.clock, capture_dir=evidence_dir)
+    if sut.builtin:  # told to misbehave when the declaration names deviations (hil selfcheck)
+        return LocalBleBed(
+            seed=config.seed,
+            clock=config.clock,
+            capture_dir=evidence_dir,
+            router={"deviations": sut.deviations} if sut.deviations else None,
+        )
     endpoint = sut.endpoint(PROFILE)
     return RemoteBleBed(
         str(endpoint["base_url"]),

@@ -90,3 +90,9 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     Then the call fails with NOT_FOUND
     When "tenant-a" disconnects devices 424242
     Then the call fails with NOT_FOUND
+
+  @req:CM-ERR-001 @realwire
+  Scenario: An over-long gateway ID is answered NOT_FOUND, the value quoted short
+    When "tenant-a" reads the device list of a gateway whose ID is 20000 characters long
+    Then the call fails with NOT_FOUND
+    And the error message is at most 1000 characters long

@@ -125,14 +125,23 @@ class BleBed(WorldBed, abc.ABC):
 
 
 def peripheral_state(p: BlePeripheral) -> dict[str, Any]:
-    """What the world-control API tells of a peripheral."""
+    """What the world-control API tells of a peripheral, by its own account: ``values`` its
+    characteristics hold now (UUID -> hex), ``links`` the connections it holds, ``writes`` every
+    write it received."""
+    links = len(p.device.connections) if p.powered and p.device is not None else 0
     return {
         "name": p.name,
         "address": p.address,
         "position": list(p.position),
         "powered": p.powered,
+        "links": links,
         "notifications_sent": p.notifications_sent,
         "security": p.security.state(),
+        "values": {
+            cs.uuid.to_hex_str(): p.value_of(cs.uuid.to_hex_str()).hex().upper()
+            for service in p.spec.services
+            for cs in service.characteristics
+        },
         "writes": [{"t": round(t, 6), "uuid": u, "value": v.hex().upper()} for t, u, v in p.writes],
     }
 

@@ -6,7 +6,9 @@ world-control API (:mod:`scenarios.ble_router.control`) on ``--control-port`` (d
 ``0`` takes a free port and the ``listening`` lines name the ports taken. The world runs on the
 wall clock, ``--scale`` times faster; ``--duration`` is wall seconds. The world is
 ``--scenario`` (a file of :mod:`scenarios.ble_router.worlds`) or ``--peripherals`` stock
-sensors on a ring around the router. Only the BLE stack is imported.
+sensors on a ring around the router. ``--deviate NAME`` makes the router misbehave in that
+named way (:data:`DEVIATIONS`, :mod:`devices.gateways.ble_router.deviations`). Only the BLE
+stack is imported.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import sys
 from typing import TextIO
 
+from devices.gateways.ble_router.deviations import DEVIATIONS
 from devices.protocols.http_server import serve
 from scenarios.ble_router.bed import LocalBleBed
 from scenarios.ble_router.control import control_app
@@ -26,6 +29,7 @@ DEFAULT_PORT = 8080
 DEFAULT_CONTROL_PORT = 8081
 DEFAULT_PERIPHERALS = 5
 LISTED = 10  # peripherals printed by name at start-up
+__all__ = ["DEFAULT_CONTROL_PORT", "DEFAULT_PORT", "DEVIATIONS", "add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -71,6 +75,8 @@ async def _serve(bed: LocalBleBed, scenario: Scenario, options: ServeOptions, ou
             f"{len(names)} peripherals, seed {options.seed}, clock real x{options.scale:g}",
             file=out,
         )
+        if options.deviations:
+            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
         for name in names[:LISTED]:
             print(f"  {name}  {bed.address_of(name)}", file=out)
         if len(names) > LISTED:
@@ -88,7 +94,13 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         if options.scenario
         else default_world(getattr(extra, "peripherals", DEFAULT_PERIPHERALS), options.seed)
     )
-    bed = build_bed(scenario, clock=REAL, seed=options.seed, scale=options.scale)
+    bed = build_bed(
+        scenario,
+        clock=REAL,
+        seed=options.seed,
+        scale=options.scale,
+        deviations=options.deviations,
+    )
     try:
         bed.run(_serve(bed, scenario, options, out))
     finally:

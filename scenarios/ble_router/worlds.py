@@ -29,7 +29,7 @@ Every fault lands in the trace (layer ``fault``, node = its target) when it happ
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -196,15 +196,20 @@ def build_bed(
     trace_path: Path | None = None,
     keep_trace: bool = True,
     scale: float = 1.0,
+    deviations: Sequence[str] = (),
 ) -> LocalBleBed:
-    """A bed holding the scenario's world (not yet started: see :func:`populate`)."""
+    """A bed holding the scenario's world (not yet started: see :func:`populate`); its router
+    misbehaves in the named ``deviations`` (:mod:`devices.gateways.ble_router.deviations`)."""
+    router = dict(scenario.router)
+    if deviations:
+        router["deviations"] = tuple(deviations)
     return LocalBleBed(
         seed=scenario.seed if seed is None else seed,
         clock=clock,
         scale=scale,
         trace_path=trace_path,
         radio=RadioConfig(**scenario.radio),
-        router=scenario.router or None,
+        router=router or None,
         keep_trace=keep_trace,
     )
 

@@ -27,7 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+import aiohttp
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from devices.cloud.device2 import openapi, sse
 from devices.cloud.device2.errors import (
@@ -196,27 +197,30 @@ async def _bulk(request: web.Request) -> dict[str, Any]:
     """``identities`` (CSV) and ``expire`` from a multipart form, or from a JSON body."""
     if not request.content_type.startswith("multipart/"):
         return await _json_body(request)
+    try:
+        return await _form(await request.multipart())
+    except (ValueError, aiohttp.ClientPayloadError) as exc:
+        raise InvalidInput("body", f"a multipart form with a boundary ({exc})") from None
+
+
+async def _form(reader: MultipartReader) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    reader = await request.multipart()
     async for part in reader:
         if not isinstance(part, BodyPartReader):
             raise InvalidInput("body", "a flat multipart form (identities, expire)")
-        name = part.name
         text = (await part.read(decode=True)).decode("utf-8", errors="replace")
-        if name == "identities":
-            rows = [
-                row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()
-            ]
+        if part.name == "identities":
+            rows = [r[0].strip() for r in csv.reader(io.StringIO(text)) if r and r[0].strip()]
             if rows and rows[0].lower() in ("id", "identity"):
                 rows = rows[1:]
             params["identities"] = rows
-        elif name == "expire":
+        elif part.name == "expire":
             try:
                 params["expire"] = int(text.strip())
             except ValueError:
                 raise InvalidInput("expire", "an integer (µs since the epoch)", text) from None
         else:
-            raise InvalidInput(str(name), "identities (a CSV file) or expire")
+            raise InvalidInput(str(part.name), "identities (a CSV file) or expire")
     return params
 
 

@@ -85,7 +85,9 @@ def publish_data(ctx: Context, params: p.Params) -> None:
         where = f"payload[{i}]"
         if not isinstance(item, Mapping):
             raise InvalidInput(where, "an object with timestamp and values", item)
-        timestamp = p.opt_int(item, "timestamp", None, now - TEN_YEARS_US, now + DAY_US)
+        timestamp = p.opt_int(
+            p.item_params(item, where), f"{where}.timestamp", None, now - TEN_YEARS_US, now + DAY_US
+        )
         if timestamp is None:
             raise InvalidInput(f"{where}.timestamp", "a timestamp in µs", None)
         values = item.get("values")

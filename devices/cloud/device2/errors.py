@@ -47,8 +47,8 @@ class InvalidInput(Device2Error):
 class NotFound(Device2Error):
     """No ``kind`` (``gateway``, ``identity``, ``resource``, ``task``...) named ``key``."""
 
-    def __init__(self, kind: str, key: str, field: str | None = None) -> None:
-        super().__init__(f"no {kind} {key!r} exists", field)
+    def __init__(self, kind: str, key: str, field: str | None = None, message: str = "") -> None:
+        super().__init__(message or f"no {kind} {key!r} exists", field)
         self.kind = kind
         self.key = key
 

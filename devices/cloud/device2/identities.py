@@ -39,7 +39,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from devices.cloud.device2 import credentials, metrics, state, tags
+from devices.cloud.device2 import credentials, metrics, resources, state, tags
 from devices.cloud.device2 import params as p
 from devices.cloud.device2.context import Context
 from devices.cloud.device2.errors import (
@@ -79,7 +79,7 @@ def parse_auth(params: p.Params) -> dict[str, Any]:
             raise InvalidInput(f"auth.{key}", one_of(("type", "key", "expire")))
     out: dict[str, Any] = {}
     if auth.get("type") is not None:
-        out["type"] = p.opt_choice(auth, "type", AUTH_TYPES)
+        out["type"] = p.opt_choice(params, "auth.type", AUTH_TYPES)
     if "key" in auth:
         out["key"] = auth["key"]
     if "expire" in auth:
@@ -153,7 +153,7 @@ def insert(ctx: Context, identity: str, auth: Mapping[str, Any], locked: bool) -
         (ctx.product, identity, auth_type, secret, expire, int(locked), status, now),
     )
     change_status(ctx, db, identity, None, status, locked, was_locked=False)
-    state.apply_initial(ctx, [identity])
+    resources.apply_initial(ctx, [identity])
 
 
 def exists(ctx: Context, identity: str) -> bool:
@@ -290,8 +290,9 @@ def _tag_criteria(raw: Any) -> list[tuple[str, str, str]]:
         where = f"tags[{i}]"
         if not isinstance(item, Mapping):
             raise InvalidInput(where, "an object with name, operator and value", item)
-        name = p.req_str(item, "name", max_len=tags.NAME_MAX)
-        operator = p.opt_choice(item, "operator", list(TAG_OPERATORS), "eq")
+        fields = p.item_params(item, where)
+        name = p.req_str(fields, f"{where}.name", max_len=tags.NAME_MAX)
+        operator = p.opt_choice(fields, f"{where}.operator", list(TAG_OPERATORS), "eq")
         value = item.get("value")
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
@@ -387,7 +388,7 @@ def update_identities(ctx: Context, params: p.Params) -> None:
     to_remove = (
         tags.parse_tags(remove["tags"], "remove.tags", need_value=False) if "tags" in remove else []
     )
-    values = p.opt_object(update, "state") or {}
+    values = p.opt_object(params, "update.state") or {}
     if "identity" in values:
         raise InvalidInput("update.state.identity", "resource aliases other than 'identity'")
     if not (to_add or to_remove or values):
@@ -397,7 +398,7 @@ def update_identities(ctx: Context, params: p.Params) -> None:
     with ctx.tx():
         rows = ctx.store.query(f"SELECT i.identity FROM identities i WHERE {where}", args)
         if not rows:
-            raise NotFound("identity", "matching the query")
+            raise NotFound("identity", "", None, "no identity matches the query")
         for row in rows:
             identity = row["identity"]
             if to_add:

@@ -42,6 +42,7 @@ class LocalDevice2:
         self.world = World(seed=seed)
         self.net = IpNetwork(self.world)
         self.transcript: list[dict[str, Any]] = []
+        self.responses: list[HttpResponse] = []  # every answer to call() and rest(), whole
         http = HttpClient(
             f"http://{host}:{port}",
             connect=self.net.open_connection,
@@ -85,11 +86,15 @@ class LocalDevice2:
 
     def call(self, operation: str, params: Any = None) -> HttpResponse:
         """An operation call, run to completion in the world."""
-        return self.run(self.client.call(operation, params))
+        response = self.run(self.client.call(operation, params))
+        self.responses.append(response)
+        return response
 
     def rest(self, method: str, path: str = "", **kwargs: Any) -> HttpResponse:
         """A request on the vendor-shaped paths, run to completion in the world."""
-        return self.run(self.client.rest(method, path, **kwargs))
+        response = self.run(self.client.rest(method, path, **kwargs))
+        self.responses.append(response)
+        return response
 
     @property
     def gateway(self) -> Gateway:

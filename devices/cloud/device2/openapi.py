@@ -45,8 +45,9 @@ def _body_schema(op: Operation, route: Route) -> dict[str, Any]:
 def _operation(route: Route) -> dict[str, Any]:
     op = OPERATIONS[route.operation]
     rest = not route.path.endswith("/" + op.name)
+    slash = "_slash" if route.path.endswith("/") else ""
     doc: dict[str, Any] = {
-        "operationId": f"{op.name}_{route.method.lower()}_rest" if rest else op.name,
+        "operationId": f"{op.name}_{route.method.lower()}_rest{slash}" if rest else op.name,
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": _path_params(route.path),

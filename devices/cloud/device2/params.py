@@ -17,6 +17,7 @@ from devices.cloud.device2.errors import InvalidInput, one_of
 
 Params = Mapping[str, Any]
 _MISSING = object()
+INT64_MAX = 2**63 - 1  # what the database stores as an integer
 
 
 def get(params: Params, name: str, default: Any = _MISSING) -> Any:
@@ -27,6 +28,11 @@ def get(params: Params, name: str, default: Any = _MISSING) -> Any:
     if rest and isinstance(params.get(head), Mapping):
         return get(params[head], rest, default)
     return default
+
+
+def item_params(item: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The fields of a list item keyed ``<where>.<field>``, so readers name them in full."""
+    return {f"{where}.{key}": value for key, value in item.items()}
 
 
 def has(params: Params, name: str) -> bool:
@@ -86,6 +92,10 @@ def opt_int(
     value = get(params, name, None)
     if value is None:
         return default
+    if maximum is None:
+        maximum = INT64_MAX
+    if minimum is None:
+        minimum = -INT64_MAX
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -108,7 +118,7 @@ def opt_number(
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(name, _range_text("a number", minimum, maximum), value)
     _check_range(name, value, "a number", minimum, maximum)
-    return value
+    return float(value) if isinstance(value, int) and abs(value) > INT64_MAX else value
 
 
 def _range_text(kind: str, minimum: float | None, maximum: float | None) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from devices.cloud.device2 import params as p
@@ -165,11 +165,11 @@ def _definition(base: dict[str, Any], params: p.Params) -> dict[str, Any]:
             raise InvalidInput("allowed", "an array of values (or [min, max] ranges)", allowed)
         d["allowed"] = allowed
     if p.has(params, "script"):
-        script = p.opt_object(params, "script") or {}
-        qos = p.opt_int(script, "qos", d["script"].get("qos", 0), 0, 2)
-        enabled = p.opt_bool(script, "enabled", None)
+        p.opt_object(params, "script")
+        qos = p.opt_int(params, "script.qos", d["script"].get("qos", 0), 0, 2)
+        enabled = p.opt_bool(params, "script.enabled", None)
         if enabled is None:
-            enabled = p.opt_bool(script, "enable", d["script"].get("enabled", False))
+            enabled = p.opt_bool(params, "script.enable", d["script"].get("enabled", False))
         d["script"] = {"qos": qos, "enabled": enabled}
     if p.has(params, "cloud_sync"):
         d["cloud_sync"] = {"enable": p.opt_bool(params, "cloud_sync.enable", False)}
@@ -200,6 +200,7 @@ def add_resource(ctx: Context, params: p.Params) -> None:
         db.execute(
             "INSERT INTO resources VALUES (?, ?, ?)", (ctx.product, alias, dumps(definition))
         )
+        apply_initial(ctx, None, [alias])
 
 
 def update_resource(ctx: Context, params: p.Params) -> None:
@@ -213,6 +214,7 @@ def update_resource(ctx: Context, params: p.Params) -> None:
             "UPDATE resources SET definition = ? WHERE product = ? AND alias = ?",
             (dumps(definition), ctx.product, alias),
         )
+        apply_initial(ctx, None, [alias])
 
 
 def get_gateway_resource(ctx: Context, params: p.Params) -> dict[str, Any]:
@@ -225,6 +227,28 @@ def get_gateway_resource(ctx: Context, params: p.Params) -> dict[str, Any]:
 
 def get_gateway_resource_list(ctx: Context, _params: p.Params) -> dict[str, Any]:
     return all_resources(ctx)
+
+
+def apply_initial(
+    ctx: Context, identities: Iterable[str] | None = None, aliases: Iterable[str] | None = None
+) -> None:
+    """Give ``identities`` (default: all) with no value yet the ``initial`` set value of each
+    resource (or of ``aliases``), inside the caller's transaction."""
+    defined = all_resources(ctx)
+    now = ctx.now_us()
+    wanted = defined.keys() if aliases is None else aliases
+    values = {a: defined[a]["initial"] for a in wanted if defined[a].get("initial") is not None}
+    if not values:
+        return
+    if identities is None:
+        rows = ctx.store.query("SELECT identity FROM identities WHERE product = ?", (ctx.product,))
+        identities = [row["identity"] for row in rows]
+    for identity in identities:
+        for alias, value in values.items():
+            ctx.store.db.execute(
+                "INSERT OR IGNORE INTO state VALUES (?, ?, ?, NULL, ?, ?, ?)",
+                (ctx.product, identity, alias, dumps(value), now, int(defined[alias]["sync"])),
+            )
 
 
 def find(ctx: Context, alias: str) -> dict[str, Any] | None:

@@ -133,24 +133,6 @@ def apply_report(
     return updated, fitting
 
 
-def apply_initial(
-    ctx: Context, identities: Iterable[str], aliases: Iterable[str] | None = None
-) -> None:
-    """Give ``identities`` the ``initial`` set value of each resource (or of ``aliases``)."""
-    defined = resources.all_resources(ctx)
-    now = ctx.now_us()
-    wanted = defined.keys() if aliases is None else aliases
-    values = {a: defined[a]["initial"] for a in wanted if defined[a].get("initial") is not None}
-    if not values:
-        return
-    for identity in identities:
-        for alias, value in values.items():
-            ctx.store.db.execute(
-                "INSERT OR IGNORE INTO state VALUES (?, ?, ?, NULL, ?, ?, ?)",
-                (ctx.product, identity, alias, dumps(value), now, int(defined[alias]["sync"])),
-            )
-
-
 def set_identity_state(ctx: Context, params: p.Params) -> None:
     from devices.cloud.device2 import data_in  # the device-write path; imports state itself
 

@@ -54,9 +54,7 @@ FAILED = text_answer(
     "dropped (the seed's '500 for error')"
 )
 UNKNOWN = text_answer("the connected device has no service / characteristic with that UUID")
-LOGIN_PAGE = Answer(
-    "login is on and the client has no session: the login page", {"text/html": {}}
-)
+LOGIN_PAGE = Answer("login is on and the client has no session: the login page", {"text/html": {}})
 STREAM_LIMIT = text_answer("bad input (400), or too many SSE streams are open (500)")
 CHIP = Param("chip", {"type": "string", "pattern": "^([0-9]+|all)$"}, "chip index (or all)")
 GATEWAY_MAC = Param("mac", MAC, "the gateway's MAC (the AC form); ignored")

@@ -219,6 +219,7 @@ class NodeLink:
     indications: int = 0
     closing: bool = False
     reconnection: bool = False  # the device had a link to the router before this one
+    reads: dict[int, bytes] = field(default_factory=dict)  # deviation gatt-read-stale
     held: tuple[int, bytes, str] | None = None  # deviation notifications-reordered
 
 
@@ -422,7 +423,7 @@ class Central(EventEmitter):
             for chip in self.chips:
                 subs = self._scan_subs[chip.index]
                 enabled = bool(subs)
-                active = any(s.active for s in subs)
+                active = any(s.active for s in subs) or self.deviations.active("scan-active-on-air")
                 if enabled == chip.scanning and (not enabled or active == chip.scan_active):
                     continue
                 try:
@@ -707,6 +708,9 @@ class Central(EventEmitter):
         link = self.link(mac)
         link.closing = True
         self.world.trace.emit(self.name, "hci", "disconnect", peer=mac, chip=link.chip.index)
+        if self.deviations.active("disconnect-not-sent"):
+            self._link_down(link, hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
+            return
         try:
             await self._own_task(link.connection.disconnect())
         except (core.BaseBumbleError, ProcedureCancelled) as exc:
@@ -769,6 +773,8 @@ class Central(EventEmitter):
         value = await self._gatt_op(
             link, f"read of handle {handle}", link.connection.gatt_client.read_value(read)
         )
+        if self.deviations.active("gatt-read-stale"):
+            value = link.reads.setdefault(handle, bytes(value))
         self.world.trace.emit(
             self.name, "gatt", "read", peer=mac, handle=handle, value=bytes(value)
         )
@@ -790,6 +796,9 @@ class Central(EventEmitter):
         self.world.trace.emit(
             self.name, "gatt", "write", peer=mac, handle=handle, value=value, response=with_response
         )
+        if self.deviations.active("gatt-write-duplicated"):
+            write = link.connection.gatt_client.write_value(handle, value, with_response)
+            await self._gatt_op(link, f"write to handle {handle}", write)
 
     async def rssi(self, mac: str) -> int:
         link = self.link(mac)

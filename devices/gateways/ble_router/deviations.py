@@ -23,6 +23,8 @@ DEVIATIONS: dict[str, str] = {
     "scan-name-missing": 'scan reports name every device "(unknown)"',
     "scan-addata-truncated": "adData / scanData lose their last byte",
     "scan-always-active": "the router scans actively even when active=1 is not asked for",
+    "scan-active-on-air": "the router sends scan requests on a passive scan (and hides the "
+    "responses)",
     "scan-stream-stalls": "a scan stream stops reporting 5 s after it opened (it stays open)",
     "sse-content-type-wrong": "SSE streams are served as application/json",
     "scan-filter-name-prefix": "filter_name matches names by prefix (HR-1 matches HR-10)",
@@ -42,6 +44,7 @@ DEVIATIONS: dict[str, str] = {
     "connected-list-type-wrong": "the connected-device list calls every device public",
     "disconnect-false-error": "a disconnect that worked is answered 500",
     "disconnect-event-missing": 'a requested disconnect emits no "disconnected" state event',
+    "disconnect-not-sent": "a disconnect forgets the link but never ends it on the air",
     "dead-link-slow": "a lost link is noticed 10 s after the supervision timeout",
     "connected-event-duplicated": 'every "connected" state event is sent twice',
     "connection-state-field-wrong": 'connection-state events name the device "id", not "handle"',
@@ -53,7 +56,9 @@ DEVIATIONS: dict[str, str] = {
     "gatt-lookup-as-list": "a service or characteristic lookup by UUID answers a list",
     "gatt-cccd-missing": "a characteristic's descriptor list leaves out its CCCD (2902)",
     "gatt-read-off-by-one": "a read by handle reads the attribute after it",
+    "gatt-read-stale": "a read answers what the first read of that handle got",
     "gatt-write-truncated": "a write sends only the first byte of the value",
+    "gatt-write-duplicated": "every write is sent to the device twice",
     "gatt-write-no-response-dropped": "a write without response is answered OK but never sent",
     # -- notifications --------------------------------------------------------------------------
     "notifications-lost-after-reconnect": "notifications of a reconnected device are dropped "

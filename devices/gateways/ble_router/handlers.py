@@ -39,7 +39,7 @@ async def body(request: web.Request) -> Any:
         parsed = json_body(raw)
     except JsonBodyError as exc:
         raise InvalidParameter(
-            f"{exc}; expected a JSON object such as {{\"timeout\":\"10000\",\"type\":\"public\"}}"
+            f'{exc}; expected a JSON object such as {{"timeout":"10000","type":"public"}}'
         ) from None
     if not isinstance(parsed, dict):
         raise InvalidParameter(f"the request body must be a JSON object, got {shown(raw[:80])}")
@@ -52,8 +52,7 @@ async def form(request: web.Request) -> dict[str, str]:
         fields = await request.post()
     except UnicodeDecodeError:
         raise InvalidParameter(
-            "the form body is not UTF-8; send the fields URL-encoded as UTF-8 "
-            "(e.g. passkey=123456)"
+            "the form body is not UTF-8; send the fields URL-encoded as UTF-8 (e.g. passkey=123456)"
         ) from None
     return {k: v for k, v in fields.items() if isinstance(v, str)}
 

@@ -190,8 +190,7 @@ def too_many(gate: LoginGate, client: str, failures: int, wait: float) -> web.Re
     return web.Response(
         status=429,
         headers={"Retry-After": str(retry)},
-        text=f"too many wrong logins in a row ({failures}) from this client; "
-        f"retry after {retry} s",
+        text=f"too many wrong logins in a row ({failures}) from this client; retry after {retry} s",
     )
 
 

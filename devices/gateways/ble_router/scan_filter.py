@@ -254,7 +254,9 @@ def parse_values(raw: str) -> tuple[tuple[int | None, bytes], ...]:
     try:
         parsed = json_body(raw.encode())
     except JsonBodyError as exc:
-        raise InvalidParameter(f"filter_value={shown(raw)} is not accepted ({exc}); {hint}") from None
+        raise InvalidParameter(
+            f"filter_value={shown(raw)} is not accepted ({exc}); {hint}"
+        ) from None
     entries = parsed if isinstance(parsed, list) else [parsed]
     if not entries:
         raise InvalidParameter(f"filter_value={shown(raw)} is an empty list; {hint}")

@@ -33,7 +33,7 @@ from devices.gateways.connect_master.errors import (
     quote_ids,
 )
 from devices.gateways.connect_master.protos import connect_pb2 as pb
-from devices.gateways.connect_master.sessions import TerminalSession
+from devices.gateways.connect_master.sessions import TerminalSession, check_hello
 from devices.protocols import terminal_wire as wire
 from devices.protocols.x509 import Credential, tls_context
 from devices.terminals.search import SearchMedium
@@ -236,8 +236,7 @@ class DeviceGateway:
             if use_ssl:
                 await asyncio.wait_for(stream.start_tls(self._tls_server, True), HELLO_TIMEOUT_S)
             kind, hello = await asyncio.wait_for(link.recv_json(), HELLO_TIMEOUT_S)
-            if kind != wire.HELLO or not isinstance(hello.get("deviceID"), int):
-                raise wire.FrameError(f"expected HELLO, got frame kind {kind}")
+            check_hello(kind, hello)
         except (TimeoutError, ConnectionError, wire.FrameError, ssl.SSLError, OSError) as exc:
             writer.transport.abort()
             what = "TLS" if use_ssl else "device protocol"
@@ -453,7 +452,10 @@ class DeviceGateway:
     def session_of(self, device_id: int) -> TerminalSession:
         m = self.devices.get(device_id)
         if m is None or m.session is None or m.session.closed.is_set():
-            raise not_found(f"device {device_id} is not connected to gateway {self.gateway_id!r}")
+            raise not_found(
+                f"device {device_id} is not connected to gateway {self.gateway_id!r}; accepted: "
+                "a device GetDeviceList shows as TCP_CONNECTED or TLS_CONNECTED"
+            )
         return m.session
 
     async def command(self, device_id: int, op: str, **args: Any) -> None:

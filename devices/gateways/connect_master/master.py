@@ -20,6 +20,7 @@ from devices.gateways.connect_master import uplink
 from devices.gateways.connect_master.errors import CallError
 from devices.gateways.connect_master.master_db import MasterDatabase
 from devices.gateways.connect_master.protos import connect_pb2 as pb
+from devices.gateways.connect_master.rpc import message_class
 from devices.gateways.connect_master.tokens import TokenAuthority, redact
 from devices.protocols import terminal_wire as wire
 from devices.protocols.x509 import CertificateAuthority, Credential, peer_common_name, tls_context
@@ -198,9 +199,14 @@ class MasterGateway:
         if code != grpc.StatusCode.OK:
             raise CallError(code, details)
         method = uplink.SERVICE.methods_by_name[rpc]
-        from devices.gateways.connect_master.rpc import message_class
-
-        return message_class(method.output_type).FromString(payload)
+        try:
+            return message_class(method.output_type).FromString(payload)
+        except Exception:  # DecodeError: the gateway's answer is not what it should be
+            raise CallError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"gateway {gateway_id!r} answered {rpc} with bytes that are not a "
+                f"{method.output_type.full_name}",
+            ) from None
 
     # -- tenants and tokens ------------------------------------------------------------------
     def unix_now(self) -> int:

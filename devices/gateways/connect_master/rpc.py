@@ -18,6 +18,7 @@ and reaches clients two ways:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -27,6 +28,8 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from devices.gateways.connect_master.errors import CallError, bounded, invalid
 from devices.protocols.x509 import pem_common_name
+
+_common_name = functools.lru_cache(maxsize=64)(pem_common_name)  # a client's, parsed once
 
 
 class VirtualRpcError(grpc.RpcError):
@@ -63,7 +66,7 @@ class VirtualContext:
         if peer_cert_pem is not None:
             self._auth = {
                 "transport_security_type": [b"ssl"],
-                "x509_common_name": [pem_common_name(peer_cert_pem).encode()],
+                "x509_common_name": [_common_name(peer_cert_pem).encode()],
                 "x509_pem_cert": [peer_cert_pem],
             }
 

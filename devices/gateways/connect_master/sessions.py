@@ -9,6 +9,29 @@ from typing import Any
 from devices.protocols import terminal_wire as wire
 
 
+def check_hello(kind: int, hello: dict[str, Any]) -> dict[str, Any]:
+    """A terminal's HELLO, checked: FrameError naming the field unless ``deviceID`` is
+    1..4294967295, ``type`` 0..255, ``mode`` 0 or 1 and ``ssl`` true or false."""
+    if kind != wire.HELLO:
+        raise wire.FrameError(f"expected HELLO, got frame kind {kind}")
+    rules = {
+        "deviceID": (lambda v: _whole(v) and 1 <= v <= 0xFFFFFFFF, "1..4294967295"),
+        "type": (lambda v: _whole(v) and 0 <= v <= 0xFF, "0..255"),
+        "mode": (lambda v: v in (0, 1) and not isinstance(v, bool), "0 or 1"),
+        "ssl": (lambda v: isinstance(v, bool), "true or false"),
+    }
+    defaults = {"type": 0, "mode": 0, "ssl": False}
+    for name, (ok, accepted) in rules.items():
+        value = hello.get(name, defaults.get(name))
+        if not ok(value):
+            raise wire.FrameError(f"HELLO {name} {value!r:.40} not accepted; accepted: {accepted}")
+    return hello
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class TerminalSession:
     """Owns the link after HELLO: a reader task, a keep-alive task, one command at a time."""
 

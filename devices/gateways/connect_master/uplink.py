@@ -41,6 +41,8 @@ def encode_result(call_id: int, code: grpc.StatusCode, details: str, payload: by
 
 
 def decode_result(body: bytes) -> tuple[int, grpc.StatusCode, str, bytes]:
+    if len(body) < RESULT_HEAD.size:
+        raise wire.FrameError(f"RESULT body of {len(body)} bytes; at least {RESULT_HEAD.size}")
     call_id, code, n = RESULT_HEAD.unpack_from(body)
     start = RESULT_HEAD.size
     return (
@@ -119,6 +121,9 @@ class Uplink:
             link.close()
 
     async def _call(self, link: wire.FramedLink, body: bytes) -> None:
+        if len(body) < CALL_HEAD.size:  # no call ID to answer to
+            self.gw.world.trace.emit(self.gw.name, "app", "master-bad-call", size=len(body))
+            return
         call_id, n = CALL_HEAD.unpack_from(body)
         name = body[CALL_HEAD.size : CALL_HEAD.size + n].decode(errors="replace")
         payload = body[CALL_HEAD.size + n :]
@@ -134,4 +139,7 @@ class Uplink:
 
 
 def parse_status(body: bytes) -> Any:
-    return pb.StatusChange.FromString(body)
+    try:
+        return pb.StatusChange.FromString(body)
+    except Exception as exc:  # DecodeError
+        raise wire.FrameError(f"STATUS body is not a gsdk.connect.StatusChange: {exc}") from None

@@ -19,11 +19,20 @@ On real sockets (real time): ``World(clock=REAL)`` and no ``net``: the gateway d
 A restart is a new gateway object on the same configuration (the same ``delivery.path``
 queue file) after the old one stopped or crashed.
 
+What is known only at run time (the token a platform issued, the port it bound) goes in
+with ``dataclasses.replace`` on the parsed, frozen configuration::
+
+    config = load_config("gateway.yaml")       # or access_token_env: VARIABLE in the file
+    config = replace(config, access_token=token,
+                     platform=replace(config.platform, host="127.0.0.1", port=port))
+    gateway = build_gateway(world, config)
+
 The configuration schema is in :mod:`.config`; what is delivered when (order, duplicates,
 poison messages, back-off) in :mod:`.delivery`; the platform may dedupe telemetry on
 (device, ts, key). Events: :mod:`.events`; errors: :mod:`.errors`.
 """
 
+from devices.gateways.mqtt_gateway import events
 from devices.gateways.mqtt_gateway.config import (
     GatewayConfig,
     load_config,
@@ -56,6 +65,7 @@ __all__ = [
     "UnknownDevice",
     "UnknownMethod",
     "build_gateway",
+    "events",
     "load_config",
     "parse_config",
 ]

@@ -168,6 +168,8 @@ class BleBridge:
                 self.node, "gatt", "discovery-failed", device=device.name, error=repr(exc)
             )
             await self._drop(link)
+            if self._links.get(device.name) is link:  # never heard of its end: forget it
+                del self._links[device.name]
             return
         if self._links.get(device.name) is not link:
             return  # the link dropped meanwhile

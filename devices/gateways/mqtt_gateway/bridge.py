@@ -20,6 +20,10 @@ class DeviceBridge(Protocol):
         """Release the medium; devices are not reported as gone (the gateway is)."""
         ...
 
+    def abort(self) -> None:
+        """The gateway dies: drop the medium at once, say nothing."""
+        ...
+
     async def read(self, device: DeviceConfig, point: Point) -> Any:
         """The point's decoded value; raises DeviceOffline / DeviceFailure."""
         ...

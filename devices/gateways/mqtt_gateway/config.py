@@ -184,7 +184,7 @@ def parse_config(
             "platform would see a new client at every restart)"
         )
     token = _token(gw, os.environ if environ is None else environ)
-    refresh = gw.number("device_refresh_s", 300.0, above=0, high=590)
+    refresh = gw.number("device_refresh_s", 300.0, above=0, high=540)
     gw.done()
     platform = _platform(root.section("platform"))
     delivery = _delivery(root.section("delivery"), name, base_dir)

@@ -12,9 +12,9 @@ What we guarantee (and what the platform may rely on):
   default) this is strict. With a larger window, a retryable refusal of one message while a
   later one was accepted resends the refused rows after it (MQTT acknowledges each PUBLISH on
   its own): choose a window of 1 where order matters more than throughput.
-* **Duplicates: only rows whose PUBACK was lost.** A PUBLISH is sent again only if its
-  connection ended before its PUBACK arrived (or the gateway died between receiving the PUBACK
-  and committing it, a window of one SQLite commit). The server may then have processed it
+* **Duplicates: only rows whose PUBACK was lost.** A row is sent again only if the PUBACK of
+  the PUBLISH carrying it never reached the queue: its connection ended first, or the gateway
+  process died first (a graceful stop waits for them). The server may then have processed it
   already; MQTT cannot tell: the DUP flag only marks a resend of the same packet identifier
   *within one session*, and the ThingsBoard transport keeps no session state for a gateway
   (and processes a DUP PUBLISH again), so each new connection starts a clean session (paho is
@@ -23,19 +23,22 @@ What we guarantee (and what the platform may rely on):
   loss (``max_inflight`` messages), and are byte-identical in what matters: the same device,
   ``ts``, keys and values (a resend may batch them with rows that came since). **The platform
   can therefore dedupe telemetry on (device, ts, key)**; attribute updates, connect and
-  disconnect are idempotent. The counter ``possible_duplicates`` counts these rows.
+  disconnect are idempotent. The counter ``possible_duplicates`` counts these rows: each row
+  sent again while an earlier send of it went unanswered, across reconnects and restarts.
 * **Refusals.** Poison reasons are not retried: 0x99 payload format invalid, 0x90 topic name
   invalid, 0x87 not authorized, 0x95 packet too large. A refused batch is split (its rows are
   sent one by one) to find the poisonous row; that row alone goes to ``dead_letters`` and is
   counted, later rows still flow. Retryable reasons back off (exponential from
   ``retry.initial_s`` to ``retry.max_s``, seeded jitter), holding the queue's head so order is
   kept: 0x97 quota exceeded, 0x83 implementation specific error, 0x80 unspecified error, 0x91
-  packet identifier in use. After ``retry.max_attempts`` refusals (0: never) the rows are
-  dead-lettered too. MQTT 3.1.1 has no PUBACK reason: the platform closes the connection
-  instead; a row in flight each time the server closed the connection soon after it was sent,
-  ``poison_after_closes`` times, is dead-lettered.
+  packet identifier in use. After ``retry.max_attempts`` refusals (0: never) a batch is split
+  and a row refused that often on its own is dead-lettered too. MQTT 3.1.1 has no PUBACK
+  reason: the platform closes the connection instead; a row in flight each time the server
+  closed the connection soon after it was sent, ``poison_after_closes`` times, is
+  dead-lettered.
 * **Pacing.** ``getSessionLimits`` caps the window (``maxInflightMessages``), the payload size
-  (``maxPayloadSize``) and the message rate (``rateLimits``); rows larger than the payload cap
+  (``maxPayloadSize``) and the message rate (``gatewayRateLimits``, else ``rateLimits``: see
+  limits.py; PUBLISHes outside the queue use the budget too); rows larger than the payload cap
   on their own are dead-lettered (0x95).
 
 paho's ``MQTTMessageInfo.is_published()`` is true even for a refusing PUBACK, so it is never
@@ -145,7 +148,6 @@ class Delivery:
         self._cancel_timer()
         for flight in lost:
             seqs = flight.seqs
-            self.outbox.count("possible_duplicates", len(seqs))
             self.world.trace.emit(
                 self._node, "mqtt", "in-flight-at-loss", seqs=seqs, sent_at=flight.sent_at
             )
@@ -194,6 +196,7 @@ class Delivery:
         return True
 
     def _poisoned(self, flight: _InFlight, reason: int) -> None:
+        self.outbox.refused(flight.seqs, retryable=False)
         if len(flight.rows) > 1:
             self._isolate_upto = max(self._isolate_upto, *flight.seqs)
             self._emit(events.REFUSED, flight.seqs, reason, "isolate")
@@ -202,14 +205,16 @@ class Delivery:
 
     def _retry_later(self, flight: _InFlight, reason: int) -> None:
         seqs = flight.seqs
-        self.outbox.count_attempt(seqs)
+        self.outbox.refused(seqs, retryable=True)
         attempts = max(r.attempts for r in flight.rows) + 1
         limit = self.settings.max_attempts
         if limit and attempts >= limit:
-            why = f"refused {attempts} times (last 0x{reason:02X})"
-            for seq in seqs:
-                self._dead_letter(seq, reason, why)
-            return
+            if len(seqs) == 1:
+                self._dead_letter(
+                    seqs[0], reason, f"refused {attempts} times (last 0x{reason:02X})"
+                )
+                return
+            self._isolate_upto = max(self._isolate_upto, *seqs)  # find the row it is about
         delay = min(
             self.settings.retry_max_s, self.settings.retry_initial_s * 2 ** (attempts - 1)
         ) * self._rng.uniform(0.9, 1.1)
@@ -268,6 +273,10 @@ class Delivery:
             for kind, rate in self._rates:
                 if kind in (None, rows[0].kind):
                     rate.record(now)
+            again = sum(1 for r in rows if r.sends)
+            if again:  # an earlier PUBLISH of these rows may have been processed
+                self.outbox.count("possible_duplicates", again)
+            self.outbox.sending([r.seq for r in rows])
             self._inflight[mid] = _InFlight(rows, topic, now)
             self._inflight_seqs.update(r.seq for r in rows)
             if self.world.trace.recording:

@@ -33,7 +33,7 @@ from devices.gateways.mqtt_gateway.config import DeviceConfig, GatewayConfig, lo
 from devices.gateways.mqtt_gateway.delivery import Delivery
 from devices.gateways.mqtt_gateway.errors import ConfigError, NotConnected, RequestTimeout
 from devices.gateways.mqtt_gateway.modbus_bridge import ModbusBridge
-from devices.gateways.mqtt_gateway.outbox import Outbox
+from devices.gateways.mqtt_gateway.outbox import open_outbox
 from devices.gateways.mqtt_gateway.topics import (
     ATTRIBUTES,
     ATTRIBUTES_REQUEST,
@@ -83,10 +83,7 @@ class MqttGateway(EventEmitter):
         self.config = config
         self.name = config.name
         self.host = host or config.name
-        self.outbox = Outbox(config.delivery.path)
-        self.delivery = Delivery(
-            world, self.outbox, config.delivery, self._publish_row, self.name, self.emit
-        )
+        radio, bus = self._media(radio, buses)
         self.uplink = Uplink(
             world,
             config.platform,
@@ -96,23 +93,23 @@ class MqttGateway(EventEmitter):
             self.name,
             self,
         )
+        self.outbox = open_outbox(config.delivery.path)
+        try:
+            world.add_node(self)
+        except ValueError:  # a gateway of this name is still running
+            self.outbox.close()
+            raise
+        self.delivery = Delivery(
+            world, self.outbox, config.delivery, self._publish_row, self.name, self.emit
+        )
         self._bridges: list[DeviceBridge] = []
         self._bridge_of: dict[str, DeviceBridge] = {}
-        if config.ble is not None and config.ble.devices:
-            radio = radio or world.media.get("radio")
-            if radio is None:
-                raise ConfigError("the configuration has BLE devices, but the world has no radio")
-            self._add_bridge(
-                BleBridge(world, config.ble, radio, self.name, self), config.ble.devices
-            )
-        if config.modbus is not None and config.modbus.devices:
-            bus_name = config.modbus.bus
-            bus = (buses or {}).get(bus_name) or world.media.get(f"rs485/{bus_name}")
-            if bus is None:
-                raise ConfigError(f"modbus.bus: the world has no RS485 bus named {bus_name!r}")
-            self._add_bridge(
-                ModbusBridge(world, config.modbus, bus, self.name, self), config.modbus.devices
-            )
+        if radio is not None and config.ble is not None:
+            ble = BleBridge(world, config.ble, radio, self.name, self)
+            self._add_bridge(ble, config.ble.devices)
+        if bus is not None and config.modbus is not None:
+            modbus = ModbusBridge(world, config.modbus, bus, self.name, self)
+            self._add_bridge(modbus, config.modbus.devices)
         self.online: dict[str, DeviceConfig] = {}
         """The devices the gateway holds now, by name."""
         self._heard: dict[str, float] = {}  # device -> when the platform last heard of it
@@ -121,8 +118,27 @@ class MqttGateway(EventEmitter):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._refresh: asyncio.TimerHandle | None = None
         self.running = False
+        self.closed = False
         self._final_counters: dict[str, int] | None = None
-        world.add_node(self)
+
+    def _media(
+        self, radio: Radio | None, buses: Mapping[str, Rs485Bus] | None
+    ) -> tuple[Radio | None, Rs485Bus | None]:
+        """The radio and the bus the configuration needs (None where it needs none)."""
+        config, world = self.config, self.world
+        if config.ble is not None and config.ble.devices:
+            radio = radio or world.media.get("radio")
+            if radio is None:
+                raise ConfigError("the configuration has BLE devices, but the world has no radio")
+        else:
+            radio = None
+        bus = None
+        if config.modbus is not None and config.modbus.devices:
+            name = config.modbus.bus
+            bus = (buses or {}).get(name) or world.media.get(f"rs485/{name}")
+            if bus is None:
+                raise ConfigError(f"modbus.bus: the world has no RS485 bus named {name!r}")
+        return radio, bus
 
     def _add_bridge(self, bridge: DeviceBridge, devices: tuple[DeviceConfig, ...]) -> None:
         self._bridges.append(bridge)
@@ -158,29 +174,28 @@ class MqttGateway(EventEmitter):
     async def stop(self) -> None:
         """Graceful: stop the bridges, send what is queued and wait for its PUBACKs (at most
         ``delivery.drain_s`` twice), DISCONNECT, close the queue. Unsent rows stay in it."""
-        if not self.running:
+        if self.closed:
             return
-        self.running = False
-        self._stop_timers()
-        for bridge in self._bridges:
-            await bridge.stop()
-        await self.delivery.settle(self.config.delivery.drain_s)
-        await self.uplink.stop()
+        if self.running:
+            self.running = False
+            self._stop_timers()
+            for bridge in self._bridges:
+                await bridge.stop()
+            await self.delivery.settle(self.config.delivery.drain_s)
+            await self.uplink.stop()
         self._close("stop")
 
     async def crash(self) -> None:
         """The gateway process dies: no flush, no DISCONNECT; the queue file keeps every row
         not yet acknowledged."""
-        if not self.running:
+        if self.closed:
             return
-        self.running = False
-        self._stop_timers()
-        self.uplink.abort()
-        for bridge in self._bridges:
-            if isinstance(bridge, BleBridge):
+        if self.running:
+            self.running = False
+            self._stop_timers()
+            self.uplink.abort()
+            for bridge in self._bridges:
                 bridge.abort()
-            else:
-                await bridge.stop()
         self._close("crash")
 
     def _stop_timers(self) -> None:
@@ -194,6 +209,7 @@ class MqttGateway(EventEmitter):
                 future.set_exception(NotConnected("the gateway is stopping"))
 
     def _close(self, how: str) -> None:
+        self.closed = True
         self.delivery.close()
         self._final_counters = self.outbox.counters()
         self.outbox.close()
@@ -424,7 +440,9 @@ class MqttGateway(EventEmitter):
 
     # -- keeping device sessions alive -------------------------------------------------------
     def _arm_refresh(self) -> None:
-        period = self.config.device_refresh_s / 4
+        # Checked ten times per period: a device is re-announced at most 1.1 periods after the
+        # platform last heard of it (540 s at most: its session lives 600 s).
+        period = self.config.device_refresh_s / 10
         self._refresh = self.world.loop.call_later(period, self._refresh_sessions)
 
     def _refresh_sessions(self) -> None:

@@ -17,6 +17,7 @@ The line is half duplex: one request at a time, whatever asks (poller, RPC, attr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -112,12 +113,18 @@ class ModbusBridge:
             )
 
     async def stop(self) -> None:
+        tasks = list(self._tasks)
+        self.abort()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def abort(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        await self.master.stop()
-        self.world.remove_node(self.master.name)
+        if self.master.name in self.world.nodes:
+            with contextlib.suppress(RuntimeError):  # never started
+                self.master.client.close()  # its bus port detaches
+            self.world.remove_node(self.master.name)
 
     # -- polling -----------------------------------------------------------------------------
     async def _poll_forever(self, device: DeviceConfig) -> None:

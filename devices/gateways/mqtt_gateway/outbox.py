@@ -5,13 +5,16 @@ platform's PUBACK accepted the message that carried it.
 Tables::
 
     outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind, device, body JSON, created,
-           attempts, closes)          -- waiting rows, in the order they were produced
+           attempts, closes, sends)   -- waiting rows, in the order they were produced
     dead_letters(seq PRIMARY KEY, kind, device, body, created, reason, why, attempts, dead_at)
     counters(name PRIMARY KEY, value) -- delivered, dead_lettered, refused_0x97, resent, ...
 
 ``seq`` is the order: rows are sent oldest first and never reordered. ``attempts`` counts
 retryable refusals of the row (0x97, 0x83...), ``closes`` the MQTT 3.1.1 connections the server
-closed while the row was in flight (3.1.1 has no PUBACK reason: that close is its "no").
+closed while the row was in flight (3.1.1 has no PUBACK reason: that close is its "no"),
+``sends`` the PUBLISHes that carried it whose fate is unknown (no PUBACK yet: a refusal resets
+it). A row sent while ``sends`` > 0 is counted in ``possible_duplicates``, whether the earlier
+send was lost with a connection or with the gateway process.
 
 Durability: WAL journal, ``synchronous=NORMAL``: a commit survives the gateway process dying
 (the restart case); a power cut of the machine may lose the last commits. A new
@@ -25,6 +28,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from devices.gateways.mqtt_gateway.errors import ConfigError
+
 KINDS = ("telemetry", "attributes", "connect", "disconnect", "claim")
 
 _SCHEMA = """
@@ -35,7 +40,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     created REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    closes INTEGER NOT NULL DEFAULT 0
+    closes INTEGER NOT NULL DEFAULT 0,
+    sends INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY,
@@ -61,6 +67,7 @@ class Row:
     created: float
     attempts: int = 0
     closes: int = 0
+    sends: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,19 @@ class Outbox:
             self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
             self._bump("delivered", len(seqs))
 
-    def count_attempt(self, seqs: list[int]) -> None:
+    def sending(self, seqs: list[int]) -> None:
+        """A PUBLISH carrying these rows is going out."""
         self._db.executemany(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(s,) for s in seqs]
+            "UPDATE outbox SET sends = sends + 1 WHERE seq = ?", [(s,) for s in seqs]
+        )
+
+    def refused(self, seqs: list[int], retryable: bool) -> None:
+        """A PUBACK refused them: the platform did not take them (a retryable refusal counts
+        as an attempt)."""
+        step = 1 if retryable else 0
+        self._db.executemany(
+            "UPDATE outbox SET sends = 0, attempts = attempts + ? WHERE seq = ?",
+            [(step, s) for s in seqs],
         )
 
     def count_close(self, seqs: list[int]) -> None:
@@ -150,18 +167,19 @@ class Outbox:
     def head(self, limit: int) -> list[Row]:
         """The ``limit`` oldest waiting rows, oldest first."""
         cursor = self._db.execute(
-            "SELECT seq, kind, device, body, created, attempts, closes FROM outbox "
+            "SELECT seq, kind, device, body, created, attempts, closes, sends FROM outbox "
             "ORDER BY seq LIMIT ?",
             (limit,),
         )
-        return [Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in cursor]
+        return [_row(r) for r in cursor]
 
     def row(self, seq: int) -> Row | None:
         r = self._db.execute(
-            "SELECT seq, kind, device, body, created, attempts, closes FROM outbox WHERE seq = ?",
+            "SELECT seq, kind, device, body, created, attempts, closes, sends FROM outbox "
+            "WHERE seq = ?",
             (seq,),
         ).fetchone()
-        return None if r is None else Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6])
+        return None if r is None else _row(r)
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
@@ -202,3 +220,15 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _row(r: tuple[Any, ...]) -> Row:
+    return Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7])
+
+
+def open_outbox(path: str) -> Outbox:
+    """The queue at ``path``; ConfigError naming it if it cannot be opened."""
+    try:
+        return Outbox(path)
+    except sqlite3.Error as exc:
+        raise ConfigError(f"delivery.path: cannot open the queue {path!r}: {exc}") from None

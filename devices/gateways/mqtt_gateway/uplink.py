@@ -37,7 +37,7 @@ from devices.gateways.mqtt_gateway.topics import (
     dumps,
     loads_object,
 )
-from devices.protocols.mqtt.paho_virtual import Dial, PahoLink
+from devices.protocols.mqtt.paho_virtual import Dial, PahoLink, check_paho_hooks
 
 if TYPE_CHECKING:
     from devices.gateways.mqtt_gateway.config import PlatformSettings
@@ -80,6 +80,7 @@ class Uplink:
         self._dial = dial
         self._node = node
         self._handler = handler
+        check_paho_hooks()  # fail here, loudly, if a paho release dropped what PahoLink uses
         self._rng = world.rng(f"{node}/reconnect")
         self.state = STOPPED
         self.connections = 0  # CONNACKs accepted
@@ -192,6 +193,9 @@ class Uplink:
             await link.connect(self.settings.keepalive_s, **options)
         except (OSError, TimeoutError) as exc:  # refused, partitioned, unreachable
             self._lost(generation, f"cannot reach {self.settings.host}:{self.settings.port}: {exc}")
+            return
+        except Exception as exc:  # anything else paho or the link raise: try again later
+            self._lost(generation, f"connecting failed: {exc!r}")
             return
         self._timer = self.world.loop.call_later(
             self.settings.connect_timeout_s, self._connect_timed_out, generation

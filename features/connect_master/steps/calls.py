@@ -128,6 +128,15 @@ def read_list(cm: CmState, tenant: str, gw: str) -> None:
     call(cm, tenant, "GetDeviceList", gatewayID=cm.bed.gateway(gw))
 
 
+@when(
+    parsers.parse(
+        '"{tenant}" reads the device list of a gateway whose ID is {size:d} characters long'
+    )
+)
+def read_list_long_id(cm: CmState, tenant: str, size: int) -> None:
+    call(cm, tenant, "GetDeviceList", gatewayID="g" * size)
+
+
 # -- outcomes --------------------------------------------------------------------------------
 
 
@@ -143,6 +152,17 @@ def call_fails(cm: CmState, code: str) -> None:
     observed = cm.last_error.code().name if cm.last_error else "OK"
     expect(observed == code, code, observed, "gRPC status of the last call")
     expect(bool(cm.last_error.details()), "a message naming the problem", "empty details")
+
+
+@then(parsers.parse("the error message is at most {limit:d} characters long"))
+def message_short(cm: CmState, limit: int) -> None:
+    details = cm.last_error.details() if cm.last_error is not None else ""
+    expect(
+        0 < len(details) <= limit,
+        f"a message of 1..{limit} characters",
+        f"{len(details)} characters",
+        "the offending value is quoted whole instead of cut short",
+    )
 
 
 @then(parsers.parse("the Multi reply names device {device_id:d} with {code}"))

@@ -1,0 +1,87 @@
+"""``hil selfcheck`` on a small subset: three BLE router deviations, each caught by exactly the
+requirements its catalog entry names, after a clean baseline; and the command's bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+from conformance.selfcheck import format_table, main_table, run_selfcheck
+from tests.served import ROOT
+
+# Quick ones (a scenario or two each), one per kind of check: a status code, a filter rule,
+# what reached the device.
+SUBSET = ("disconnect-false-error", "scan-filter-rssi-ignored", "gatt-write-truncated")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    progress = StringIO()
+    outcome = run_selfcheck(
+        "ble-router", SUBSET, reports_dir=tmp_path_factory.mktemp("reports"), progress=progress
+    )
+    outcome.progress = progress.getvalue()  # type: ignore[attr-defined]
+    return outcome
+
+
+def test_the_baseline_passes_without_deviations(result) -> None:  # type: ignore[no-untyped-def]
+    assert result.baseline is not None and result.baseline.error is None
+    assert result.baseline_problems() == {}
+    assert {"BLE-CONN-006", "BLE-SCAN-012", "BLE-GATT-011"} <= set(result.baseline.executed())
+
+
+@pytest.mark.parametrize("name", SUBSET)
+def test_each_deviation_is_caught_by_its_named_requirements(result, name: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = next(o for o in result.outcomes if o.deviation.name == name)
+    assert outcome.run.error is None
+    assert outcome.caught and not outcome.silent, outcome.to_dict()
+    assert set(outcome.deviation.catches) <= set(outcome.caught_by)
+
+
+def test_the_table_summary_json_and_exit_code(result) -> None:  # type: ignore[no-untyped-def]
+    assert (result.caught, result.total, result.exit_code) == (3, 3, 0)
+    table = format_table(result)
+    for name in SUBSET:
+        assert name in table
+    assert "baseline: all" in table and table.endswith("caught 3 of 3 (100.0 %); target 95 %")
+    assert "[3/3]" in result.progress and "baseline without deviations" in result.progress
+    out = StringIO()
+    assert main_table(result, as_json=True, out=out) == 0
+    data = json.loads(out.getvalue())
+    assert data["schema"] == "gateway-hil/selfcheck/1" and data["percent"] == 100.0
+    assert [d["name"] for d in data["deviations"]] == list(SUBSET)
+    saved = json.loads((result.folder / "selfcheck.json").read_text(encoding="utf-8"))
+    assert saved["caught"] == 3
+
+
+def test_a_deviation_run_keeps_its_report(result) -> None:  # type: ignore[no-untyped-def]
+    outcome = result.outcomes[0]
+    assert outcome.run.run_dir is not None
+    report = json.loads((Path(outcome.run.run_dir) / "results.json").read_text(encoding="utf-8"))
+    assert report["sut"]["deviations"] == [outcome.deviation.name]
+    assert "hil selfcheck --profile ble-router" in report["command"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--deviation", "melt"], "hil selfcheck: unknown ble-router deviation 'melt'; accepted:"),
+        (["--profile", "rs485-osdp"], "hil selfcheck: profile 'rs485-osdp' has no deviation"),
+        (["--target", "120"], "hil selfcheck: --target 120 not accepted; accepted: 0-100"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "selfcheck", "--reports", str(tmp_path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
