@@ -19,7 +19,7 @@ from conformance.deviations import load_deviations as load_deviation_catalog
 from conformance.endpoints import check_declaration
 from conformance.sut import SutError, deviant, load_sut, parse_sut, sut_data
 from devices.deviations import NO_DEVIATIONS, DeviationError, Deviations
-from devices.gateways.ble_router.deviations import DEVIATIONS, ble_deviations, bent_scan_filter
+from devices.gateways.ble_router.deviations import DEVIATIONS, bent_scan_filter, ble_deviations
 from devices.gateways.ble_router.scan_filter import parse_filter
 from tests.served import ROOT
 
@@ -37,7 +37,8 @@ def test_a_deviations_value_holds_only_declared_names() -> None:
     value = Deviations.of(["twice"], declared, "toy")
     assert value.active("twice") and not value.active("late")
     assert bool(value) and len(value) == 1 and list(value) == ["twice"] and str(value) == "twice"
-    with pytest.raises(DeviationError, match=r"unknown toy deviation 'soon'; accepted: late, twice"):
+    unknown = r"unknown toy deviation 'soon'; accepted: late, twice"
+    with pytest.raises(DeviationError, match=unknown):
         Deviations.of(["soon"], declared, "toy")
     with pytest.raises(DeviationError, match="'typo'"):  # a misspelt hook fails loudly
         value.active("typo")
@@ -49,7 +50,8 @@ def test_a_deviations_value_holds_only_declared_names() -> None:
 
 
 def test_no_deviations_is_false_for_every_name() -> None:
-    assert not NO_DEVIATIONS and not NO_DEVIATIONS.active("anything") and str(NO_DEVIATIONS) == "none"
+    assert not NO_DEVIATIONS and not NO_DEVIATIONS.active("anything")
+    assert str(NO_DEVIATIONS) == "none"
     clean = ble_deviations()
     assert not clean and not clean.active("dead-link-slow")
 
@@ -132,9 +134,8 @@ def _scenario_tags() -> list[tuple[set[str], bool]]:
     for path in sorted(FEATURES.rglob("*.feature")):
         text = path.read_text(encoding="utf-8")
         feature_load = "@load" in text.split("Feature:", 1)[0]
-        for block in re.split(r"\n\s*Scenario(?: Outline)?:", text)[1:]:
-            head = text[: text.index(block)].rsplit("\n\n", 1)[-1]
-            found.append((set(re.findall(r"@req:([\w.-]+)", head)), feature_load))
+        for tags in re.findall(r"((?:^[ \t]*@.*\n)+)[ \t]*Scenario(?: Outline)?:", text, re.M):
+            found.append((set(re.findall(r"@req:([\w.-]+)", tags)), feature_load))
     return found
 
 
@@ -179,7 +180,8 @@ def _declaration(**changes: Any) -> dict[str, Any]:
 
 def test_a_builtin_declaration_may_name_deviations_an_outside_one_may_not() -> None:
     sut = parse_sut(_declaration(deviations=["dead-link-slow"]))
-    assert sut.deviations == ("dead-link-slow",) and sut.to_dict()["deviations"] == ["dead-link-slow"]
+    assert sut.deviations == ("dead-link-slow",)
+    assert sut.to_dict()["deviations"] == ["dead-link-slow"]
     check_declaration(sut, "ble-router")
     with pytest.raises(SutError, match="needs 'builtin: true'"):
         parse_sut(_declaration(builtin=False, deviations=["dead-link-slow"]))

@@ -11,12 +11,14 @@ import pytest
 
 from conformance.sources import Documents
 from devices.cloud.device2 import OPERATIONS as DOMAIN_OPERATIONS
-from devices.cloud.device2 import Device2Error, Device2Service, build_app
+from devices.cloud.device2 import Device2Error, Device2Service, build_app, serve_device2
 from devices.cloud.device2.api import status_of
+from devices.cloud.device2.client import Device2Client
 from devices.cloud.device2.local import LocalDevice2
 from devices.cloud.device2.openapi import describe
 from devices.cloud.device2.operations import OPERATIONS
 from devices.cloud.device2.routes import BASE
+from devices.protocols.http_client import HttpClient
 from sim.world import World
 
 SEED = "003_6641300f028869b8.txt"
@@ -182,3 +184,25 @@ def test_bad_bodies_and_query_strings_are_answered_400(tmp_path):
         answers = d2.run(probe())
     assert {a.status for a in answers} <= {400, 404, 405}
     assert all(a.json()["status"] == a.status for a in answers)
+
+
+def test_served_on_a_real_socket(tmp_path):
+    world = World(seed=1, clock="real")
+
+    async def main():
+        server = await serve_device2(world, tmp_path / "d2.db", "127.0.0.1", 0)
+        try:
+            client = Device2Client(HttpClient(server.url))
+            added = await client.call("addIdentity", {"identity": "dev1"})
+            listed = await client.rest("GET", "/identity/")
+            return server.url, added, listed
+        finally:
+            await server.close()
+
+    try:
+        url, added, listed = world.run(main())
+    finally:
+        world.close()
+    assert not url.endswith(":0")
+    assert added.status == 204
+    assert [d["identity"] for d in listed.json()["devices"]] == ["dev1"]

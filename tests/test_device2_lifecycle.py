@@ -164,6 +164,20 @@ def test_certificate_auth_with_pki(d2):
         },
     )
     assert wrong_cn.status == 400 and "CN" in wrong_cn.json()["message"]
+    # a certificate deadline passes: the identity must provision again, with a new certificate
+    expire = now_us(d2) + 5 * US
+    ok(d2.call("updateIdentity", {"identity": "dev4", "auth": {"expire": expire}}))
+    d2.sleep(6)
+    assert status_of(d2, "dev4") == "reprovision"
+    with pytest.raises(Refused):
+        gw.authenticate(certificate_pem=cert4)
+    renewed = ca.issue("dev4").cert_pem
+    assert gw.authenticate(certificate_pem=renewed) == "dev4"
+    assert status_of(d2, "dev4") == "provisioned"
+    # an identity of token auth is not provisioned by presenting a certificate
+    ok(d2.call("addIdentity", {"identity": "dev6", "auth": {"type": "token"}}))
+    with pytest.raises(AuthenticationFailed):
+        gw.authenticate(certificate_pem=ca.issue("dev6").cert_pem)
 
 
 def test_expiry_moves_statuses_at_the_deadline_in_virtual_time(d2):
@@ -367,4 +381,11 @@ def test_credentials_are_never_returned_nor_stored_in_clear(d2, tmp_path):
         .fetchall()
     )
     kinds = {identity: secret.split(":")[0] for identity, secret in stored if secret}
-    assert kinds == {"dev1": "sha256", "dev2": "sha256", "dev3": "cert", "dev4": "scrypt"}
+    made = next(i for i in kinds if not i.startswith("dev"))
+    assert kinds == {
+        "dev1": "sha256",
+        "dev2": "sha256",
+        "dev3": "cert",
+        "dev4": "scrypt",
+        made: "scrypt",
+    }

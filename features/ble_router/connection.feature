@@ -10,9 +10,11 @@ Feature: Connecting and disconnecting devices (POST/DELETE /gap/nodes/<node>/con
     When the client connects to "HR-1"
     Then the connection succeeds
     And the connected-device list describes "HR-1" as documented
+    And "HR-1" holds a link to the router, by its own account
     When the client disconnects "HR-1"
     Then the disconnection succeeds
     And the connected-device list does not contain "HR-1"
+    And "HR-1" holds no link any more, by its own account
 
   @req:BLE-CST-001 @req:BLE-CST-002 @needs:connection-state @needs:world-control @realwire
   Scenario: The connection-state stream reports connected and disconnected
@@ -23,6 +25,7 @@ Feature: Connecting and disconnecting devices (POST/DELETE /gap/nodes/<node>/con
     And the connection-state stream shows "HR-1" "connected" within 2 seconds
     When the client disconnects "HR-1"
     Then the connection-state stream shows "HR-1" "disconnected" within 2 seconds
+    And the connection-state stream has shown "HR-1" "connected" 1 times
 
   @req:BLE-CONN-002 @needs:connect @needs:world-control
   Scenario: A device with a public address connects without naming the address type
@@ -62,7 +65,7 @@ Feature: Connecting and disconnecting devices (POST/DELETE /gap/nodes/<node>/con
     And the attempt lasted between 4.9 and 6 seconds
 
   @req:BLE-CONN-004 @needs:connect @needs:world-control
-  Scenario Outline: A timeout outside 200..20000 ms is refused as bad input
+  Scenario Outline: A timeout that is not a whole number is refused as bad input
     Given a peripheral "HR-1" at 2 m
     When the client connects to "HR-1" with "timeout=<value>"
     Then the request is refused as bad input mentioning "timeout"
@@ -70,9 +73,20 @@ Feature: Connecting and disconnecting devices (POST/DELETE /gap/nodes/<node>/con
 
     Examples:
       | value |
+      | soon  |
+      | 5e3   |
+
+  @req:BLE-CONN-004 @needs:connect @needs:world-control
+  Scenario Outline: A timeout outside 200..20000 ms is taken as the nearest end of the range
+    Given a peripheral "HR-1" at 2 m
+    When the client connects to "HR-1" with "timeout=<value>"
+    Then the request is not refused as bad input
+
+    Examples:
+      | value |
       | 199   |
       | 20001 |
-      | soon  |
+      | 60000 |
 
   @req:BLE-CONN-005 @needs:connect @needs:world-control
   Scenario Outline: An mtu other than 0 or 23..498 is refused as bad input

@@ -52,14 +52,20 @@ Feature: GATT discovery, read and write (/gatt/nodes/<node>/...)
     When the client reads "2A19" of "HR-1"
     Then the value read is "64"
 
+  @req:BLE-GATT-010 @needs:gatt @needs:world-control
+  Scenario: A read answers the value the device holds at that moment, every time
+    Then reading "2A37" of "HR-1" answers the value "HR-1" holds
+    When 3 seconds pass
+    Then reading "2A37" of "HR-1" answers the value "HR-1" holds
+
   @req:BLE-GATT-011 @needs:gatt @needs:world-control
   Scenario: Write a characteristic by its handle
     When the client writes "0102" to "2A39" of "HR-1"
     Then the write succeeds
-    And "HR-1" has received "0102" on "2A39"
+    And "HR-1" has received exactly "0102" on "2A39"
 
   @req:BLE-GATT-012 @needs:gatt @needs:world-control
   Scenario: Write a characteristic without response
     When the client writes "A5" to "2A39" of "HR-1" without response
     Then the write succeeds
-    And "HR-1" has received "A5" on "2A39"
+    And "HR-1" has received exactly "A5" on "2A39"

@@ -15,6 +15,15 @@ Feature: Scanning for BLE devices (GET /gap/nodes?event=1)
     And every advertising report from "HR-1" carries the name "HR-1"
 
   @req:BLE-SCAN-001 @needs:scan @needs:world-control
+  Scenario: The scan stream keeps reporting for as long as it is open
+    Given a peripheral "HR-1" at 2 m with:
+      | advertising interval | 200 ms |
+    When a client opens the scan stream
+    And 12 seconds pass
+    Then the scan stream is open as an event stream
+    And the scan stream reports "HR-1" in each of the last 11 seconds
+
+  @req:BLE-SCAN-001 @needs:scan @needs:world-control
   Scenario: Every advertiser in range is reported
     Given 5 standard peripherals in a ring of 3 m
     When a client opens the scan stream
@@ -60,6 +69,7 @@ Feature: Scanning for BLE devices (GET /gap/nodes?event=1)
     And 3 seconds pass
     Then the scan stream reports "Thermo" and "HR-1"
     And the scan stream has no scan responses
+    And no scan request went on the air
 
   @req:BLE-SCAN-006 @needs:scan @needs:world-control
   Scenario: Active scanning reports the scan responses of scannable advertisers only

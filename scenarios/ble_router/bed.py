@@ -9,7 +9,9 @@
 
 Both follow the shared verbs (``start``, ``client``, ``place``, ``move``, ``set_power``,
 ``inject``, ``write_evidence``, ``close``) and add the BLE ones every step may use:
-``peripheral_state``, ``address_of``, ``type_passkey``. Only the remote bed has ``reset`` and
+``peripheral_state`` (the device's own account: its values, links and the writes it got),
+``address_of``, ``type_passkey``, ``air_capture`` (the local bed's sniffer capture, None on the
+remote one). Only the remote bed has ``reset`` and
 ``disconnect_all`` (an outside router outlives scenarios); only the local one has ``distance``,
 ``router``, ``radio`` and ``peripherals`` (steps that need them check with ``getattr``).
 
@@ -107,6 +109,11 @@ class BleBed(WorldBed, abc.ABC):
         await self.set_power(target, False)
         await asyncio.sleep(float(args.get("off_s", 1.0)))
         await self.set_power(target, True)
+
+    def air_capture(self) -> Path | None:
+        """The air capture so far (pcapng, complete up to now), or None when this bed records
+        none (a remote router's air is not ours to sniff)."""
+        return None
 
     def response_times_ms(self) -> list[float]:
         """How long each answered request (streams aside) took, in milliseconds."""
@@ -209,6 +216,13 @@ class LocalBleBed(BleBed):
     @property
     def captures(self) -> list[Path]:
         return [Path(f.name) for f in self._captures]
+
+    def air_capture(self) -> Path | None:
+        writer = self._pcaps.get("air.pcapng")
+        if writer is None or writer.output is None or self.capture_dir is None:
+            return None
+        writer.output.flush()
+        return self.capture_dir / "air.pcapng"
 
     @property
     def base_url(self) -> str:

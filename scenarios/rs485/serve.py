@@ -12,6 +12,12 @@ on ``--control-port`` (default 5021), both on ``--host``; ``0`` takes a free por
 ``listening pty /dev/pts/N``, ``listening control http://...``), then ``ready``. The line runs
 on the wall clock ``--scale`` times faster, for ``--duration`` wall seconds or until stopped.
 
+The pty carries the line only while a program has it open (frames that pass meanwhile are not
+kept for it), at the speed that program set (a wrong speed garbles as on a real line; parity
+cannot cross a pty). Each bridge takes at most 256 bytes per write and 512 bytes waiting for
+the line from its clients, dropping the excess with one log line per burst
+(:mod:`devices.rs485.bridges`).
+
 The world is ``--scenario`` (:mod:`scenarios.rs485.worlds`, default ``modbus-line``);
 ``--units`` or ``--osdp`` replace its nodes, ``--settings`` its line settings, ``--scbk`` every
 reader's key. Only pymodbus is loaded, and libosdp with OSDP readers.

@@ -6,6 +6,7 @@ nodes on it, for ``hil serve rs485 --scenario``.
     slaves:                         # Modbus RTU slaves: standard slaves at these unit ids,
       - {unit: 1}                   # other keys override their spec (response_delay, ...)
       - {unit: 2, response_delay: 0.005}
+      - {unit: 3, functions: [3, 4], vendor: Acme, model: EM-24}   # declared functions only
     readers:                        # or OSDP readers (one protocol per line)
       - {address: 1, scbk: "000102030405060708090a0b0c0d0e0f"}   # scbk: optional
 

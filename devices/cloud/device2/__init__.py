@@ -41,9 +41,20 @@ Storage (:mod:`.store`): one SQLite file; every acknowledged change is committed
 returns, so a new service object on the same file loses nothing. Credentials are stored one-way
 hashed and never returned (:mod:`.credentials`).
 
-HTTP (:mod:`.api`, :mod:`.openapi`, :mod:`.sse`): :func:`build_app` and :func:`serve_device2`
-(in the world through ``devices.protocols.http_server.serve``, or on a real socket); the scheme
-is documented in :mod:`.api`, the description is served at ``GET /openapi.json``.
+HTTP (:mod:`.routes`, :mod:`.api`, :mod:`.openapi`, :mod:`.sse`): every operation as ``POST
+/api:1/service/<product>/device2/<operationName>`` with its parameter object as JSON, plus the
+vendor's REST paths (``.../device2/identity/<identity>``, its ``state``, ``.../identities``),
+``GET .../device2/events`` (SSE), ``GET /health`` and ``GET /openapi.json``.
+``await serve_device2(world, db_path, host, port, net=net)`` serves it in the world (through
+``devices.protocols.http_server.serve``) or, without ``net``, on a real socket;
+:class:`~.client.Device2Client` calls it; :class:`~.local.LocalDevice2` is the whole stack in a
+fresh world for tests and scripts. Daily archive files for restores: :mod:`.restore` (their
+default folder is ``archive/`` beside the database file).
+
+Operations the seed describes without naming them are called ``getIdentityState``,
+``setIdentityState``, ``getIdentityPermission``, ``updateIdentityPermission``,
+``getGatewaySettings``, ``updateGatewaySettings`` and ``getSolutionPairing``;
+``addIdentities`` is the vendor's bulk whitelisting (``POST .../identities``).
 """
 
 from devices.cloud.device2.api import build_app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
+from collections.abc import Callable
 from typing import Protocol
 
 UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -58,10 +59,12 @@ class Clock:
         """Simulation randomness (generated identities); secrets come from :mod:`secrets`."""
         return self.world.rng(f"device2/{stream}")
 
-    def call_at_us(self, when_us: int, callback: object) -> asyncio.TimerHandle | None:
+    def call_at_us(
+        self, when_us: int, callback: Callable[[], object]
+    ) -> asyncio.TimerHandle | None:
         """Call ``callback()`` when the world's calendar reaches ``when_us`` (None: no loop)."""
         loop = self.world.loop
         if loop.is_closed():
             return None
         delay = max(0.0, (when_us - self.now_us()) / US_PER_S)
-        return loop.call_later(delay, callback)  # type: ignore[arg-type]
+        return loop.call_later(delay, callback)

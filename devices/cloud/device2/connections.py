@@ -23,13 +23,22 @@ returns the identity or raises AuthenticationFailed (unknown or wrong credential
 (``locked``, ``reprovision``). A certificate for a whitelisted identity with no credentials
 provisions it on the spot when provisioning is enabled (facts sheet, section 3).
 
-Every refusal records a ``connection_error`` metric with its reason.
+A certificate for an identity whose credentials expired (``reprovision``) provisions it again
+with that certificate; only identities of auth type ``certificate`` (their own, else the
+gateway's) are provisioned by presenting one.
+
+Every refusal records a ``connection_error`` metric with its reason. The domain takes a
+``password`` from any protocol: the seed says password auth is "MQTT only" while the facts
+sheet documents HTTP basic auth with passwords, so each device API decides what it offers.
+``protocol`` is free text (the seed does not list its values); the device APIs pass ``http``
+or ``mqtt``, ``setIdentityState`` with ``simulate`` passes ``simulate``.
 :func:`connect` / :func:`disconnect` track connections (``online``), ``lastseen``/``lastip``, the
 connection metrics and the ``connect``/``disconnect`` events.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from dataclasses import dataclass
 
@@ -59,6 +68,7 @@ from devices.cloud.device2.lifecycle import (
     REPROVISION,
     change_status,
     lifecycle,
+    require_identity,
     sweep,
 )
 
@@ -147,7 +157,9 @@ def provision(
         if certificate_pem is None:
             raise InvalidInput("certificate", "a client certificate (auth type certificate)")
         secret = identities.secret_for(ctx, "certificate", certificate_pem, identity)
-    expire = row["expire"] if auth_type == "certificate" else None
+    now = ctx.now_us()
+    deadline = row["expire"]
+    expire = deadline if auth_type == "certificate" and (deadline or 0) > now else None
     with ctx.tx() as db:
         db.execute(
             "UPDATE identities SET auth_type = ?, secret = ?, expire = ?, lastip = COALESCE(?, "
@@ -165,7 +177,7 @@ def provision(
     return Provisioning(identity, auth_type, token)
 
 
-def _row(ctx: Context, identity: str):  # type: ignore[no-untyped-def]
+def _row(ctx: Context, identity: str) -> sqlite3.Row | None:
     return ctx.store.one(
         "SELECT * FROM identities WHERE product = ? AND identity = ?", (ctx.product, identity)
     )
@@ -202,7 +214,7 @@ def authenticate(
     return _admit(ctx, row)
 
 
-def _admit(ctx: Context, row) -> str:  # type: ignore[no-untyped-def]
+def _admit(ctx: Context, row: sqlite3.Row) -> str:
     identity = row["identity"]
     if row["locked"]:
         raise _refused(ctx, identity, "locked", f"identity {identity!r} is locked")
@@ -228,7 +240,9 @@ def _authenticate_certificate(
     row = _row(ctx, identity)
     if row is not None and row["secret"] == credentials.certificate_digest(cert):
         return _admit(ctx, row)
-    if row is None or row["secret"] is None:
+    wanted = (row["auth_type"] if row is not None else None) or ctx.settings.auth_type
+    may_provision = row is None or row["secret"] is None or row["status"] == REPROVISION
+    if may_provision and wanted == "certificate":
         try:
             provision(ctx, identity, ip, protocol, certificate_pem=pem)
         except (NotFound, InvalidInput) as exc:
@@ -252,7 +266,7 @@ def connect(
     connection_id = str(uuid.UUID(int=ctx.clock.rng("connections").getrandbits(128), version=4))
     session = Session(connection_id, identity, ip, protocol, now)
     with ctx.tx() as db:
-        identities.get_identity(ctx, {"identity": identity})  # NotFound if it is gone
+        require_identity(ctx, identity)
         db.execute(
             "UPDATE identities SET lastseen = ?, lastip = COALESCE(?, lastip) "
             "WHERE product = ? AND identity = ?",

@@ -45,7 +45,7 @@ class Context:
     @contextmanager
     def tx(self) -> Iterator[Any]:
         """A transaction; events :meth:`emit`-ted inside go out after it commits."""
-        outer = not self.store._depth
+        outer = not self.store.in_transaction
         try:
             with self.store.tx() as db:
                 yield db
@@ -60,7 +60,7 @@ class Context:
 
     def emit(self, name: str, *args: Any) -> None:
         """Emit ``name`` now, or when the current transaction commits."""
-        if self.store._depth:
+        if self.store.in_transaction:
             self._pending.append((name, args))
         else:
             self.emitter.emit(name, *args)

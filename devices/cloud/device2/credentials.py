@@ -59,10 +59,11 @@ def check_password(password: object, field: str = "auth.key") -> str:
 
 
 def load_certificate(pem: object, field: str = "auth.key") -> x509.Certificate:
+    if not isinstance(pem, str | bytes):
+        raise InvalidInput(field, "a PEM X.509 certificate")
     try:
-        data = pem.encode() if isinstance(pem, str) else pem
-        return x509.load_pem_x509_certificate(data)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+    except ValueError:
         raise InvalidInput(field, "a PEM X.509 certificate") from None
 
 

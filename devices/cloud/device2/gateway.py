@@ -27,7 +27,7 @@ from devices.cloud.device2 import (
 from devices.cloud.device2 import params as p
 from devices.cloud.device2.connections import Provisioning
 from devices.cloud.device2.context import Context, Session
-from devices.cloud.device2.errors import InvalidInput, NotFound, one_of
+from devices.cloud.device2.errors import InvalidInput, NotFound
 from devices.cloud.device2.lifecycle import sweep
 from devices.cloud.device2.settings import Settings
 from devices.cloud.device2.store import dumps
@@ -242,9 +242,3 @@ class Gateway:
     def archive_day(self, day: str) -> str:
         """Write the day's data (``YYYY-MM-DD``) as a daily archive file; returns its path."""
         return str(restore.write_archive(self.ctx, day))
-
-
-def check_operation(name: str) -> str:
-    if name not in OPERATIONS:
-        raise InvalidInput("operation", one_of(OPERATIONS), name)
-    return name

@@ -36,7 +36,8 @@ def item_params(item: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def has(params: Params, name: str) -> bool:
-    return get(params, name) is not _MISSING and get(params, name) is not None
+    """``name`` is given and not null."""
+    return get(params, name, None) is not None
 
 
 def req_str(params: Params, name: str, pattern: str | None = None, max_len: int = 4096) -> str:
@@ -174,12 +175,3 @@ def opt_object(params: Params, name: str) -> Mapping[str, Any] | None:
     if not isinstance(value, Mapping):
         raise InvalidInput(name, "an object", value)
     return value
-
-
-def no_unknown(params: Params, known: Sequence[str], prefix: str = "") -> None:
-    """Refuse parameters the operation does not define (a typo must not pass silently)."""
-    for key in params:
-        if key not in known:
-            raise InvalidInput(
-                f"{prefix}{key}", "one of the operation's parameters " + one_of(known)
-            )

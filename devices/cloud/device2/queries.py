@@ -84,7 +84,9 @@ def _signals(params: p.Params) -> list[str]:
     return names
 
 
-def _points(ctx: Context, params: p.Params, where: str, args: list[Any], q: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _points(
+    ctx: Context, params: p.Params, where: str, args: list[Any], q: dict[str, Any]
+) -> dict[str, Any]:
     q.update(_common(ctx, params))
     q["sort"] = p.opt_choice(params, "sort", ("report", "server"), "report")
     q["order"] = p.opt_choice(params, "order", ("desc", "asc"), "desc")
@@ -126,7 +128,9 @@ def _grouped(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
-def _aggregate(ctx: Context, params: p.Params, where: str, args: list[Any], q: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _aggregate(
+    ctx: Context, params: p.Params, where: str, args: list[Any], q: dict[str, Any]
+) -> dict[str, Any]:
     q.update(_common(ctx, params))
     q["bucket"] = p.opt_choice(params, "bucket", list(BUCKETS), "1h")
     fields = p.opt_str_list(params, "fields") or list(FIELDS)

@@ -24,7 +24,11 @@ PRODUCT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 
 
 class Device2Service(EventEmitter):
-    """Every gateway context, persisted in ``db_path`` (see :mod:`devices.cloud.device2`)."""
+    """Every gateway context, persisted in ``db_path`` (see :mod:`devices.cloud.device2`).
+
+    ``archive_dir``: where ``restoreTime`` finds daily archive files (default: ``archive/``
+    beside the database file). Gateways already in the database are opened as they were.
+    """
 
     def __init__(
         self, world: WorldClock, db_path: str | Path, archive_dir: str | Path | None = None

@@ -211,6 +211,10 @@ class Store:
         finally:
             self._depth = 0
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     def query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
         try:
             return self.db.execute(sql, args).fetchall()

@@ -20,7 +20,9 @@ from devices.cloud.device2.store import dumps
 NAME_MAX, VALUE_MAX = 128, 4096
 
 
-def parse_tags(value: Any, field: str = "tags", need_value: bool = True) -> list[tuple[str, Any]]:
+def parse_tags(
+    value: Any, field: str = "tags", need_value: bool = True
+) -> list[tuple[str, str | None]]:
     """``[{"name", "value"}]`` as pairs (value None when optional and absent)."""
     if not isinstance(value, list):
         raise InvalidInput(field, "an array of {name, value} objects", value)
@@ -44,7 +46,9 @@ def parse_tags(value: Any, field: str = "tags", need_value: bool = True) -> list
     return pairs
 
 
-def add_tags(ctx: Context, identity: str, pairs: Iterable[tuple[str, str]], replace: bool) -> None:
+def add_tags(
+    ctx: Context, identity: str, pairs: Iterable[tuple[str, str | None]], replace: bool
+) -> None:
     db = ctx.store.db
     pairs = list(pairs)
     if replace:
@@ -93,7 +97,7 @@ def add_identity_tag(ctx: Context, params: p.Params) -> None:
         raise InvalidInput("tags", "at least one {name, value} pair", [])
     with ctx.tx():
         require_identity(ctx, identity)
-        add_tags(ctx, identity, pairs, bool(replace))  # type: ignore[arg-type]
+        add_tags(ctx, identity, pairs, bool(replace))
 
 
 def get_identity_tag(ctx: Context, params: p.Params) -> list[str]:

@@ -265,6 +265,33 @@ def _(ctx: Ctx, name: str) -> None:
     )
 
 
+@then(step_text('"{name:Q}" holds a link to the router, by its own account'))
+def _(ctx: Ctx, name: str) -> None:
+    _expect_links(ctx, name, connected=True)
+
+
+@then(step_text('"{name:Q}" holds no link any more, by its own account'))
+def _(ctx: Ctx, name: str) -> None:
+    _expect_links(ctx, name, connected=False)
+
+
+def _expect_links(ctx: Ctx, name: str, connected: bool, seconds: float = 3.0) -> None:
+    """The device's own view of its links (world control), given the time the air needs."""
+    state: dict[str, Any] = {}
+
+    async def agrees() -> bool:
+        state.update(await ctx.bed.peripheral_state(name))
+        return isinstance(state.get("links"), int) and (state["links"] > 0) == connected
+
+    ok = ctx.wait_until(agrees, seconds)
+    expect(
+        ok,
+        f"{name} {'connected' if connected else 'holding no link'} by its own account",
+        f"links: {state.get('links', 'not reported by world control')}",
+        f"the router's answers and {name}'s own view of its link disagree",
+    )
+
+
 # -- the connection-state stream --------------------------------------------------------------
 
 

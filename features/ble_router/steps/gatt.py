@@ -430,6 +430,62 @@ def _(ctx: Ctx, name: str, value: str, uuid: str) -> None:
     )
 
 
+@then(step_text('"{name:Q}" has received exactly "{values:Q}" on "{uuid:Q}"'))
+def _(ctx: Ctx, name: str, values: str, uuid: str) -> None:
+    """The device's whole write record for ``uuid`` is ``values`` (comma-separated, in order):
+    nothing lost, cut, added or sent twice."""
+    wanted = [norm_hex(v) for v in values.split(",") if v.strip()]
+    state: dict[str, Any] = {}
+
+    async def arrived() -> bool:
+        state.update(await ctx.bed.peripheral_state(name))
+        return len(writes_to(state, uuid)) >= len(wanted)
+
+    ctx.wait_until(arrived, 2.0)
+    ctx.pass_time(0.5)  # anything sent twice arrives by now
+    got = writes_to(ctx.run(ctx.bed.peripheral_state(name)), uuid)
+    expect(
+        got == wanted,
+        wanted,
+        got or "nothing written",
+        f"what {name} received on {uuid} is not exactly what the client wrote",
+    )
+
+
+@then(step_text('reading "{uuid:Q}" of "{name:Q}" answers the value "{holder:Q}" holds'))
+def _(ctx: Ctx, uuid: str, name: str, holder: str) -> None:
+    """End to end: the value read through the router is the device's own (read just before or
+    just after, so a value that changes meanwhile still compares)."""
+    before = held_value(ctx, holder, uuid)
+    handle = char_handle(ctx, name, uuid)
+    ctx.request("GET", value_path(ctx, name, handle))
+    body = answer_json(ctx, "the value read")
+    after = held_value(ctx, holder, uuid)
+    got = norm_hex(body.get("value", "")) if isinstance(body, dict) else body
+    expect(
+        isinstance(body, dict) and as_int(body.get("handle")) == handle,
+        {"handle": handle, "value": after},
+        body,
+        "the read answer is not shaped as documented or names another handle",
+    )
+    expect(
+        got in (before, after),
+        f"{after} (what {holder} holds)" + (f" or {before}" if before != after else ""),
+        got,
+        f"the value read through the router is not the value {holder} holds",
+    )
+
+
+def held_value(ctx: Ctx, name: str, uuid: str) -> str:
+    """The value the device holds for ``uuid``, by its own account (world control)."""
+    values = ctx.run(ctx.bed.peripheral_state(name)).get("values") or {}
+    for key, value in values.items():
+        if norm_uuid(key) == norm_uuid(uuid):
+            return norm_hex(value)
+    expect(False, f"{name}'s value of {uuid}", sorted(values), f"{name} does not report {uuid}")
+    raise AssertionError("unreachable")
+
+
 @then(step_text('"{name:Q}" has received nothing on "{uuid:Q}"'))
 def _(ctx: Ctx, name: str, uuid: str) -> None:
     ctx.pass_time(0.5)

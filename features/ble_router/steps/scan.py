@@ -7,6 +7,7 @@ broken stream never passes them by accident.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -200,6 +201,27 @@ def _(ctx: Ctx, name: str) -> None:
     _count_check(ctx, name, 1, 1)
 
 
+@then(step_text('the scan stream reports "{name:Q}" in each of the last {n:I} seconds'))
+def _(ctx: Ctx, name: str, n: int) -> None:
+    """The stream keeps running: reports from ``name`` in every one-second window up to now."""
+    address = norm_mac(ctx.address(name))
+    times = [e.t for e in live_scan(ctx).events if address in bdaddrs_of(e.data)]
+    end = ctx.run(_loop_time())
+    empty = [k for k in range(n, 0, -1) if not any(end - k <= t < end - k + 1 for t in times)]
+    expect(
+        not empty,
+        f"reports from {name} in each of the last {n} seconds",
+        f"none in the second(s) ending {', '.join(f'{k - 1} s' for k in empty)} ago; "
+        f"{len(times)} reports in all",
+        f"the scan stream stopped reporting {name} while it stayed open",
+    )
+
+
+async def _loop_time() -> float:
+    """The clock the stream recorders stamp their events with."""
+    return asyncio.get_running_loop().time()
+
+
 # -- what a report says -----------------------------------------------------------------------
 
 
@@ -345,6 +367,28 @@ def _(ctx: Ctx) -> None:
         "no evtType 4 report (passive scanning)",
         f"{len(responses)} scan response report(s), e.g. {responses[:1]}",
         "the router sent scan requests although active scanning was not asked for",
+    )
+
+
+@then("no scan request went on the air")
+def _(ctx: Ctx) -> None:
+    """Passive scanning seen from the air (the bed's sniffer capture): no SCAN_REQ at all. A
+    bed without an air capture (a remote router) leaves the judgement to the scan reports."""
+    capture = ctx.bed.air_capture()
+    if capture is None:
+        return
+    from scapy.layers.bluetooth4LE import BTLE_SCAN_REQ
+    from scapy.utils import rdpcap
+
+    requests = [p for p in rdpcap(str(capture)) if BTLE_SCAN_REQ in p]
+    first = requests[0][BTLE_SCAN_REQ] if requests else None
+    expect(
+        not requests,
+        "no SCAN_REQ on the air (passive scanning)",
+        f"{len(requests)} SCAN_REQ, the first from {first.ScanA} to {first.AdvA}"
+        if first is not None
+        else "",
+        "the router scanned actively although no stream asked for active=1",
     )
 
 

@@ -1,0 +1,270 @@
+"""The access controller's world-control API: how a harness in another process places, moves
+and powers the peripherals, and cuts, reboots and powers the routers, of a world it does not own
+(``hil serve ble-ac`` exposes it beside the controller; :class:`scenarios.ble_ac.bed.
+RemoteAcBed` is its client).
+
+    GET    /world                               time, seed, clock, controller, routers, peripherals
+    POST   /world/reset                         uplinks up, routers on and joined, no peripherals
+    POST   /world/peripherals                   a peripheral spec (JSON) -> 201 {name, address}
+    DELETE /world/peripherals                   remove every peripheral (powered off first)
+    GET    /world/peripherals/<name>            its state: address, position, powered, writes
+    POST   /world/peripherals/<name>/position   {"position": [x, y, z]}
+    POST   /world/peripherals/<name>/power      {"on": true|false}
+    GET    /world/routers                       name, mac, ip, position, powered, uplink
+    POST   /world/routers/<name>/uplink         {"up": true|false}: the uplink heals / partitions
+    POST   /world/routers/<name>/reboot         the router crashes and restarts
+    POST   /world/routers/<name>/power          {"on": true|false}
+    GET    /world/trace?since=<t>               the world's timeline records since t
+    GET    /openapi.json                        this API's OpenAPI 3 description
+
+Errors are JSON ``{"error": "..."}`` (:mod:`scenarios.control_http`): 400 bad input, 404 an
+unknown peripheral, router or route, 405 another method. Peripheral specs are checked whole
+before anything is built, as the router's world control does
+(:func:`scenarios.ble_router.control.checked_spec`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from devices.protocols.openapi import (
+    JSON,
+    OPENAPI_OPERATION,
+    OPENAPI_PATH,
+    Operation,
+    Param,
+    Route,
+    document,
+    json_answer,
+    publish,
+)
+from scenarios.bed import BedError
+from scenarios.ble_ac.bed import AC_HOST, LocalAcBed
+from scenarios.ble_router.bed import peripheral_state
+from scenarios.ble_router.control import checked_spec
+from scenarios.control_http import (
+    BAD_INPUT,
+    NO_SUCH,
+    ON_BODY,
+    TRACE_ANSWER,
+    TRACE_PARAMS,
+    Refused,
+    control_application,
+    flag,
+    json_object,
+    optional_object,
+    position,
+    shown,
+    trace_handler,
+)
+
+
+def router_state(bed: LocalAcBed, name: str) -> dict[str, Any]:
+    router = bed.router(name)
+    record = bed.ac.registry.records.get(router.mac)
+    return {
+        "name": name,
+        "mac": router.mac,
+        "ip": router.ip,
+        "position": list(router.position),
+        "powered": router.started,
+        "uplink": not bed.net.profile(router.ip, AC_HOST).partitioned,
+        "status": record.status if record else "unregistered",
+        "connected": router.connected_nodes(),
+    }
+
+
+def control_app(bed: LocalAcBed) -> web.Application:
+    app = control_application(bed.world)
+
+    def peripheral(request: web.Request) -> str:
+        name = request.match_info["name"]
+        if name not in bed.peripherals:
+            known = ", ".join(sorted(bed.peripherals)) or "none"
+            raise Refused(f"no peripheral named {shown(name)}; the world has {known}", 404)
+        return name
+
+    def router(request: web.Request) -> str:
+        name = request.match_info["name"]
+        if name not in bed.routers:
+            known = ", ".join(bed.routers) or "none"
+            raise Refused(f"no router named {shown(name)}; the world has {known}", 404)
+        return name
+
+    async def world(_request: web.Request) -> web.Response:
+        w = bed.world
+        return web.json_response(
+            {
+                "time": w.now,
+                "calendar": w.datetime().isoformat(),
+                "seed": w.seed,
+                "clock": w.clock_mode,
+                "controller": bed.base_url,
+                "routers": [router_state(bed, n) for n in bed.routers],
+                "peripherals": [peripheral_state(p) for p in bed.peripherals.values()],
+            }
+        )
+
+    async def reset(_request: web.Request) -> web.Response:
+        for name in bed.routers:
+            await bed.inject("router_outage", target=name, up=True)
+            if not bed.routers[name].started:
+                await bed.inject("router_power", target=name, on=True)
+        removed = await bed.remove_all()
+        try:
+            await bed.wait_online(list(bed.routers))
+        except BedError as exc:
+            raise Refused(str(exc), 409) from None
+        return web.json_response({"removed": removed})
+
+    async def add(request: web.Request) -> web.Response:
+        spec = await json_object(request)
+        parsed = checked_spec(spec, set(bed.peripherals) | set(bed.world.nodes))
+        try:
+            address = await bed.place(spec)
+        except (BedError, ValueError, TypeError, KeyError) as exc:
+            left = bed.peripherals.pop(parsed.name, None)
+            if left is not None:
+                await left.power_off()
+                bed.world.remove_node(parsed.name)
+            raise Refused(f"peripheral {parsed.name!r} could not be placed: {exc}") from None
+        return web.json_response({"name": parsed.name, "address": address}, status=201)
+
+    async def clear(_request: web.Request) -> web.Response:
+        return web.json_response({"removed": await bed.remove_all()})
+
+    async def state(request: web.Request) -> web.Response:
+        return web.json_response(await bed.peripheral_state(peripheral(request)))
+
+    async def move(request: web.Request) -> web.Response:
+        name = peripheral(request)
+        where = position((await json_object(request)).get("position"))
+        await bed.move(name, where)
+        return web.json_response({"position": where})
+
+    async def power(request: web.Request) -> web.Response:
+        name = peripheral(request)
+        on = flag(await json_object(request), "on")
+        await bed.set_power(name, on)
+        return web.json_response({"on": on})
+
+    async def routers(_request: web.Request) -> web.Response:
+        return web.json_response([router_state(bed, n) for n in bed.routers])
+
+    async def uplink(request: web.Request) -> web.Response:
+        name = router(request)
+        up = flag(await json_object(request), "up")
+        await bed.inject("router_outage", target=name, up=up)
+        return web.json_response(router_state(bed, name))
+
+    async def reboot(request: web.Request) -> web.Response:
+        name = router(request)
+        await optional_object(request)
+        bed.world.spawn(bed.inject("router_reboot", target=name), name=f"control/reboot/{name}")
+        return web.json_response({"rebooting": name})
+
+    async def router_power(request: web.Request) -> web.Response:
+        name = router(request)
+        on = flag(await json_object(request), "on")
+        await bed.inject("router_power", target=name, on=on)
+        return web.json_response(router_state(bed, name))
+
+    app.router.add_get("/world", world)
+    app.router.add_post("/world/reset", reset)
+    app.router.add_post("/world/peripherals", add)
+    app.router.add_delete("/world/peripherals", clear)
+    app.router.add_get("/world/peripherals/{name}", state)
+    app.router.add_post("/world/peripherals/{name}/position", move)
+    app.router.add_post("/world/peripherals/{name}/power", power)
+    app.router.add_get("/world/routers", routers)
+    app.router.add_post("/world/routers/{name}/uplink", uplink)
+    app.router.add_post("/world/routers/{name}/reboot", reboot)
+    app.router.add_post("/world/routers/{name}/power", router_power)
+    app.router.add_get("/world/trace", trace_handler(bed.world))
+    publish(app, build_document)
+    return app
+
+
+NAME = Param("name", {"type": "string"}, "the peripheral's or router's name", where="path")
+STATE = json_answer("its state", {"type": "object"})
+POSITION_BODY = {
+    JSON: {
+        "type": "object",
+        "required": ["position"],
+        "properties": {"position": {"type": "array", "items": {"type": "number"}}},
+    }
+}
+UP_BODY = {JSON: {"type": "object", "required": ["up"], "properties": {"up": {"type": "boolean"}}}}
+OPERATIONS: dict[Route, Operation] = {
+    ("GET", "/world"): Operation(
+        "time, seed, clock, the controller, routers and peripherals",
+        {200: json_answer("the world", {"type": "object"})},
+    ),
+    ("POST", "/world/reset"): Operation(
+        "uplinks up, routers powered and joined, every peripheral removed",
+        {200: json_answer("reset", {"type": "object"})},
+    ),
+    ("POST", "/world/peripherals"): Operation(
+        "place a peripheral (a devices.ble.spec PeripheralSpec as JSON), powered on",
+        {201: json_answer("placed", {"type": "object"}), 400: BAD_INPUT},
+        body={JSON: {"type": "object", "required": ["name", "address"]}},
+        body_required=True,
+    ),
+    ("DELETE", "/world/peripherals"): Operation(
+        "remove every peripheral", {200: json_answer("removed", {"type": "object"})}
+    ),
+    ("GET", "/world/peripherals/{name}"): Operation(
+        "a peripheral's state", {200: STATE, 404: NO_SUCH}, (NAME,)
+    ),
+    ("POST", "/world/peripherals/{name}/position"): Operation(
+        "move a peripheral",
+        {200: json_answer("moved"), 400: BAD_INPUT, 404: NO_SUCH},
+        (NAME,),
+        body=POSITION_BODY,
+        body_required=True,
+    ),
+    ("POST", "/world/peripherals/{name}/power"): Operation(
+        "power a peripheral on or off",
+        {200: json_answer("done"), 400: BAD_INPUT, 404: NO_SUCH},
+        (NAME,),
+        body=ON_BODY,
+        body_required=True,
+    ),
+    ("GET", "/world/routers"): Operation(
+        "the routers: name, mac, ip, position, powered, uplink, status",
+        {200: json_answer("routers", {"type": "array", "items": {"type": "object"}})},
+    ),
+    ("POST", "/world/routers/{name}/uplink"): Operation(
+        "partition (up false) or heal (up true) a router's uplink to the controller",
+        {200: STATE, 400: BAD_INPUT, 404: NO_SUCH},
+        (NAME,),
+        body=UP_BODY,
+        body_required=True,
+    ),
+    ("POST", "/world/routers/{name}/reboot"): Operation(
+        "the router crashes and restarts", {200: json_answer("rebooting"), 404: NO_SUCH}, (NAME,)
+    ),
+    ("POST", "/world/routers/{name}/power"): Operation(
+        "power a router off or on",
+        {200: STATE, 400: BAD_INPUT, 404: NO_SUCH},
+        (NAME,),
+        body=ON_BODY,
+        body_required=True,
+    ),
+    ("GET", "/world/trace"): Operation(
+        "the world's timeline since a time", {200: TRACE_ANSWER, 400: BAD_INPUT}, TRACE_PARAMS
+    ),
+    ("GET", OPENAPI_PATH): OPENAPI_OPERATION,
+}
+
+
+def build_document() -> dict[str, Any]:
+    return document(
+        "BLE access controller world control",
+        "1.0",
+        OPERATIONS,
+        "Place, move and power the peripherals, and cut, reboot and power the routers, around "
+        "a served access controller.",
+    )
