@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from devices.cloud.device2 import STATE_SET
-from devices.cloud.device2.errors import Refused
+from devices.cloud.device2.errors import InvalidInput, NotFound, Refused
 from devices.cloud.device2.local import LocalDevice2
 
 
@@ -333,3 +333,37 @@ def test_settings_defaults_updates_and_checks(d2):
 def test_settings_refuse_bad_values(d2, patch, field):
     error(d2.call("updateGatewaySettings", patch), 400, field)
     assert ok(d2.call("getGatewaySettings"), 200)["provisioning"]["auth_type"] == "token"
+
+
+def test_timed_batches_keep_the_newest_state(d2):
+    gw = d2.gateway
+    ok(d2.call("addResource", {"alias": "temp", "format": "number"}))
+    ok(d2.call("addIdentity", {"identity": "dev1"}))
+    now = d2.service.clock.now_us()
+    updated = gw.record("dev1", [(now - 2_000_000, {"temp": 1}), (now - 1_000_000, {"temp": 2})])
+    assert updated == ["temp"]
+    gw.record("dev1", [(now - 5_000_000, {"temp": 0})])  # older than the state: data only
+    state = ok(d2.call("getIdentityState", {"identity": "dev1"}), 200)["temp"]
+    assert (state["reported"], state["timestamp"]) == (2, now - 1_000_000)
+    points = ok(d2.call("querySignal", {"identity": "dev1", "signal": "temp", "order": "asc"}), 200)
+    assert [p["value"] for p in points["data"]] == [0, 1, 2]
+
+
+def test_content_store(d2):
+    ok(d2.call("addIdentity", {"identity": "dev1"}))
+    store = d2.gateway.contents()
+    store.put("fw.bin", b"\x00\x01", "application/octet-stream", {"v": "2"}, "firmware")
+    d2.gateway.upload_content("dev1", "log.txt", b"hello", "text/plain")
+    assert store.ids() == ["fw.bin", "log.txt"]
+    info = store.info("fw.bin")
+    assert (info["type"], info["length"], info["tags"], info["description"]) == (
+        "application/octet-stream",
+        2,
+        {"v": "2"},
+        "firmware",
+    )
+    assert store.data("log.txt") == b"hello"
+    with pytest.raises(NotFound):
+        store.info("nope")
+    with pytest.raises(InvalidInput):
+        store.put("a/b", b"")

@@ -44,7 +44,9 @@ BUILTIN_TOKEN_TTL_S = 300.0
 def _bed(config: HilConfig) -> AcBed:
     sut = config.sut
     if sut.builtin:
-        return LocalAcBed(seed=config.seed, clock=config.clock, ac={"token_ttl_s": BUILTIN_TOKEN_TTL_S})
+        return LocalAcBed(
+            seed=config.seed, clock=config.clock, ac={"token_ttl_s": BUILTIN_TOKEN_TTL_S}
+        )
     endpoint = sut.endpoint(PROFILE)
     return RemoteAcBed(
         str(endpoint["base_url"]),
@@ -72,7 +74,9 @@ def bed(
 
 
 @pytest.fixture
-def ctx(bed: AcBed, hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path) -> Iterator[AcCtx]:
+def ctx(
+    bed: AcBed, hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path
+) -> Iterator[AcCtx]:
     """The scenario's state: placed peripherals, open streams, the last answer."""
     context = AcCtx(bed=bed, client=bed.client())
     try:

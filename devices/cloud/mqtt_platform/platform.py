@@ -40,6 +40,7 @@ import logging
 import secrets
 import sqlite3
 import string
+from collections.abc import Callable
 from pathlib import Path
 from ssl import SSLContext
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,9 @@ class Platform(Application, EventEmitter):
         self._rpcs = RpcBook()
         self._connections: dict[ClientHandle, Connection] = {}
         self._closed = False
+        self.intercept: Callable[[ClientHandle, Message], int | None] | None = None
+        """Asked first about every PUBLISH: a reason code to answer instead of handling it (a
+        harness judging a gateway makes its platform refuse on purpose), or None to handle it."""
 
     # -- running -----------------------------------------------------------------------------
     def listen(self, net: IpNetwork, host: str, port: int = 1883) -> None:
@@ -341,6 +345,11 @@ class Platform(Application, EventEmitter):
         conn = self._connections.get(client)
         if conn is None or conn.closing:
             return Reason.IMPLEMENTATION_SPECIFIC_ERROR
+        if self.intercept is not None:
+            forced = self.intercept(client, message)
+            if forced is not None:
+                self._bad(conn, message, forced, "refused on purpose")
+                return forced
         handler = topics_gateway.HANDLERS.get(message.topic) or device_api.route(message.topic)
         if handler is None:
             self._bad(conn, message, Reason.TOPIC_NAME_INVALID, "no such topic")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from devices.cloud.mqtt_platform.application import Application
@@ -26,6 +27,7 @@ from devices.cloud.mqtt_platform.session import (
     Session,
     SessionConfig,
 )
+from devices.protocols.mqtt.packets import Packet
 from devices.protocols.mqtt.reasons import Reason
 
 if TYPE_CHECKING:
@@ -46,15 +48,16 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         peer = transport.get_extra_info("peername")
+        address = ":".join(str(p) for p in peer[:2]) if peer else ""
         self.session = Session(
             self.server.app,
             self.loop.time,
             self.server.config,
-            peer=":".join(str(p) for p in peer[:2]) if peer else "",
+            peer=address,
             on_output=self._flush,
             on_connected=self.server._claim,
             on_closed=self.server._release,
-            recorder=self.server.recorder,
+            recorder=self.server._recorder_for(address),
         )
         self.server._connections.add(self)
         self._arm()
@@ -123,6 +126,9 @@ class MqttServer:
         self.app = app
         self.config = config or SessionConfig()
         self.recorder = recorder
+        self.transcript: Callable[[str, str, Packet], None] | None = None
+        """Called with (peer address, "in" | "out", packet) for every packet of every connection
+        made after it is set (evidence: the harness's MQTT transcript)."""
         self.sessions: dict[str, Session] = {}
         """Connected sessions by client identifier."""
         self._connections: set[_Connection] = set()
@@ -169,6 +175,18 @@ class MqttServer:
         for server in self._tcp:
             await server.wait_closed()
         self._tcp.clear()
+
+    def _recorder_for(self, peer: str) -> Recorder | None:
+        recorder, transcript = self.recorder, self.transcript
+        if transcript is None:
+            return recorder
+
+        def record(direction: str, packet: Packet) -> None:
+            if recorder is not None:
+                recorder(direction, packet)
+            transcript(peer, direction, packet)
+
+        return record
 
     # -- client identifiers ------------------------------------------------------------------
     def _claim(self, session: Session) -> None:

@@ -17,7 +17,9 @@ TOKEN_PATH = "/api/oauth2/token"
 HUBS_PATH = "/api/cassia/hubs"
 
 
-def _token_request(ctx: AcCtx, secret: str | None = None, grant: str = "client_credentials") -> None:
+def _token_request(
+    ctx: AcCtx, secret: str | None = None, grant: str = "client_credentials"
+) -> None:
     bed = ctx.bed
     pair = f"{bed.client_id}:{bed.secret if secret is None else secret}"
 

@@ -58,9 +58,7 @@ def messages(ctx: AcCtx, kind: str, since: float = 0.0) -> list[Received]:
 def addresses(message: dict[str, Any]) -> list[str]:
     items = message.get("bdaddrs")
     items = items if isinstance(items, list) else [items] if isinstance(items, dict) else []
-    return [
-        norm_mac(i.get("bdaddr") or i.get("bdad") or "") for i in items if isinstance(i, dict)
-    ]
+    return [norm_mac(i.get("bdaddr") or i.get("bdad") or "") for i in items if isinstance(i, dict)]
 
 
 def scans_of(ctx: AcCtx, name: str, router: str | None = None, since: float = 0.0) -> list[Any]:
@@ -129,6 +127,11 @@ def _(ctx: AcCtx, routers: list[str]) -> None:
 @when("a client opens the combined scan on every router with:")
 def _(ctx: AcCtx, datatable: list[list[str]]) -> None:
     scan_open(ctx, None, table_options(datatable))
+
+
+@when(step_text("a client opens the combined scan on router {routers:Names} with:"))
+def _(ctx: AcCtx, routers: list[str], datatable: list[list[str]]) -> None:
+    scan_open(ctx, routers, table_options(datatable))
 
 
 @when("a client closes the combined scan on every router")
@@ -206,8 +209,7 @@ def _(ctx: AcCtx, name: str) -> None:
 # -- scans ------------------------------------------------------------------------------------
 @then(
     step_text(
-        'the combined stream reports "{name:Q}" from router "{router:Q}" within {seconds:N} '
-        "seconds"
+        'the combined stream reports "{name:Q}" from router "{router:Q}" within {seconds:N} seconds'
     )
 )
 def _(ctx: AcCtx, name: str, router: str, seconds: float) -> None:
@@ -220,7 +222,9 @@ def _(ctx: AcCtx, name: str, router: str, seconds: float) -> None:
 def _(ctx: AcCtx, names: list[str]) -> None:
     wanted = {norm_mac(ctx.address(n)) for n in names}
     seen = {a for e in messages(ctx, "scan") for a in addresses(e.data)}
-    expect(seen == wanted, sorted(ctx.name_of(a) for a in wanted), sorted(ctx.name_of(a) for a in seen))
+    expect(
+        seen == wanted, sorted(ctx.name_of(a) for a in wanted), sorted(ctx.name_of(a) for a in seen)
+    )
 
 
 @then(step_text('the combined stream reports no scan of "{name:Q}"'))
@@ -313,13 +317,21 @@ def _(ctx: AcCtx, name: str, router: str, seconds: float) -> None:
             if norm_mac(str(m.get("device", ""))) == address
         ]
 
-    expect(ctx.wait_until(lambda: bool(found()), seconds, live(ctx)), "notifications", live(ctx).describe())
+    expect(
+        ctx.wait_until(lambda: bool(found()), seconds, live(ctx)),
+        "notifications",
+        live(ctx).describe(),
+    )
     for message in found():
         missing = missing_fields(message, NOTIFICATION_FIELDS)
         expect(not missing, f"{', '.join(NOTIFICATION_FIELDS)}", f"missing {missing}")
 
 
-@then(step_text("no {kind} message of router {routers:Names} arrives {seconds:N} seconds after the switch"))
+@then(
+    step_text(
+        "no {kind} message of router {routers:Names} arrives {seconds:N} seconds after the switch"
+    )
+)
 def _(ctx: AcCtx, kind: str, routers: list[str], seconds: float) -> None:
     data_type = {"notification": "notification", "connection": "connection_state"}[kind]
     since = ctx.marks["switch"] + SETTLE_S
@@ -351,9 +363,7 @@ def _(ctx: AcCtx, name: str, state: str, router: str, seconds: float) -> None:
 
 
 @then(
-    step_text(
-        'the combined stream reports router "{router:Q}" {status} within {seconds:N} seconds'
-    )
+    step_text('the combined stream reports router "{router:Q}" {status} within {seconds:N} seconds')
 )
 def _(ctx: AcCtx, router: str, status: str, seconds: float) -> None:
     since = ctx.marks.get("fault", 0.0)
@@ -383,3 +393,11 @@ def _(ctx: AcCtx, seconds: int) -> None:
     expect(len(beats) >= 2, "keep-alive messages", f"{len(beats)} in {recorder.describe()}")
     gaps = [b - a for a, b in zip([recorder.events[0].t, *beats], beats, strict=False)]
     expect(max(gaps) <= seconds + 1.0, f"at most {seconds} s apart", [round(g, 1) for g in gaps])
+
+
+@then(step_text("the combined stream reports every one of the {count:I} peripherals"))
+def _(ctx: AcCtx, count: int) -> None:
+    seen = {a for e in messages(ctx, "scan") for a in addresses(e.data)}
+    wanted = {norm_mac(ctx.address(f"Crowd-{i}")) for i in range(1, count + 1)}
+    missing = sorted(ctx.name_of(a) for a in wanted - seen)
+    expect(not missing, f"all {count} reported", f"{len(missing)} missing: {missing[:10]}")

@@ -20,7 +20,17 @@ from features.ble_ac.steps.support import (
 
 HUBS = "/api/cassia/hubs"
 HUB_STATUS_PATH = "/api/cassia/hubStatus"
-STATUS_FIELDS = ("model", "ip", "mac", "version", "uptime", "user", "localip", "whitelist", "status")
+STATUS_FIELDS = (
+    "model",
+    "ip",
+    "mac",
+    "version",
+    "uptime",
+    "user",
+    "localip",
+    "whitelist",
+    "status",
+)
 UNKNOWN_ROUTER = "CC:1B:E0:0F:FF:FE"
 
 

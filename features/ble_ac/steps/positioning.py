@@ -52,7 +52,9 @@ def _(ctx: AcCtx, router: str) -> None:
 
 def _keyed(body: Any) -> dict[str, Any]:
     """An object keyed by MAC, keys normalised (the seed's example spaces them oddly)."""
-    return {norm_mac(k).replace(" ", ""): v for k, v in body.items()} if isinstance(body, dict) else {}
+    return (
+        {norm_mac(k).replace(" ", ""): v for k, v in body.items()} if isinstance(body, dict) else {}
+    )
 
 
 @then(step_text('the answer places "{name:Q}" at router "{router:Q}"'))
@@ -67,7 +69,7 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
     )
 
 
-@then(step_text('the answer lists {names:Names}'))
+@then(step_text("the answer lists {names:Names}"))
 def _(ctx: AcCtx, names: list[str]) -> None:
     body = _body(ctx)
     listed = [norm_mac(d) for d in body] if isinstance(body, list) else []

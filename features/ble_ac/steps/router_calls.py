@@ -92,9 +92,7 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
 
 @when(step_text('a client disconnects "{name:Q}" through router "{router:Q}"'))
 def _(ctx: AcCtx, name: str, router: str) -> None:
-    ctx.request(
-        "DELETE", f"/api/gap/nodes/{ctx.address(name)}/connection", on_router(ctx, router)
-    )
+    ctx.request("DELETE", f"/api/gap/nodes/{ctx.address(name)}/connection", on_router(ctx, router))
 
 
 def connected_on(ctx: AcCtx, router: str) -> list[str]:
@@ -129,9 +127,11 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
 def _(ctx: AcCtx, uuid: str) -> None:
     status_is(ctx, 200)
     body = ctx.json()
-    uuids = [str(s.get("uuid", "")).lower() for s in body if isinstance(s, dict)] if isinstance(
-        body, list
-    ) else []
+    uuids = (
+        [str(s.get("uuid", "")).lower() for s in body if isinstance(s, dict)]
+        if isinstance(body, list)
+        else []
+    )
     expect(any(u[4:8] == uuid.lower() for u in uuids), f"service {uuid}", uuids)
 
 
@@ -192,9 +192,7 @@ def _(ctx: AcCtx, kind: str, router: str) -> None:
     if kind not in STREAM_PATHS:
         raise ValueError(f"which stream? {kind!r}; accepted: {', '.join(STREAM_PATHS)}")
     path, params = STREAM_PATHS[kind]
-    ctx.open_stream(
-        RELAYED.format(kind=kind, router=router), path, on_router(ctx, router, params)
-    )
+    ctx.open_stream(RELAYED.format(kind=kind, router=router), path, on_router(ctx, router, params))
 
 
 def _relayed(ctx: AcCtx, kind: str, router: str) -> Any:
@@ -204,7 +202,9 @@ def _relayed(ctx: AcCtx, kind: str, router: str) -> Any:
 
 
 @then(
-    step_text('the scan stream of router "{router:Q}" reports "{name:Q}" within {seconds:N} seconds')
+    step_text(
+        'the scan stream of router "{router:Q}" reports "{name:Q}" within {seconds:N} seconds'
+    )
 )
 def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
     recorder = _relayed(ctx, "scan", router)
@@ -231,7 +231,9 @@ def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
             for e in recorder.events
         )
 
-    expect(ctx.wait_until(seen, seconds, recorder), f"a notification of {name}", recorder.describe())
+    expect(
+        ctx.wait_until(seen, seconds, recorder), f"a notification of {name}", recorder.describe()
+    )
 
 
 @then(
@@ -253,3 +255,92 @@ def _(ctx: AcCtx, router: str, name: str, state: str, seconds: float) -> None:
         )
 
     expect(ctx.wait_until(seen, seconds, recorder), f"{name} {state}", recorder.describe())
+
+
+@when(step_text('a client reboots router "{router:Q}" through the controller'))
+def _(ctx: AcCtx, router: str) -> None:
+    ctx.marks["fault"] = ctx.now
+    ctx.request("POST", "/api/cassia/reboot", on_router(ctx, router))
+
+
+@when(step_text('a client batch-connects "{name:Q}" through router "{router:Q}"'))
+def _(ctx: AcCtx, name: str, router: str) -> None:
+    ctx.request(
+        "POST",
+        "/api/gap/batch-connect",
+        on_router(ctx, router),
+        json_body={
+            "list": [{"type": ctx.address_type(name), "addr": ctx.address(name)}],
+            "timeout": "5000",
+        },
+    )
+
+
+@when(step_text('a client empties the batch-connect queue of router "{router:Q}"'))
+def _(ctx: AcCtx, router: str) -> None:
+    ctx.request("DELETE", "/api/gap/batch-connect", on_router(ctx, router))
+
+
+@when(step_text('a client makes router "{router:Q}" advertise through the controller'))
+def _(ctx: AcCtx, router: str) -> None:
+    ctx.request(
+        "GET",
+        "/api/advertise/start",
+        on_router(
+            ctx,
+            router,
+            {"interval": "200", "ad_type": "0", "ad_data": "0201060503AAFEBBFE", "resp_data": ""},
+        ),
+    )
+
+
+@when(step_text('a client stops the advertising of router "{router:Q}" through the controller'))
+def _(ctx: AcCtx, router: str) -> None:
+    ctx.request("GET", "/api/advertise/stop", on_router(ctx, router))
+
+
+@when(step_text('a client reads the RSSI of "{name:Q}" through router "{router:Q}"'))
+def _(ctx: AcCtx, name: str, router: str) -> None:
+    ctx.request("GET", f"/api/gap/nodes/{ctx.address(name)}/rssi", on_router(ctx, router))
+
+
+@then(step_text('the answer is an RSSI reading of "{name:Q}"'))
+def _(ctx: AcCtx, name: str) -> None:
+    status_is(ctx, 200)
+    body = ctx.json()
+    expect(
+        isinstance(body, dict)
+        and norm_mac(body.get("id", "")) == norm_mac(ctx.address(name))
+        and isinstance(body.get("rssi"), int),
+        f'{{"id": "{ctx.address(name)}", "rssi": <dBm>}}',
+        str(body)[:200],
+    )
+
+
+@when(step_text('a client opens the RSSI stream of router "{router:Q}"'))
+def _(ctx: AcCtx, router: str) -> None:
+    ctx.open_stream(
+        RELAYED.format(kind="rssi", router=router),
+        "/api/gap/rssi",
+        on_router(ctx, router, {"rssi_interval": "1000"}),
+    )
+
+
+@then(
+    step_text(
+        'the RSSI stream of router "{router:Q}" reports "{name:Q}" within {seconds:N} seconds'
+    )
+)
+def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
+    recorder = _relayed(ctx, "rssi", router)
+    address = norm_mac(ctx.address(name))
+
+    def seen() -> bool:
+        return any(
+            isinstance(e.data, dict) and norm_mac(e.data.get("id", "")) == address
+            for e in recorder.events
+        )
+
+    expect(
+        ctx.wait_until(seen, seconds, recorder), f"an RSSI report of {name}", recorder.describe()
+    )

@@ -106,9 +106,7 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
     expect(found == [router], f"{name} connected through {router} only", found)
 
 
-@then(
-    step_text('"{name:Q}" is connected through router "{router:Q}" within {seconds:N} seconds')
-)
+@then(step_text('"{name:Q}" is connected through router "{router:Q}" within {seconds:N} seconds'))
 def _(ctx: AcCtx, name: str, router: str, seconds: float) -> None:
     address = norm_mac(ctx.address(name))
     ok = ctx.wait_until(lambda: address in connected_on(ctx, router), seconds)

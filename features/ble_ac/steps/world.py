@@ -142,3 +142,21 @@ def _(ctx: AcCtx, router: str) -> None:
 @when(step_text('router "{router:Q}" is powered again'))
 def _(ctx: AcCtx, router: str) -> None:
     _fault(ctx, "router_power", router, on=True)
+
+
+@given(step_text("{count:I} peripherals spread over the routers' area"))
+def _(ctx: AcCtx, count: int) -> None:
+    """Named Crowd-1 ... Crowd-<count>, advertising every second, on a grid covering the box
+    around the routers (5 m beyond them on every side)."""
+    spots = [ctx.router_at(r) for r in ctx.bed.router_names()]
+    xs, ys = [p[0] for p in spots], [p[1] for p in spots]
+    x0, y0, x1, y1 = min(xs) - 5, min(ys) - 5, max(xs) + 5, max(ys) + 5
+    side = max(1, math.ceil(math.sqrt(count)))
+    for i in range(count):
+        spec = sensor_spec(ctx, f"Crowd-{i + 1}", 1.0)
+        spec["position"] = [
+            round(x0 + (x1 - x0) * (i % side + 0.5) / side, 3),
+            round(y0 + (y1 - y0) * (i // side + 0.5) / side, 3),
+            0.0,
+        ]
+        ctx.place(spec)
