@@ -37,6 +37,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "1,000 advertisers at 1 Hz, name-filtered scan "
         "SSE, 60 simulated s (target >= 10x, < 150 MiB)",
     ),
+    "ble-ac": (
+        "benchmarks.ble_ac:ble_ac",
+        "10 routers and 2,000 peripherals (tags advertising every 5 s) on one access "
+        "controller's combined stream, 300 simulated s: events per wall s, on-air to stream "
+        "latency (virtual) (target >= 10x)",
+    ),
     "rs485-poll": (
         "benchmarks.rs485:rs485_poll",
         "16 RS485 buses x 32 pymodbus slaves at 9600 "

@@ -2,7 +2,8 @@
 
     hil conformance [--profile P] [--sut builtin|FILE] [--clock virtual|real] [--seed N]
                     [-k EXPR] [-n N] [-q] [--reports DIR]
-    hil serve ble-router|connect-master|rs485 [--host H] [--port P] [--control-port P]
+    hil serve ble-router|ble-ac|connect-master|rs485|mqtt-platform|mqtt-gateway
+              [--host H] [--port P] [--control-port P]
               [--seed N] [--scale X] [--duration S] [--scenario NAME|FILE] [system options]
     hil scenario run NAME|FILE [--seed N] [--duration S] [--trace PATH]
     hil selfcheck [--profile P] [--deviation NAME ...] [--full] [-q] [--json] [--target PCT]
@@ -33,6 +34,12 @@ SERVED: dict[str, tuple[str, str, str]] = {
         "the reference BLE router and its simulated peripherals (HTTP, SSE)",
         "the router API",
     ),
+    "ble-ac": (
+        "scenarios.ble_ac.serve",
+        "the reference BLE access controller, its routers and their simulated peripherals "
+        "(HTTP, SSE)",
+        "the controller's API",
+    ),
     "connect-master": (
         "scenarios.connect_master.serve",
         "the master gateway, two device gateways and their terminals (gRPC)",
@@ -42,6 +49,16 @@ SERVED: dict[str, tuple[str, str, str]] = {
         "scenarios.rs485.serve",
         "an RS485 line of Modbus slaves or OSDP readers (RTU over TCP, pseudo-terminal)",
         "the line's RTU-over-TCP bridge",
+    ),
+    "mqtt-platform": (
+        "scenarios.mqtt_gateway.serve_platform",
+        "the MQTT gateway platform emulator (ThingsBoard gateway API) and its control API",
+        "the platform's MQTT listener",
+    ),
+    "mqtt-gateway": (
+        "scenarios.mqtt_gateway.serve_gateway",
+        "the reference MQTT gateway with its simulated meters and BLE sensor, and a platform",
+        "the platform's MQTT listener (without --broker)",
     ),
 }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +58,8 @@ class EndpointSchema:
     fields: Mapping[str, Field]
     capabilities: tuple[str, ...]  # the capabilities scenarios of this profile may need
     bridge: tuple[str, ...] = ()  # an outside SUT declares exactly one of these fields
+    # fields an outside SUT must declare, by its role (e.g. a platform's MQTT address)
+    by_role: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # -- value checks -------------------------------------------------------------------------------
@@ -124,6 +126,50 @@ def _declared_devices(value: Any) -> bool:
     return True
 
 
+def _gateway_list(value: Any) -> bool:
+    """Declared gateways: ``[{name, token, tenant?}]``."""
+    if not isinstance(value, list):
+        return False
+    for index, item in enumerate(value):
+        if (
+            not isinstance(item, Mapping)
+            or not _text(item.get("name"))
+            or not _text(item.get("token"))
+        ):
+            raise ValueError(
+                f"gateways[{index}] is {_shown(item)}; accepted: a mapping with name and token "
+                "(and tenant)"
+            )
+        unknown = sorted(set(item) - {"name", "token", "tenant"})
+        if unknown:
+            raise ValueError(
+                f"gateways[{index}] has unknown field(s) {', '.join(unknown)}; accepted: name, "
+                "token, tenant"
+            )
+    return True
+
+
+def _meter_list(value: Any) -> bool:
+    """The meters an outside gateway bridges: ``[{name, unit}]``."""
+    if not isinstance(value, list) or not value:
+        return False
+    for index, item in enumerate(value):
+        if (
+            not isinstance(item, Mapping)
+            or not _text(item.get("name"))
+            or not _integer(1, 247)(item.get("unit"))
+        ):
+            raise ValueError(
+                f"meters[{index}] is {_shown(item)}; accepted: a mapping with name (text) and "
+                "unit (1-247)"
+            )
+    return True
+
+
+def _mapping(value: Any) -> bool:
+    return isinstance(value, Mapping) and bool(value)
+
+
 def _device_path(value: str, where: str = "") -> Target:
     return Target(where, value, path=value)
 
@@ -159,6 +205,26 @@ _BLE_CAPABILITIES = (
     "load",
 )
 
+_AC_CAPABILITIES = (
+    "oauth2",
+    "token-expiry",
+    "hubs",
+    "hub-status",
+    "router-calls",
+    "combined",
+    "combined-scan",
+    "combined-scan-203",
+    "combined-scan-211",
+    "auto-selection",
+    "auto-selection-211",
+    "roaming",
+    "positioning",
+    "router-faults",
+    "reboot",
+    "world-control",
+    "load",
+)
+
 SCHEMAS: dict[str, EndpointSchema] = {
     schema.profile: schema
     for schema in (
@@ -170,6 +236,17 @@ SCHEMAS: dict[str, EndpointSchema] = {
                 "time_scale": _TIME_SCALE,
             },
             _BLE_CAPABILITIES,
+        ),
+        EndpointSchema(
+            "ble-ac",
+            {
+                "base_url": replace(_URL, required=True),
+                "client_id": replace(_NAME, required=True),
+                "secret": replace(_NAME, required=True),
+                "world_control": _URL,
+                "time_scale": _TIME_SCALE,
+            },
+            _AC_CAPABILITIES,
         ),
         EndpointSchema(
             "connect-master",
@@ -200,6 +277,44 @@ SCHEMAS: dict[str, EndpointSchema] = {
                 "rs485-slave-bus",
                 "load",
             ),
+        ),
+        EndpointSchema(
+            "mqtt-gateway",
+            {
+                # SUT = a platform: where its MQTT listens, how the harness gets gateways
+                "mqtt": _ADDRESS,
+                "tls": Field("true or false", lambda v: isinstance(v, bool)),
+                "ca": Field("a file path (PEM) of the CA to trust for tls", _text),
+                "control_url": _URL,
+                "admin_key": _NAME,
+                "gateways": Field("a list of {name, token, tenant?}", _gateway_list),
+                # SUT = a gateway: how to run it, what it bridges and calls things
+                "process": Field(
+                    "a mapping: how to install, start and stop the outside gateway", _mapping
+                ),
+                "gateway": _NAME,
+                "meters": Field("a non-empty list of {name, unit}", _meter_list),
+                "ticks_key": _NAME,
+                "setpoint_key": _NAME,
+                "serial_key": _NAME,
+                "rpc_write": _NAME,
+                "rpc_read": _NAME,
+                "start_timeout_s": Field("a number of seconds > 0", _positive),
+                "time_scale": _TIME_SCALE,
+            },
+            (
+                "mqtt-gateway-role",
+                "mqtt-platform-role",
+                "mqtt-platform-control",
+                "mqtt-v311",
+                "mqtt-tenants",
+                "mqtt-modbus",
+                "mqtt-ble",
+                "mqtt-attribute-request",
+                "mqtt-gateway-claim",
+                "mqtt-network-faults",
+            ),
+            by_role={"gateway": ("process",), "server": ("mqtt",), "platform": ("mqtt",)},
         ),
         EndpointSchema(
             "rs485-modbus",
@@ -286,6 +401,12 @@ def check_declaration(
             f"with {_field_list(schema)}"
         )
     _check_block(block, schema.fields, f"{at}: endpoints.{profile}", outside=not sut.builtin)
+    for name in () if sut.builtin else schema.by_role.get(sut.role, ()):
+        if name not in block:
+            raise SutError(
+                f"{at}: endpoints.{profile}.{name} is missing; a SUT of role {sut.role} declares "
+                f"it ({schema.fields[name].accepted})"
+            )
     if schema.bridge and not sut.builtin:
         given = [key for key in schema.bridge if key in block]
         if len(given) != 1:

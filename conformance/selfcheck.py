@@ -31,11 +31,12 @@ from typing import Any, TextIO
 import yaml
 
 from conformance.deviations import Deviation, DeviationCatalog, load_deviations
-from conformance.run import NothingSelected, run_conformance
+from conformance.run import LOG_FILE, NothingSelected, run_conformance
 from conformance.sut import SutDeclaration, SutError, deviant, load_sut, sut_data
 
 SCHEMA = "gateway-hil/selfcheck/1"
 CAUGHT = ("fail", "deviates", "error")  # verdicts that mean "the suite noticed"
+BROKEN = (2, 3, 4)  # pytest's exit codes when the run itself broke (interrupted, internal, usage)
 DEFAULT_TARGET = 95.0
 BASELINE = "baseline"
 
@@ -109,15 +110,23 @@ class SelfcheckResult:
         return {r: v for r, v in self.baseline.executed().items() if v != "pass"}
 
     @property
+    def not_run(self) -> list[str]:
+        """Deviations whose run could not be made (counted as missed)."""
+        return [o.deviation.name for o in self.outcomes if o.run.error]
+
+    @property
     def exit_code(self) -> int:
-        """0 when the target is met over a clean baseline, else 1."""
-        return 0 if self.percent >= self.target and not self.baseline_problems() else 1
+        """0 when the target is met over a clean baseline and every run could be made, else 1."""
+        met = self.percent >= self.target and not self.not_run
+        return 0 if met and not self.baseline_problems() else 1
 
     def summary(self) -> str:
         known = [o for o in self.outcomes if o.deviation.known_fault]
         text = f"caught {self.caught} of {self.total} ({self.percent:.1f} %)"
         if known:
             text += f"; known field faults {sum(o.caught for o in known)} of {len(known)}"
+        if self.not_run:
+            text += f"; {len(self.not_run)} could not run"
         return text + f"; target {self.target:g} %"
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,20 +256,25 @@ def _run(
         outcome.error = f"the run could not be made: {exc}"
     else:
         outcome.run_dir = run_dir
-        outcome.verdicts = _verdicts(run_dir / "results.json")
+        data = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        code = data.get("pytest_exit_code")
+        if code in BROKEN:  # no verdict of this run says anything about the deviation
+            outcome.error = f"pytest stopped with exit code {code}: {_last_line(run_dir)}"
+        else:
+            outcome.verdicts = {str(r["id"]): str(r["verdict"]) for r in data["requirements"]}
     outcome.seconds = time.monotonic() - started
     return outcome
 
 
-def _verdicts(path: Path) -> dict[str, str]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(r["id"]): str(r["verdict"]) for r in data.get("requirements", [])}
+def _last_line(run_dir: Path) -> str:
+    lines = (run_dir / LOG_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    return next((line.strip("= ") for line in reversed(lines) if line.strip()), "see its log")
 
 
 def _line(outcome: DeviationOutcome) -> str:
     d = outcome.deviation
     if outcome.run.error:
-        verdict = f"MISSED ({outcome.run.error})"
+        verdict = f"NOT RUN ({outcome.run.error})"
     elif outcome.caught:
         verdict = "caught by " + ", ".join(outcome.caught_by)
     else:
@@ -274,7 +288,7 @@ def format_table(result: SelfcheckResult) -> str:
     for o in result.outcomes:
         d = o.deviation
         if o.run.error:
-            found = f"MISSED: {o.run.error}"
+            found = f"NOT RUN, counted missed: {o.run.error}"
         elif o.caught:
             found = ", ".join(o.caught_by)
             if o.silent:

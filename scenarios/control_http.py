@@ -23,7 +23,7 @@ from devices.protocols.openapi import JSON, Answer, Param, json_answer
 from sim.world import World
 
 MAX_COORDINATE_M = 1e6
-_WHOLE = re.compile(r"[0-9]{1,9}")
+WHOLE = re.compile(r"[0-9]{1,9}")  # a whole number in a path or body: ASCII digits
 
 
 class Refused(Exception):
@@ -120,7 +120,7 @@ def flag(body: dict[str, Any], key: str, default: bool | None = None) -> bool:
 
 def whole_number(value: Any, name: str, lo: int, hi: int) -> int:
     """A JSON integer or a string of ASCII digits, within ``lo..hi``."""
-    if isinstance(value, str) and _WHOLE.fullmatch(value):
+    if isinstance(value, str) and WHOLE.fullmatch(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise Refused(f"{name} must be a whole number from {lo} to {hi}, got {shown(value)}")
@@ -130,7 +130,7 @@ def whole_number(value: Any, name: str, lo: int, hi: int) -> int:
 def path_number(request: web.Request, key: str, status: int = 400) -> int:
     """A decimal number in the path (ASCII digits, at most nine)."""
     text = request.match_info[key]
-    if not _WHOLE.fullmatch(text):
+    if not WHOLE.fullmatch(text):
         raise Refused(f"{key} must be a number, got {shown(text)}", status)
     return int(text)
 

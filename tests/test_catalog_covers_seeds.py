@@ -5,6 +5,9 @@ catalog that forgets a call fails here; without the seeds the tests skip.
 
 - Seed 000 (Connect Master): every call is a `### <Name>` heading; the facts sheet lists the same
   calls as the ConnectMaster rpcs.
+- Seed 001 (ThingsBoard gateway MQTT API): every `v1/gateway/...` topic the seed names; the
+  facts sheet adds the gateway's own device API topic of getSessionLimits, which `covers` may
+  name too (nothing else).
 - Seed 002 (BLE router): a router endpoint of the local API is one the seed gives under a
   `Local:` label (or, for the login, as a bare `http://{gateway ip}/...` URL after "send a POST
   request"). APIs the seed offers only through the access controller ("only available through
@@ -31,6 +34,8 @@ _HEADING = re.compile(r"^### (\w+)\s*$", re.MULTILINE)
 _LOCAL = re.compile(r"^(GET|POST|PUT|DELETE) http://\{[^}]+\}(/\S*)")
 _BARE_LOCAL = re.compile(r"^http://\{gateway ip\}(/\S*)$")
 _METHOD_WORD = re.compile(r"\b(GET|POST|PUT|DELETE) request\b")
+_GATEWAY_TOPIC = re.compile(r"v1/gateway/[a-z/]+[a-z]")
+_DEVICE_TOPIC = re.compile(r"v1/devices/me/[a-z/]+/<n>")
 _AC = re.compile(r"\b(GET|POST|PUT|DELETE) http://\{your AC domain\}/api(/\S*)")
 
 
@@ -155,3 +160,31 @@ def test_endpoint_names_keep_selectors_and_drop_options() -> None:
         "Send the POST request to the login API. For example:\nhttp://{gateway ip}/cassia/login\n"
     )
     assert local_endpoints(seed) == {"GET /x/<n>?uuid=<uuid>", "POST /cassia/login"}
+
+
+def gateway_topics(text: str) -> set[str]:
+    return set(_GATEWAY_TOPIC.findall(text))
+
+
+def test_every_gateway_topic_is_named_by_a_requirement(documents: Documents) -> None:
+    catalog = load_catalog("mqtt-gateway")
+    topics = gateway_topics(seed_text(documents, catalog))
+    for expected in ("v1/gateway/connect", "v1/gateway/attributes/request", "v1/gateway/claim"):
+        assert expected in topics
+    assert len(topics) == 8, topics
+    assert sorted(topics - covered(catalog)) == []
+    facts = documents.shared / "specs" / "thingsboard-gateway-facts.md"
+    extra = (
+        set(_DEVICE_TOPIC.findall(facts.read_text(encoding="utf-8"))) if facts.is_file() else set()
+    )
+    assert "v1/devices/me/rpc/request/<n>" in extra or not facts.is_file()
+    assert sorted(covered(catalog) - topics - extra) == [], "covers names a topic no document has"
+
+
+def test_gateway_topics_are_read_whole() -> None:
+    text = "Topic: v1/gateway/attributes/request\n`v1/gateway/rpc`, and v1/gateway/connect."
+    assert gateway_topics(text) == {
+        "v1/gateway/attributes/request",
+        "v1/gateway/rpc",
+        "v1/gateway/connect",
+    }

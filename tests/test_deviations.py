@@ -4,9 +4,11 @@ and a few of the BLE router's hooks seen from outside."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from conformance.sut import SutError, deviant, load_sut, parse_sut, sut_data
 from devices.deviations import NO_DEVIATIONS, DeviationError, Deviations
 from devices.gateways.ble_router.deviations import DEVIATIONS, bent_scan_filter, ble_deviations
 from devices.gateways.ble_router.scan_filter import parse_filter
-from tests.served import ROOT
+from tests.served import ROOT, served
 
 PROFILES = list_deviation_profiles()
 FEATURES = ROOT / "features"
@@ -227,7 +229,12 @@ def test_serve_refuses_an_unknown_deviation_in_one_line(system: str, message: st
     assert "listening" not in proc.stdout
 
 
-def test_every_ble_deviation_is_documented_in_serve_help() -> None:
-    shown = _hil("serve", "ble-router", "--help").stdout
-    assert "--deviate NAME" in shown
-    assert DEVIATIONS  # the names themselves are listed by the error for an unknown one
+def test_serve_deviates_as_told() -> None:
+    assert "--deviate NAME" in _hil("serve", "ble-router", "--help").stdout
+    args = ["--port", "0", "--control-port", "0", "--peripherals", "0", "--duration", "30"]
+    with served("ble-router", *args, "--deviate", "info-version-missing") as running:
+        assert "deviating on purpose: info-version-missing" in running.output
+        with urllib.request.urlopen(f"{running.address('api')}/cassia/info", timeout=10) as r:
+            info = json.loads(r.read())
+    assert "mac" in info and "version" not in info
+    assert "info-version-missing" in DEVIATIONS

@@ -1,5 +1,6 @@
-"""OSDP on the RS485 line: libosdp on the world's clock, Wiegand framing, bad input, determinism,
-and the rs485-osdp profile judging readers served by another process behind a pty bridge."""
+"""OSDP on the RS485 line: libosdp on the world's clock, Wiegand framing, bad input (and the
+packets that would crash libosdp), determinism, and the rs485-osdp profile judging readers
+served by another process behind a pty bridge."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import yaml
 from devices.protocols import osdp_frame
 from devices.rs485 import osdp_clock
 from devices.rs485.osdp_cp import OsdpControlPanel, PdConfig
+from devices.rs485.osdp_guard import CRASHING_COMMANDS, PacketGuard
 from devices.rs485.osdp_pd import OsdpReader, ReaderSpec, parse_wiegand26, wiegand26
+from devices.rs485.raw_port import RawPort
 from sim.rs485 import Rs485Bus
 from sim.world import World
 from tests.served import served
@@ -193,3 +196,37 @@ def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
     far_traces = [t.read_text() for t in (tmp_path / "evidence").rglob("sut-world-trace.jsonl")]
     assert any('"event": "card"' in t for t in far_traces)
     assert any('"event": "tamper"' in t and '"event": "keypad"' in t for t in far_traces)
+
+
+def test_a_guard_keeps_the_packets_that_crash_libosdp_from_it() -> None:
+    """libosdp 3.2.9 enforcing the secure channel segfaults on a plain packet with a command
+    code it does not implement; the reader answers it with osdp_NAK 3 instead, also when the
+    packet's head is split over two line frames."""
+    guard = PacketGuard(1)
+    poll = osdp_frame.build(1, 0x05, b"\x60")
+    assert guard.screen(poll) == (poll, None)
+    unknown = osdp_frame.build(0x7F, 0x06, b"\x71\x22")
+    assert guard.screen(b"\xff" + unknown) == (b"", osdp_frame.build(0xFF, 0x06, b"\x41\x03"))
+    secure = osdp_frame.build(1, 0x0D, b"\x02\x15\x71" + bytes(4))
+    assert guard.screen(secure) == (secure, None)  # libosdp checks these itself
+    assert guard.screen(unknown[:5]) == (unknown[:5], None)
+    assert guard.screen(unknown[5:])[0] == b"" and guard.refused == 2
+    assert all(code in CRASHING_COMMANDS for code in (0x63, 0x6F, 0x7D, 0x81, 0xA0, 0xA6))
+
+
+@needs_world_clock
+def test_a_keyed_reader_answers_an_unknown_plain_command_and_stays_online() -> None:
+    with World(seed=6) as world:
+        bus = Rs485Bus(world, "line")
+        reader = OsdpReader(world, bus, ReaderSpec(1, KEY))
+        reader.start()
+        probe = RawPort(bus, "probe")
+        for code in sorted(CRASHING_COMMANDS):
+            packet = osdp_frame.build(1, 0x04, bytes([code]))
+            assert world.run(probe.exchange(packet, 0.1)) == [
+                osdp_frame.build(0x81, 0x04, b"\x41\x03")
+            ]
+        cp = OsdpControlPanel(world, bus, [PdConfig(1, KEY)])
+        assert world.run(cp.until(lambda: cp.online(1) and cp.sc_active(1), 5))
+        refused = world.trace.select(event="packet-refused")
+    assert len(refused) == len(CRASHING_COMMANDS)

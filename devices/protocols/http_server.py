@@ -27,12 +27,15 @@ import asyncio
 import email.utils
 import json
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from yarl import URL
+
+from devices.protocols import tls
 
 if TYPE_CHECKING:
     from sim.iplink import IpNetwork
@@ -60,10 +63,11 @@ class ServedApp:
     port: int
     net: IpNetwork | None = None
     site: web.TCPSite | None = None
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     async def close(self) -> None:
         if self.net is not None:
@@ -214,22 +218,28 @@ async def serve(
     port: int,
     net: IpNetwork | None = None,
     limits: ServerLimits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> ServedApp:
-    """Serve ``app`` at ``host:port`` — inside ``net`` when given, else on a real socket."""
+    """Serve ``app`` at ``host:port`` — inside ``net`` when given, else on a real socket; over
+    TLS with ``ssl_context`` (in the world through :mod:`devices.protocols.tls`)."""
     app.on_response_prepare.append(_stamp_date(world))
     runner = _Runner(app, limits or ServerLimits())
     await runner.setup()
+    scheme = "http" if ssl_context is None else "https"
     if net is not None:
         server = runner.server
         assert server is not None
-        net.listen(host, port, server)  # type: ignore[arg-type]
-        return ServedApp(runner, host, port, net=net)
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+        factory = (
+            server if ssl_context is None else tls.server_factory(world.loop, server, ssl_context)
+        )
+        net.listen(host, port, factory)  # type: ignore[arg-type]
+        return ServedApp(runner, host, port, net=net, scheme=scheme)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     await site.start()
     if port == 0:
         sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
         port = sockets[0].getsockname()[1]
-    return ServedApp(runner, host, port, site=site)
+    return ServedApp(runner, host, port, site=site, scheme=scheme)
 
 
 class JsonBodyError(ValueError):

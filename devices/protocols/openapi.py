@@ -202,3 +202,26 @@ def publish(app: web.Application, build: Callable[[], dict[str, Any]]) -> None:
         return web.json_response(built[0])
 
     app.router.add_get(OPENAPI_PATH, openapi)
+
+
+def lint(doc: Mapping[str, Any]) -> list[str]:
+    """What makes ``doc`` an unsound OpenAPI 3 document: a path parameter not declared, an
+    operation with no responses, an operationId used twice (empty when sound)."""
+    problems: list[str] = []
+    if not str(doc.get("openapi", "")).startswith("3."):
+        problems.append("openapi must name a 3.x version")
+    seen: set[str] = set()
+    for path, item in doc.get("paths", {}).items():
+        for method, op in item.items():
+            where = f"{method.upper()} {path}"
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            missing = set(_PATH_PARAM.findall(path)) - declared
+            if missing:
+                problems.append(f"{where}: path parameters {sorted(missing)} not declared")
+            if not op.get("responses"):
+                problems.append(f"{where}: no responses")
+            ident = op.get("operationId", "")
+            if ident in seen:
+                problems.append(f"{where}: operationId {ident!r} used twice")
+            seen.add(ident)
+    return problems

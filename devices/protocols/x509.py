@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +77,11 @@ class CertificateAuthority:
         self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
         self._serial = 1
 
-    def issue(self, cn: str, server: bool = False, grpc_wire: bool = False) -> Credential:
-        """A leaf certificate for ``cn``; server certificates name localhost and 127.0.0.1.
+    def issue(
+        self, cn: str, server: bool = False, grpc_wire: bool = False, dns_names: Sequence[str] = ()
+    ) -> Credential:
+        """A leaf certificate for ``cn``; server certificates name localhost and 127.0.0.1, and
+        ``dns_names`` besides (a service's domain names, which TLS clients check).
 
         ``grpc_wire``: an ECDSA P-256 key instead of Ed25519, because gRPC's TLS (BoringSSL)
         refuses Ed25519 handshake signatures; such leaves serve the real gRPC wire only, where
@@ -107,6 +111,7 @@ class CertificateAuthority:
             builder = builder.add_extension(
                 x509.SubjectAlternativeName(
                     [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                    + [x509.DNSName(name) for name in dns_names]
                 ),
                 False,
             )

@@ -17,7 +17,7 @@ from devices.rs485 import osdp_clock
 from devices.rs485.osdp_clock import osdp
 from devices.rs485.osdp_values import check_address, check_key
 
-__all__ = ["BusChannel", "Refresher", "check_address", "check_key"]
+__all__ = ["BusChannel", "Refresher", "Screen", "check_address", "check_key"]
 from sim.rs485 import BusPort, LineFrame, Rs485Bus
 from sim.uart import LineSettings
 from sim.world import World
@@ -25,8 +25,12 @@ from sim.world import World
 DEFAULT_TICK = 0.02
 
 
+# A line frame -> (what libosdp may read of it, a reply to drive instead of libosdp's)
+Screen = Callable[[bytes], tuple[bytes, bytes | None]]
+
+
 class BusChannel(osdp.Channel):  # type: ignore[misc]
-    """libosdp's byte stream on a bus port."""
+    """libosdp's byte stream on a bus port (``screen``: see :mod:`devices.rs485.osdp_guard`)."""
 
     def __init__(
         self,
@@ -34,13 +38,21 @@ class BusChannel(osdp.Channel):  # type: ignore[misc]
         name: str,
         settings: LineSettings | None = None,
         on_data: Callable[[], None] | None = None,
+        screen: Screen | None = None,
     ) -> None:
         super().__init__()
         self._rx = bytearray()
         self._on_data = on_data
+        self._screen = screen
         self.port: BusPort = bus.attach(name, self._on_frame, settings)
 
     def _on_frame(self, data: bytes, frame: LineFrame) -> None:
+        if self._screen is not None:
+            data, reply = self._screen(data)
+            if reply is not None:
+                self.port.send(reply)
+            if not data:
+                return
         self._rx.extend(data)
         if self._on_data is not None:
             self._on_data()

@@ -9,8 +9,10 @@ card number with both parity bits), or as any raw read (:meth:`OsdpReader.read_c
 pressed as a keypad event; a tamper switch as a local status report (``osdp_LSTATR``).
 
 With an SCBK the reader enforces the secure channel (``EnforceSecure``): a CP with another key
-cannot bring it online. Power off loses libosdp's state (sequence numbers, session keys), as a
-real reader's reboot does.
+cannot bring it online. Then a plain packet with a command code libosdp does not implement is
+answered with osdp_NAK before libosdp sees it (libosdp 3.2.9 crashes on it:
+:mod:`devices.rs485.osdp_guard`). Power off loses libosdp's state (sequence numbers, session
+keys), as a real reader's reboot does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices.rs485.osdp_clock import osdp
+from devices.rs485.osdp_guard import PacketGuard
 from devices.rs485.osdp_link import BusChannel, Refresher, check_address, check_key
 from sim.rs485 import Rs485Bus
 from sim.world import World
@@ -131,6 +134,7 @@ class OsdpReader:
         self.log_level = log_level
         self.state = ReaderState()
         self._pd: Any = None
+        self._guard: PacketGuard | None = None
         self._channel: BusChannel | None = None
         self._refresher: Refresher | None = None
         world.add_node(self)
@@ -142,7 +146,9 @@ class OsdpReader:
             return
         spec = self.spec
         flags = [osdp.LibFlag.EnforceSecure] if spec.scbk is not None else []
-        channel = BusChannel(self.bus, self.name, on_data=self._kick)
+        self._guard = PacketGuard(spec.address) if spec.scbk is not None else None
+        screen = self._screen if self._guard is not None else None
+        channel = BusChannel(self.bus, self.name, on_data=self._kick, screen=screen)
         info = osdp.PDInfo(
             spec.address,
             channel,
@@ -177,6 +183,13 @@ class OsdpReader:
     def _kick(self) -> None:
         if self._refresher is not None:
             self._refresher.kick()
+
+    def _screen(self, data: bytes) -> tuple[bytes, bytes | None]:
+        assert self._guard is not None
+        data, reply = self._guard.screen(data)
+        if reply is not None:
+            self.world.trace.emit(self.name, "osdp", "packet-refused", reason="unknown command")
+        return data, reply
 
     # -- what libosdp reports ----------------------------------------------------------------
     def online(self) -> bool:

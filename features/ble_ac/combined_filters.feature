@@ -19,7 +19,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "HR-1" and "HR-2"
 
-  @req:AC-FILT-002 @needs:combined-scan-2.0 @needs:world-control
+  @req:AC-FILT-002 @needs:combined-scan-203 @needs:world-control
   Scenario Outline: filter_name takes a prefix or a suffix
     Given a peripheral "Thermo-1" 2 m from router "A"
     And a peripheral "Thermo-2" 2 m from router "A"
@@ -44,7 +44,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "HR-1" and "HR-3"
 
-  @req:AC-FILT-004 @needs:combined-scan-2.0 @needs:world-control
+  @req:AC-FILT-004 @needs:combined-scan-203 @needs:world-control
   Scenario: filter_mac takes an address prefix
     Given a peripheral "Tag-1" 2 m from router "A" with:
       | address | F1:11:00:00:00:01 |
@@ -76,7 +76,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "Svc"
 
-  @req:AC-FILT-007 @needs:combined-scan-2.0 @needs:world-control
+  @req:AC-FILT-007 @needs:combined-scan-203 @needs:world-control
   Scenario: filter_value with an offset
     Given a peripheral "Val" 2 m from router "A" with:
       | advertising data | 02010605FF0A0B0C0D |
@@ -86,7 +86,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "Val"
 
-  @req:AC-FILT-008 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-008 @needs:combined-scan-211 @needs:world-control
   Scenario: filter_value without an offset matches anywhere in the packet
     Given a peripheral "Val" 2 m from router "A" with:
       | advertising data | 02010605FF0A0B0C0D |
@@ -96,7 +96,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "Val"
 
-  @req:AC-FILT-009 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-009 @needs:combined-scan-211 @needs:world-control
   Scenario: Several filter_value entries: a packet matching one of them passes
     Given a peripheral "Val-1" 2 m from router "A" with:
       | advertising data | 02010605FF0A0B0C0D |
@@ -108,7 +108,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "Val-1" and "Val-2"
 
-  @req:AC-FILT-010 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-010 @needs:combined-scan-211 @needs:world-control
   Scenario: filter_duplicates=1 reports each device once
     Given a peripheral "HR-1" 2 m from router "A" with:
       | advertising interval | 200 ms |
@@ -117,7 +117,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 5 seconds pass
     Then the combined stream reports "HR-1" at most once per router
 
-  @req:AC-FILT-011 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-011 @needs:combined-scan-211 @needs:world-control
   Scenario: filter_duplicates over 1000 ms reports each device once per period
     Given a peripheral "HR-1" 2 m from router "A" with:
       | advertising interval | 200 ms |
@@ -127,7 +127,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     Then the combined stream reports "HR-1" at least 2 times
     And the combined stream reports "HR-1" at most 3 times
 
-  @req:AC-FILT-012 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-012 @needs:combined-scan-211 @needs:world-control
   Scenario: timestamp=1 stamps every scan message
     Given a peripheral "HR-1" 2 m from router "A"
     When a client opens the combined scan on router "A" with:
@@ -135,7 +135,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 3 seconds pass
     Then every scan message carries a timestamp
 
-  @req:AC-FILT-013 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-013 @needs:combined-scan-211 @needs:world-control
   Scenario: connectable=1 keeps the connectable advertisers
     Given a peripheral "Conn" 2 m from router "A"
     And a beacon "Beacon" 2 m from router "A"
@@ -144,7 +144,7 @@ Feature: Scan filters of the combined stream (the seed's scan-filter support tab
     And 4 seconds pass
     Then the combined stream reports scans only of "Conn"
 
-  @req:AC-FILT-014 @needs:combined-scan-2.1 @needs:world-control
+  @req:AC-FILT-014 @needs:combined-scan-211 @needs:world-control
   Scenario: report_interval reports each device once per interval
     Given a peripheral "HR-1" 2 m from router "A" with:
       | advertising interval | 200 ms |

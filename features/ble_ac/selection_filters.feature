@@ -57,7 +57,7 @@ Feature: Auto-selection's scan filters (scan_params, the seed's support table)
     When a client auto-connects "Svc" through every router
     Then "Svc" is connected through router "B" only
 
-  @req:AC-SFILT-004 @needs:auto-selection-2.1 @needs:world-control
+  @req:AC-SFILT-004 @needs:auto-selection-211 @needs:world-control
   Scenario: filter_value without an offset
     Given a peripheral "Val" 3 m from router "B" with:
       | advertising data | 02010605FF0A0B0C0D |

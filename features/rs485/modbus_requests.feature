@@ -48,10 +48,10 @@ Feature: A Modbus RTU slave answers every request as the application protocol pr
   @req:MB-EXC-07 @needs:modbus-rtu
   Scenario: A coil value other than ON (0xFF00) or OFF (0x0000) gets exception 3 and changes nothing
     Given a Modbus master "master" on the line
-    When "probe" writes the value 0x1234 to the coil at the coil address
-    Then "probe" heard exception 3 to function 5
     When "master" reads 1 coils at the coil address
-    Then "master" read the values 0
+    And "probe" writes the value 0x1234 to the coil at the coil address
+    Then "probe" heard exception 3 to function 5
+    And "master" reads the same coil state again
 
   @req:MB-ID-01 @needs:modbus-rtu
   Scenario: Report Server ID names the device and says it is running

@@ -8,7 +8,6 @@
 ``serve.py``    ``hil serve ble-ac`` (the :mod:`scenarios.serving` contract)
 ``worlds.py``   declarative worlds: ``load_scenario``, ``build_bed``, ``populate`` for
                 ``worlds/*.yaml``
-``load.py``     the combined-stream load driver the benchmark uses
 ==============  ===============================================================================
 
 The reference controller is :mod:`devices.gateways.ble_ac`; its scenarios and steps are

@@ -13,31 +13,51 @@ Each route is a verb of the :class:`~scenarios.connect_master.bed.LocalCmBed` it
     POST   /world/gateways/<id>/restart        the device gateway process restarts
     POST   /world/master/restart               the master restarts (its database stays)
     GET    /world/trace?since=<t>              the world's timeline records since t
+    GET    /openapi.json                       this API's OpenAPI 3 description
 
-Errors are JSON ``{"error": "..."}`` with 400 (bad input) or 404 (unknown terminal/gateway).
+Errors are JSON ``{"error": "..."}`` (:mod:`scenarios.control_http`) with 400 (bad input), 404
+(unknown terminal, gateway or route) or 405 (another method).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from devices.protocols.openapi import (
+    JSON,
+    OPENAPI_OPERATION,
+    OPENAPI_PATH,
+    Operation,
+    Param,
+    Route,
+    document,
+    json_answer,
+    publish,
+)
 from scenarios.bed import BedError
 from scenarios.connect_master.bed import LocalCmBed, terminal_name
-from scenarios.control_http import error, json_object, trace_handler
-
-
-def _refuse(status: type[web.HTTPException], message: str) -> web.HTTPException:
-    return status(text=json.dumps({"error": message}), content_type="application/json")
+from scenarios.control_http import (
+    BAD_INPUT,
+    NO_SUCH,
+    ON_BODY,
+    TRACE_ANSWER,
+    TRACE_PARAMS,
+    WHOLE,
+    Refused,
+    control_application,
+    json_object,
+    shown,
+    trace_handler,
+)
 
 
 def _flag(body: dict[str, Any], key: str) -> bool:
     value = body.get(key)
     if not isinstance(value, bool):
-        raise _refuse(web.HTTPBadRequest, f"{key!r} must be true or false, got {value!r}")
+        raise Refused(f"{key!r} must be true or false, got {shown(value)}")
     return value
 
 
@@ -54,14 +74,15 @@ def control_app(
     bed: LocalCmBed, on_master_restart: Callable[[], Awaitable[None]] | None = None
 ) -> web.Application:
     """``on_master_restart`` runs after the master restarted (e.g. to re-serve its gRPC)."""
-    app = web.Application()
+    app = control_application(bed.world)
     cm = bed.cm_world
 
     def device(request: web.Request) -> int:
         text = request.match_info["id"]
-        if not text.isdigit() or int(text) not in cm.terminals:
-            raise _refuse(web.HTTPNotFound, f"no terminal {text!r}; known: {sorted(cm.terminals)}")
-        return int(text)
+        did = int(text) if WHOLE.fullmatch(text) else None
+        if did is None or did not in cm.terminals:
+            raise Refused(f"no terminal {shown(text)}; known: {sorted(cm.terminals)}", 404)
+        return did
 
     async def describe(_request: web.Request) -> web.Response:
         return web.json_response(cm.describe())
@@ -74,7 +95,7 @@ def control_app(
         try:
             device_id = await bed.place(await json_object(request))
         except BedError as exc:
-            return error(400, str(exc))
+            raise Refused(str(exc)) from None
         return web.json_response(await bed.terminal_state(device_id), status=201)
 
     async def state(request: web.Request) -> web.Response:
@@ -95,7 +116,7 @@ def control_app(
     async def restart_gateway(request: web.Request) -> web.Response:
         gid = request.match_info["id"]
         if gid not in cm.gateways:
-            return error(404, f"no device gateway {gid!r}; known: {sorted(cm.gateways)}")
+            raise Refused(f"no device gateway {shown(gid)}; known: {sorted(cm.gateways)}", 404)
         back = await _linked_again(bed.inject("gateway_restart", target=gid))
         return web.json_response({"restarted": gid, "reconnected": back})
 
@@ -114,4 +135,85 @@ def control_app(
     app.router.add_post("/world/gateways/{id}/restart", restart_gateway)
     app.router.add_post("/world/master/restart", restart_master)
     app.router.add_get("/world/trace", trace_handler(bed.world))
+    publish(app, build_document)
     return app
+
+
+TERMINAL = Param("id", {"type": "integer", "minimum": 1}, "the terminal's deviceID", where="path")
+GATEWAY = Param("id", {"type": "string"}, "the device gateway's ID", where="path")
+STATE = json_answer("the terminal's config and session counters", {"type": "object"})
+RESTARTED = json_answer(
+    "restarted; reconnected says whether every gateway linked to the master again",
+    {"type": "object"},
+)
+OPERATIONS: dict[Route, Operation] = {
+    ("GET", "/world"): Operation(
+        "time, unix time, scale, gateways, terminals", {200: json_answer("the world")}
+    ),
+    ("POST", "/world/reset"): Operation(
+        "no terminals, no stored settings, gateways restarted", {200: json_answer("reset")}
+    ),
+    ("POST", "/world/terminals"): Operation(
+        "place a terminal (scenarios.connect_master.placement TerminalSpec)",
+        {201: STATE, 400: BAD_INPUT},
+        body={
+            JSON: {
+                "type": "object",
+                "required": ["deviceID", "gateway", "host"],
+                "properties": {
+                    "deviceID": {"type": "integer", "minimum": 1},
+                    "gateway": {"type": "string"},
+                    "host": {"type": "integer", "minimum": 2, "maximum": 254},
+                    "mode": {"type": "integer", "enum": [0, 1]},
+                    "ssl": {"type": "boolean"},
+                    "rs485Slaves": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                    "slaveReaders": {"type": "object"},
+                },
+            }
+        },
+        body_required=True,
+    ),
+    ("GET", "/world/terminals/{id}"): Operation(
+        "a terminal's config and session counters", {200: STATE, 404: NO_SUCH}, (TERMINAL,)
+    ),
+    ("POST", "/world/terminals/{id}/power"): Operation(
+        "power a terminal on or off",
+        {200: json_answer("done"), 400: BAD_INPUT, 404: NO_SUCH},
+        (TERMINAL,),
+        body=ON_BODY,
+        body_required=True,
+    ),
+    ("POST", "/world/terminals/{id}/cable"): Operation(
+        "unplug (silent link loss) or replug a terminal's cable",
+        {200: json_answer("done"), 400: BAD_INPUT, 404: NO_SUCH},
+        (TERMINAL,),
+        body={
+            JSON: {
+                "type": "object",
+                "required": ["plugged"],
+                "properties": {"plugged": {"type": "boolean"}},
+            }
+        },
+        body_required=True,
+    ),
+    ("POST", "/world/gateways/{id}/restart"): Operation(
+        "restart a device gateway process", {200: RESTARTED, 404: NO_SUCH}, (GATEWAY,)
+    ),
+    ("POST", "/world/master/restart"): Operation(
+        "restart the master (its database stays)", {200: RESTARTED}
+    ),
+    ("GET", "/world/trace"): Operation(
+        "the world's timeline since a time", {200: TRACE_ANSWER, 400: BAD_INPUT}, TRACE_PARAMS
+    ),
+    ("GET", OPENAPI_PATH): OPENAPI_OPERATION,
+}
+
+
+def build_document() -> dict[str, Any]:
+    return document(
+        "Connect Master world control",
+        "1.0",
+        OPERATIONS,
+        "Place, power and unplug terminals and restart the gateways of a served Connect Master "
+        "world.",
+    )

@@ -7,9 +7,9 @@ no two polls share (the ``ticks`` point of the harness's Modbus slaves, see
 tolerance: it compares identities.
 
 * **lost**: produced, never accepted by the platform;
-* **duplicated**: accepted more than once (a resend of a message the platform had already
-  acknowledged; a resend of one whose PUBACK never came back is legitimate and is not counted
-  when the caller passes only acknowledged readings once per acknowledgement);
+* **duplicated**: accepted more than once, not counting acceptances the gateway may never
+  have heard of (``unconfirmed``: its PUBACK went out as the connection died, so sending the
+  reading again was right);
 * **reordered**: accepted after a reading the device produced later (per device).
 
 Readings produced too recently to have arrived are the caller's business: leave them out of
@@ -67,14 +67,17 @@ class Continuity:
 def judge_continuity(
     sent_by_device: Mapping[str, Sequence[Hashable]],
     received: Iterable[tuple[str, Hashable]],
+    unconfirmed: Iterable[tuple[str, Hashable]] = (),
 ) -> Continuity:
     """Compare the readings each device produced (in production order) with the ``(device,
-    reading)`` pairs the platform accepted (in arrival order, once per acceptance)."""
+    reading)`` pairs the platform accepted (in arrival order, once per acceptance); those of
+    ``unconfirmed`` (a subset, once per such acceptance) may legitimately come again."""
     arrivals: dict[str, list[Hashable]] = {}
     total = 0
     for device, reading in received:
         arrivals.setdefault(device, []).append(reading)
         total += 1
+    excused = Counter(unconfirmed)
     lost: dict[str, list[Any]] = {}
     duplicated: dict[str, list[Any]] = {}
     reordered: dict[str, list[Any]] = {}
@@ -85,7 +88,7 @@ def judge_continuity(
         missing = [r for r in sent if r not in seen]
         if missing:
             lost[device] = missing
-        twice = [r for r, n in seen.items() if n > 1]
+        twice = [r for r, n in seen.items() if n - min(excused[(device, r)], n - 1) > 1]
         if twice:
             duplicated[device] = twice
         late = _out_of_order(sent, got)

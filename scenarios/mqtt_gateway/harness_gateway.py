@@ -88,8 +88,11 @@ class HarnessGateway:
                 state = row["reason"] == 0
             elif row["type"] == "DISCONNECT":
                 state = False
-        return state and self._link is not None and self._client is not None and (
-            self._client.socket() is not None
+        return (
+            state
+            and self._link is not None
+            and self._client is not None
+            and (self._client.socket() is not None)
         )
 
     async def connect(

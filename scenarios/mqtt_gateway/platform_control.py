@@ -162,7 +162,9 @@ class HttpControl:
         return response.status, data
 
     async def add_gateway(self, name: str, tenant: str = "default") -> str:
-        status, data = await self._call("POST", "/api/gateways", body={"name": name, "tenant": tenant})
+        status, data = await self._call(
+            "POST", "/api/gateways", body={"name": name, "tenant": tenant}
+        )
         if status != 201:
             raise BedError(f"the platform did not create gateway {name!r}: {status} {data}")
         return str(data["token"])

@@ -3,8 +3,9 @@ JSON-ready rows, and the questions the steps ask of it.
 
 One row per packet, in the order it crossed the wire::
 
-    {"t": 12.5, "conn": "gw0:40001", "dir": "c2s", "type": "PUBLISH", "topic": "v1/gateway/telemetry",
-     "qos": 1, "packet_id": 7, "dup": false, "retain": false, "payload": {...}, "bytes": 120}
+    {"t": 12.5, "conn": "gw0:40001", "dir": "c2s", "type": "PUBLISH",
+     "topic": "v1/gateway/telemetry", "qos": 1, "packet_id": 7, "dup": false,
+     "retain": false, "payload": {...}, "bytes": 120}
 
 ``dir`` is ``c2s`` (a gateway to the platform) or ``s2c`` whatever the SUT's role; ``conn``
 names one network connection (a peer address on the platform's side, ``<gateway>#<n>`` on a
@@ -165,8 +166,10 @@ class Transcript:
         for row in self.rows[index + 1 :]:
             if row["conn"] != publish["conn"]:
                 continue
-            if row["dir"] == publish["dir"] and row["type"] == "PUBLISH" and (
-                row.get("packet_id") == publish["packet_id"] and not row.get("dup")
+            if (
+                row["dir"] == publish["dir"]
+                and row["type"] == "PUBLISH"
+                and (row.get("packet_id") == publish["packet_id"] and not row.get("dup"))
             ):
                 return None  # the id was used again: this one was never answered
             if (
@@ -184,6 +187,18 @@ class Transcript:
             return not self._closed_after(publish)
         ack = self.ack_of(publish)
         return ack is not None and ack.get("reason", 0) < 0x80
+
+    def ack_confirmed(self, publish: dict[str, Any]) -> bool:
+        """The sender heard the answer to ``publish`` (QoS 0: nothing to hear): its
+        connection carried something more from the sender after the PUBACK."""
+        ack = self.ack_of(publish)
+        if ack is None:
+            return publish["qos"] == 0
+        index = self._index(ack)
+        return any(
+            r["conn"] == publish["conn"] and r["dir"] == publish["dir"]
+            for r in self.rows[index + 1 :]
+        )
 
     def accepted_publishes(self, topic: str, since: int = 0) -> list[dict[str, Any]]:
         return [r for r in self.publishes(topic, C2S, since) if self.accepted(r)]
@@ -207,7 +222,9 @@ class Transcript:
                 asked[row["packet_id"]] = [f for f, _q in row["filters"]]
             elif row["type"] == "SUBACK":
                 filters = asked.pop(row["packet_id"], [])
-                granted += [f for f, code in zip(filters, row["reasons"], strict=False) if code < 0x80]
+                granted += [
+                    f for f, code in zip(filters, row["reasons"], strict=False) if code < 0x80
+                ]
         return granted
 
     def rows_of(self, conn: str) -> Iterator[dict[str, Any]]:

@@ -20,9 +20,11 @@ uses it when the SUT declares ``world_control``).
     POST /world/readers/<address>/tamper           {"tampered": true|false} (default true): a
                                                    local status report to the control panel
 
+    GET  /openapi.json                              this API's OpenAPI 3 description
+
 A card read, keys or tamper answer ``{"queued": true}``. Errors are JSON ``{"error": "..."}``
-with 400 (bad input), 404 (no such node on this line) or 409 (a powered-off reader queued
-nothing).
+(:mod:`scenarios.control_http`) with 400 (bad input), 404 (no such node on this line, or no
+such route), 405 (another method) or 409 (a powered-off reader queued nothing).
 """
 
 from __future__ import annotations
@@ -32,8 +34,33 @@ from typing import Any
 
 from aiohttp import web
 
+from devices.protocols.openapi import (
+    JSON,
+    OPENAPI_OPERATION,
+    OPENAPI_PATH,
+    Operation,
+    Param,
+    Route,
+    document,
+    json_answer,
+    publish,
+)
 from scenarios.bed import BedError
-from scenarios.control_http import error, json_object, trace_handler
+from scenarios.control_http import (
+    BAD_INPUT,
+    NO_SUCH,
+    ON_BODY,
+    TRACE_ANSWER,
+    TRACE_PARAMS,
+    control_application,
+    error,
+    flag,
+    optional_object,
+    path_number,
+    refusal,
+    shown,
+    trace_handler,
+)
 from scenarios.rs485.bed import LineBed, ModbusLine, OsdpLine
 from sim.rs485 import line_stats
 
@@ -44,29 +71,9 @@ class NotOnLine(BedError):
     """A node (or a slave's point) the line does not hold: 404."""
 
 
-async def _optional_body(request: web.Request) -> dict[str, Any]:
-    """The JSON object sent, or ``{}`` when nothing was sent."""
-    return await json_object(request) if request.body_exists else {}
-
-
-def _flag(body: dict[str, Any], key: str, default: bool | None = None) -> bool:
-    value = body.get(key, default)
-    if not isinstance(value, bool):
-        raise BedError(f"{key} must be true or false, got {value!r}")
-    return value
-
-
-def _number(request: web.Request, key: str) -> int:
-    text = request.match_info[key]
-    try:
-        return int(text)
-    except ValueError:
-        raise BedError(f"{key} must be a number, got {text!r}") from None
-
-
 def control_app(bed: LineBed) -> web.Application:
     """The routes above on ``bed`` (a local line: its nodes are in this world)."""
-    app = web.Application()
+    app = control_application(bed.world)
     line = bed.bus
 
     async def world(_request: web.Request) -> web.Response:
@@ -97,7 +104,7 @@ def control_app(bed: LineBed) -> web.Application:
             if not isinstance(bed, kind):
                 return error(404, f"this line holds no {nodes}")
             try:
-                result = await act(request, await _optional_body(request))
+                result = await act(request, await optional_object(request))
             except NotOnLine as exc:
                 return error(404, str(exc))
             except BedError as exc:
@@ -110,51 +117,51 @@ def control_app(bed: LineBed) -> web.Application:
 
     async def slave_power(request: web.Request, body: dict[str, Any]) -> Any:
         assert isinstance(bed, ModbusLine)
-        unit = _known(bed.slaves, _number(request, "unit"), "slave with unit")
-        await bed.set_power(unit, _flag(body, "on"))
+        unit = _known(bed.slaves, path_number(request, "unit"), "slave with unit")
+        await bed.set_power(unit, flag(body, "on"))
 
     async def point_failure(request: web.Request, body: dict[str, Any]) -> Any:
         assert isinstance(bed, ModbusLine)
-        unit = _known(bed.slaves, _number(request, "unit"), "slave with unit")
+        unit = _known(bed.slaves, path_number(request, "unit"), "slave with unit")
         slave = bed.slaves[unit]
         point = request.match_info["point"]
         try:
-            slave.fail_point(point, _flag(body, "failed", True))
+            slave.fail_point(point, flag(body, "failed", True))
         except KeyError as exc:
             raise NotOnLine(str(exc.args[0])) from None
 
     def reader(request: web.Request) -> int:
         assert isinstance(bed, OsdpLine)
-        return _known(bed.readers, _number(request, "address"), "reader at address")
+        return _known(bed.readers, path_number(request, "address"), "reader at address")
 
     async def reader_power(request: web.Request, body: dict[str, Any]) -> Any:
         assert isinstance(bed, OsdpLine)
-        await bed.set_power(reader(request), _flag(body, "on"))
+        await bed.set_power(reader(request), flag(body, "on"))
 
     async def card(request: web.Request, body: dict[str, Any]) -> Any:
         assert isinstance(bed, OsdpLine)
         address = reader(request)
         text, bits = body.get("card"), body.get("bits")
         try:
-            data = bytes.fromhex(text) if isinstance(text, str) else None
+            data = bytes.fromhex(text) if isinstance(text, str) and text.isascii() else None
         except ValueError:
             data = None
         if data is None:
-            raise BedError(f"card must be the card's data as hex digits, got {text!r}")
+            raise BedError(f"card must be the card's data as hex digits, got {shown(text)}")
         if bits is not None and (not isinstance(bits, int) or isinstance(bits, bool)):
-            raise BedError(f"bits must be a whole number, got {bits!r}")
-        return await bed.read_card(address, data, bits, str(body.get("format", "wiegand")))
+            raise BedError(f"bits must be a whole number, got {shown(bits)}")
+        return await bed.read_card(address, data, bits, str(body.get("format", "wiegand"))[:20])
 
     async def keypad(request: web.Request, body: dict[str, Any]) -> Any:
         assert isinstance(bed, OsdpLine)
         keys = body.get("keys")
         if not isinstance(keys, str):
-            raise BedError(f"keys must be a string of digits, * and #, got {keys!r}")
+            raise BedError(f"keys must be a string of digits, * and #, got {shown(keys)}")
         return await bed.press_keys(reader(request), keys)
 
     async def tamper(request: web.Request, body: dict[str, Any]) -> Any:
         assert isinstance(bed, OsdpLine)
-        return await bed.tamper(reader(request), _flag(body, "tampered", True))
+        return await bed.tamper(reader(request), flag(body, "tampered", True))
 
     app.router.add_get("/world", world)
     app.router.add_get("/world/trace", trace_handler(bed.world))
@@ -172,6 +179,7 @@ def control_app(bed: LineBed) -> web.Application:
         app.router.add_post(
             f"/world/readers/{{address}}/{route}", on(OsdpLine, "OSDP readers", act)
         )
+    publish(app, build_document)
     return app
 
 
@@ -180,3 +188,76 @@ def _known(nodes: dict[int, Any], number: int, what: str) -> int:
         known = ", ".join(map(str, sorted(nodes))) or "none"
         raise NotOnLine(f"no {what} {number} on this line; on it: {known}")
     return number
+
+
+UNIT = Param("unit", {"type": "integer", "minimum": 1, "maximum": 247}, where="path")
+ADDRESS = Param("address", {"type": "integer", "minimum": 0, "maximum": 126}, where="path")
+QUEUED = json_answer("queued", {"type": "object", "properties": {"queued": {"type": "boolean"}}})
+DONE = json_answer("done", {"type": "object", "properties": {"ok": {"type": "boolean"}}})
+POWERED_OFF = refusal("nothing queued: the reader is powered off")
+
+
+def _node_route(summary: str, params: tuple[Param, ...], ok: Any, body: Any) -> Operation:
+    answers = {200: ok, 400: BAD_INPUT, 404: NO_SUCH}
+    if ok is QUEUED:
+        answers[409] = POWERED_OFF
+    return Operation(summary, answers, params, body=body)
+
+
+def _object(**properties: Any) -> dict[str, Any]:
+    return {JSON: {"type": "object", "properties": properties}}
+
+
+OPERATIONS: dict[Route, Operation] = {
+    ("GET", "/world"): Operation(
+        "time, calendar, seed, clock, scale, the line and its nodes",
+        {200: json_answer("the world", {"type": "object"})},
+    ),
+    ("GET", "/world/trace"): Operation(
+        "the world's timeline since a time", {200: TRACE_ANSWER, 400: BAD_INPUT}, TRACE_PARAMS
+    ),
+    ("POST", "/world/slaves/{unit}/power"): _node_route(
+        "power a Modbus slave on or off", (UNIT,), DONE, ON_BODY
+    ),
+    ("POST", "/world/slaves/{unit}/points/{point}/failure"): _node_route(
+        "a point's sensor fails (its registers answer exception 4) or recovers",
+        (UNIT, Param("point", where="path")),
+        DONE,
+        _object(failed={"type": "boolean", "default": True}),
+    ),
+    ("POST", "/world/readers/{address}/power"): _node_route(
+        "power an OSDP reader on or off", (ADDRESS,), DONE, ON_BODY
+    ),
+    ("POST", "/world/readers/{address}/card"): _node_route(
+        "a card read at the reader",
+        (ADDRESS,),
+        QUEUED,
+        _object(
+            card={"type": "string", "pattern": "^([0-9A-Fa-f]{2})+$"},
+            format={"type": "string", "enum": ["wiegand", "raw", "ascii"]},
+            bits={"type": "integer", "minimum": 1},
+        ),
+    ),
+    ("POST", "/world/readers/{address}/keypad"): _node_route(
+        "keys pressed at the reader",
+        (ADDRESS,),
+        QUEUED,
+        _object(keys={"type": "string", "pattern": "^[0-9*#]*$"}),
+    ),
+    ("POST", "/world/readers/{address}/tamper"): _node_route(
+        "the reader reports tamper (or its end)",
+        (ADDRESS,),
+        QUEUED,
+        _object(tampered={"type": "boolean", "default": True}),
+    ),
+    ("GET", OPENAPI_PATH): OPENAPI_OPERATION,
+}
+
+
+def build_document() -> dict[str, Any]:
+    return document(
+        "RS485 line world control",
+        "1.0",
+        OPERATIONS,
+        "Power, fail and drive the Modbus slaves or OSDP readers of a served RS485 line.",
+    )

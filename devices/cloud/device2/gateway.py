@@ -20,6 +20,7 @@ from devices.cloud.device2 import (
     queries,
     resources,
     restore,
+    signals,
     state,
     subscribers,
     tags,
@@ -208,6 +209,10 @@ class Gateway:
     def pending_sets(self, identity: str) -> dict[str, tuple[Any, int]]:
         """``{alias: (value, timestamp µs)}`` set from the cloud and not yet acknowledged."""
         return state.pending_sets(self.ctx, identity)
+
+    def recorded_times(self, identity: str, alias: str, start_us: int, end_us: int) -> list[int]:
+        """Device times (µs) of the stored points of ``alias`` in ``[start_us, end_us)``."""
+        return signals.reported_times(self.ctx, identity, alias, start_us, end_us)
 
     def check_publish_as(self, gateway_identity: str, target: str) -> None:
         permissions.check_publish_as(self.ctx, gateway_identity, target)

@@ -45,6 +45,16 @@ def add_point(
     )
 
 
+def reported_times(ctx: Context, identity: str, alias: str, start: int, end: int) -> list[int]:
+    """Device times (µs) of the points of resource ``alias`` in ``start <= t < end``."""
+    rows = ctx.store.query(
+        "SELECT reported FROM signal_data WHERE product = ? AND identity = ? AND signal = ? "
+        "AND resource = ? AND reported >= ? AND reported < ? ORDER BY reported",
+        (ctx.product, identity, alias, alias, start, end),
+    )
+    return [row["reported"] for row in rows]
+
+
 def store_values(
     ctx: Context, identity: str, values: Mapping[str, Any], reported: int, server: int
 ) -> None:

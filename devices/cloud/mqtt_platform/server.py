@@ -142,6 +142,11 @@ class MqttServer:
     def open_connections(self) -> int:
         return len(self._connections)
 
+    def protocol(self, loop: asyncio.AbstractEventLoop) -> asyncio.Protocol:
+        """The protocol of one new connection, for a listener opened elsewhere (e.g. behind
+        TLS in the world); :meth:`close` ends such connections too, not their listener."""
+        return _Connection(self, loop)
+
     # -- listening ---------------------------------------------------------------------------
     def listen(self, net: IpNetwork, host: str, port: int = 1883) -> None:
         """Accept connections at ``host:port`` inside ``net``'s world (its loop and clock)."""

@@ -102,7 +102,10 @@ def _(ctx: AcCtx, router: str, seconds: int) -> None:
 
 @when("a client opens the hub status stream")
 def _(ctx: AcCtx) -> None:
+    """Opened, and half a second to take what the stream says first (the current statuses),
+    so that a fault in the next step is judged on what follows it."""
     ctx.open_stream(HUB_STATUS, HUB_STATUS_PATH, {})
+    ctx.pass_time(0.5)
 
 
 def _statuses(ctx: AcCtx, router: str, since: float) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ STREAM_PATHS = {
     "scan": ("/api/gap/nodes", {"event": "1"}),
     "notification": ("/api/gatt/nodes", {"event": "1"}),
     "connection-state": ("/api/management/nodes/connection-state", {}),
+    "RSSI": ("/api/gap/rssi", {"rssi_interval": "1000"}),
 }
 
 
@@ -95,13 +96,24 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
     ctx.request("DELETE", f"/api/gap/nodes/{ctx.address(name)}/connection", on_router(ctx, router))
 
 
-def connected_on(ctx: AcCtx, router: str) -> list[str]:
-    ctx.request("GET", "/api/gap/nodes", on_router(ctx, router, {"connection_state": "connected"}))
-    if ctx.response().status != 200:
+async def listed_on(ctx: AcCtx, router: str) -> list[str]:
+    """The devices router ``router`` lists as connected (``ctx.last`` is that answer)."""
+    ctx.last = await ctx.send_async(
+        "GET", "/api/gap/nodes", on_router(ctx, router, {"connection_state": "connected"})
+    )
+    response = ctx.last.response
+    if response is None or response.status != 200:
         return []
-    body = ctx.json()
+    try:
+        body = response.json()
+    except Exception:  # judged by the caller through ctx.last
+        return []
     nodes = body.get("nodes", []) if isinstance(body, dict) else []
     return [norm_mac(n.get("id", "")) for n in nodes if isinstance(n, dict)]
+
+
+def connected_on(ctx: AcCtx, router: str) -> list[str]:
+    return ctx.run(listed_on(ctx, router))
 
 
 @then(step_text('router "{router:Q}" lists "{name:Q}" as connected'))
@@ -317,22 +329,13 @@ def _(ctx: AcCtx, name: str) -> None:
     )
 
 
-@when(step_text('a client opens the RSSI stream of router "{router:Q}"'))
-def _(ctx: AcCtx, router: str) -> None:
-    ctx.open_stream(
-        RELAYED.format(kind="rssi", router=router),
-        "/api/gap/rssi",
-        on_router(ctx, router, {"rssi_interval": "1000"}),
-    )
-
-
 @then(
     step_text(
         'the RSSI stream of router "{router:Q}" reports "{name:Q}" within {seconds:N} seconds'
     )
 )
 def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
-    recorder = _relayed(ctx, "rssi", router)
+    recorder = _relayed(ctx, "RSSI", router)
     address = norm_mac(ctx.address(name))
 
     def seen() -> bool:

@@ -9,7 +9,7 @@ from pytest_bdd import given, then, when
 
 from conformance.evidence import expect
 from features.ble_ac.steps.combined import _value
-from features.ble_ac.steps.router_calls import connect_via, connected_on
+from features.ble_ac.steps.router_calls import connect_via, connected_on, listed_on
 from features.ble_ac.steps.support import AcCtx, norm_mac, status_is, step_text
 from features.ble_router.steps.world import table_options
 
@@ -109,7 +109,11 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
 @then(step_text('"{name:Q}" is connected through router "{router:Q}" within {seconds:N} seconds'))
 def _(ctx: AcCtx, name: str, router: str, seconds: float) -> None:
     address = norm_mac(ctx.address(name))
-    ok = ctx.wait_until(lambda: address in connected_on(ctx, router), seconds)
+
+    async def there() -> bool:
+        return address in await listed_on(ctx, router)
+
+    ok = ctx.wait_until(there, seconds)
     expect(ok, f"{name} connected through {router} within {seconds:g} s", holders(ctx, name))
 
 
@@ -122,5 +126,9 @@ def _(ctx: AcCtx, name: str) -> None:
 @then(step_text('"{name:Q}" stays connected through router "{router:Q}" for {seconds:N} seconds'))
 def _(ctx: AcCtx, name: str, router: str, seconds: float) -> None:
     address = norm_mac(ctx.address(name))
-    left = ctx.wait_until(lambda: address not in connected_on(ctx, router), seconds)
+
+    async def gone() -> bool:
+        return address not in await listed_on(ctx, router)
+
+    left = ctx.wait_until(gone, seconds)
     expect(not left, f"{name} still on {router} after {seconds:g} s", holders(ctx, name))

@@ -280,6 +280,14 @@ def read_n(modbus_bed: ModbusLine, seen: Seen, m: str, n: int) -> None:
     expect(len(got) >= n, f">= {n} values", len(got))
 
 
+@then(step_text('"{m:Q}" reads the same coil state again'))
+def same_coil(modbus_bed: ModbusLine, seen: Seen, m: str) -> None:
+    before = _reply(modbus_bed, seen, m)
+    read_coils(modbus_bed, seen, m, 1)
+    after = _reply(modbus_bed, seen, m)
+    expect(after.bits[:1] == before.bits[:1], before.bits[:1], after.bits[:1], "the coil")
+
+
 @then(step_text('"{m:Q}" got exception {code:I} to function {fc:I}'))
 def exception_reply(modbus_bed: ModbusLine, seen: Seen, m: str, code: int, fc: int) -> None:
     reply = _reply(modbus_bed, seen, m)

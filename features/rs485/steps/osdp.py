@@ -1,5 +1,6 @@
 """OSDP steps: the reader under test on a line, our control panels polling it, a person at a
-reader (cards, keys, the tamper switch), power, LED and buzzer commands, and what the CP and the line observed.
+reader (cards, keys, the tamper switch), power, LED and buzzer commands, and what the CP and the
+line observed.
 
 Waiting is in world time (``within N s``): virtual by default, so libosdp's own back-off
 (an offline PD is retried after 300 s in libosdp 3.2) costs what its frames cost, not minutes.
@@ -274,8 +275,7 @@ def tamper(osdp_bed: OsdpLine) -> None:
 
 @then(
     step_text(
-        "the control panel receives a tamper report from the reader under test within "
-        "{seconds:N} s"
+        "the control panel receives a tamper report from the reader under test within {seconds:N} s"
     )
 )
 def got_tamper(osdp_bed: OsdpLine, seconds: float) -> None:
