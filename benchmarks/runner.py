@@ -48,6 +48,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "16 RS485 buses x 32 pymodbus slaves at 9600 "
         "baud, each polled once a second, 10 simulated min (target >= 50x)",
     ),
+    "mqtt-gateway": (
+        "benchmarks.mqtt_gateway:mqtt_gateway",
+        "10 reference MQTT gateways x 1,000 devices, 1 telemetry reading per device per s, "
+        "60 simulated s, through the platform's server to SQLite: readings per wall s "
+        "(target >= 10,000), latency percentiles (virtual), lost and duplicated (must be 0)",
+    ),
     "cm-reconnect": (
         "benchmarks.connect_master:cm_reconnect",
         "500 terminals on 2 device "

@@ -7,6 +7,7 @@
               [--seed N] [--scale X] [--duration S] [--scenario NAME|FILE] [system options]
     hil scenario run NAME|FILE [--seed N] [--duration S] [--trace PATH]
     hil selfcheck [--profile P] [--deviation NAME ...] [--full] [-q] [--json] [--target PCT]
+    hil fuzz ble-router|connect-master|rs485 [--interface I ...] [--examples N] [--seed S]
     hil profiles
     hil bench [NAME ...] [--json]
 
@@ -61,6 +62,16 @@ SERVED: dict[str, tuple[str, str, str]] = {
         "the platform's MQTT listener (without --broker)",
     ),
 }
+
+
+# system -> its fuzz campaigns (scenarios.fuzzing: INTERFACES and campaign()), loaded only when
+# that system is fuzzed.
+FUZZED: dict[str, str] = {
+    "ble-router": "scenarios.ble_router.fuzz",
+    "connect-master": "scenarios.connect_master.fuzz",
+    "rs485": "scenarios.rs485.fuzz",
+}
+WORLD_CONTROL = "world-control"  # every fuzzed system's world-control API: scenarios.control_fuzz
 
 
 class ServeUnavailable(Exception):
@@ -134,8 +145,18 @@ def _serve(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         scenario=args.scenario,
         deviations=_deviations(args.serve_module, args.system, args.deviate or ()),
+        capture=args.capture,
     )
-    return int(args.serve_module.run(options, args, sys.stdout))
+    if options.capture and not hasattr(args.serve_module, "CAPTURE"):
+        print(
+            f"hil serve {args.system}: --capture is not offered by this system yet "
+            "(hil serve <system> --help tells per system)",
+            file=sys.stderr,
+        )
+        return 2
+    # With the capture on standard output, the status lines go to standard error.
+    out = sys.stderr if options.capture == "-" else sys.stdout
+    return int(args.serve_module.run(options, args, out))
 
 
 def _deviations(module: ModuleType, system: str, names: Sequence[str]) -> tuple[str, ...]:
@@ -178,6 +199,71 @@ def _scenario(args: argparse.Namespace) -> int:
         + (f", trace in {trace}" if trace else "")
     )
     return 0
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    import time
+
+    module = importlib.import_module(FUZZED[args.system])
+    offered = tuple(module.INTERFACES)
+    if WORLD_CONTROL not in offered:
+        offered += (WORLD_CONTROL,)
+    chosen = args.interface or list(offered)
+    unknown = [i for i in chosen if i not in offered]
+    if unknown:
+        print(
+            f"hil fuzz {args.system}: interface {unknown[0]!r} not accepted; accepted: "
+            f"{', '.join(offered)}",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"hil fuzz {args.system}: {', '.join(chosen)}; {args.examples} inputs each, "
+        f"seed {args.seed}",
+        flush=True,
+    )
+    failed = []
+    for interface in chosen:
+
+        def progress(done: int, total: int, interface: str = interface) -> None:
+            print(f"  {interface}: {done}/{total} inputs", file=sys.stderr, flush=True)
+
+        started = time.monotonic()
+        tally = module.campaign(interface, args.examples, args.seed, progress=progress)
+        print(f"{tally.summary()}\n  ({time.monotonic() - started:.1f} s)", flush=True)
+        if not tally.ok:
+            failed.append(interface)
+    print(f"not ok: {', '.join(failed)}" if failed else "all ok")
+    return 1 if failed else 0
+
+
+def _add_fuzz(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fuzz",
+        help="throw generated inputs at a reference system's interfaces",
+        description="Run fuzz campaigns against a reference system served in its own world: "
+        "inputs drawn from its interface descriptions (OpenAPI, protobuf, frame formats), "
+        "answers classified, then a good request must still be answered and stored state be "
+        "intact. Prints each campaign's tally; exit 1 when one finds a crash, hang, unhandled "
+        "error or auth bypass, or a state check fails; 2 on bad input.",
+    )
+    p.add_argument("system", choices=sorted(FUZZED), help="the system to fuzz")
+    p.add_argument(
+        "--interface",
+        action="append",
+        metavar="I",
+        help="an interface of the system (repeatable; default: all of them, e.g. ble-router: "
+        "router-http, world-control, sse-churn, slow-connections, login)",
+    )
+    p.add_argument(
+        "--examples",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="inputs per interface (default: %(default)s, a full campaign)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="the campaign's seed (default: 1)")
+    p.set_defaults(func=_fuzz)
 
 
 def _profiles(_args: argparse.Namespace) -> int:
@@ -257,6 +343,13 @@ def _add_serve_options(p: argparse.ArgumentParser, system: str, module: ModuleTy
         "--scenario",
         metavar="NAME|FILE",
         help="a world file: a name in the system's worlds/ or a path",
+    )
+    common.add_argument(
+        "--capture",
+        metavar="FILE|-",
+        help="stream a pcapng of the world's media (world time) to FILE, or '-' for standard "
+        "output: hil serve ... --capture - | wireshark -k -i -"
+        + (f" (here: {module.CAPTURE})" if hasattr(module, "CAPTURE") else " (not offered here)"),
     )
     common.add_argument(
         "--deviate",
@@ -374,7 +467,8 @@ def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
         "run the scenarios of the requirements it must be caught by against the builtin SUT "
         "told to misbehave that way, after a baseline run without deviations, and print the "
         "detection table: deviation -> the requirements that caught it, or MISSED. Exit 1 "
-        "below the target share or when the baseline is not clean; 2 on bad input.",
+        "below the target share, when the baseline is not clean or a run could not be made; "
+        "2 on bad input.",
     )
     p.add_argument(
         "--profile",
@@ -463,6 +557,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     p = sub.add_parser("profiles", help="list conformance profiles")
     p.set_defaults(func=_profiles)
+
+    _add_fuzz(sub)
 
     _add_selfcheck(sub)
     _add_bench(sub)

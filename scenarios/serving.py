@@ -22,7 +22,13 @@ The common options mean the same for every system:
   (:mod:`devices.deviations`). A serve module that supports deviations exposes its system's
   ``DEVIATIONS`` (the CLI refuses other names before anything starts, exit 2) and hands
   ``ServeOptions.deviations`` to its reference implementation; without ``DEVIATIONS`` every
-  name is refused.
+  name is refused;
+* ``--capture FILE|-``: stream a pcapng of the world's media while serving, stamped with world
+  time (``-``: standard output, so ``hil serve ble-router --capture - | wireshark -k -i -``
+  works; the status lines then go to standard error). A serve module that captures exposes
+  ``CAPTURE``, one line saying what the capture holds (and what it cannot: traffic on real
+  sockets, which ``tcpdump -i lo`` sees), opens it with :func:`open_live_capture` and says so
+  with :func:`announce_capture`; without ``CAPTURE`` the CLI refuses the option (exit 2).
 
 What a serve prints, so people and parent processes read the same lines: one
 ``listening <role> <address>`` line per listener (:func:`announce`; roles such as ``api``,
@@ -35,7 +41,11 @@ from __future__ import annotations
 import asyncio
 import signal
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from sim.pcap import PcapngWriter
+    from sim.world import World
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class ServeOptions:
     duration_s: float | None = None  # wall seconds
     scenario: str | None = None
     deviations: tuple[str, ...] = ()  # names of the system's DEVIATIONS, checked by the CLI
+    capture: str | None = None  # a pcapng file to stream the world's media to, "-": stdout
 
     def port_or(self, default: int) -> int:
         return default if self.port is None else self.port
@@ -61,6 +72,23 @@ class ServeOptions:
 def announce(out: TextIO, role: str, address: str, note: str = "") -> None:
     """One ``listening <role> <address>`` line (the port actually bound, never 0)."""
     print(f"listening {role} {address}" + (f"  ({note})" if note else ""), file=out, flush=True)
+
+
+def open_live_capture(options: ServeOptions, world: World) -> PcapngWriter | None:
+    """The ``--capture`` writer on ``world``'s clock, flushed per packet (None without the
+    option). Open it before the world starts so the capture misses nothing."""
+    if not options.capture:
+        return None
+    from sim.pcap import open_capture
+
+    return open_capture(options.capture, world, flush=True)
+
+
+def announce_capture(out: TextIO, options: ServeOptions, what: str) -> None:
+    """One informational line: where ``--capture`` goes and what it holds."""
+    if options.capture:
+        where = "standard output" if options.capture == "-" else options.capture
+        print(f"capture {where}: {what}", file=out, flush=True)
 
 
 def ready(out: TextIO) -> None:

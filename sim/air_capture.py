@@ -19,7 +19,9 @@ world's random streams). The receiving node is named in each packet's comment
 (``"<sender> -> <receiver>"``), so ``frame.comment contains "router"`` filters by receiver,
 and ``btle.advertising_address`` / ``btle.access_address`` by device or connection. One
 interface ("air") holds everything: Wireshark follows a connection (L2CAP reassembly, GATT,
-SMP) only within one interface.
+SMP) only within one interface. With ``sniffer=True`` (``hil serve --capture``) every
+advertising PDU is also written once as a sniffer parked on channel 37 hears it, so the air
+shows its advertisers even while no controller of the world scans.
 
 Channels: a scanner listens on one advertising channel per scan interval, in turn (37, 38,
 39); what it hears, the SCAN_REQ it sends and the CONNECT_IND that follows carry that channel.
@@ -49,7 +51,6 @@ from scapy.layers.bluetooth4LE import (
     BTLE_ADV_SCAN_IND,
     BTLE_CONNECT_REQ,
     BTLE_CTRL,
-    BTLE_DATA,
     BTLE_RF,
     BTLE_SCAN_REQ,
     BTLE_SCAN_RSP,
@@ -111,17 +112,17 @@ def _bd(address: hci.Address) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _rf_header(
-    channel: int, rssi: int | None, access_address: int, pdu_type: int, decrypted: bool
+def _rf_template(
+    channel: int, signal_valid: bool, access_address: int, pdu_type: int, decrypted: bool
 ) -> bytes:
     return bytes(
         BTLE_RF(
             rf_channel=rf_channel(channel),
-            signal=-128 if rssi is None else rssi,
+            signal=-128,
             noise=-128,
             reference_access_address=access_address,
             dewhitened=1,
-            sig_power_valid=int(rssi is not None),
+            sig_power_valid=int(signal_valid),
             decrypted=int(decrypted),
             reference_access_address_valid=1,
             type=pdu_type,
@@ -131,8 +132,45 @@ def _rf_header(
     )
 
 
-def _crc(pdu: bytes, init: int) -> int:
-    return int.from_bytes(BTLE.compute_crc(pdu, init), "big")
+def _rf_header(
+    channel: int, rssi: int | None, access_address: int, pdu_type: int, decrypted: bool
+) -> bytes:
+    """The RF header (built by scapy once per channel and connection; the signal byte, which
+    changes with every reading, patched in)."""
+    template = _rf_template(channel, rssi is not None, access_address, pdu_type, decrypted)
+    if rssi is None:
+        return template
+    return template[:1] + (rssi & 0xFF).to_bytes(1, "little") + template[2:]
+
+
+def _crc_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        state = byte
+        for _ in range(8):
+            state = (state >> 1) ^ (0xDA6000 if state & 1 else 0)
+        table.append(state)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def _bits_reversed_per_byte(value: int) -> int:
+    """The CRC init as the LFSR holds it: each byte's bits reversed, bytes in place."""
+    return int.from_bytes(
+        bytes(int(f"{b:08b}"[::-1], 2) for b in value.to_bytes(3, "little")), "little"
+    )
+
+
+def crc24(pdu: bytes, init: int) -> bytes:
+    """The link layer's CRC of ``pdu`` (header and payload) as transmitted: the same value as
+    scapy's ``BTLE.compute_crc``, a byte at a time (data PDUs are many)."""
+    state = _bits_reversed_per_byte(init & 0xFFFFFF)
+    table = _CRC_TABLE
+    for byte in pdu:
+        state = (state >> 8) ^ table[(state ^ byte) & 0xFF]
+    return state.to_bytes(3, "little")
 
 
 @dataclasses.dataclass
@@ -159,9 +197,16 @@ class _Connection:
 class AirCapture:
     """Writes what ``radio`` carries to ``writer`` (interface ``air``); see the module doc."""
 
-    def __init__(self, radio: Radio, writer: PcapngWriter, interface: str = "air") -> None:
+    def __init__(
+        self,
+        radio: Radio,
+        writer: PcapngWriter,
+        interface: str = "air",
+        sniffer: bool = False,
+    ) -> None:
         self.radio = radio
         self.writer = writer
+        self.sniffer = sniffer
         self.interface = writer.interface(
             interface,
             LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
@@ -177,6 +222,15 @@ class AirCapture:
             self.radio.capture = None
 
     # -- what the radio reports ----------------------------------------------------------------
+    def transmitted(self, sender: RadioController, pdu: AdvertisingPdu) -> None:
+        """An advertising PDU went out. With ``sniffer``, a sniffer parked on channel 37 hears
+        every one (its signal not measured; comment ``"<sender> -> sniffer"``), whether or not
+        a controller of the world was listening."""
+        if self.sniffer:
+            header = _rf_header(37, None, ADVERTISING_ACCESS_ADDRESS, _UNSPECIFIED, False)
+            comment = f"{self._name(sender)} -> sniffer"
+            self.writer.write(self.interface, header + self._adv_bytes(pdu), comment=comment)
+
     def advertising(
         self, sender: RadioController, receiver: RadioController, pdu: AdvertisingPdu, rssi: int
     ) -> None:
@@ -279,22 +333,22 @@ class AirCapture:
             data = bytes(payload)
             chunks = [data[i : i + LL_FRAGMENT] for i in range(0, len(data), LL_FRAGMENT)] or [b""]
             bodies = [
-                (LLID_START if n == 0 else LLID_CONTINUE, Raw(chunk))
-                for n, chunk in enumerate(chunks)
+                (LLID_START if n == 0 else LLID_CONTINUE, chunk) for n, chunk in enumerate(chunks)
             ]
         else:
-            bodies = [(LLID_CONTROL, _control(payload, conn, conn.event(now)))]
-        encrypted = conn.encrypted
+            bodies = [(LLID_CONTROL, bytes(_control(payload, conn, conn.event(now))))]
+        rf = _rf_header(channel, rssi, conn.access_address, pdu_type, conn.encrypted)
+        access = conn.access_address.to_bytes(4, "little")
+        comment = self._comment(sender, receiver)
         for llid, body in bodies:
             sn = conn.sent[from_central] & 1
             nesn = conn.sent[not from_central] & 1
             conn.sent[from_central] += 1
-            header = bytes(BTLE_DATA(LLID=llid, SN=sn, NESN=nesn) / body)
-            packet = BTLE(access_addr=conn.access_address, crc=_crc(header, conn.crc_init))
-            raw = _rf_header(channel, rssi, conn.access_address, pdu_type, encrypted) + bytes(
-                packet / Raw(header)
-            )
-            self.writer.write(self.interface, raw, comment=self._comment(sender, receiver))
+            # The 2-byte data header (LLID, NESN, SN; MD 0) by hand: a GATT notification load
+            # writes thousands of these, and a scapy build per PDU costs ~100 times more.
+            pdu = bytes((llid | nesn << 2 | sn << 3, len(body))) + body
+            raw = rf + access + pdu + crc24(pdu, conn.crc_init)
+            self.writer.write(self.interface, raw, comment=comment)
         if kind == "ctrl" and isinstance(payload, ll.StartEncRsp):
             conn.encrypted = True
 
@@ -348,11 +402,12 @@ class AirCapture:
             return None
         return max(-127, min(20, round(self.radio.mean_rssi(tx, rx))))
 
+    def _name(self, controller: RadioController) -> str:
+        node = self.radio.nodes.get(controller)
+        return node.name if node is not None else controller.name
+
     def _comment(self, sender: RadioController, receiver: RadioController) -> str:
-        nodes = self.radio.nodes
-        tx = nodes[sender].name if sender in nodes else sender.name
-        rx = nodes[receiver].name if receiver in nodes else receiver.name
-        return f"{tx} -> {rx}"
+        return f"{self._name(sender)} -> {self._name(receiver)}"
 
 
 def _own_scan_address(controller: RadioController) -> hci.Address:

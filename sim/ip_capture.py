@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
-from scapy.packet import Raw
 
 from sim.pcap import LINKTYPE_ETHERNET, PcapngWriter
 
@@ -75,6 +74,15 @@ class _Half:
         return (self.peer_isn + self.received) & 0xFFFFFFFF
 
 
+def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071): the one's-complement sum of 16-bit words is the
+    number the bytes spell modulo 0xFFFF, since 2**16 = 1 (mod 0xFFFF)."""
+    if len(data) % 2:
+        data += b"\0"
+    remainder = int.from_bytes(data, "big") % 0xFFFF
+    return 0xFFFF - remainder if remainder else 0
+
+
 def _isn(local: Endpoint, remote: Endpoint) -> int:
     digest = hashlib.sha256(f"{local[0]}:{local[1]}>{remote[0]}:{remote[1]}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
@@ -97,6 +105,7 @@ class IpCapture:
         )
         self.keylog = keylog
         self._addresses: dict[str, str] = {}
+        self._templates: dict[tuple[Endpoint, Endpoint], bytes] = {}
         self._halves: weakref.WeakKeyDictionary[MemoryTransport, _Half] = (
             weakref.WeakKeyDictionary()
         )
@@ -124,6 +133,23 @@ class IpCapture:
     def _mac(self, address: str) -> str:
         return "02:00:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(address).packed)
 
+    def _template(self, local: Endpoint, remote: Endpoint) -> bytes:
+        """Ethernet/IPv4/TCP headers of one direction, built by scapy once per connection;
+        each segment patches lengths, numbers, flags and checksums into a copy."""
+        key = (local, remote)
+        found = self._templates.get(key)
+        if found is None:
+            src, dst = self.address(local[0]), self.address(remote[0])
+            packet = (
+                Ether(src=self._mac(src), dst=self._mac(dst))
+                / IP(src=src, dst=dst, ttl=64, id=0, flags="DF")
+                / TCP(sport=local[1], dport=remote[1], seq=0, ack=0, flags=0, window=WINDOW)
+            )
+            if len(self._templates) > 10_000:  # a long serve: old connections' go
+                self._templates.clear()
+            found = self._templates[key] = bytes(packet)
+        return found
+
     def _write(
         self,
         local: Endpoint,
@@ -135,22 +161,20 @@ class IpCapture:
         t: float | None = None,
         comment: str | None = None,
     ) -> None:
-        src, dst = self.address(local[0]), self.address(remote[0])
-        packet = (
-            Ether(src=self._mac(src), dst=self._mac(dst))
-            / IP(src=src, dst=dst, ttl=64, id=0, flags="DF")
-            / TCP(
-                sport=local[1],
-                dport=remote[1],
-                seq=seq & 0xFFFFFFFF,
-                ack=ack & 0xFFFFFFFF if flags & ACK else 0,
-                flags=flags,
-                window=WINDOW,
-            )
-        )
-        if payload:
-            packet = packet / Raw(payload)
-        self.writer.write(self.interface, bytes(packet), t=t, comment=comment)
+        template = self._template(local, remote)
+        ip = bytearray(template[14:34])
+        ip[2:4] = (40 + len(payload)).to_bytes(2, "big")
+        ip[10:12] = b"\0\0"
+        ip[10:12] = _checksum(bytes(ip)).to_bytes(2, "big")
+        tcp = bytearray(template[34:54])
+        tcp[4:8] = (seq & 0xFFFFFFFF).to_bytes(4, "big")
+        tcp[8:12] = (ack & 0xFFFFFFFF if flags & ACK else 0).to_bytes(4, "big")
+        tcp[13] = flags
+        tcp[16:18] = b"\0\0"
+        pseudo = bytes(ip[12:20]) + b"\0\x06" + (20 + len(payload)).to_bytes(2, "big")
+        tcp[16:18] = _checksum(pseudo + bytes(tcp) + payload).to_bytes(2, "big")
+        frame = template[:14] + bytes(ip) + bytes(tcp) + payload
+        self.writer.write(self.interface, frame, t=t, comment=comment)
 
     # -- connecting ------------------------------------------------------------------------------
     def syn(self, local: Endpoint, remote: Endpoint, lost: bool = False) -> None:
@@ -162,16 +186,14 @@ class IpCapture:
         """Nothing listens at ``remote``: its host answers the SYN with RST."""
         self._write(remote, local, RST | ACK, 0, _isn(local, remote) + 1)
 
-    def established(
-        self, client: MemoryTransport, server: MemoryTransport, latency_s: float
-    ) -> None:
-        """The handshake completed (the SYN was written by :meth:`syn`): SYN/ACK, ACK."""
+    def established(self, client: MemoryTransport, server: MemoryTransport) -> None:
+        """The handshake completed (the SYN was written by :meth:`syn`): SYN/ACK and ACK,
+        both stamped now (the capture stays in time order)."""
         c_isn, s_isn = _isn(client.local, client.remote), _isn(server.local, server.remote)
         c = _Half(client.local, client.remote, c_isn, sent=1, received=1, peer_isn=s_isn)
         s = _Half(server.local, server.remote, s_isn, sent=1, received=1, peer_isn=c_isn)
         self._halves[client], self._halves[server] = c, s
-        now = self.net.world.now
-        self._write(s.local, s.remote, SYN | ACK, s_isn, c_isn + 1, t=max(0.0, now - latency_s))
+        self._write(s.local, s.remote, SYN | ACK, s_isn, c_isn + 1)
         self._write(c.local, c.remote, ACK, c.seq, c.ack)
 
     # -- traffic ---------------------------------------------------------------------------------

@@ -295,7 +295,7 @@ class IpNetwork:
         # The handshake costs one round trip before either side may talk.
         await asyncio.sleep(self.profile(client_host, host).latency_s * 2)
         if self.capture is not None:
-            self.capture.established(client, server, self.profile(client_host, host).latency_s)
+            self.capture.established(client, server)
         server_proto.connection_made(server)
         client_proto.connection_made(client)
         return client, client_proto

@@ -253,6 +253,8 @@ class Radio:
         if not isinstance(packet, AdvertisingPdu) or not self.nodes[sender].powered:
             return
         self.adv_pdus += 1
+        if self.capture is not None:
+            self.capture.transmitted(sender, packet)
         for rx in self._listeners:
             if rx is sender or not self.reachable(sender, rx) or self._lost():
                 continue

@@ -10,6 +10,25 @@ import pytest
 from scenarios.ble_router.bed import LocalBleBed
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-fuzz",
+        action="store_true",
+        help="also run the full fuzz campaigns (tests marked fuzz; -m fuzz runs only them)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Full fuzz campaigns (``@pytest.mark.fuzz``) run only when asked for: ``-m fuzz`` (or any
+    -m naming fuzz) or ``--run-fuzz``; otherwise they are skipped, saying how to run them."""
+    if config.getoption("--run-fuzz") or "fuzz" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="a full fuzz campaign: run it with -m fuzz or --run-fuzz")
+    for item in items:
+        if item.get_closest_marker("fuzz") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def make_bed() -> Iterator[Callable[..., LocalBleBed]]:
     """Started BLE router beds: the reference router served in-world (``bed.client()`` talks to

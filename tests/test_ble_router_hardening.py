@@ -70,7 +70,7 @@ async def raw_exchange(
     return received
 
 
-# -- numbers and texts the old parsers let through to int() ------------------------------------
+# -- numbers and texts the old parsers let through to int() ---------------------------------------
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -101,13 +101,19 @@ def test_long_numbers_are_refused_naming_the_parameter(bed):
             ),
             (
                 await request(
-                    bed, "POST", f"/management/nodes/{NOWHERE}/pair", json_body={"timeout": 10**5000 // 10**800}
+                    bed,
+                    "POST",
+                    f"/management/nodes/{NOWHERE}/pair",
+                    json_body={"timeout": 10**5000 // 10**800},
                 ),
                 "timeout",
             ),
             (
                 await request(
-                    bed, "POST", f"/management/nodes/{NOWHERE}/pair", json_body={"timeout": LONG_NUMBER}
+                    bed,
+                    "POST",
+                    f"/management/nodes/{NOWHERE}/pair",
+                    json_body={"timeout": LONG_NUMBER},
                 ),
                 "timeout",
             ),
@@ -175,10 +181,15 @@ def test_an_iocapability_that_is_not_a_name_is_refused(bed, value):
     assert_refused(response, bed, "iocapability")
 
 
-# -- streams, half-closed and slow connections --------------------------------------------------
+# -- streams, half-closed and slow connections ----------------------------------------------------
 @pytest.mark.parametrize(
     "target",
-    ["/gatt/nodes?event=1", "/gap/nodes?event=1", "/management/nodes/connection-state", "/gap/rssi"],
+    [
+        "/gatt/nodes?event=1",
+        "/gap/nodes?event=1",
+        "/management/nodes/connection-state",
+        "/gap/rssi",
+    ],
 )
 def test_head_on_a_stream_answers_the_headers_and_opens_nothing(bed, target):
     head = f"HEAD {target} HTTP/1.1\r\nHost: router\r\nConnection: close\r\n\r\n".encode()
@@ -283,7 +294,7 @@ def test_a_refused_stream_says_why(make_bed):
     assert status == 500 and b"too many SSE streams" in body
 
 
-# -- sessions -----------------------------------------------------------------------------------
+# -- sessions -------------------------------------------------------------------------------------
 def test_a_session_cannot_be_predicted_from_the_seed(make_bed):
     bed = make_bed(seed=5, credentials=("admin", "s3cret"))
 
@@ -337,7 +348,9 @@ def test_repeated_wrong_logins_are_slowed_down_per_client(make_bed):
     assert [r.status for r in seen["wrong"]] == [401] * 5 + [429]
     assert "retry after" in seen["wrong"][-1].text
     assert seen["locked"].status == 429 and seen["elsewhere"].status == 200
-    assert int(seen["locked"].headers["retry-after"]) > int(seen["wrong"][-1].headers["retry-after"])
+    assert int(seen["locked"].headers["retry-after"]) > int(
+        seen["wrong"][-1].headers["retry-after"]
+    )
     assert seen["later"].status == 200  # the wait passed: the right password works again
     # a success clears the count; failing again locks again, for longer each time
     again = seen["again"]
@@ -369,7 +382,7 @@ def test_connect_timeout_outside_the_range_is_clamped_and_a_trailing_slash_is_ac
     assert asked["timeout_ms"] == 20000 and asked["timeout_asked"] == "60000"
 
 
-# -- world control ----------------------------------------------------------------------------------
+# -- world control --------------------------------------------------------------------------------
 Call = Callable[[str, str, Any], Awaitable[HttpResponse]]
 
 
@@ -426,7 +439,12 @@ def test_a_refused_peripheral_leaves_nothing_behind(bed):
         ("/world/peripherals/HIL-0001/position", {"position": [float("inf"), 0]}, 400, "position"),
         ("/world/peripherals/HIL-0001/position", b'{"position": [NaN, 0]}', 400, "position"),
         ("/world/peripherals", DEEP_JSON, 400, "nested"),
-        ("/world/peripherals", {"name": "x", "address": "C0:00:00:00:00:01", "tx_power_dbm": []}, 400, "tx_power_dbm"),
+        (
+            "/world/peripherals",
+            {"name": "x", "address": "C0:00:00:00:00:01", "tx_power_dbm": []},
+            400,
+            "tx_power_dbm",
+        ),
         ("/world/nowhere", {}, 404, "/world/nowhere"),
     ],
     ids=["superscript", "long", "deep", "inf", "nan", "deep-spec", "spec-type", "unknown-route"],

@@ -12,7 +12,10 @@ catalog that forgets a call fails here; without the seeds the tests skip.
   `Local:` label (or, for the login, as a bare `http://{gateway ip}/...` URL after "send a POST
   request"). APIs the seed offers only through the access controller ("only available through
   Cassia AC": hubs, positioning, auto-selection, the combined SSE) have no `Local:` form; they
-  are left to the future ble-ac catalog and must not appear in ble-router's `covers`.
+  must not appear in ble-router's `covers`.
+- Seed 002 (access controller): an AC endpoint is one the seed gives as
+  `METHOD http://{your AC domain}/api/...` — the AC-only APIs and the router-addressed form of
+  the router calls; ble-ac's `covers` must name every one.
 """
 
 from __future__ import annotations
@@ -188,3 +191,29 @@ def test_gateway_topics_are_read_whole() -> None:
         "v1/gateway/rpc",
         "v1/gateway/connect",
     }
+
+
+def ac_endpoint_names(seed: str) -> tuple[set[str], set[str]]:
+    """(the AC endpoints, as templates; every AC endpoint name the seed writes, examples too)."""
+    names = {endpoint_name(m[1], m[2]) for m in _AC.finditer(seed)}
+    return _templates(names), names
+
+
+def test_every_access_controller_endpoint_is_named_by_a_requirement(documents: Documents) -> None:
+    catalog = load_catalog("ble-ac")
+    seed = seed_text(documents, catalog)
+    endpoints, written = ac_endpoint_names(seed)
+    for expected in (
+        "GET /cassia/hubs",
+        "GET /cassia/hubs/<gateway-mac>",
+        "GET /aps/events",
+        "POST /aps/connections/connect",
+        "GET /middleware/position/by-device/<device_mac>",
+        "GET /gap/nodes?event=1",
+        "POST /gap/nodes/<node>/connection",
+    ):
+        assert expected in endpoints
+    assert sorted(endpoints - covered(catalog)) == []
+    assert sorted(covered(catalog) - endpoints - written) == [], (
+        "covers names an endpoint the seed lacks"
+    )

@@ -23,13 +23,24 @@ SERVE_ARGS: dict[str, list[str]] = {
     "ble-router": ["--peripherals", "1"],
     "connect-master": ["--gateway-port", "0", "--terminals", "1"],
     "rs485": ["--units", "1"],
+    "mqtt-platform": ["--gateways", "2"],
+    "mqtt-gateway": ["--platform-control-port", "0"],
 }
 # The stack each system's serve stands on; it must never load another system's.
-OWN: dict[str, str] = {"ble-router": "bumble", "connect-master": "grpc", "rs485": "pymodbus"}
+# (the MQTT platform emulator emits its events through bumble's EventEmitter, no radio)
+OWN: dict[str, str] = {
+    "ble-router": "bumble",
+    "connect-master": "grpc",
+    "rs485": "pymodbus",
+    "mqtt-platform": "aiohttp",
+    "mqtt-gateway": "paho",
+}
 FOREIGN: dict[str, set[str]] = {
     "ble-router": {"grpc", "pymodbus", "osdp"},
     "connect-master": {"bumble", "pymodbus", "osdp"},
     "rs485": {"bumble", "grpc"},
+    "mqtt-platform": {"grpc", "pymodbus", "osdp", "paho"},
+    "mqtt-gateway": {"grpc", "osdp"},
 }
 STACKS = {"bumble", "grpc", "pymodbus", "osdp"}
 

@@ -4,6 +4,7 @@ and a few of the BLE router's hooks seen from outside."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -101,6 +102,19 @@ def test_a_deviation_catalog_names_exactly_its_implementations_deviations(profil
     for deviation in catalog.deviations:
         assert deviation.kind in KINDS
         assert all(r in catalog.requirements for r in deviation.catches)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_declared_deviation_has_a_hook(profile: str) -> None:
+    """Each name is asked for (``active("NAME")``) somewhere in the implementation's package: a
+    hook lost in an edit would leave a deviation that changes nothing."""
+    catalog = load_deviation_catalog(profile)
+    package = Path(str(importlib.import_module(catalog.implementation).__file__)).parent
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py"))
+    unhooked = [
+        n for n in catalog.names if not re.search(rf'active\(\s*"{re.escape(n)}"\s*\)', sources)
+    ]
+    assert not unhooked, f"deviations without a hook in {package}: {unhooked}"
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -45,7 +45,9 @@ def test_the_modbus_campaign_catches_a_slave_that_reads_a_byte_stream(
 
 @pytest.mark.fuzz
 @pytest.mark.parametrize("interface", INTERFACES)
-def test_a_full_campaign_finds_nothing(interface: str) -> None:
+def test_a_full_campaign_finds_nothing(interface: str, request: pytest.FixtureRequest) -> None:
+    if "fuzz" not in str(request.config.getoption("markexpr", "")):
+        pytest.skip("a full campaign runs only when selected: -m fuzz")
     _needs_world_clock(interface)
     tally = campaign(interface, FULL, seed=7)
     print(tally.summary())

@@ -64,7 +64,12 @@ from sim.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "third_party" / "tb_client_driver.py"
-TB_CLIENT = ("tb-mqtt-client", ("tb-mqtt-client==1.13.14", "tb-paho-mqtt-client==2.1.2"))
+TB_CLIENT = (
+    "tb-mqtt-client",
+    # mmh3: its sdk_utils imports it and pip-installs it when missing (not a declared dependency)
+    ("tb-mqtt-client==1.13.14", "tb-paho-mqtt-client==2.1.2", "mmh3==5.3.1"),
+)
+RUNTIME_INSTALL = "Installing collected packages"  # pip at work inside a program we run
 DEVICE = "TB Meter"
 T0 = 1_700_000_000_000
 
@@ -175,7 +180,7 @@ def test_tb_mqtt_client_gateway_api_against_our_platform(
                 "client": platform.attributes(DEVICE, "client"),
                 "gateways": platform.gateways(),
                 "transcript": transcript,
-                "output": driver.tail(80),
+                "output": "\n".join(driver.lines),
             }
         finally:
             driver.kill()
@@ -186,6 +191,7 @@ def test_tb_mqtt_client_gateway_api_against_our_platform(
     print(f"tb-mqtt-client driver ran {found['seconds']:.1f} s")
     events = {e["event"]: e for e in found["events"]}
     assert found["code"] == 0 and "done" in events, found["output"]
+    assert RUNTIME_INSTALL not in found["output"], "its environment lacked a package"
 
     # getSessionLimits: asked by the client on connect, answered by us, applied by the client
     transcript: Transcript = found["transcript"]
@@ -352,7 +358,7 @@ async def broker_outage(rig: Rig) -> list[float]:
     return times
 
 
-def test_thingsboard_gateway_polls_our_meters_and_loses_readings_across_an_outage(
+def test_thingsboard_gateway_polls_our_meters_and_is_judged_across_an_outage(
     tb_gateway: tuple[dict[str, Any], GatewayProcessSpec, Venv], tmp_path: Path
 ) -> None:
     endpoint, spec, _venv = tb_gateway
@@ -439,9 +445,11 @@ def test_thingsboard_gateway_polls_our_meters_and_loses_readings_across_an_outag
         energy = [p.value for p in points if p.key == "energy"]
         assert all(1000 * unit <= e < 1000 * unit + 1000 for e in energy), energy
 
-    # its update check went nowhere: the proxy we gave it refused at once, locally
+    # its update check went nowhere: the proxy we gave it refused at once, locally; and it
+    # found every package it imports in its environment
     assert rig.gateway.process is not None
     assert rig.gateway.process.find("Cannot connect to the update service")
+    assert not rig.gateway.process.find(RUNTIME_INSTALL)
 
     # the judge against what happened: the platform's store says which readings never made it
     assert verdict.sent > 0 and verdict.received > 0
@@ -560,6 +568,7 @@ def test_an_outside_environment_has_no_overrides_and_no_way_out() -> None:
             **{name: closed.url for name in PROXY_NAMES},
             "NO_PROXY": "127.0.0.1,localhost,::1",
             "no_proxy": "127.0.0.1,localhost,::1",
+            "PIP_NO_INDEX": "1",
         }
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", closed.port), timeout=2)

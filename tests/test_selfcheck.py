@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.selfcheck import format_table, main_table, run_selfcheck
+from conformance.selfcheck import SelfcheckResult, format_table, main_table, run_selfcheck
 from tests.served import ROOT
 
 # Quick ones (a scenario or two each), one per kind of check: a status code, a filter rule,
@@ -19,37 +19,40 @@ from tests.served import ROOT
 SUBSET = ("disconnect-false-error", "scan-filter-rssi-ignored", "gatt-write-truncated")
 
 
+PROGRESS = StringIO()
+
+
 @pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    progress = StringIO()
-    outcome = run_selfcheck(
-        "ble-router", SUBSET, reports_dir=tmp_path_factory.mktemp("reports"), progress=progress
-    )
-    outcome.progress = progress.getvalue()  # type: ignore[attr-defined]
-    return outcome
+def result(tmp_path_factory: pytest.TempPathFactory) -> SelfcheckResult:
+    reports = tmp_path_factory.mktemp("reports")
+    return run_selfcheck("ble-router", SUBSET, reports_dir=reports, progress=PROGRESS)
 
 
-def test_the_baseline_passes_without_deviations(result) -> None:  # type: ignore[no-untyped-def]
+def test_the_baseline_passes_without_deviations(result: SelfcheckResult) -> None:
     assert result.baseline is not None and result.baseline.error is None
     assert result.baseline_problems() == {}
     assert {"BLE-CONN-006", "BLE-SCAN-012", "BLE-GATT-011"} <= set(result.baseline.executed())
 
 
 @pytest.mark.parametrize("name", SUBSET)
-def test_each_deviation_is_caught_by_its_named_requirements(result, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_deviation_is_caught_by_its_named_requirements(
+    result: SelfcheckResult, name: str
+) -> None:
     outcome = next(o for o in result.outcomes if o.deviation.name == name)
     assert outcome.run.error is None
     assert outcome.caught and not outcome.silent, outcome.to_dict()
     assert set(outcome.deviation.catches) <= set(outcome.caught_by)
 
 
-def test_the_table_summary_json_and_exit_code(result) -> None:  # type: ignore[no-untyped-def]
+def test_the_table_summary_json_and_exit_code(result: SelfcheckResult) -> None:
     assert (result.caught, result.total, result.exit_code) == (3, 3, 0)
     table = format_table(result)
     for name in SUBSET:
         assert name in table
-    assert "baseline: all" in table and table.endswith("caught 3 of 3 (100.0 %); target 95 %")
-    assert "[3/3]" in result.progress and "baseline without deviations" in result.progress
+    assert "baseline: all" in table and table.endswith(
+        "caught 3 of 3 (100.0 %); known field faults 1 of 1; target 95 %"
+    )
+    assert "[3/3]" in PROGRESS.getvalue() and "baseline without" in PROGRESS.getvalue()
     out = StringIO()
     assert main_table(result, as_json=True, out=out) == 0
     data = json.loads(out.getvalue())
@@ -59,7 +62,7 @@ def test_the_table_summary_json_and_exit_code(result) -> None:  # type: ignore[n
     assert saved["caught"] == 3
 
 
-def test_a_deviation_run_keeps_its_report(result) -> None:  # type: ignore[no-untyped-def]
+def test_a_deviation_run_keeps_its_report(result: SelfcheckResult) -> None:
     outcome = result.outcomes[0]
     assert outcome.run.run_dir is not None
     report = json.loads((Path(outcome.run.run_dir) / "results.json").read_text(encoding="utf-8"))

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from conformance.catalog import Catalog
+from conformance.report.evidence_kinds import kind_of, kinds_present
 from conformance.report.junit import failure_message
 from conformance.report.metrics import explain, measured_requirements
 from conformance.report.run_info import RunInfo
@@ -138,13 +139,35 @@ def _links(paths: Iterable[str]) -> str:
     items = []
     for n, (folder, names) in enumerate(groups.items(), 1):
         links = " ".join(
-            f'<a href="{_e(evidence_href(f"{folder}/{name}" if folder else name))}">'
-            f"{_breakable(name)}</a>"
+            f'<a href="{_e(evidence_href(f"{folder}/{name}" if folder else name))}"'
+            f"{_holds_title(name)}>{_breakable(name)}</a>"
             for name in names
         )
         label = f"#{n}" if len(groups) > 1 else ""
         items.append(f'<li title="{_e(folder)}">{label} {links}</li>')
     return f'<ul class="plain">{"".join(items)}</ul>'
+
+
+def _holds_title(name: str) -> str:
+    """A link's hover text: what the evidence file holds (nothing for an unknown name)."""
+    kind = kind_of(name)
+    return f' title="{_e(kind[0])}: {_e(kind[1])}"' if kind else ""
+
+
+def _evidence_kinds(res: ConformanceResult) -> str:
+    """What each kind of evidence file in this run holds, and how to open it."""
+    paths = [str(p) for r in res.records for p in (r.get("evidence") or ())]
+    rows = "".join(
+        f"<tr><td><code>{_e(pattern)}</code></td><td>{_e(kind)}</td><td>{_e(holds)}</td></tr>"
+        for pattern, kind, holds in kinds_present(paths)
+    )
+    if not rows:
+        return ""
+    return (
+        '<section id="evidence"><h2>What the evidence holds</h2><table class="wide">'
+        "<tr><th>File</th><th>Kind</th><th>What it holds</th></tr>"
+        f"{rows}</table></section>"
+    )
 
 
 def _list(items: Iterable[str]) -> str:
@@ -469,6 +492,7 @@ def render_html(
             ("measurements", "Measurements"),
             ("timeline", "Timeline"),
             ("scenarios", "Scenarios"),
+            ("evidence", "Evidence"),
         )
     )
     return (
@@ -479,6 +503,7 @@ def render_html(
         f"{_header(run_info, catalog, sut, results)}<nav>{nav}</nav>"
         f"{_summary(catalog, results)}{_unknown_tags(results)}{_matrix(results)}"
         f"{_failures(results)}{_deviations(results)}{_plots(results)}{_scenarios(results)}"
+        f"{_evidence_kinds(results)}"
         f'<footer class="muted"><p>gateway-hil {_e(run_info.harness_version)}; '
         "evidence links are relative to this report's directory.</p></footer>"
         "</body></html>\n"

@@ -158,6 +158,26 @@ class _Connection(web.RequestHandler):
             if not self._eof and not self._close and not self._force_close:
                 self._arm()
 
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """A request aiohttp could not parse is bad input, not a server fault: a short plain
+        400 (no traceback in the log); server faults (5xx) as aiohttp answers them."""
+        if status >= 500:
+            return super().handle_error(request, status, exc, message)
+        self.log_debug("malformed request from %s", request.remote, exc_info=exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer has begun; no error answer can follow")
+        reason = str(getattr(exc, "message", None) or message or exc or "malformed")
+        reason = reason if len(reason) <= 100 else reason[:100] + "..."
+        response = web.Response(status=status, text=f"malformed HTTP request: {reason}\n")
+        response.force_close()
+        return response
+
 
 class _Server(web.Server):
     """aiohttp's server, making :class:`_Connection` handlers."""

@@ -51,6 +51,9 @@ class ByteStream:
 
     async def start_tls(self, ctx: ssl.SSLContext, server_side: bool) -> None:
         """Run the TLS handshake; ssl.SSLError or ConnectionError when it fails."""
+        keylog = self.writer.get_extra_info("tls_keylog")  # an in-world IP capture's key log
+        if keylog and ctx.keylog_filename != keylog:
+            ctx.keylog_filename = keylog
         self._tls = ctx.wrap_bio(self._in, self._out, server_side=server_side)
         while True:
             try:

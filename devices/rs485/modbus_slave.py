@@ -182,6 +182,7 @@ class ModbusSlave:
         self.server: ModbusSerialServer | None = None
         self.requests = 0
         self._link: Any = None  # pymodbus' request handler on the bus port
+        self._passed = b""  # the last frame handed to pymodbus
         # (track, table code, first register, end register) per sensor point
         self._sensors: list[tuple[SensorTrack, str, int, int]] = []
         world.add_node(self)
@@ -329,6 +330,9 @@ class ModbusSlave:
         spec = self.spec
         if not data or data[0] not in (0, spec.unit):
             return False
+        if data == self._passed:  # a master's usual poll, judged before (the common case)
+            self._link.recv_buffer = b""
+            return True
         request = modbus_rtu.cut(data)
         if isinstance(request, str):
             return self._discard(request, data)
@@ -350,6 +354,7 @@ class ModbusSlave:
                 reply = modbus_rtu.exception_pdu(fc, reply)
             return self._answer(request, reply)
         self._link.recv_buffer = b""
+        self._passed = data
         return True
 
     def _discard(self, reason: str, data: bytes) -> bool:

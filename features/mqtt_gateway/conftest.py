@@ -36,6 +36,7 @@ from scenarios.mqtt_gateway.bed import (
     RemoteGatewayBed,
     RemotePlatformBed,
 )
+from scenarios.mqtt_gateway.deviations import split
 
 PROFILE = "mqtt-gateway"
 PLATFORM_CAPABILITIES = frozenset(
@@ -55,10 +56,15 @@ def _needs(node: pytest.Item) -> set[str]:
 
 def make_bed(config: HilConfig, needs: set[str], work_dir: Path) -> MqttBed:
     sut = config.sut
-    if sut.builtin:
+    if sut.builtin:  # each reference implementation gets its own share of the deviations
+        platform, gateway = split(sut.deviations)
         if needs & PLATFORM_CAPABILITIES:
-            return LocalPlatformBed(seed=config.seed, clock=config.clock, work_dir=work_dir)
-        return LocalGatewayBed(seed=config.seed, clock=config.clock, work_dir=work_dir)
+            return LocalPlatformBed(
+                seed=config.seed, clock=config.clock, work_dir=work_dir, deviations=platform
+            )
+        return LocalGatewayBed(
+            seed=config.seed, clock=config.clock, work_dir=work_dir, deviations=gateway
+        )
     endpoint = dict(sut.endpoint(PROFILE))
     if sut.role == "gateway":
         return RemoteGatewayBed(endpoint, seed=config.seed, work_dir=work_dir)

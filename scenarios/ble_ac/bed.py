@@ -31,8 +31,10 @@ from __future__ import annotations
 import abc
 import asyncio
 import base64
+import itertools
 import math
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,9 @@ AC_PORT = 80
 DEFAULT_CLIENT_ID = "hil-developer"
 ANONYMOUS = "anonymous"
 ROUTER_FAULTS = ("router_outage", "router_reboot", "router_power")
+# device-address blocks for remote beds: a long-lived controller remembers what it heard of an
+# address, so each remote scenario's peripherals take a block no earlier scenario (or run) used
+_BLOCKS = itertools.count(int(time.time() * 10) % 0xFF00 + 1)
 _TOKEN_TEXT = re.compile(r'("access_token"\s*:\s*")[^"]*(")|(access_token=)[^&\s"]*')
 
 
@@ -402,6 +407,7 @@ class RemoteAcBed(AcBed):
         scale: float = 1.0,
     ) -> None:
         self.world = World(seed=seed, clock=REAL, scale=scale, trace_path=trace_path)
+        self.device_block = next(_BLOCKS) % 0xFFFF + 1
         self.base_url = base_url.rstrip("/")
         self.client_id, self.secret = client_id, secret
         self.control_url = control_url

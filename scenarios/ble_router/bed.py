@@ -41,12 +41,10 @@ from devices.gateways.ble_router.router import BleRouter
 from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
 from scenarios.bed import BedError, WorldBed, write_json_lines
-from sim.air_capture import AirCapture
+from scenarios.captures import AIR, IP, EvidenceCaptures
 from sim.capture import BtsnoopWriter
 from sim.clock import REAL, VIRTUAL
-from sim.ip_capture import IpCapture
 from sim.iplink import IpNetwork
-from sim.pcap import PcapngWriter, open_capture
 from sim.radio import Radio, RadioConfig
 from sim.world import World
 
@@ -186,12 +184,14 @@ class LocalBleBed(BleBed):
         self.peripherals: dict[str, BlePeripheral] = {}
         self.transcript = []
         self._served: ServedApp | None = None
-        self._pcaps: dict[str, PcapngWriter] = {}
-        if capture_dir is not None:
-            self._pcaps["air.pcapng"] = open_capture(capture_dir / "air.pcapng", self.world)
-            self._pcaps["ip.pcapng"] = open_capture(capture_dir / "ip.pcapng", self.world)
-            AirCapture(self.radio, self._pcaps["air.pcapng"])
-            IpCapture(self.net, self._pcaps["ip.pcapng"])
+        self.pcaps = EvidenceCaptures(self.world, capture_dir)
+        air, ip = self.pcaps.open("air.pcapng", AIR), self.pcaps.open("ip.pcapng", IP)
+        if air is not None and ip is not None:
+            from sim.air_capture import AirCapture  # scapy loads only when capturing
+            from sim.ip_capture import IpCapture
+
+            AirCapture(self.radio, air)
+            IpCapture(self.net, ip)
 
     async def start(
         self, host: str = ROUTER_HOST, port: int = ROUTER_PORT, real_socket: bool = False
@@ -218,7 +218,8 @@ class LocalBleBed(BleBed):
         return [Path(f.name) for f in self._captures]
 
     def air_capture(self) -> Path | None:
-        writer = self._pcaps.get("air.pcapng")
+        """The air capture so far (flushed), or None when the bed captures nothing."""
+        writer = self.pcaps.writers.get("air.pcapng")
         if writer is None or writer.output is None or self.capture_dir is None:
             return None
         writer.output.flush()
@@ -313,8 +314,7 @@ class LocalBleBed(BleBed):
         await self.router.stop()
         for output in self._captures:
             output.close()
-        for writer in self._pcaps.values():
-            writer.close()
+        self.pcaps.close()
 
     def write_evidence(self, folder: Path) -> dict[str, str]:
         """Also the router's HCI captures (``hci-chip<i>.btsnoop``), complete: the router stops
@@ -325,12 +325,7 @@ class LocalBleBed(BleBed):
             if capture.parent.resolve() != folder.resolve():
                 shutil.copyfile(capture, folder / capture.name)
             files[capture.name] = "btsnoop"
-        for name, kind in (("air.pcapng", "air capture"), ("ip.pcapng", "ip capture")):
-            if name in self._pcaps and self.capture_dir is not None:
-                source = self.capture_dir / name
-                if source.parent.resolve() != folder.resolve():
-                    shutil.copyfile(source, folder / name)
-                files[name] = kind
+        files.update(self.pcaps.write_evidence(folder))
         return files
 
     def close(self) -> None:

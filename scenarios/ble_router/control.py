@@ -185,6 +185,13 @@ async def _undo(bed: LocalBleBed, name: str) -> None:
 
 
 NAME = Param("name", {"type": "string"}, "the peripheral's name", where="path")
+POSITION = {
+    "type": "array",
+    "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
+    "minItems": 2,
+    "maxItems": 3,
+    "description": "metres",
+}
 PERIPHERAL = json_answer("the peripheral's state", {"type": "object"})
 OPERATIONS: dict[Route, Operation] = {
     ("GET", "/world"): Operation(
@@ -208,9 +215,13 @@ OPERATIONS: dict[Route, Operation] = {
                 "type": "object",
                 "required": ["name", "address"],
                 "properties": {
-                    "name": {"type": "string", "maxLength": MAX_NAME},
-                    "address": {"type": "string", "description": "MAC; /P suffix: public"},
-                    "position": {"type": "array", "items": {"type": "number"}},
+                    "name": {"type": "string", "pattern": f"^[^/]{{1,{MAX_NAME}}}$"},
+                    "address": {
+                        "type": "string",
+                        "pattern": "^[0-9A-F]{2}(:[0-9A-F]{2}){5}(/P)?$",
+                        "description": "MAC; /P suffix: public",
+                    },
+                    "position": POSITION,
                     "tx_power_dbm": {"type": "number", "minimum": -100, "maximum": 30},
                     "advertising": {"type": "object"},
                     "services": {"type": "array", "items": {"type": "object"}},
@@ -237,14 +248,7 @@ OPERATIONS: dict[Route, Operation] = {
             JSON: {
                 "type": "object",
                 "required": ["position"],
-                "properties": {
-                    "position": {
-                        "type": "array",
-                        "items": {"type": "number"},
-                        "minItems": 2,
-                        "maxItems": 3,
-                    }
-                },
+                "properties": {"position": POSITION},
             }
         },
         body_required=True,

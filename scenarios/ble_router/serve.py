@@ -22,13 +22,25 @@ from devices.protocols.http_server import serve
 from scenarios.ble_router.bed import LocalBleBed
 from scenarios.ble_router.control import control_app
 from scenarios.ble_router.worlds import Scenario, build_bed, load_scenario, populate
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import (
+    ServeOptions,
+    announce,
+    announce_capture,
+    open_live_capture,
+    ready,
+    serve_until_stopped,
+)
 from sim.clock import REAL
 
 DEFAULT_PORT = 8080
 DEFAULT_CONTROL_PORT = 8081
 DEFAULT_PERIPHERALS = 5
 LISTED = 10  # peripherals printed by name at start-up
+CAPTURE = (
+    "the BLE air (pcapng, link type 256): every advertising PDU as a sniffer on channel 37 "
+    "hears it, and every PDU as each receiver heard it; the router's HTTP API is on a real "
+    "socket, not in it (tcpdump -i lo port <api port> sees that)"
+)
 __all__ = ["DEFAULT_CONTROL_PORT", "DEFAULT_PORT", "DEVIATIONS", "add_arguments", "run"]
 
 
@@ -81,6 +93,7 @@ async def _serve(bed: LocalBleBed, scenario: Scenario, options: ServeOptions, ou
             print(f"  {name}  {bed.address_of(name)}", file=out)
         if len(names) > LISTED:
             print(f"  ... and {len(names) - LISTED} more (GET {control.url}/world)", file=out)
+        announce_capture(out, options, CAPTURE)
         ready(out)
         await serve_until_stopped(options, out)
     finally:
@@ -101,8 +114,15 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         scale=options.scale,
         deviations=options.deviations,
     )
+    capture = open_live_capture(options, bed.world)
+    if capture is not None:
+        from sim.air_capture import AirCapture
+
+        AirCapture(bed.radio, capture, sniffer=True)
     try:
         bed.run(_serve(bed, scenario, options, out))
     finally:
         bed.close()
+        if capture is not None:
+            capture.close()
     return 0

@@ -54,6 +54,7 @@ from devices.protocols.http_client import HttpClient
 from devices.protocols.x509 import Credential
 from devices.terminals.terminal import Terminal
 from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.captures import IP, TLS_KEYS, EvidenceCaptures
 from scenarios.connect_master.client import MasterClient
 from scenarios.connect_master.declared import DeclaredTerminal, DeviceBinding
 from scenarios.connect_master.placement import TerminalSpec
@@ -160,7 +161,14 @@ class CmBed(WorldBed, abc.ABC):
 
 
 class LocalCmBed(CmBed):
-    """The builtin master gateway, device gateways and terminals in one world."""
+    """The builtin master gateway, device gateways and terminals in one world.
+
+    ``capture_dir`` records the in-world IP links there as ``ip.pcapng``
+    (:mod:`sim.ip_capture`): terminal <-> device gateway streams (the device protocol, TLS
+    when SSL is on, its secrets in ``tls.keylog``) and device gateway <-> master uplinks. The
+    tenants' gRPC calls to the master cross no wire in virtual time (the in-process
+    ``VirtualStub``): what they did is in ``trace.jsonl`` and the status streams' evidence.
+    """
 
     remote = False
 
@@ -173,9 +181,16 @@ class LocalCmBed(CmBed):
         gateways: tuple[GatewaySpec, ...] | None = None,
         reconnect_s: float | None = None,
         keep_trace: bool = True,
+        capture_dir: Path | None = None,
     ) -> None:
         self.world = World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace)
         self.cm_world = ConnectMasterWorld(self.world, db_path, gateways, reconnect_s)
+        self.pcaps = EvidenceCaptures(self.world, capture_dir)
+        ip = self.pcaps.open("ip.pcapng", IP)
+        if ip is not None:
+            from sim.ip_capture import IpCapture  # scapy loads only when capturing
+
+            IpCapture(self.cm_world.net, ip, keylog=self.pcaps.path("tls.keylog", TLS_KEYS))
         self.reconnect_s = self.cm_world.reconnect_s
         self.binding = DeviceBinding([])  # scenario IDs and addresses are the real ones
         self.unix_start = int(self.world.epoch.timestamp() + self.world.now)
@@ -248,6 +263,16 @@ class LocalCmBed(CmBed):
             device_id, _ = parse_name(target)
             self._terminal(device_id)
             world.plug(device_id, fault == "replug")
+
+    def write_evidence(self, folder: Path) -> dict[str, str]:
+        """Also ``ip.pcapng`` and ``tls.keylog`` when the bed captures (``capture_dir``)."""
+        files = super().write_evidence(folder)
+        files.update(self.pcaps.write_evidence(folder))
+        return files
+
+    def close(self) -> None:
+        self.pcaps.close()
+        super().close()
 
 
 def _read(path: Any, what: str) -> bytes:

@@ -35,13 +35,25 @@ from devices.protocols.http_server import serve
 from scenarios.connect_master.bed import LocalCmBed
 from scenarios.connect_master.control import control_app
 from scenarios.connect_master.worlds import WorldError, WorldSpec, default_world, load_world
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import (
+    ServeOptions,
+    announce,
+    announce_capture,
+    open_live_capture,
+    ready,
+    serve_until_stopped,
+)
 from sim.clock import REAL
 
 DEFAULT_PORT = 4010
 DEFAULT_CONTROL_PORT = 4011
 DEFAULT_GATEWAY_PORT = 4000
 DEFAULT_OUT_DIR = "connect-master-certs"
+CAPTURE = (
+    "the in-world IP links (pcapng, Ethernet): terminal <-> device gateway streams and the "
+    "gateways' uplinks to the master, TLS secrets in a key log beside it; the gRPC services "
+    "are on real sockets, not in it (tcpdump -i lo sees those)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -190,6 +202,7 @@ async def _serve(
             file=out,
         )
         print(f"certificates and SUT declaration in {folder} (sut.yaml)", file=out)
+        announce_capture(out, options, f"{CAPTURE}: {capture_keylog(options, folder)}")
         ready(out)
         await serve_until_stopped(options, out)
     finally:
@@ -216,8 +229,23 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         gateways=world.gateways,
         reconnect_s=world.reconnect_s,
     )
+    capture = open_live_capture(options, bed.world)
+    if capture is not None:
+        from sim.ip_capture import IpCapture
+
+        IpCapture(bed.cm_world.net, capture, keylog=capture_keylog(options, folder))
     try:
         bed.run(_serve(bed, world, options, extra, folder, out))
     finally:
         bed.close()
+        if capture is not None:
+            capture.close()
     return 0
+
+
+def capture_keylog(options: ServeOptions, folder: Path) -> Path:
+    """Where the TLS key log of ``--capture FILE`` goes: ``FILE`` with suffix ``.keylog``
+    (``--capture -``: ``tls.keylog`` in ``--out-dir``)."""
+    if options.capture and options.capture != "-":
+        return Path(options.capture).with_suffix(".keylog")
+    return folder / "tls.keylog"

@@ -55,6 +55,7 @@ import shutil
 import ssl
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +182,14 @@ class GatewayBed(MqttBed, abc.ABC):
     role = GATEWAY_ROLE
 
     def __init__(
-        self, world: World, profile: Mapping[str, Any], work_dir: Path | None = None
+        self,
+        world: World,
+        profile: Mapping[str, Any],
+        work_dir: Path | None = None,
+        platform_deviations: tuple[str, ...] = (),
     ) -> None:
         self.world = world
+        self.platform_config = PlatformConfig(deviations=tuple(platform_deviations))
         self.profile: dict[str, Any] = {**BUILTIN_GATEWAY, **dict(profile)}
         self._owns_dir = work_dir is None
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="hil-mqtt-"))
@@ -237,7 +243,7 @@ class GatewayBed(MqttBed, abc.ABC):
         return self.work_dir / "platform.sqlite"
 
     def _new_platform(self) -> Platform:
-        platform = Platform(self.world, self.db_path, PlatformConfig())
+        platform = Platform(self.world, self.db_path, self.platform_config)
         platform.server.transcript = self.transcript.server_hook()
         platform.intercept = self.refusals
         return platform
@@ -403,8 +409,12 @@ class LocalGatewayBed(GatewayBed):
     platform, all in one world (virtual time by default).
 
     ``world_file``: a :mod:`~scenarios.mqtt_gateway.worlds` name or path (the gateway's
-    configuration, its meters and peripherals); ``deviations``: names the reference gateway and
-    the harness platform are told to misbehave in (``gateway-*`` / ``platform-*``).
+    configuration, its meters and peripherals); ``deviations``: names the reference gateway is
+    told to misbehave in (``gateway-*``), ``platform_deviations`` the same for the platform
+    (``hil serve mqtt-gateway`` only: a harness judging a gateway never misbehaves itself);
+    ``broker`` and ``token``: the gateway talks to that outside platform over TCP instead;
+    ``modbus``: the line is joined to an outside one over RTU-over-TCP (its meters) instead of
+    the world's own meters.
     """
 
     def __init__(
@@ -415,6 +425,11 @@ class LocalGatewayBed(GatewayBed):
         world_file: str | Path = DEFAULT_WORLD,
         work_dir: Path | None = None,
         keep_trace: bool = True,
+        deviations: tuple[str, ...] = (),
+        platform_deviations: tuple[str, ...] = (),
+        broker: tuple[str, int] | None = None,
+        token: str | None = None,
+        modbus: tuple[str, int] | None = None,
     ) -> None:
         self.scenario: MqttWorld = load_world(world_file)
         world = World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace)
@@ -424,31 +439,59 @@ class LocalGatewayBed(GatewayBed):
             {"name": str(m.get("name") or f"Meter {m['unit']}"), "unit": int(m["unit"])}
             for m in self.scenario.meters
         ]
-        super().__init__(world, {"gateway": self.scenario.gateway_name, "meters": meters}, work_dir)
+        profile = {"gateway": self.scenario.gateway_name, "meters": meters}
+        super().__init__(world, profile, work_dir, platform_deviations)
+        self.deviations = deviations
+        self.broker = broker
+        self.modbus = modbus
+        if token is not None:
+            self.token = token
         self.peripherals: dict[str, Any] = {}
         self.gateway: MqttGateway | None = None
+        self.bridge: TcpBridge | None = None
         self.generations = 0
+        self._tcp: tuple[str, int] | None = None
 
     async def _listen(self) -> None:
         self.platform.listen(self.net, PLATFORM_HOST, MQTT_PORT)
+        if self._tcp is not None:
+            await self.platform.listen_tcp(*self._tcp)
+
+    async def serve_mqtt(self, host: str, port: int) -> int:
+        """The harness's platform on a real socket too (``hil serve mqtt-gateway``); the port
+        taken. Outages and restarts take it down and bring it back on the same port."""
+        port = await self.platform.listen_tcp(host, port)
+        self._tcp = (host, port)
+        return port
 
     def gateway_config(self) -> Any:
         doc = json.loads(json.dumps(self.scenario.gateway))  # a deep copy
         doc.setdefault("gateway", {})
         doc["gateway"].update(name=self.gateway_name, access_token=self.token)
-        doc.setdefault("platform", {}).update(host=PLATFORM_HOST, port=MQTT_PORT)
+        host, port = self.broker or (PLATFORM_HOST, MQTT_PORT)
+        doc.setdefault("platform", {}).update(host=host, port=port)
         doc.setdefault("delivery", {})["path"] = str(self.work_dir / "gateway-outbox.sqlite")
         return parse_config(doc)
 
     def _new_gateway(self) -> MqttGateway:
         self.generations += 1
-        return build_gateway(self.world, self.gateway_config(), net=self.net)
+        return build_gateway(
+            self.world,
+            self.gateway_config(),
+            net=None if self.broker else self.net,
+            deviations=self.deviations,
+        )
 
     async def start(self) -> str:
-        """The platform listens, the declared meters and peripherals are placed, the gateway
+        """The platform listens, the declared meters and peripherals are placed (or, with
+        ``modbus``, the line is joined to an outside one over RTU-over-TCP), the gateway
         starts; returns the gateway's name."""
-        await self._listen()
-        await self.place_declared_meters()
+        self.platform.listen(self.net, PLATFORM_HOST, MQTT_PORT)
+        if self.modbus is not None:
+            self.bridge = TcpBridge(self.bus, "modbus-tcp")
+            await self.bridge.dial(*self.modbus)
+        else:
+            await self.place_declared_meters()
         for spec in self.scenario.peripherals:
             await self.place({"ble": spec})
         self.gateway = self._new_gateway()
@@ -512,6 +555,8 @@ class LocalGatewayBed(GatewayBed):
             await self.gateway.stop()
         for peripheral in self.peripherals.values():
             await peripheral.power_off()
+        if self.bridge is not None:
+            await self.bridge.close()
         await super()._stop_world()
 
 
@@ -557,6 +602,8 @@ class RemoteGatewayBed(GatewayBed):
         self.port = await self.platform.listen_tcp(self.host, self.port)
 
     def placeholders(self) -> dict[str, str]:
+        """What the process block's ``{placeholders}`` become (besides the ``config_dir`` and
+        ``workdir`` of :class:`~scenarios.mqtt_gateway.outside.OutsideGateway`)."""
         assert self.bridge is not None and self.bridge.address is not None
         modbus_host, modbus_port = self.bridge.address
         return {
@@ -566,30 +613,36 @@ class RemoteGatewayBed(GatewayBed):
             "modbus_host": str(modbus_host),
             "modbus_port": str(modbus_port),
             "modbus_tcp": f"{modbus_host}:{modbus_port}",
-            "work_dir": str(self.work_dir),
         }
 
     async def start(self) -> str:
         """Our platform and the meters' bridge listen on loopback, the outside gateway starts
         with their addresses and its token, and has connected."""
-        from scenarios.mqtt_gateway.outside import OutsideGateway
+        from scenarios.mqtt_gateway.outside import OutsideError, OutsideGateway
 
         await self._listen()
         self.bridge = TcpBridge(self.bus, "modbus-tcp")
         await self.bridge.listen(self.host, 0)
         await self.place_declared_meters()
-        self.process = OutsideGateway(self.endpoint["process"], self.placeholders(), self.work_dir)
-        await self._start_process()
+        try:
+            self.process = OutsideGateway(
+                self.endpoint["process"], self.placeholders(), self.work_dir / "outside"
+            )
+            await self._start_process()
+        except OutsideError as exc:
+            raise BedError(f"the outside gateway: {exc}") from None
         return self.gateway_name
+
+    def _accepted_since(self, mark: int) -> bool:
+        return any(r["type"] == "CONNACK" and r["reason"] == 0 for r in self.transcript.since(mark))
 
     async def _start_process(self) -> None:
         mark = self.transcript.mark()
         await self.process.start()
+        await self.process.wait_ready(connected=lambda: self._accepted_since(mark))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.start_timeout_s * self.world.loop.scale
-        while not any(
-            r["type"] == "CONNACK" and r["reason"] == 0 for r in self.transcript.since(mark)
-        ):
+        while not self._accepted_since(mark):
             if loop.time() > deadline:
                 raise BedError(
                     f"the outside gateway did not connect to the platform within "
@@ -609,6 +662,13 @@ class RemoteGatewayBed(GatewayBed):
         if self.bridge is not None:
             await self.bridge.close()
         await super()._stop_world()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.process is not None:
+                self.process.close()
 
     def write_evidence(self, folder: Path) -> dict[str, str]:
         files = super().write_evidence(folder)
@@ -737,10 +797,11 @@ class LocalPlatformBed(PlatformBed):
         config: PlatformConfig | None = None,
         work_dir: Path | None = None,
         keep_trace: bool = True,
+        deviations: tuple[str, ...] = (),
     ) -> None:
         super().__init__(World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace))
         self.net = IpNetwork(self.world)
-        self.config = config or PlatformConfig()
+        self.config = replace(config or PlatformConfig(), deviations=tuple(deviations))
         self._owns_dir = work_dir is None
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="hil-mqtt-"))
         self.platform = self._new_platform()

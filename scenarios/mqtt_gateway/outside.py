@@ -35,7 +35,11 @@ What the environment of every outside program gets (whatever the machine has set
 * ``HTTP(S)_PROXY``/``ALL_PROXY`` (both cases) pointing at a loopback port that is bound but
   never listens, and ``NO_PROXY`` for loopback: a request to the internet (the official
   gateway's update check, posted from a thread at start and every hour) fails at once, locally,
-  while loopback traffic goes direct.
+  while loopback traffic goes direct;
+* ``PIP_NO_INDEX=1``: both official clients pip-install what they miss when imported (the
+  client its paho fork and ``mmh3``, the gateway its connectors' libraries); an environment
+  missing one then fails at once, visibly, instead of reaching for the registry. The pins of a
+  declaration's ``install`` must cover all of it.
 """
 
 from __future__ import annotations
@@ -120,8 +124,8 @@ def outside_environ(
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """``base`` (default: this process's environment) without the override variables and
-    ``clear``, with every proxy variable set to ``proxy_url`` and loopback exempt, then
-    ``extra`` on top."""
+    ``clear``, with every proxy variable set to ``proxy_url`` and loopback exempt, pip's
+    package index off, then ``extra`` on top."""
     cleared = OVERRIDE_VARIABLES | set(clear)
     env = {
         k: v
@@ -131,6 +135,7 @@ def outside_environ(
     for name in PROXY_VARIABLES:
         env[name] = env[name.lower()] = proxy_url
     env["NO_PROXY"] = env["no_proxy"] = LOOPBACK
+    env["PIP_NO_INDEX"] = "1"
     env.update(extra or {})
     return env
 

@@ -84,9 +84,9 @@ def _gateways(options: ServeOptions, extra: argparse.Namespace) -> list[tuple[st
     return list(dict.fromkeys(names))
 
 
-def _print(served: ServedPlatform, options: ServeOptions, out: TextIO) -> None:
-    scheme = "mqtts" if served.platform.server._tcp and served.tls else "mqtt"
-    announce(out, "mqtt", served.mqtt_address, f"{scheme}, MQTT 3.1.1 and 5")
+def _print(served: ServedPlatform, options: ServeOptions, tls: bool, out: TextIO) -> None:
+    scheme = "MQTT over TLS" if tls else "MQTT"
+    announce(out, "mqtt", served.mqtt_address, f"{scheme}, 3.1.1 and 5")
     announce(out, "control", served.control.url, "platform control API, OpenAPI /openapi.json")
     print(f"admin key: {served.admin_key}", file=out)
     for (tenant, name), token in served.tokens.items():
@@ -103,6 +103,7 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
     world = World(seed=options.seed, clock=REAL, scale=options.scale)
 
     async def main() -> None:
+        context = _ssl(extra, out)
         served = await start_platform(
             world,
             host=options.host,
@@ -111,11 +112,11 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
             db=getattr(extra, "db", None) or ":memory:",
             config=PlatformConfig(deviations=options.deviations),
             admin_key=getattr(extra, "admin_key", None),
-            ssl_context=_ssl(extra, out),
+            ssl_context=context,
             gateways=_gateways(options, extra),
         )
         try:
-            _print(served, options, out)
+            _print(served, options, context is not None, out)
             ready(out)
             await serve_until_stopped(options, out)
         finally:

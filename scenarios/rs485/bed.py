@@ -40,8 +40,10 @@ side's world control; without one, or on a local bed, it is a :class:`BedError` 
 exists.
 
 ``write_evidence`` stops every node first (their last records belong to the timeline), then
-writes ``trace.jsonl``, the line capture ``rs485-<bus>.log`` and, for a remote device with
-world control, ``sut-world-trace.jsonl``. libosdp is loaded only when an OSDP bed is made.
+writes ``trace.jsonl``, the line capture ``rs485-<bus>.log`` (readable hex) and
+``rs485-<bus>.pcapng`` (Wireshark: Modbus RTU dissected, OSDP as labelled data) and, for a
+remote device with world control, ``sut-world-trace.jsonl``. libosdp is loaded only when an
+OSDP bed is made.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ from devices.rs485.modbus_slave import ModbusSlave, standard_slave
 from devices.rs485.osdp_values import check_address, check_key
 from devices.rs485.raw_port import RawPort
 from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.captures import LINE as LINE_CAPTURE
+from scenarios.captures import EvidenceCaptures
 from sim.clock import REAL, VIRTUAL
 from sim.rs485 import Rs485Bus
 from sim.rs485_capture import Summariser
@@ -147,6 +151,10 @@ class LineBed(WorldBed):
     profile: str = ""  # the conformance profile whose endpoint declares the device
     faults: tuple[str, ...] = ("noise",)
     summarise: Summariser | None = None
+    # what the line pcap tells Wireshark: the dissector for a frame, or (none) a Protocol
+    # column label for frames it shows as data (sim.rs485_pcap)
+    wireshark_dissector: str | None = None
+    protocol_label: str = ""
     builtin: Mapping[str, Any] = {}
 
     def __init__(
@@ -171,6 +179,14 @@ class LineBed(WorldBed):
         self.bus = Rs485Bus(
             self.world, line, settings, capture_dir=capture_dir, summarise=self.summarise
         )
+        self.pcaps = EvidenceCaptures(self.world, capture_dir)
+        line_pcap = self.pcaps.open(f"rs485-{line}.pcapng", LINE_CAPTURE)
+        if line_pcap is not None:
+            from sim.rs485_pcap import BusPcap  # scapy loads only when capturing
+
+            BusPcap(
+                self.bus, line_pcap, self.wireshark_dissector, self.protocol_label, self.summarise
+            )
         self._closers: list[Closer] = []
         self._stopped = False
 
@@ -230,6 +246,7 @@ class LineBed(WorldBed):
                     self.world.run(result)
         finally:
             self.bus.close()
+            self.pcaps.close()
 
     def write_evidence(self, folder: Path) -> dict[str, str]:
         self.stop()
@@ -240,6 +257,7 @@ class LineBed(WorldBed):
             if capture.path.resolve() != target.resolve():
                 shutil.copyfile(capture.path, target)
             files[target.name] = "capture"
+        files.update(self.pcaps.write_evidence(folder))
         return files
 
     def close(self) -> None:
@@ -259,6 +277,7 @@ class ModbusLine(LineBed):
     profile = MODBUS_PROFILE
     faults = ("noise", "power_cycle", "sensor_failure")
     summarise = staticmethod(modbus_rtu.summarise)
+    wireshark_dissector = "mbrtu"  # Wireshark's Modbus RTU dissector, called by name
     builtin = BUILTIN_SLAVE
 
     def __init__(self, device: Mapping[str, Any] | None = None, **options: Any) -> None:
@@ -418,6 +437,7 @@ class OsdpLine(LineBed):
 
     profile = OSDP_PROFILE
     summarise = staticmethod(osdp_frame.summarise)
+    protocol_label = "OSDP"  # Wireshark has no OSDP dissector: data, labelled
     builtin = BUILTIN_READER
 
     def __init__(self, device: Mapping[str, Any] | None = None, **options: Any) -> None:

@@ -105,6 +105,10 @@ def campaign(
     interface: str, examples: int, seed: int, progress: Progress | None = None
 ) -> FuzzTally:
     """Run ``examples`` inputs at ``interface`` (one of :data:`INTERFACES`); the tally."""
+    if interface == "world-control":  # the HTTP world-control API: scenarios.control_fuzz
+        from scenarios import control_fuzz
+
+        return control_fuzz.campaign("rs485", examples, seed, progress)
     if interface not in INTERFACES:
         raise ValueError(
             f"rs485 fuzz interface {interface!r} unknown; accepted: {', '.join(INTERFACES)}"

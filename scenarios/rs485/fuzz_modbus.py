@@ -188,7 +188,9 @@ class ModbusCampaign:
         bits = await self.ask(unit, bytes([1, 0, 0, 0, TABLE]))
         holding = None
         if regs is not None and len(regs.data) == 1 + 2 * TABLE:
-            holding = [int.from_bytes(regs.data[1 + 2 * n : 3 + 2 * n], "big") for n in range(32)]
+            holding = [
+                int.from_bytes(regs.data[1 + 2 * n : 3 + 2 * n], "big") for n in range(TABLE)
+            ]
         coils = None
         if bits is not None and len(bits.data) == 1 + TABLE // 8:
             coils = [bool(bits.data[1 + n // 8] >> (n % 8) & 1) for n in range(TABLE)]

@@ -38,12 +38,24 @@ from scenarios.bed import BedError
 from scenarios.rs485.bed import LineBed, LocalModbusLine, LocalOsdpLine
 from scenarios.rs485.control import control_app
 from scenarios.rs485.worlds import DEFAULT_WORLD, LineWorld, WorldError, load_world
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import (
+    ServeOptions,
+    announce,
+    announce_capture,
+    open_live_capture,
+    ready,
+    serve_until_stopped,
+)
 from sim.clock import REAL
 from sim.uart import LineSettings
 
 DEFAULT_PORT = 5020
 DEFAULT_CONTROL_PORT = 5021
+CAPTURE = (
+    "the line (pcapng, Wireshark exported PDUs): one packet per line frame as the line "
+    "carried it, what outside masters send through the bridges included; Modbus RTU "
+    "dissected, OSDP as labelled data, collisions and noise flagged"
+)
 
 
 def parse_units(text: str) -> list[int]:
@@ -111,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         "--capture-dir",
         type=Path,
         default=None,
-        help="write the line capture (rs485-line.log) here",
+        help="write the line captures (rs485-line.log, rs485-line.pcapng) here",
     )
     parser.add_argument("--tcp-port", type=int, default=None, help=argparse.SUPPRESS)
 
@@ -181,6 +193,7 @@ async def _serve(
             file=out,
             flush=True,
         )
+        announce_capture(out, options, CAPTURE)
         ready(out)
         await serve_until_stopped(options, out)
     finally:
@@ -201,6 +214,11 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
     except (WorldError, BedError) as exc:
         print(f"hil serve rs485: {exc}", file=sys.stderr)
         return 2
+    capture = open_live_capture(options, bed.world)
+    if capture is not None:
+        from sim.rs485_pcap import BusPcap
+
+        BusPcap(bed.bus, capture, bed.wireshark_dissector, bed.protocol_label, bed.summarise)
     try:
         bed.run(_serve(bed, world, options, port, bool(getattr(extra, "pty", False)), out))
     except BedError as exc:
@@ -208,4 +226,6 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         return 2
     finally:
         bed.close()
+        if capture is not None:
+            capture.close()
     return 0

@@ -51,6 +51,17 @@ vendor's REST paths (``.../device2/identity/<identity>``, its ``state``, ``.../i
 fresh world for tests and scripts. Daily archive files for restores: :mod:`.restore` (their
 default folder is ``archive/`` beside the database file).
 
+Device APIs (:mod:`.device_apis`): ``await serve_device2_apis(world, db_path, net=net)`` serves
+the HTTP Device API (:mod:`.device_http`: ``/provision/activate``, ``/onep:v1/stack/alias``,
+``/stack/record``, ``/timestamp``, ``/provision/download``) and the MQTT Device API
+(:mod:`.device_mqtt`: ``$provision``, ``$resource``, ``$resource.batch``, pushes on
+``$resource/<alias>/<ts>``), plain and over TLS with client certificates
+(:mod:`.device_tls`), with the management API, in the world (devices connect to each
+product's ``fqdn``) or on real sockets (``ports=DevicePorts(...)``). Every wire detail the
+facts sheet did not find is a field of :class:`~.device_config.DeviceApiConfig`, with the
+choice made and why. Simulated devices (HTTP, MQTT, gateways publishing for others):
+:mod:`.device_clients`.
+
 Operations the seed describes without naming them are called ``getIdentityState``,
 ``setIdentityState``, ``getIdentityPermission``, ``updateIdentityPermission``,
 ``getGatewaySettings``, ``updateGatewaySettings`` and ``getSolutionPairing``;
@@ -60,6 +71,11 @@ Operations the seed describes without naming them are called ``getIdentityState`
 from devices.cloud.device2.api import build_app
 from devices.cloud.device2.connections import Provisioning
 from devices.cloud.device2.context import Session
+from devices.cloud.device2.device_apis import Device2Apis, DevicePorts, serve_device2_apis
+from devices.cloud.device2.device_config import DeviceApiConfig
+from devices.cloud.device2.device_http import DeviceHttp
+from devices.cloud.device2.device_mqtt import DeviceMqtt
+from devices.cloud.device2.device_tls import DeviceTls
 from devices.cloud.device2.errors import (
     AuthenticationFailed,
     Conflict,
@@ -82,9 +98,15 @@ __all__ = [
     "STATUS_CHANGED",
     "AuthenticationFailed",
     "Conflict",
+    "Device2Apis",
     "Device2Error",
     "Device2Server",
     "Device2Service",
+    "DeviceApiConfig",
+    "DeviceHttp",
+    "DeviceMqtt",
+    "DevicePorts",
+    "DeviceTls",
     "Gateway",
     "InvalidInput",
     "NotFound",
@@ -95,4 +117,5 @@ __all__ = [
     "StoreError",
     "build_app",
     "serve_device2",
+    "serve_device2_apis",
 ]

@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from sim.iplink import IpNetwork
     from sim.world import World
 
-KINDS = ("management", "http", "https", "mqtt", "mqtts")
-
 
 @dataclass(frozen=True)
 class DevicePorts:

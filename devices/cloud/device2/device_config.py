@@ -110,6 +110,17 @@ class DeviceApiConfig:
     """The newer doc delivers Will messages (QoS 0, Retain ignored): a Will to a device topic
     is written as the device's own publish when the connection ends abnormally."""
 
+    def __post_init__(self) -> None:
+        if self.batch_timestamps not in BATCH_UNITS:
+            raise ValueError(
+                f"batch_timestamps {self.batch_timestamps!r} not accepted; accepted: "
+                + ", ".join(BATCH_UNITS)
+            )
+        if self.push_qos not in (0, 1):
+            raise ValueError(f"push_qos {self.push_qos} not accepted; accepted: 0, 1")
+        if self.max_request_timeout_ms < 0 or self.record_conflict_us < 0:
+            raise ValueError("max_request_timeout_ms and record_conflict_us must be >= 0")
+
     def http_status(self, reason: str) -> int:
         return self.http_refusals.get(reason, 403)
 

@@ -67,11 +67,11 @@ def query_aliases(raw_query: str) -> list[str]:
     return names
 
 
-def parse_record(body: bytes) -> list[tuple[str, int, str]]:
-    """``(alias, timestamp µs, value)`` of a ``/stack/record`` body, in order."""
+def parse_record(pairs: list[tuple[str, str]]) -> list[tuple[str, int, str]]:
+    """``(alias, timestamp µs, value)`` of a ``/stack/record`` body's pairs, in order."""
     points: list[tuple[str, int, str]] = []
     alias: str | None = None
-    for key, value in parse_form(body):
+    for key, value in pairs:
         if key == "alias":
             if not value:
                 raise InvalidInput("alias", "a resource alias", value)
@@ -87,7 +87,7 @@ def parse_record(body: bytes) -> list[tuple[str, int, str]]:
             raise InvalidInput(f"{alias} timestamp", "unix seconds (fractions allowed)", key)
         points.append((alias, round(seconds * US_PER_S), value))
     if not points:
-        raise InvalidInput("body", "alias=<alias>&<timestamp>=<value>...", body[:80])
+        raise InvalidInput("body", "alias=<alias>&<timestamp>=<value>...")
     return points
 
 

@@ -22,6 +22,7 @@ Routes (``/api:v1/...`` is the One Platform-era synonym of each ``/onep:v1/...``
   closer than :attr:`~.device_config.DeviceApiConfig.record_conflict_us` to one already
   recorded are not stored and the answer is 409 ``<alias>=<ts>,<ts>&...``.
 * ``GET /timestamp`` — the world's unix time in seconds, ``text/plain``, no authentication.
+* ``GET /openapi.json`` — this API's description (:mod:`.device_openapi`; not a Murano path).
 * ``GET /provision/download`` — content ids (``text/csv``, one per line); ``?id=<id>&info=
   true``: ``<type>,<bytes>,<updated unix s>,<description>``; ``?id=<id>``: the content, with
   ``Range: bytes=X-Y`` answered 206 (``Content-Range``), 416 when unsatisfiable.
@@ -49,6 +50,7 @@ from typing import Any
 from aiohttp import web
 
 from devices.cloud.device2 import device_forms as forms
+from devices.cloud.device2 import device_openapi
 from devices.cloud.device2.clock import US_PER_S
 from devices.cloud.device2.context import Session
 from devices.cloud.device2.device_config import DeviceApiConfig
@@ -65,12 +67,14 @@ from devices.cloud.device2.errors import (
 )
 from devices.cloud.device2.service import Device2Service
 from devices.cloud.device2.set_waiters import SetWaiters
+from devices.protocols import openapi
 from devices.protocols.x509 import pem_common_name
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STACK_PREFIXES = ("/onep:v1", "/api:v1")
 MAX_BODY = 2 * 1024 * 1024
+TARGET = web.RequestKey("device2_target", Target)
 
 
 class _Unknown(Exception):
@@ -111,6 +115,7 @@ class DeviceHttp:
             app.router.add_post(f"{prefix}/stack/alias", self.write)
             app.router.add_get(f"{prefix}/stack/alias", self.read)
             app.router.add_post(f"{prefix}/stack/record", self.record)
+        openapi.publish(app, lambda: device_openapi.describe(self.config))
         app.on_response_prepare.append(self._server_header)
         return app
 
@@ -121,8 +126,10 @@ class DeviceHttp:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            request["target"] = self._target(request)
+            request[TARGET] = self._target(request)
             return await handler(request)
+        except _UnsupportedType as exc:
+            return _text(415, f"{exc}\n")
         except _Unknown as exc:
             log.info("device HTTP: %s; connection closed", exc)
             if request.transport is not None:
@@ -187,7 +194,7 @@ class DeviceHttp:
         return Session(connection_id, identity, self._ip(request), "http", now)
 
     def _authenticate(self, request: web.Request) -> str:
-        target: Target = request["target"]
+        target: Target = request[TARGET]
         presented = from_http_headers(request.headers, self._certificate(request))
         if target.devmode and presented.kind != "token":
             raise AuthenticationFailed("dev mode accepts token authentication only")
@@ -201,29 +208,27 @@ class DeviceHttp:
         session = self._session(request, identity)
         publish_as = request.headers.get(self.config.publish_as_header)
         if publish_as is not None and publish_as != identity:
-            target: Target = request["target"]
+            target: Target = request[TARGET]
             target.gateway.check_publish_as(identity, publish_as)
             return publish_as, session
         return identity, session
 
     @staticmethod
-    async def _form_body(request: web.Request) -> list[tuple[str, str]]:
+    async def _form_body(request: web.Request, required: bool = False) -> list[tuple[str, str]]:
+        """The request's form pairs; _UnsupportedType (415) for a body (or, ``required``, any
+        request) without the form Content-Type."""
         body = await request.read()
-        if body and not request.headers.get("Content-Type"):
-            raise _UnsupportedType("a Content-Type header is required: " + forms.FORM)
-        if body and request.content_type != forms.FORM:
+        if (body or required) and not request.headers.get("Content-Type"):
+            raise _UnsupportedType(f"a Content-Type header is required: {forms.FORM}")
+        if (body or required) and request.content_type != forms.FORM:
             raise _UnsupportedType(f"Content-Type {request.content_type!r}; accepted {forms.FORM}")
         return forms.parse_form(body)
 
     # -- provisioning ---------------------------------------------------------------------
     async def activate(self, request: web.Request) -> web.StreamResponse:
-        target: Target = request["target"]
+        target: Target = request[TARGET]
         gateway = target.gateway
-        if not request.headers.get("Content-Type"):
-            return _text(415, f"a Content-Type header is required: {forms.FORM}\n")
-        if request.content_type != forms.FORM:
-            return _text(415, f"Content-Type {request.content_type!r}; accepted {forms.FORM}\n")
-        fields = dict(forms.parse_form(await request.read()))
+        fields = dict(await self._form_body(request, required=True))
         for name in ("vendor", "model"):
             if name in fields and fields[name] != gateway.product:
                 raise NotFound(name, fields[name], name)
@@ -246,13 +251,10 @@ class DeviceHttp:
 
     # -- data -----------------------------------------------------------------------------
     async def write(self, request: web.Request) -> web.StreamResponse:
-        try:
-            pairs = await self._form_body(request)
-        except _UnsupportedType as exc:
-            return _text(415, f"{exc}\n")
+        pairs = await self._form_body(request)
         reads = forms.query_aliases(request.query_string)
         identity, session = self._writer(request)
-        target: Target = request["target"]
+        target: Target = request[TARGET]
         if pairs:
             target.gateway.write(identity, dict(pairs), session=session)
         elif not reads:
@@ -266,7 +268,7 @@ class DeviceHttp:
         if not aliases:
             raise InvalidInput("query", "the aliases to read, like ?a1&a2")
         identity = self._authenticate(request)
-        target: Target = request["target"]
+        target: Target = request[TARGET]
         timeout = request.headers.get("Request-Timeout")
         if timeout is None:
             return self._values(target.gateway.read(identity, aliases))
@@ -310,12 +312,10 @@ class DeviceHttp:
         )
 
     async def record(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        if not request.headers.get("Content-Type"):
-            return _text(415, f"a Content-Type header is required: {forms.FORM}\n")
-        points = forms.parse_record(body)
+        pairs = await self._form_body(request, required=True)
+        points = forms.parse_record(pairs)
         identity, session = self._writer(request)
-        target: Target = request["target"]
+        target: Target = request[TARGET]
         kept, conflicts = self._without_conflicts(target, identity, points)
         by_time: dict[int, dict[str, str]] = {}
         for alias, timestamp, value in kept:
@@ -356,7 +356,7 @@ class DeviceHttp:
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         self._authenticate(request)
-        target: Target = request["target"]
+        target: Target = request[TARGET]
         store = target.gateway.contents()
         content_id = request.query.get("id")
         if content_id is None:

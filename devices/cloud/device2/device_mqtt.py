@@ -31,6 +31,8 @@ Cloud to device: every ``set`` waiting for a connected device is pushed on
 not the client's: SUBSCRIBE is granted and changes nothing); on connect, the sets made while
 it was offline. A device that is locked, loses its credentials or is deleted is
 disconnected. Will messages to a device topic are written as the device's publish.
+An MQTT ``timestamp`` topic and an MQTT content API were not found: neither is offered (use
+HTTP ``/timestamp`` and ``/provision/download``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from devices.cloud.device2.device_hosts import Hosts, Target
 from devices.cloud.device2.device_tls import DeviceTls, pem_of_der, pki_client_cas
 from devices.cloud.device2.errors import (
     AuthenticationFailed,
+    Conflict,
     Device2Error,
     InvalidInput,
     NotFound,
@@ -163,7 +166,7 @@ class DeviceMqtt(Application):
         self.server = MqttServer(self, SessionConfig(max_packet_size=MAX_VALUE_BYTES + 65536))
         self._peers: dict[str, _Peer] = {}
         self._connecting: dict[str, _Device] = {}
-        self._devices: dict[str, _Device] = {}
+        self._devices: dict[ClientHandle, _Device] = {}  # by connection, not client id
         self._in_world: list[tuple[IpNetwork, str, int]] = []
         self._tcp: list[asyncio.Server] = []
         service.on(STATE_SET, self._on_set)
@@ -261,7 +264,7 @@ class DeviceMqtt(Application):
     def on_connect(self, client: ClientHandle) -> None:
         device = self._connecting.pop(client.client_id)
         device.client = client
-        self._devices[client.client_id] = device
+        self._devices[client] = device
         if device.identity is None:
             return
         try:
@@ -274,7 +277,7 @@ class DeviceMqtt(Application):
             self._push(device, alias, value, timestamp)
 
     def on_disconnect(self, client: ClientHandle, reason: int, detail: str) -> None:
-        device = self._devices.pop(client.client_id, None)
+        device = self._devices.pop(client, None)
         if device is not None and device.session is not None:
             device.gateway.disconnect(device.session.connection_id)
 
@@ -283,7 +286,7 @@ class DeviceMqtt(Application):
 
     # -- publishing -------------------------------------------------------------------------
     def on_publish(self, client: ClientHandle, message: Message) -> int:
-        device = self._devices.get(client.client_id)
+        device = self._devices.get(client)
         if device is None:
             return Reason.NOT_AUTHORIZED
         if message.qos == 2:
@@ -294,7 +297,7 @@ class DeviceMqtt(Application):
         except Unanswered as exc:
             log.info("MQTT %s: PUBLISH to %s refused: %s", client.client_id, message.topic, exc)
             return exc.reason
-        except (Refused, NotFound, AuthenticationFailed) as exc:
+        except (Refused, NotFound, AuthenticationFailed, Conflict) as exc:
             log.info("MQTT %s: PUBLISH to %s refused: %s", client.client_id, message.topic, exc)
             return Reason.NOT_AUTHORIZED
         except InvalidInput as exc:
@@ -306,7 +309,7 @@ class DeviceMqtt(Application):
         return Reason.SUCCESS
 
     def on_will(self, client: ClientHandle, message: Message) -> None:
-        device = self._devices.get(client.client_id)
+        device = self._devices.get(client)
         if not self.config.accept_will or device is None or device.identity is None:
             return
         try:

@@ -58,6 +58,8 @@ class PlatformConfig:
     session: SessionConfig | None = None
     """The MQTT server's settings; None: the defaults with Maximum Packet Size
     :attr:`max_payload_size`."""
+    deviations: tuple[str, ...] = ()
+    """Ways to misbehave on purpose (:mod:`.deviations`; ``hil selfcheck``)."""
 
     def session_config(self) -> SessionConfig:
         return self.session or SessionConfig(max_packet_size=self.max_payload_size)

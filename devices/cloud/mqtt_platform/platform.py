@@ -55,6 +55,7 @@ from devices.cloud.mqtt_platform.application import (
     Message,
 )
 from devices.cloud.mqtt_platform.config import PlatformConfig
+from devices.cloud.mqtt_platform.deviations import platform_deviations
 from devices.cloud.mqtt_platform.errors import (
     InvalidRequest,
     NameTaken,
@@ -113,6 +114,7 @@ class Platform(Application, EventEmitter):
         EventEmitter.__init__(self)
         self.world = world
         self.config = config or PlatformConfig()
+        self.deviations = platform_deviations(self.config.deviations)
         self.name = self.config.name
         self.store = Store(db)
         self.server = MqttServer(self, self.config.session_config())

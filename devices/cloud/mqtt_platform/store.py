@@ -10,7 +10,9 @@ telemetry.
   for the same key and timestamp replaces the first, so a gateway resending a batch whose
   PUBACK it lost duplicates nothing.
 * Values are stored as JSON text. Each :meth:`Store.transaction` commits once, before the
-  caller acknowledges anything: what was acknowledged survives a restart on the same file.
+  caller acknowledges anything: what was acknowledged survives a restart on the same file
+  (WAL journal, ``synchronous=NORMAL``: the process dying loses nothing committed; a power cut
+  of the machine may lose the last commits, as the gateway's queue).
 
 All calls run on the world's loop thread (virtual time makes the short blocking writes free).
 """
@@ -117,6 +119,9 @@ class Store:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, isolation_level=None)
+        if self.path != ":memory:":  # a commit survives the process dying (not a power cut)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(SCHEMA)
         self._depth = 0

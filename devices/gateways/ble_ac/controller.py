@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from devices.gateways.ble_ac.agent import UPLINK_PORT
+from devices.gateways.ble_ac.api import build_app
 from devices.gateways.ble_ac.auth import DEFAULT_TTL_S, TokenIssuer
 from devices.gateways.ble_ac.combined import Combined
 from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE
@@ -118,8 +119,6 @@ class AccessController:
     @property
     def app(self) -> web.Application:
         if self._app is None:
-            from devices.gateways.ble_ac.api import build_app
-
             self._app = build_app(self)
         return self._app
 

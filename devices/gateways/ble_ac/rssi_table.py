@@ -27,6 +27,9 @@ class RssiTable:
         self._heard: dict[str, dict[str, Heard]] = {}
         self.samples = 0
 
+    def clear(self) -> None:
+        self._heard.clear()
+
     def observe(self, router: str, device: str, rssi: int, addr_type: str) -> None:
         heard = self._heard.setdefault(device, {}).setdefault(router, Heard())
         now = self.now()

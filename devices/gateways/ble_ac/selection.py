@@ -4,7 +4,8 @@ router that connects a device, "based on RSSI, gateway load, and gateway capabil
 * **Switch** (``ap-select-switch``): on, every router scans passively for the controller with
   the switch's ``scan_params`` (a ``scan/selection`` stream, :mod:`.uplinks`), and each report
   adds an RSSI sample of its device at its router (:class:`~.rssi_table.RssiTable`, 10 s
-  window); off, those scans stop and the connect API is refused.
+  window); off, those scans stop, their samples are forgotten, the devices it connected are
+  no longer watched, and the connect API is refused.
 * **Choice**: the candidates are the online routers of ``aps`` (``*``: all) that heard the
   device and have room (fewer connections than chips x connections per chip: capability).
   Among those whose mean RSSI is within ``RSSI_MARGIN_DB`` (6 dB) of the strongest, the least
@@ -145,10 +146,17 @@ class Selection:
 
     # -- the switch --------------------------------------------------------------------------
     def switch(self, on: bool, query: dict[str, str]) -> None:
+        """On (again, with ``query``), or off: then the scans stop, what they heard is
+        forgotten and the devices auto-selection connected are left as they are, no longer
+        watched (no RSSI rule, no roaming)."""
         self.enabled = on
         self.query = dict(query) if on else {}
         for mac in self.registry.records:
             self._scan(mac)
+        if not on:
+            self.table.clear()
+            for device in list(self.managed):
+                self._forget(device)
         self._trace("selection-switch", flag=int(on), scan_params=self.query)
 
     def _scan(self, mac: str) -> None:

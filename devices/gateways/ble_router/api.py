@@ -123,6 +123,8 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         response = await handler(request)
     except BleError as exc:
         response = error_response(exc)
+        if isinstance(exc, InvalidParameter) and router.deviations.active("bad-input-answered-500"):
+            response = web.Response(status=500, text=exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -21,7 +21,7 @@ platform ends their sessions with the gateway's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from devices.gateways.mqtt_gateway import events, rpc
 from devices.gateways.mqtt_gateway.ble_bridge import BleBridge
 from devices.gateways.mqtt_gateway.config import DeviceConfig, GatewayConfig, load_config
 from devices.gateways.mqtt_gateway.delivery import Delivery
+from devices.gateways.mqtt_gateway.deviations import gateway_deviations
 from devices.gateways.mqtt_gateway.errors import ConfigError, NotConnected, RequestTimeout
 from devices.gateways.mqtt_gateway.modbus_bridge import ModbusBridge
 from devices.gateways.mqtt_gateway.outbox import open_outbox
@@ -49,6 +50,7 @@ from devices.gateways.mqtt_gateway.uplink import Uplink
 from devices.gateways.mqtt_gateway.values import finite
 
 if TYPE_CHECKING:
+    from devices.deviations import Deviations
     from devices.gateways.mqtt_gateway.bridge import DeviceBridge
     from devices.gateways.mqtt_gateway.limits import SessionLimits
     from devices.protocols.mqtt.paho_virtual import Dial, ProtocolFactory
@@ -77,10 +79,12 @@ class MqttGateway(EventEmitter):
         radio: Radio | None = None,
         buses: Mapping[str, Rs485Bus] | None = None,
         host: str | None = None,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
         super().__init__()
         self.world = world
         self.config = config
+        self.deviations = gateway_deviations(deviations)
         self.name = config.name
         self.host = host or config.name
         radio, bus = self._media(radio, buses)
@@ -492,7 +496,11 @@ def build_gateway(
     radio: Radio | None = None,
     buses: Mapping[str, Rs485Bus] | None = None,
     host: str | None = None,
+    deviations: Iterable[str] | Deviations = (),
 ) -> MqttGateway:
-    """A gateway from a configuration file (or an already parsed configuration); not started."""
+    """A gateway from a configuration file (or an already parsed configuration); not started.
+    ``deviations``: ways it misbehaves on purpose (:mod:`.deviations`)."""
     parsed = config if isinstance(config, GatewayConfig) else load_config(config)
-    return MqttGateway(world, parsed, net=net, radio=radio, buses=buses, host=host)
+    return MqttGateway(
+        world, parsed, net=net, radio=radio, buses=buses, host=host, deviations=deviations
+    )

@@ -8,6 +8,7 @@ Peripherals are the stock sensor of :func:`devices.ble.spec.standard_peripheral`
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from pytest_bdd import given, when
@@ -86,8 +87,6 @@ def _(ctx: AcCtx, name: str, distance: float, router: str, seconds: float) -> No
     steps = max(1, int(seconds))
 
     async def walk() -> None:
-        import asyncio
-
         for i in range(1, steps + 1):
             f = i / steps
             here = [round(s + (g - s) * f, 6) for s, g in zip(start, goal, strict=True)]

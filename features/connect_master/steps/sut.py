@@ -20,7 +20,9 @@ DECLARED = "declared-devices"
 def new_bed(config: HilConfig, scratch: Path) -> CmBed:
     """A bed for one scenario, not started (``scratch`` holds the builtin master's database)."""
     if config.sut.builtin:
-        return LocalCmBed(seed=config.seed, clock=config.clock, db_path=scratch / "master.db")
+        return LocalCmBed(
+            seed=config.seed, clock=config.clock, db_path=scratch / "master.db", capture_dir=scratch
+        )
     sut = config.sut
     return RemoteCmBed(sut.endpoint(PROFILE), seed=config.seed, devices=declared_devices(sut))
 

@@ -94,7 +94,9 @@ class SimDevice:
     def _default_values(self) -> Values:
         return temperature(self.world.rng(f"device2/{self.protocol}/{self.spec.ip}"))
 
-    async def _every(self, period_s: float, cycles: int | None, act: Callable[[int], Any]) -> None:
+    async def every(self, period_s: float, cycles: int | None, act: Callable[[int], Any]) -> None:
+        """``await act(n)`` for n = 0, 1, ... every ``period_s`` of world time (``cycles``
+        times, or for ever)."""
         n = 0
         while cycles is None or n < cycles:
             await act(n)

@@ -43,14 +43,14 @@ class GatewayDevice:
         try:
             if isinstance(device, MqttDevice):
                 await device.start()
-            elif device.token is None and device.spec.auth != "certificate":
-                await device.activate()
+            else:
+                await device.ensure_activated()
 
             async def each(n: int) -> None:
                 for child in self.children:
                     await self.report(child, values(child, n, device.world.now))
 
-            await device._every(period_s, cycles, each)
+            await device.every(period_s, cycles, each)
         except Refusal as exc:
             device.stopped = exc
             device.note("stopped", call=exc.what, code=exc.code, message=exc.message)

@@ -93,6 +93,17 @@ class HttpDevice(SimDevice):
         assert self.identity is not None
         return self.identity
 
+    async def ensure_activated(self) -> None:
+        """Activate unless the device holds its credentials already (a token, a
+        certificate); a password device activates once (409 later: it already did)."""
+        if self.spec.auth == "certificate" or (self.token is not None and self.identity):
+            return
+        try:
+            await self.activate()
+        except Refusal as exc:
+            if not (exc.code == 409 and self.spec.auth == "password"):
+                raise
+
     async def _call(self, what: str, method: str, path: str, **kwargs: Any) -> HttpResponse:
         """A data call; a 401 makes a token device activate again (once) and retry."""
         headers = kwargs.pop("headers", {})
@@ -200,8 +211,7 @@ class HttpDevice(SimDevice):
         values = values or self._default_values()
         watchers: list[asyncio.Task[None]] = []
         try:
-            if self.token is None and self.spec.auth != "certificate":
-                await self.activate()
+            await self.ensure_activated()
             for alias in watch:
                 for key, value in (await self.read([alias])).items():
                     self.applied[key] = value
@@ -210,7 +220,7 @@ class HttpDevice(SimDevice):
             async def report(n: int) -> None:
                 await self.write(values(n, self.world.now))
 
-            await self._every(period_s, cycles, report)
+            await self.every(period_s, cycles, report)
         except Refusal as exc:
             self.stopped = exc
             self.note("stopped", call=exc.what, code=exc.code, message=exc.message)

@@ -200,18 +200,17 @@ class MqttDevice(SimDevice):
 
     # -- behaviour ------------------------------------------------------------------------
     async def start(self) -> None:
-        """Provision when the device has no credentials yet, then connect; a token refused
-        as expired (CONNACK 5 after provisioning once worked) provisions again, once."""
-        if self.spec.auth != "certificate" and self.token is None and self.identity is None:
-            await self.provision()
-        elif self.spec.auth == "token" and self.token is None:
-            await self.provision()
-        elif self.spec.auth == "password" and not self.seen("provisioned"):
+        """Provision when the device has no token (or no identity) yet, then connect. A
+        refused connection is answered once by provisioning (again): a password device not
+        yet provisioned (4), a token device whose credentials expired (5)."""
+        if self.identity is None or (self.spec.auth == "token" and self.token is None):
             await self.provision()
         try:
             await self.connect()
         except Refusal as exc:
-            if self.spec.auth != "token" or exc.what != "connect" or exc.code == BAD_CREDENTIALS:
+            if exc.what != "connect" or self.spec.auth == "certificate":
+                raise
+            if self.spec.auth == "token" and exc.code == BAD_CREDENTIALS:
                 raise
             self.note("unauthorized", call="connect", code=exc.code)
             self.token = None
@@ -228,9 +227,12 @@ class MqttDevice(SimDevice):
             await self.start()
 
             async def report(n: int) -> None:
+                if not self.client.is_connected():
+                    self.note("reconnecting")
+                    await self.start()
                 await self.publish(values(n, self.world.now))
 
-            await self._every(period_s, cycles, report)
+            await self.every(period_s, cycles, report)
         except Refusal as exc:
             self.stopped = exc
             self.note("stopped", call=exc.what, code=exc.code, message=exc.message)
