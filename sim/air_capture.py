@@ -28,9 +28,12 @@ Channels: a scanner listens on one advertising channel per scan interval, in tur
 Data PDUs use channel selection algorithm #1 over all 37 data channels with the connection's
 hop increment. Fields the model does not have (access address, CRC init, hop, the encryption
 session diversifiers) are derived from a hash of the connection, never from the world's
-random streams, so a capture never changes what the world does. After encryption starts the
-PDUs are written as a sniffer that knows the key shows them: decrypted (RF-header flag), MIC
-left out.
+random streams, so a capture never changes what the world does. Bumble's controllers start
+encryption with two PDUs (the central's LL_ENC_REQ, the peripheral's LL_START_ENC_RSP); the
+capture writes the whole procedure as the spec has it (LL_ENC_RSP, LL_START_ENC_REQ and the
+central's LL_START_ENC_RSP added), so Wireshark follows it. After encryption starts the PDUs
+are written as a sniffer that knows the key shows them: decrypted (RF-header flag), MIC left
+out.
 """
 
 from __future__ import annotations
@@ -56,10 +59,12 @@ from scapy.layers.bluetooth4LE import (
     BTLE_SCAN_RSP,
     LL_CONNECTION_UPDATE_IND,
     LL_ENC_REQ,
+    LL_ENC_RSP,
     LL_FEATURE_REQ,
     LL_FEATURE_RSP,
     LL_REJECT_EXT_IND,
     LL_SLAVE_FEATURE_REQ,
+    LL_START_ENC_REQ,
     LL_START_ENC_RSP,
     LL_TERMINATE_IND,
 )
@@ -324,33 +329,57 @@ class AirCapture:
             return
         kind, source, payload = item
         from_central = source == link.central_address
-        sender = link.central if from_central else link.peripheral
-        now = self.radio.world.now
-        channel = conn.channel(now)
-        rssi = self._mean(sender, receiver)
-        pdu_type = _CENTRAL_TO_PERIPHERAL if from_central else _PERIPHERAL_TO_CENTRAL
+        event = conn.event(self.radio.world.now)
         if kind == "acl":
             data = bytes(payload)
             chunks = [data[i : i + LL_FRAGMENT] for i in range(0, len(data), LL_FRAGMENT)] or [b""]
-            bodies = [
-                (LLID_START if n == 0 else LLID_CONTINUE, chunk) for n, chunk in enumerate(chunks)
-            ]
-        else:
-            bodies = [(LLID_CONTROL, bytes(_control(payload, conn, conn.event(now))))]
-        rf = _rf_header(channel, rssi, conn.access_address, pdu_type, conn.encrypted)
-        access = conn.access_address.to_bytes(4, "little")
-        comment = self._comment(sender, receiver)
-        for llid, body in bodies:
-            sn = conn.sent[from_central] & 1
-            nesn = conn.sent[not from_central] & 1
-            conn.sent[from_central] += 1
-            # The 2-byte data header (LLID, NESN, SN; MD 0) by hand: a GATT notification load
-            # writes thousands of these, and a scapy build per PDU costs ~100 times more.
-            pdu = bytes((llid | nesn << 2 | sn << 3, len(body))) + body
-            raw = rf + access + pdu + crc24(pdu, conn.crc_init)
-            self.writer.write(self.interface, raw, comment=comment)
-        if kind == "ctrl" and isinstance(payload, ll.StartEncRsp):
+            for n, chunk in enumerate(chunks):
+                self._write_data(
+                    link, conn, from_central, LLID_START if n == 0 else LLID_CONTINUE, chunk
+                )
+            return
+        if isinstance(payload, ll.StartEncRsp) and not from_central:
+            # Bumble's controllers skip these steps of the encryption start; the capture shows
+            # the procedure as the spec has it (so Wireshark follows it): the peripheral's
+            # LL_START_ENC_REQ, the central's encrypted LL_START_ENC_RSP, then this one.
+            self._write_data(
+                link, conn, False, LLID_CONTROL, bytes(BTLE_CTRL() / LL_START_ENC_REQ())
+            )
             conn.encrypted = True
+            self._write_data(
+                link, conn, True, LLID_CONTROL, bytes(BTLE_CTRL() / LL_START_ENC_RSP())
+            )
+        body = bytes(_control(payload, conn, event))
+        self._write_data(link, conn, from_central, LLID_CONTROL, body)
+        if isinstance(payload, ll.EncReq):
+            # ... and the peripheral's LL_ENC_RSP (its session key and IV diversifiers).
+            diversifier = hashlib.sha256(body).digest()
+            answer = BTLE_CTRL() / LL_ENC_RSP(
+                skds=int.from_bytes(diversifier[:8], "little"),
+                ivs=int.from_bytes(diversifier[8:12], "little"),
+            )
+            self._write_data(link, conn, not from_central, LLID_CONTROL, bytes(answer))
+
+    def _write_data(
+        self, link: LinkState, conn: _Connection, from_central: bool, llid: int, body: bytes
+    ) -> None:
+        """One data-channel PDU, heard by the other side at the current connection event."""
+        sender, receiver = (
+            (link.central, link.peripheral) if from_central else (link.peripheral, link.central)
+        )
+        pdu_type = _CENTRAL_TO_PERIPHERAL if from_central else _PERIPHERAL_TO_CENTRAL
+        channel = conn.channel(self.radio.world.now)
+        rf = _rf_header(
+            channel, self._mean(sender, receiver), conn.access_address, pdu_type, conn.encrypted
+        )
+        sn = conn.sent[from_central] & 1
+        nesn = conn.sent[not from_central] & 1
+        conn.sent[from_central] += 1
+        # The 2-byte data header (LLID, NESN, SN; MD 0) by hand: a GATT notification load
+        # writes thousands of these, and a scapy build per PDU costs ~100 times more.
+        pdu = bytes((llid | nesn << 2 | sn << 3, len(body))) + body
+        raw = rf + conn.access_address.to_bytes(4, "little") + pdu + crc24(pdu, conn.crc_init)
+        self.writer.write(self.interface, raw, comment=self._comment(sender, receiver))
 
     # -- helpers ---------------------------------------------------------------------------------
     def _adv_bytes(self, pdu: AdvertisingPdu) -> bytes:

@@ -21,6 +21,7 @@ from tests.served import ROOT, served
 # A system's own options so that it starts quickly and writes nothing into the work tree.
 SERVE_ARGS: dict[str, list[str]] = {
     "ble-router": ["--peripherals", "1"],
+    "ble-ac": ["--routers", "1", "--peripherals", "1"],
     "connect-master": ["--gateway-port", "0", "--terminals", "1"],
     "rs485": ["--units", "1"],
     "mqtt-platform": ["--gateways", "2"],
@@ -30,6 +31,7 @@ SERVE_ARGS: dict[str, list[str]] = {
 # (the MQTT platform emulator emits its events through bumble's EventEmitter, no radio)
 OWN: dict[str, str] = {
     "ble-router": "bumble",
+    "ble-ac": "bumble",
     "connect-master": "grpc",
     "rs485": "pymodbus",
     "mqtt-platform": "aiohttp",
@@ -37,6 +39,7 @@ OWN: dict[str, str] = {
 }
 FOREIGN: dict[str, set[str]] = {
     "ble-router": {"grpc", "pymodbus", "osdp"},
+    "ble-ac": {"grpc", "pymodbus", "osdp"},
     "connect-master": {"bumble", "pymodbus", "osdp"},
     "rs485": {"bumble", "grpc"},
     "mqtt-platform": {"grpc", "pymodbus", "osdp", "paho"},

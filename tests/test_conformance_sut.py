@@ -219,6 +219,7 @@ def test_fitting_declarations_pass_and_name_what_is_dialled() -> None:
                     "base_url": "http://10.0.0.9/api",
                     "world_control": "http://[::1]:81",
                 },
+                "ble-ac": {"base_url": "http://10.0.0.8:8090", "client_id": "d", "secret": "s"},
                 "connect-master": {"address": "[::1]:4010", "ca": "c", "cert": "c", "key": "k"},
                 "rs485-modbus": {"tcp": "127.0.0.1:5020", "unit": 3, "settings": "19200 8E1"},
                 "rs485-osdp": {"pty": "/dev/pts/9", "address": 0, "scbk": None},
@@ -232,6 +233,7 @@ def test_fitting_declarations_pass_and_name_what_is_dialled() -> None:
         ("endpoints.ble-router.base_url", "10.0.0.9", 80),
         ("endpoints.ble-router.world_control", "::1", 81),
     ]
+    assert [(t.host, t.port) for t in dial_targets(sut, "ble-ac")] == [("10.0.0.8", 8090)]
     assert [(t.host, t.port) for t in dial_targets(sut, "connect-master")] == [("::1", 4010)]
     assert [(t.host, t.port) for t in dial_targets(sut, "rs485-modbus")] == [("127.0.0.1", 5020)]
     assert [t.path for t in dial_targets(sut, "rs485-osdp")] == ["/dev/pts/9"]

@@ -56,7 +56,11 @@ def test_a_modbus_line_offers_the_shared_verbs(tmp_path: Path) -> None:
         files = bed.write_evidence(tmp_path / "evidence")
     finally:
         bed.close()
-    assert files == {"trace.jsonl": "timeline", "rs485-line.log": "capture"}
+    assert files == {
+        "trace.jsonl": "timeline",
+        "rs485-line.log": "capture",
+        "rs485-line.pcapng": "line capture",
+    }
     trace = (tmp_path / "evidence" / "trace.jsonl").read_text()
     assert '"event":"power-off"' in trace
     assert (

@@ -299,13 +299,13 @@ class Delivery:
         rows = [head]
         if not single:
             budget = self._max_payload - 2
-            budget -= len(json.dumps(head.device)) + 4 + len(dumps(head.body)) + 1
+            budget -= len(json.dumps(head.device)) + 4 + head.size + 1
             for row in pending[1:]:
                 if row.kind != head.kind or row.seq <= self._isolate_upto:
                     break
                 if len(rows) >= self.settings.max_batch_rows:
                     break
-                cost = len(json.dumps(row.device)) + 4 + len(dumps(row.body)) + 1
+                cost = len(json.dumps(row.device)) + 4 + row.size + 1
                 if cost > budget:
                     break
                 budget -= cost

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from devices.gateways.mqtt_gateway.errors import ConfigError
@@ -63,11 +64,21 @@ class Row:
     seq: int
     kind: str
     device: str
-    body: Any  # decoded JSON
-    created: float
+    text: str = field(repr=False)  # the body as stored: compact JSON
+    created: float = 0.0
     attempts: int = 0
     closes: int = 0
     sends: int = 0
+
+    @cached_property
+    def body(self) -> Any:
+        """The body, decoded when first asked for (the sender reads more rows than it sends)."""
+        return json.loads(self.text)
+
+    @property
+    def size(self) -> int:
+        """The body's length as compact JSON."""
+        return len(self.text)
 
 
 @dataclass(frozen=True)
@@ -223,7 +234,7 @@ class _Transaction:
 
 
 def _row(r: tuple[Any, ...]) -> Row:
-    return Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7])
+    return Row(*r)
 
 
 def open_outbox(path: str) -> Outbox:
