@@ -317,6 +317,26 @@ SCHEMAS: dict[str, EndpointSchema] = {
             by_role={"gateway": ("process",), "server": ("mqtt",), "platform": ("mqtt",)},
         ),
         EndpointSchema(
+            "device2",
+            {
+                # the service's management API, its HTTP and MQTT device APIs, the product
+                "service_url": replace(_URL, required=True),
+                "device_url": replace(_URL, required=True),
+                "mqtt": _ADDRESS,
+                "product": _NAME,
+                "token": _NAME,  # sent as Authorization: Bearer <token> to the management API
+                "world_control": _URL,
+                "time_scale": _TIME_SCALE,
+            },
+            (
+                "device2-service-restart",
+                "device2-link-faults",
+                "device2-certificate",
+                "device2-restore-archive",
+                "load",
+            ),
+        ),
+        EndpointSchema(
             "rs485-modbus",
             {
                 "tcp": _ADDRESS,

@@ -8,8 +8,11 @@ deselected): how ``hil selfcheck`` runs just the scenarios a deviation must be c
 declaration's ``deviations`` (builtin only) reach the fixtures as ``hil_config.sut.deviations``.
 
 Records: one dict per scenario (pytest-bdd scenario, or any test marked `req`), written as a
-JSON list to `--hil-results` at session end. Under pytest-xdist each worker writes
-`<results>.<workerid>.json` and the controller merges those into `<results>`.
+JSON list to `--hil-results` at session end. Under pytest-xdist (``-n N``, ``--tx SPEC``: local
+processes or other hosts) each worker hands its records back through xdist's ``workeroutput``,
+and the controller merges them in collection order, so the file is the one a single process
+would have written. A worker on another host (any ``--tx`` but ``popen``) writes evidence into a
+directory of its own and ships the files back with its records.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class _State:
     worker_id: str | None
     requirements: frozenset[str] = frozenset()  # --hil-req: only scenarios carrying these
     records: list[dict[str, Any]] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=dict)  # nodeid -> collection index
+    ship_evidence: bool = False  # a worker on another host: evidence travels with the records
     _sut: SutDeclaration | None = None
     _evidence_dir: Path | None = None
 
@@ -75,7 +80,11 @@ class _State:
         """`--hil-evidence-dir`, else a directory from `make_default` (pytest's tmp_path_factory
         in fixtures, so pytest prunes old ones), else a fresh temporary directory."""
         if self._evidence_dir is None:
-            if self.evidence_option is not None:
+            if self.ship_evidence:  # the option names the controller's directory: same name
+                name = self.evidence_option.name if self.evidence_option else "evidence"
+                path = Path(tempfile.mkdtemp(prefix="hil-evidence-")) / name
+                path.mkdir()
+            elif self.evidence_option is not None:
                 path = self.evidence_option
                 path.mkdir(parents=True, exist_ok=True)
             elif make_default is not None:
@@ -118,6 +127,8 @@ class _ItemRun:
 
 
 _STATE = pytest.StashKey[_State]()
+_SHIP_EVIDENCE = "hil_ship_evidence"  # workerinput: this worker runs on another host
+_RECORDS_OUT = "hil_records"  # workeroutput: {"records": [...], "order": [...], "evidence": {}}
 _RECORD = pytest.StashKey[dict[str, Any]]()
 _RUN = pytest.StashKey[_ItemRun]()
 _PLANNED = pytest.StashKey[str]()
@@ -167,6 +178,7 @@ def pytest_configure(config: pytest.Config) -> None:
         evidence_option=Path(evidence) if evidence else None,
         worker_id=workerinput["workerid"] if workerinput else None,
         requirements=frozenset(_id_list(config.getoption("hil_req", None))),
+        ship_evidence=bool(workerinput and workerinput.get(_SHIP_EVIDENCE)),
     )
     config.stash[_STATE] = state
     # pyproject registers these too; repeating them keeps the plugin usable in other rootdirs.
@@ -621,12 +633,68 @@ def _write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember the collection order: merged records follow it, as a single process's do."""
+    state = session.config.stash.get(_STATE, None)
+    if state is not None and state.results is not None:
+        state.order = {item.nodeid: i for i, item in enumerate(session.items)}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: a worker that is not a local ``popen`` process cannot write into this
+    host's evidence directory, so it ships its evidence back."""
+    if not getattr(node.gateway.spec, "popen", False) or getattr(node.gateway.spec, "via", None):
+        node.workerinput[_SHIP_EVIDENCE] = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """xdist controller: take a finished worker's records (and shipped evidence)."""
+    state = node.config.stash.get(_STATE, None)
+    output = getattr(node, "workeroutput", None) or {}
+    sent = output.get(_RECORDS_OUT)
+    if state is None or state.results is None or not sent:
+        return
+    state.records.extend(sent["records"])
+    for index, nodeid in enumerate(sent["order"]):
+        state.order.setdefault(nodeid, index)
+    shipped: dict[str, bytes] = sent.get("evidence") or {}
+    if shipped:
+        root = state.evidence_dir()
+        for relative, data in shipped.items():
+            target = (root / relative).resolve()
+            if root not in target.parents:  # never outside the evidence root
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+def _shipped_evidence(state: _State) -> dict[str, bytes]:
+    root = state.evidence_root()
+    if not state.ship_evidence or root is None:
+        return {}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is None or state.results is None:
         return
     if state.worker_id is not None:
-        _write_json(state.worker_file(state.worker_id), state.records)
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is None:  # not an xdist worker after all: leave a file to merge
+            _write_json(state.worker_file(state.worker_id), state.records)
+            return
+        workeroutput[_RECORDS_OUT] = {  # plain JSON types: what execnet can carry
+            "records": json.loads(json.dumps(state.records, default=_json_default)),
+            "order": list(state.order),
+            "evidence": _shipped_evidence(state),
+        }
         return
     records = list(state.records)
     for part in state.stale_worker_files():
@@ -638,5 +706,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 reporter.write_line(f"hil: cannot merge worker results {part}: {exc}", red=True)
             continue
         part.unlink()
-    records.sort(key=lambda r: (r.get("wall_start") or 0.0, r.get("nodeid") or ""))
+    last = len(state.order)
+    records.sort(
+        key=lambda r: (
+            state.order.get(r.get("nodeid") or "", last),
+            r.get("wall_start") or 0.0,
+            r.get("nodeid") or "",
+        )
+    )
     _write_json(state.results, records)

@@ -165,6 +165,7 @@ def _evidence_kinds(res: ConformanceResult) -> str:
         return ""
     return (
         '<section id="evidence"><h2>What the evidence holds</h2><table class="wide">'
+        '<colgroup><col style="width:18%"><col style="width:16%"><col></colgroup>'
         "<tr><th>File</th><th>Kind</th><th>What it holds</th></tr>"
         f"{rows}</table></section>"
     )

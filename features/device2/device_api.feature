@@ -22,7 +22,7 @@ Feature: The device APIs: time, historical records, batches, passwords and gatew
     When the operator queries "queryResource" for "dev1" in ascending order
     Then the queried values are 13, 12, 11 and 1
 
-  @req:D2-DEV-003 @needs:device2-mqtt-device
+  @req:D2-DEV-003
   Scenario: An MQTT device publishes a batch with µs timestamps, found at those times
     Given an MQTT device "m1" with identity "dev1" is switched on
     And 1 second passes

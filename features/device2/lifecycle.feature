@@ -13,7 +13,7 @@ Feature: An identity's lifecycle: whitelisted, provisioned, locked, expired, rep
     Then "d1" is provisioned with a 40-character token
     And "dev1" has status "provisioned"
 
-  @req:D2-LIFE-002 @needs:device2-mqtt-device
+  @req:D2-LIFE-002
   Scenario: A whitelisted identity becomes provisioned when its MQTT device provisions
     Given the operator has called "addIdentity" with {"identity": "dev1"}
     When an MQTT device "m1" with identity "dev1" is switched on
@@ -38,7 +38,7 @@ Feature: An identity's lifecycle: whitelisted, provisioned, locked, expired, rep
     Then "d1" is refused with HTTP 403
     And "dev1" has status "locked"
 
-  @req:D2-LIFE-004 @needs:device2-mqtt-device
+  @req:D2-LIFE-004
   Scenario: A locked identity may not connect over MQTT, even with valid credentials
     Given an MQTT device "m1" with identity "dev1" is switched on
     And 1 second passes

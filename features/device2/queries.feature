@@ -18,14 +18,9 @@ Feature: Device data: publishData, queries and aggregates, exact against what de
     And every value "a" wrote is found by "querySignals"
     And the latest value of "b" is what "latestSignalsSearch" gives
 
-    @needs:device2-http-device
-    Examples: HTTP
+    Examples:
       | article | protocol |
       | an      | HTTP     |
-
-    @needs:device2-mqtt-device
-    Examples: MQTT
-      | article | protocol |
       | an      | MQTT     |
 
   @req:D2-DATA-002

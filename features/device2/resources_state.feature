@@ -51,14 +51,9 @@ Feature: Resources and settable state: a set stays pending until the device ackn
     And the operator calls "getIdentityState" with {"identity": "dev1"}
     Then the answer's "config_io.reported" is "v2"
 
-    @needs:device2-http-device
-    Examples: HTTP
+    Examples:
       | article | protocol |
       | an      | HTTP     |
-
-    @needs:device2-mqtt-device
-    Examples: MQTT
-      | article | protocol |
       | an      | MQTT     |
 
   @req:D2-STATE-003
@@ -99,7 +94,7 @@ Feature: Resources and settable state: a set stays pending until the device ackn
     Then the answer's "level.set" is 3
     And the answer's "level.reported" is 3
 
-  @req:D2-STATE-007 @needs:device2-mqtt-device
+  @req:D2-STATE-007
   Scenario: Sets made while an MQTT device was offline reach it when it connects
     Given the operator has called "addResource" with {"alias": "config_io", "format": "string", "settable": true}
     And an MQTT device "m1" with identity "dev1" is switched on

@@ -112,45 +112,84 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def _key(value: Any) -> float:
-    return float(value)
+@dataclass
+class Totals:
+    """Sum, count, minimum and maximum of a series (the aggregates' fields)."""
+
+    sum: float = 0.0
+    count: int = 0
+    min: float = math.inf
+    max: float = -math.inf
+
+    @classmethod
+    def of(cls, values: list[float]) -> Totals:
+        return cls(math.fsum(values), len(values), min(values, default=math.inf),
+                   max(values, default=-math.inf))
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        """One aggregate bucket (``sum``, ``count``, ``min``, ``max``) added in."""
+        self.sum += row["sum"]
+        self.count += row["count"]
+        self.min = min(self.min, row["min"])
+        self.max = max(self.max, row["max"])
+
+    def equals(self, other: Totals) -> bool:
+        return (
+            self.count == other.count
+            and math.isclose(self.sum, other.sum, rel_tol=1e-12, abs_tol=1e-6)
+            and (self.count == 0 or (self.min == other.min and self.max == other.max))
+        )
 
 
-async def check_fleet(bed: Device2Bed, fleet: Fleet, bucket: str = "1h") -> Exactness:
-    """Every value each device wrote found by querySignal (nothing more), and the ``bucket``
-    aggregates of aggrqueryResource equal to those values' sums, counts, minima, maxima."""
-    client = bed.client()
-    start_s = fleet.started_us // US - 60
-    end_s = (await bed.service_now_us()) // US + 60
-    result = Exactness()
-    written_by: dict[str, list[float]] = {}
+async def paged(bed: Device2Bed, operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a query, page by page (``limit`` 10000)."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = await bed.client().call(operation, {**params, "limit": PAGE, "page": page})
+        if answer.status != 200:
+            raise BedError(f"{operation} {params} -> {answer.status}: {answer.text}")
+        data = answer.json()["data"]
+        rows += data
+        if len(data) < PAGE:
+            return rows
+        page += 1
+
+
+def totals_by_identity(rows: list[dict[str, Any]]) -> dict[str, Totals]:
+    """Aggregate rows summed per identity."""
+    out: dict[str, Totals] = {}
+    for row in rows:
+        out.setdefault(row["identity"], Totals()).add_row(row)
+    return out
+
+
+async def window(bed: Device2Bed, fleet: Fleet) -> tuple[int, int]:
+    """The query window around the fleet's life, in seconds."""
+    return fleet.started_us // US - 60, (await bed.service_now_us()) // US + 60
+
+
+def written_by(bed: Device2Bed, fleet: Fleet) -> dict[str, list[float]]:
+    """Each device's identity -> the values it wrote (by its own log)."""
+    out = {}
     for name in fleet.names:
-        identity = bed.client(name).identity or name
-        written = [_key(v[fleet.alias]) for _t, v in written_values(bed.client(name))]
-        written_by[identity] = written
+        device = bed.client(name)
+        out[device.identity or name] = [float(v[fleet.alias]) for _t, v in written_values(device)]
+    return out
+
+
+async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None:
+    """Every value each device wrote is found by querySignal, and nothing else."""
+    start_s, end_s = await window(bed, fleet)
+    for identity, written in written_by(bed, fleet).items():
+        rows = await paged(
+            bed,
+            "querySignal",
+            {"identity": identity, "signal": fleet.alias, "start_time": start_s,
+             "end_time": end_s, "order": "asc"},
+        )
+        found = [float(p["value"]) for p in rows]
         result.written += len(written)
-        found: list[float] = []
-        page = 1
-        while True:
-            answer = await client.call(
-                "querySignal",
-                {
-                    "identity": identity,
-                    "signal": fleet.alias,
-                    "start_time": start_s,
-                    "end_time": end_s,
-                    "limit": PAGE,
-                    "page": page,
-                    "order": "asc",
-                },
-            )
-            if answer.status != 200:
-                raise BedError(f"querySignal for {identity} -> {answer.status}: {answer.text}")
-            data = answer.json()["data"]
-            found += [_key(p["value"]) for p in data]
-            if len(data) < PAGE:
-                break
-            page += 1
         result.found += len(found)
         missing = Counter(written) - Counter(found)
         extra = Counter(found) - Counter(written)
@@ -158,52 +197,29 @@ async def check_fleet(bed: Device2Bed, fleet: Fleet, bucket: str = "1h") -> Exac
             result.missing.append(f"{identity}: {sorted(missing.elements())[:5]}")
         if extra:
             result.extra.append(f"{identity}: {sorted(extra.elements())[:5]}")
-    await _check_aggregates(bed, fleet, bucket, start_s, end_s, written_by, result)
+
+
+async def check_aggregates(bed: Device2Bed, fleet: Fleet, bucket: str, result: Exactness) -> None:
+    """The ``bucket`` aggregates of aggrqueryResource, summed per identity, equal the written
+    values' own sum, count, minimum and maximum."""
+    start_s, end_s = await window(bed, fleet)
+    by_identity = written_by(bed, fleet)
+    rows = await paged(
+        bed,
+        "aggrqueryResource",
+        {"resource": fleet.alias, "bucket": bucket, "start_time": start_s, "end_time": end_s,
+         "identities": ",".join(by_identity)},
+    )
+    got = totals_by_identity(rows)
+    for identity, values in by_identity.items():
+        want, have = Totals.of(values), got.get(identity, Totals())
+        if not have.equals(want):
+            result.aggregate_mismatches.append(f"{identity}: {have} != {want}")
+
+
+async def check_fleet(bed: Device2Bed, fleet: Fleet, bucket: str = "1h") -> Exactness:
+    """Both checks (:func:`check_values`, :func:`check_aggregates`)."""
+    result = Exactness()
+    await check_values(bed, fleet, result)
+    await check_aggregates(bed, fleet, bucket, result)
     return result
-
-
-async def _check_aggregates(
-    bed: Device2Bed,
-    fleet: Fleet,
-    bucket: str,
-    start_s: int,
-    end_s: int,
-    written_by: dict[str, list[float]],
-    result: Exactness,
-) -> None:
-    totals: dict[str, list[float]] = {i: [0.0, 0, math.inf, -math.inf] for i in written_by}
-    page = 1
-    while True:
-        answer = await bed.client().call(
-            "aggrqueryResource",
-            {
-                "resource": fleet.alias,
-                "bucket": bucket,
-                "start_time": start_s,
-                "end_time": end_s,
-                "identities": ",".join(written_by),
-                "limit": PAGE,
-                "page": page,
-            },
-        )
-        if answer.status != 200:
-            raise BedError(f"aggrqueryResource -> {answer.status}: {answer.text}")
-        rows = answer.json()["data"]
-        for row in rows:
-            t = totals.setdefault(row["identity"], [0.0, 0, math.inf, -math.inf])
-            t[0] += row["sum"]
-            t[1] += row["count"]
-            t[2] = min(t[2], row["min"])
-            t[3] = max(t[3], row["max"])
-        if len(rows) < PAGE:
-            break
-        page += 1
-    for identity, values in written_by.items():
-        got = totals.get(identity)
-        want = [math.fsum(values), len(values), min(values, default=math.inf),
-                max(values, default=-math.inf)]
-        if got is None or got[1] != want[1] or not math.isclose(got[0], want[0], abs_tol=1e-6) \
-                or (values and (got[2] != want[2] or got[3] != want[3])):
-            result.aggregate_mismatches.append(
-                f"{identity}: sum/count/min/max {got} != {want}"
-            )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from devices.gateways.ble_ac import reports
-from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE, NOTIFICATION, SCAN_REPORT
+from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE, NOTIFICATION
 
 if TYPE_CHECKING:
     from devices.gateways.ble_ac.registry import HubRecord, Registry
@@ -41,7 +41,7 @@ class Combined:
         self.ap_state_open = True
         self._sinks: list[Sink] = []
         self.sent = 0
-        uplinks.on(SCAN_REPORT, self._on_scan)
+        uplinks.on_scan(self._on_scan)
         uplinks.on(NOTIFICATION, self._on_notification)
         uplinks.on(CONNECTION_STATE, self._on_connection_state)
         registry.on(AP_STATE, self._on_ap_state)

@@ -13,8 +13,9 @@ their arguments. The API subscribes to them to feed its SSE streams.
 
 :class:`~.uplinks.Uplinks`:
 
-* ``scan_report`` ``(router mac, report dict, purpose)`` — a scan report a router streamed to
-  the controller (``purpose``: ``combined``, ``selection`` or ``relay``);
+* scan reports ``(router mac, report dict, purpose)`` — a scan report a router streamed to the
+  controller (``purpose``: ``combined``, ``selection`` or ``relay``); under load these come by
+  the thousand, so they take a lean path (``Uplinks.on_scan``) instead of the emitter;
 * ``notification`` ``(router mac, event dict)``;
 * ``connection_state`` ``(router mac, device mac, state)``.
 """
@@ -23,6 +24,5 @@ from __future__ import annotations
 
 AP_STATE = "ap_state"
 COMBINED = "combined"
-SCAN_REPORT = "scan_report"
 NOTIFICATION = "notification"
 CONNECTION_STATE = "connection_state"

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devices.gateways.ble_ac.errors import UnknownDevice
-from devices.gateways.ble_ac.events import SCAN_REPORT
 from devices.gateways.ble_ac.rssi_table import RssiTable
 
 if TYPE_CHECKING:
@@ -67,7 +66,7 @@ class Positioning:
         self.table = RssiTable(lambda: world.now, window_s)
         self.path_loss = path_loss or PathLoss()
         self.positions: dict[str, tuple[float, float, float]] = {}
-        uplinks.on(SCAN_REPORT, self.observe)
+        uplinks.on_scan(self.observe)
 
     def observe(self, ap: str, report: dict[str, Any], _purpose: str = "") -> None:
         device = scan_device(report)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from devices.gateways.ble_ac.errors import InvalidRequest, RouterUnreachable
-from devices.gateways.ble_ac.events import SCAN_REPORT
 from devices.gateways.ble_ac.streams import serve_feed
 from devices.gateways.ble_router.params import parse_mac
 from devices.protocols.http_client import HttpError, SseStream
@@ -116,7 +115,7 @@ async def _pump(
                 except ValueError:
                     continue
                 if isinstance(report, dict):
-                    ac.uplinks.emit(SCAN_REPORT, mac, report, "relay")
+                    ac.uplinks.report_scan(mac, report, "relay")
     except (HttpError, OSError):
         pass
     finally:

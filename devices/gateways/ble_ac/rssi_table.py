@@ -31,7 +31,12 @@ class RssiTable:
         self._heard.clear()
 
     def observe(self, router: str, device: str, rssi: int, addr_type: str) -> None:
-        heard = self._heard.setdefault(device, {}).setdefault(router, Heard())
+        routers = self._heard.get(device)
+        if routers is None:
+            routers = self._heard[device] = {}
+        heard = routers.get(router)
+        if heard is None:
+            heard = routers[router] = Heard()
         now = self.now()
         samples = heard.samples
         samples.append((now, rssi))

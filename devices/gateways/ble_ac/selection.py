@@ -38,7 +38,7 @@ from devices.gateways.ble_ac.errors import (
     SelectionOff,
     UnknownDevice,
 )
-from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE, SCAN_REPORT
+from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE
 from devices.gateways.ble_ac.positioning import scan_device
 from devices.gateways.ble_ac.rssi_table import RssiTable
 from devices.gateways.ble_router.params import parse_flag, parse_int, parse_mac, shown
@@ -140,7 +140,7 @@ class Selection:
         self.table = RssiTable(lambda: world.now, window_s)
         self.managed: dict[str, Managed] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        uplinks.on(SCAN_REPORT, self._on_scan)
+        uplinks.on_scan(self._on_scan)
         uplinks.on(CONNECTION_STATE, self._on_state)
         registry.on(AP_STATE, self._on_ap_state)
 

@@ -133,10 +133,11 @@ class Outbox:
             self._bump("delivered", len(seqs))
 
     def sending(self, seqs: list[int]) -> None:
-        """A PUBLISH carrying these rows is going out."""
-        self._db.executemany(
-            "UPDATE outbox SET sends = sends + 1 WHERE seq = ?", [(s,) for s in seqs]
-        )
+        """A PUBLISH carrying these rows is going out (one transaction)."""
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE outbox SET sends = sends + 1 WHERE seq = ?", [(s,) for s in seqs]
+            )
 
     def refused(self, seqs: list[int], retryable: bool) -> None:
         """A PUBACK refused them: the platform did not take them (a retryable refusal counts

@@ -25,9 +25,24 @@ def _json(text: str) -> Any:
     return json.loads(text)
 
 
+_NUMBER = r"-?\d+(?:\.\d+)?"
+
+
+@_parse.with_pattern(rf"{_NUMBER}(?:(?:, | and ){_NUMBER})*")
+def _numbers(text: str) -> list[float]:
+    return [float(n) for n in re.findall(_NUMBER, text)]
+
+
+@_parse.with_pattern(r"[\[{].*[\]}]")
+def _structure(text: str) -> Any:
+    return json.loads(text)
+
+
 def d2_step(pattern: str) -> parsers.parse:
-    """A step pattern with the shared types plus ``{x:J}``: a JSON value."""
-    return parsers.parse(pattern, extra_types={**TYPES, "J": _json})
+    """A step pattern with the shared types plus ``{x:J}`` (a JSON value), ``{x:L}`` (a JSON
+    array or object) and ``{x:Nums}`` (numbers like ``1, 2 and 3``)."""
+    extra = {**TYPES, "J": _json, "L": _structure, "Nums": _numbers}
+    return parsers.parse(pattern, extra_types=extra)
 
 
 @dataclass
@@ -36,6 +51,7 @@ class Ctx:
 
     bed: Device2Bed
     answer: HttpResponse | None = None
+    params: Any = None  # the parameters of the last call
     body: Any = None  # the answer's JSON (or the part of it a step picked)
     identity_format: dict[str, Any] = field(default_factory=lambda: {"type": "opaque"})
     archive_url: str | None = None
@@ -47,11 +63,14 @@ class Ctx:
 
     def call(self, operation: str, params: Any = None, product: str | None = None) -> Any:
         client = self.bed.client()
+        self.params = params
         if product is not None:
             client.product = product
         self.take(self.bed.run(client.call(operation, params)))
         if operation == "updateGatewaySettings" and self.ok and "identity_format" in params:
             self.identity_format = dict(params["identity_format"])
+        if isinstance(self.body, dict) and isinstance(self.body.get("task_id"), str):
+            self.task_id = self.body["task_id"]
         return self.body
 
     def take(self, response: HttpResponse) -> None:
