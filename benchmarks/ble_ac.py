@@ -108,7 +108,11 @@ def ble_ac(
         gc.disable()  # set-up builds only long-lived objects: no garbage worth a collection
         await bed.start()
         rng = bed.world.rng("placement")
+        # tags are switched on at random moments over one advertising interval, as tags in a
+        # hall are: their advertising is not in step
+        gap = interval_ms / 1000.0 / peripherals
         for i, spot in enumerate(_spread(peripherals, width, height, rng), start=1):
+            await asyncio.sleep(rng.uniform(0.0, 2 * gap))
             await bed.place(
                 standard_peripheral(
                     i, position=spot, interval_ms=interval_ms, spec_changes={"services": TAG}

@@ -115,7 +115,8 @@ def _gateway(
             "platform": {"host": "platform", "port": 1883},
             "delivery": {
                 "path": str(folder / f"{name}-outbox.sqlite"),
-                "batch_s": 0.1,
+                "batch_s": 0.5,
+                "max_batch_rows": 500,
             },
         }
     )

@@ -1,7 +1,7 @@
 """The ``hil`` command.
 
     hil conformance [--profile P] [--sut builtin|FILE] [--clock virtual|real] [--seed N]
-                    [-k EXPR] [-n N] [-q] [--reports DIR]
+                    [-k EXPR] [-n N] [--tx SPEC ...] [-q] [--reports DIR]
     hil serve ble-router|ble-ac|connect-master|rs485|mqtt-platform|mqtt-gateway
               [--host H] [--port P] [--control-port P]
               [--seed N] [--scale X] [--duration S] [--scenario NAME|FILE] [system options]
@@ -111,6 +111,19 @@ def _positive(what: str) -> Callable[[str], float]:
 # -- subcommands --------------------------------------------------------------------------------
 
 
+def _xdist_args(workers: int | None, tx: Sequence[str] | None) -> list[str]:
+    """pytest-xdist options for ``-n N`` / ``--tx SPEC``: N local processes, and/or one worker per
+    execnet spec (``popen``, ``3*popen``, ``ssh=host//python=...//chdir=...``)."""
+    args: list[str] = []
+    if workers is not None:
+        args += ["-n", str(workers)]
+    for spec in tx or ():
+        args += ["--tx", spec]
+    if tx and not workers:
+        args += ["--dist", "load"]  # --tx alone does not distribute
+    return args
+
+
 def _conformance(args: argparse.Namespace) -> int:
     from conformance.report.run_info import reproduce_command
     from conformance.run import run_conformance
@@ -124,7 +137,7 @@ def _conformance(args: argparse.Namespace) -> int:
         args.seed,
         args.clock,
         reports_dir=args.reports,
-        extra_pytest_args=("-n", str(args.workers)) if args.workers else (),
+        extra_pytest_args=_xdist_args(args.workers, args.tx),
         progress=not args.quiet,
         select=args.select,
         command=command,
@@ -426,7 +439,16 @@ def _add_conformance(sub: argparse._SubParsersAction) -> None:
         dest="workers",
         type=int,
         metavar="N",
-        help="spread scenarios over N processes (default: one process)",
+        help="spread scenarios over N local processes (pytest-xdist; 0: none; default: one "
+        "process); the report is the one a single process writes",
+    )
+    p.add_argument(
+        "--tx",
+        action="append",
+        metavar="SPEC",
+        help="also (or instead) run scenarios on this execnet worker, repeatable: '2*popen', "
+        "'ssh=user@host//python=PATH/.venv/bin/python//chdir=PATH' (the project installed "
+        "there); passed to pytest-xdist",
     )
     p.add_argument(
         "-q",

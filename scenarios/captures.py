@@ -16,6 +16,9 @@ AIR = "air capture"
 IP = "ip capture"
 TLS_KEYS = "tls key log"
 LINE = "line capture"
+# A scenario's capture file stops growing here (a ten-minute notification load writes ~70 MB of
+# TCP); the packets left out are counted in the file (pcapng interface statistics).
+MAX_BYTES = 32 * 1024 * 1024
 
 
 class EvidenceCaptures:
@@ -31,7 +34,9 @@ class EvidenceCaptures:
         """A pcapng writer on ``folder/name`` (None without a folder)."""
         if self.folder is None:
             return None
-        writer = self.writers[name] = open_capture(self.folder / name, self.world)
+        writer = self.writers[name] = open_capture(
+            self.folder / name, self.world, max_bytes=MAX_BYTES
+        )
         self.files[name] = kind
         return writer
 

@@ -3,6 +3,10 @@
 :class:`BtsnoopWriter` writes HCI traffic in the btsnoop format (RFC 1761 style, datalink H4),
 which Wireshark and btmon read. Bumble ships a writer too, but it stamps packets with the
 machine's clock; evidence must be reproducible, so this one reads the world's calendar time.
+
+The media as a sniffer sees them are pcapng captures: :mod:`sim.air_capture` (the BLE air),
+:mod:`sim.ip_capture` (in-world TCP) and :mod:`sim.rs485_pcap` (an RS485 line), all written by
+:mod:`sim.pcap`.
 """
 
 from __future__ import annotations

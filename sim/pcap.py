@@ -36,12 +36,13 @@ FLAG_CRC_ERROR = 1 << 24
 FLAG_SYMBOL_ERROR = 1 << 31
 
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_SHB, _IDB, _EPB, _NRB = 0x0A0D0D0A, 0x00000001, 0x00000006, 0x00000004
+_SHB, _IDB, _EPB, _NRB, _ISB = 0x0A0D0D0A, 0x00000001, 0x00000006, 0x00000004, 0x00000005
 _BYTE_ORDER_MAGIC = 0x1A2B3C4D
 _SNAPLEN = 262144
 _OPT_END, _OPT_COMMENT = 0, 1
 _SHB_USERAPPL, _IF_NAME, _IF_DESCRIPTION, _EPB_FLAGS = 4, 2, 3, 2
 _NRB_IPV4, _NRB_END = 1, 0
+_ISB_IFRECV, _ISB_IFDROP = 4, 5
 
 
 def _pad(data: bytes) -> bytes:
@@ -76,10 +77,15 @@ class PcapngWriter:
         *,
         flush: bool = False,
         close_output: bool = True,
+        max_bytes: int | None = None,
         application: str = "gateway-hil",
     ) -> None:
         self.output: BinaryIO | None = output
         self._close_output = close_output
+        self.max_bytes = max_bytes
+        self.written = 0  # bytes
+        self.dropped: dict[int, int] = {}  # interface -> packets left out past max_bytes
+        self._seen: dict[int, int] = {}  # interface -> packets offered
         self._epoch_us = (epoch - _UNIX_EPOCH) // dt.timedelta(microseconds=1)
         self._clock = clock
         self._flush = flush
@@ -132,8 +138,13 @@ class PcapngWriter:
         comment: str | None = None,
         flags: int = 0,
     ) -> None:
-        """One packet on ``interface`` at world second ``t`` (now when None)."""
+        """One packet on ``interface`` at world second ``t`` (now when None). Past
+        ``max_bytes`` packets are counted, not written (see :meth:`close`)."""
         if self.output is None:
+            return
+        self._seen[interface] = self._seen.get(interface, 0) + 1
+        if self.max_bytes is not None and self.written + len(data) + 64 > self.max_bytes:
+            self.dropped[interface] = self.dropped.get(interface, 0) + 1
             return
         stamp = self.timestamp_us(t)
         body = struct.pack(
@@ -152,13 +163,27 @@ class PcapngWriter:
             return
         try:
             self.output.write(block)
+            self.written += len(block)
             if self._flush:
                 self.output.flush()
         except (BrokenPipeError, ValueError, OSError):
             self.output = None  # the reader went away: the capture ends, the world goes on
 
     def close(self) -> None:
-        """Flush the output, and close it unless told not to (stdout)."""
+        """Flush the output, and close it unless told not to (stdout). A capture that reached
+        ``max_bytes`` ends with interface statistics: packets seen and dropped per interface
+        (Wireshark: Statistics > Capture File Properties), and a comment saying why."""
+        if self.dropped:
+            stamp = self.timestamp_us()
+            why = f"capture limited to {self.max_bytes} bytes: later packets dropped"
+            for interface, seen in self._seen.items():
+                options = [
+                    _option(_ISB_IFRECV, struct.pack("<Q", seen)),
+                    _option(_ISB_IFDROP, struct.pack("<Q", self.dropped.get(interface, 0))),
+                    _option(_OPT_COMMENT, why.encode()),
+                ]
+                body = struct.pack("<III", interface, stamp >> 32, stamp & 0xFFFFFFFF)
+                self._emit(_block(_ISB, body + _options(options)))
         output, self.output = self.output, None
         if output is None:
             return
@@ -170,7 +195,9 @@ class PcapngWriter:
             pass
 
 
-def open_capture(target: str | Path, world: World, flush: bool | None = None) -> PcapngWriter:
+def open_capture(
+    target: str | Path, world: World, flush: bool | None = None, max_bytes: int | None = None
+) -> PcapngWriter:
     """A writer on ``target``: a file path, or ``"-"`` for standard output (each packet
     flushed, for ``wireshark -k -i -``), stamped with ``world``'s clock."""
     if str(target) == "-":
@@ -178,4 +205,6 @@ def open_capture(target: str | Path, world: World, flush: bool | None = None) ->
         return PcapngWriter(output, world.epoch, world.loop.time, flush=True, close_output=False)
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return PcapngWriter(path.open("wb"), world.epoch, world.loop.time, flush=bool(flush))
+    return PcapngWriter(
+        path.open("wb"), world.epoch, world.loop.time, flush=bool(flush), max_bytes=max_bytes
+    )

@@ -202,6 +202,26 @@ def test_head_on_a_stream_answers_the_headers_and_opens_nothing(bed, target):
     assert bed.router.open_streams == 0
 
 
+def test_head_never_acts(bed):
+    async def main() -> tuple[bytes, bytes]:
+        write = await raw_exchange(
+            bed,
+            f"HEAD /gatt/nodes/{NOWHERE}/handle/3/value/01 HTTP/1.1\r\nHost: r\r\n"
+            "Connection: close\r\n\r\n".encode(),
+        )
+        advertise = await raw_exchange(
+            bed,
+            b"HEAD /advertise/start?ad_data=020106 HTTP/1.1\r\nHost: r\r\nConnection: close"
+            b"\r\n\r\n",
+        )
+        return write, advertise
+
+    for answer in bed.run(main()):
+        assert answer.startswith(b"HTTP/1.1 405 "), answer[:200]
+        assert b"Allow: GET" in answer
+    assert not [r for r in bed.world.trace.records if r["event"].startswith("advertis")]
+
+
 def test_a_half_closed_connection_still_gets_its_answer(bed):
     ask = b"GET /cassia/info HTTP/1.1\r\nHost: router\r\n\r\n"
     answer = bed.run(raw_exchange(bed, ask, half_close=True))

@@ -86,3 +86,17 @@ def test_dash_is_standard_output_flushed_and_never_closed(monkeypatch) -> None:
         writer.close()
     assert not Stdout.buffer.closed
     assert _blocks(Stdout.buffer.getvalue())[0][0] == 0x0A0D0D0A
+
+
+def test_a_capture_past_its_limit_counts_what_it_left_out(tmp_path) -> None:
+    path = tmp_path / "x.pcapng"
+    writer = PcapngWriter(path.open("wb"), EPOCH, lambda: 1.0, max_bytes=1000)
+    ip = writer.interface("ip", LINKTYPE_ETHERNET)
+    for _ in range(20):
+        writer.write(ip, bytes(Ether()) + b"\0" * 50)
+    kept, dropped = writer.packets, writer.dropped[ip]
+    writer.close()
+    assert path.stat().st_size <= 1000 + 200 and kept + dropped == 20 and dropped > 0
+    assert len(rdpcap(str(path))) == kept
+    (stats,) = [body for kind, body in _blocks(path.read_bytes()) if kind == 5]
+    assert struct.pack("<HHQ", 5, 8, dropped) in stats and b"later packets dropped" in stats

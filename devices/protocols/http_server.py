@@ -104,7 +104,9 @@ class _Connection(web.RequestHandler):
         request = self._current_request
         if transport is None or self._streaming:
             return
-        if request is not None and request.content.is_eof():
+        if self._heads > self._answered and (request is None or request.content.is_eof()):
+            if request is None:  # whole, but still queued behind a busy loop: look again
+                self._arm()
             return  # the request is whole: the handler is working on it
         if request is not None or self._partial:
             text = f"no whole request within {self._request_timeout_s:g} s\n".encode()

@@ -20,7 +20,7 @@ Feature: The device APIs: time, historical records, batches, passwords and gatew
     When "d1" records "temperature" 11, 12 and 13 at 300, 200 and 100 seconds ago
     Then "d1" got 204
     When the operator queries "queryResource" for "dev1" in ascending order
-    Then the queried values are 13, 12, 11 and 1
+    Then the queried values are 11, 12, 13 and 1
 
   @req:D2-DEV-003
   Scenario: An MQTT device publishes a batch with µs timestamps, found at those times

@@ -317,8 +317,9 @@ class LocalBleBed(BleBed):
         self.pcaps.close()
 
     def write_evidence(self, folder: Path) -> dict[str, str]:
-        """Also the router's HCI captures (``hci-chip<i>.btsnoop``), complete: the router stops
-        first."""
+        """Also the router's HCI captures (``hci-chip<i>.btsnoop``) and, with a capture folder,
+        the air (``air.pcapng``) and the in-world IP links (``ip.pcapng``), complete: the
+        router stops first."""
         files = super().write_evidence(folder)
         self.run(self.stop())
         for capture in self.captures:

@@ -268,8 +268,8 @@ EXPECTED = {
     "pipelined-half-close": {"answered"},
     "idle-keep-alive": {"answered-then-closed"},
 }
-SLOW_LIMITS = ServerLimits(request_timeout_s=0.5, keepalive_timeout_s=1.0)
-SLOW_BATCH = 100
+SLOW_LIMITS = ServerLimits(request_timeout_s=1.0, keepalive_timeout_s=1.5)
+SLOW_BATCH = 50
 GOOD_REQUEST = b"GET /cassia/info HTTP/1.1\r\nHost: router\r\n\r\n"
 
 

@@ -331,8 +331,10 @@ class LocalDevice2Bed(Device2Bed):
         apis = self._apis()
         net: Any = SocketNet() if self.real_socket else self.net
         host = self.host if self.real_socket else apis.device_host
-        spec, context = placement.spec(), None
-        if placement.auth == "certificate":
+        context = None
+        if placement.auth != "certificate":
+            spec = placement.spec()
+        else:
             if apis.tls is None or placement.identity is None:
                 raise BedError(
                     "certificate devices need the TLS listeners (https/mqtts) and an identity"

@@ -41,6 +41,7 @@ class Exactness:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     aggregate_mismatches: list[str] = field(default_factory=list)
+    found_by: dict[str, list[float]] = field(default_factory=dict)  # identity -> values found
 
     @property
     def exact(self) -> bool:
@@ -169,18 +170,23 @@ async def window(bed: Device2Bed, fleet: Fleet) -> tuple[int, int]:
     return fleet.started_us // US - 60, (await bed.service_now_us()) // US + 60
 
 
-def written_by(bed: Device2Bed, fleet: Fleet) -> dict[str, list[float]]:
-    """Each device's identity -> the values it wrote (by its own log)."""
+def written_by(bed: Device2Bed, fleet: Fleet, sent: bool = False) -> dict[str, list[float]]:
+    """Each device's identity -> the values the service acknowledged (``sent``: the values the
+    device sent), by the device's own log."""
     out = {}
     for name in fleet.names:
         device = bed.client(name)
-        out[device.identity or name] = [float(v[fleet.alias]) for _t, v in written_values(device)]
+        out[device.identity or name] = [
+            float(v[fleet.alias]) for _t, v in written_values(device, sent)
+        ]
     return out
 
 
 async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None:
-    """Every value each device wrote is found by querySignal, and nothing else."""
+    """Every value each device had acknowledged is found by querySignal, and nothing it
+    never sent (a write still on its way when the check began may be found or not)."""
     start_s, end_s = await window(bed, fleet)
+    sent_by = written_by(bed, fleet, sent=True)
     for identity, written in written_by(bed, fleet).items():
         rows = await paged(
             bed,
@@ -189,10 +195,11 @@ async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None
              "end_time": end_s, "order": "asc"},
         )
         found = [float(p["value"]) for p in rows]
+        result.found_by[identity] = found
         result.written += len(written)
         result.found += len(found)
         missing = Counter(written) - Counter(found)
-        extra = Counter(found) - Counter(written)
+        extra = Counter(found) - Counter(sent_by[identity])
         if missing:
             result.missing.append(f"{identity}: {sorted(missing.elements())[:5]}")
         if extra:
@@ -200,10 +207,13 @@ async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None
 
 
 async def check_aggregates(bed: Device2Bed, fleet: Fleet, bucket: str, result: Exactness) -> None:
-    """The ``bucket`` aggregates of aggrqueryResource, summed per identity, equal the written
-    values' own sum, count, minimum and maximum."""
+    """The ``bucket`` aggregates of aggrqueryResource, summed per identity, equal the sum,
+    count, minimum and maximum of the values themselves: those :func:`check_values` found
+    (and matched against what each device wrote), which it runs first when it has not."""
+    if not result.found_by:
+        await check_values(bed, fleet, result)
     start_s, end_s = await window(bed, fleet)
-    by_identity = written_by(bed, fleet)
+    by_identity = result.found_by
     rows = await paged(
         bed,
         "aggrqueryResource",

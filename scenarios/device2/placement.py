@@ -211,8 +211,11 @@ class Placed:
         }
 
 
-def written_values(device: SimDevice) -> list[tuple[float, dict[str, Any]]]:
-    """Every write the service accepted from ``device``: (world time, values)."""
+def written_values(device: SimDevice, sent: bool = False) -> list[tuple[float, dict[str, Any]]]:
+    """Every write the service acknowledged to ``device`` (with ``sent``: every write it sent,
+    acknowledged or not): (world time, values)."""
+    if sent:
+        return [(h.at, dict(h.detail["values"])) for h in device.log if h.what == "sending"]
     return [
         (h.at, dict(h.detail["values"]))
         for h in device.log

@@ -51,7 +51,7 @@ from devices.gateways.ble_ac.errors import (
 from devices.gateways.ble_ac.events import AP_STATE
 from devices.gateways.ble_ac.scan_params import COMBINED, SELECTION, scan_query
 from devices.gateways.ble_ac.selection import parse_aps, parse_connect
-from devices.gateways.ble_ac.streams import serve_feed
+from devices.gateways.ble_ac.streams import Batcher, serve_feed
 from devices.gateways.ble_router.errors import BleError
 from devices.gateways.ble_router.handlers import body as request_body
 from devices.gateways.ble_router.params import parse_flag, parse_mac, shown
@@ -281,8 +281,14 @@ async def events(request: web.Request) -> web.StreamResponse:
     ac = request.app[AC]
 
     def subscribe(outbox: SseOutbox) -> Callable[[], None]:
-        ac.combined.subscribe(outbox.push)
-        return lambda: ac.combined.unsubscribe(outbox.push)
+        batcher = Batcher(outbox, asyncio.get_running_loop())
+        ac.combined.subscribe(batcher.push)
+
+        def stop() -> None:
+            ac.combined.unsubscribe(batcher.push)
+            batcher.close()
+
+        return stop
 
     return await serve_feed(
         request, ac, "combined", [ac.combined.state_line()], subscribe, keepalive_message=True

@@ -44,7 +44,7 @@ def _query(ctx: Ctx, operation: str, identity: str, alias: str, **extra: Any) ->
     return [p["value"] for p in ctx.bed.run(paged(ctx.bed, operation, params))]
 
 
-@then(d2_step('every value "{name}" wrote is found by "{operation}"'))
+@then(d2_step('every value "{name:Q}" wrote is found by "{operation:Q}"'))
 def every_value_found(ctx: Ctx, name: str, operation: str) -> None:
     identity, alias, written = _written(ctx, name)
     assert written, f"{name} wrote nothing"
@@ -52,7 +52,7 @@ def every_value_found(ctx: Ctx, name: str, operation: str) -> None:
     assert found == sorted(written), f"{operation} found {found}, {name} wrote {sorted(written)}"
 
 
-@then(d2_step('the latest value of "{name}" is what "latestSignalsSearch" gives'))
+@then(d2_step('the latest value of "{name:Q}" is what "latestSignalsSearch" gives'))
 def latest(ctx: Ctx, name: str) -> None:
     identity, alias, written = _written(ctx, name)
     body = ctx.call("latestSignalsSearch", {"identities": [identity]})
@@ -62,7 +62,7 @@ def latest(ctx: Ctx, name: str) -> None:
 
 @when(
     d2_step(
-        'the operator publishes for "{identity}" the values {values:Nums} of "{alias}", '
+        'the operator publishes for "{identity:Q}" the values {values:Nums} of "{alias:Q}", '
         "{gap:N} seconds apart, ending a minute ago"
     )
 )
@@ -80,13 +80,13 @@ def _plain(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-@when(d2_step('the operator queries "{operation}" for "{identity}" in ascending order'))
+@when(d2_step('the operator queries "{operation:Q}" for "{identity:Q}" in ascending order'))
 def queries(ctx: Ctx, operation: str, identity: str) -> None:
     ctx.queried = _query(ctx, operation, identity, "temperature")
 
 
 @when(
-    d2_step('the operator queries "{operation}" for "{identity}" in ascending order with {extra:L}')
+    d2_step('the operator queries "{operation:Q}" for "{identity:Q}" in ascending order with {extra:L}')
 )
 def queries_with(ctx: Ctx, operation: str, identity: str, extra: dict[str, Any]) -> None:
     params = {"order": "asc", "resource": "temperature", "identities": identity,
@@ -101,7 +101,7 @@ def queried_values(ctx: Ctx, values: list[float]) -> None:
 
 
 # -- aggregates --------------------------------------------------------------------------------
-@then(d2_step('the "{bucket}" aggregates by "{operation}" equal the values {names:Names} wrote'))
+@then(d2_step('the "{bucket:Q}" aggregates by "{operation:Q}" equal the values {names:Names} wrote'))
 def aggregates_equal(ctx: Ctx, bucket: str, operation: str, names: list[str]) -> None:
     series = {identity: (alias, values) for identity, alias, values in map(
         lambda n: _written(ctx, n), names)}
@@ -149,46 +149,46 @@ def _wait_for_event(ctx: Ctx, identity: str, kind: str) -> dict[str, Any]:
     return found[-1]
 
 
-@then(d2_step('a "{kind}" event for "{identity}" was emitted'))
-@then(d2_step('an "{kind}" event for "{identity}" was emitted'))
+@then(d2_step('a "{kind:Q}" event for "{identity:Q}" was emitted'))
+@then(d2_step('an "{kind:Q}" event for "{identity:Q}" was emitted'))
 def event_emitted(ctx: Ctx, kind: str, identity: str) -> None:
     _wait_for_event(ctx, identity, kind)
 
 
-@then(d2_step('the events for "{identity}" are {kinds:Names}'))
+@then(d2_step('the events for "{identity:Q}" are {kinds:Names}'))
 def events_in_order(ctx: Ctx, identity: str, kinds: list[str]) -> None:
     _wait_for_event(ctx, identity, kinds[-1])
     got = [e["type"] for e in _events(ctx, identity)]
     assert got == kinds, f"events for {identity}: {got}"
 
 
-@then(d2_step('the "{kind}" event for "{identity}" has the fields {names:Names}'))
+@then(d2_step('the "{kind:Q}" event for "{identity:Q}" has the fields {names:Names}'))
 def event_fields(ctx: Ctx, kind: str, identity: str, names: list[str]) -> None:
     event = _wait_for_event(ctx, identity, kind)
     missing = [n for n in names if n not in event]
     assert not missing, f"the {kind} event lacks {missing}: {event}"
 
 
-@then(d2_step('the "{kind}" event for "{identity}" has "{key}" {value:J}'))
+@then(d2_step('the "{kind:Q}" event for "{identity:Q}" has "{key:Q}" {value:J}'))
 def event_field(ctx: Ctx, kind: str, identity: str, key: str, value: Any) -> None:
     event = _wait_for_event(ctx, identity, kind)
     assert event.get(key) == value, f"the {kind} event's {key} is {event.get(key)!r}: {event}"
 
 
-@then(d2_step('the {kinds:Names} events for "{identity}" share one connection_id'))
+@then(d2_step('the {kinds:Names} events for "{identity:Q}" share one connection_id'))
 def one_connection(ctx: Ctx, kinds: list[str], identity: str) -> None:
     ids = {_wait_for_event(ctx, identity, k).get("connection_id") for k in kinds}
     assert len(ids) == 1 and None not in ids, ids
 
 
-@then(d2_step('the "data_in" event for "{identity}" carries {values:L}'))
+@then(d2_step('the "data_in" event for "{identity:Q}" carries {values:L}'))
 def data_in_carries(ctx: Ctx, identity: str, values: dict[str, Any]) -> None:
     event = _wait_for_event(ctx, identity, "data_in")
     got = event["payload"][0]["values"]
     assert {k: got.get(k) for k in values} == values, f"data_in values {got}"
 
 
-@then(d2_step('the "data_in" event for "{identity}" has a payload timestamp in microseconds'))
+@then(d2_step('the "data_in" event for "{identity:Q}" has a payload timestamp in microseconds'))
 def data_in_microseconds(ctx: Ctx, identity: str) -> None:
     event = _wait_for_event(ctx, identity, "data_in")
     stamp = event["payload"][0]["timestamp"]
@@ -203,18 +203,18 @@ def _day_start_s(day: str) -> int:
 
 @given(
     d2_step(
-        'an archive of "{day}" holding "{alias}" {first:Nums} of "{one}" and {second:Nums} '
-        'of "{two}"'
+        'an archive of "{day:Q}" holding "{alias:Q}" {first:Nums} of "{one:Q}" and {second:Nums} '
+        'of "{two:Q}"'
     )
 )
 def archive(ctx: Ctx, day: str, alias: str, first: list[float], one: str, second: list[float],
             two: str) -> None:
     start = _day_start_s(day)
+    series = [(one, v) for v in first] + [(two, v) for v in second]
     points = [
         {"identity": identity, "resource": alias, "signal": alias, "value": _plain(v),
-         "timestamp": (start + 60 * (k + 1) + offset) * US}
-        for offset, (identity, values) in enumerate(((one, first), (two, second)))
-        for k, v in enumerate(values)
+         "timestamp": (start + 60 * (k + 1)) * US}
+        for k, (identity, v) in enumerate(series)
     ]
     ctx.archive_url = ctx.bed.run(ctx.bed.archive(day, points))
 
@@ -226,7 +226,7 @@ def restore_url(ctx: Ctx) -> None:
     ctx.must_succeed("restoreUrl")
 
 
-@then(d2_step('"{operation}" finds the values {values:Nums} of "{alias}" for "{identity}" on "{day}"'))
+@then(d2_step('"{operation:Q}" finds the values {values:Nums} of "{alias:Q}" for "{identity:Q}" on "{day:Q}"'))
 def finds_on_day(ctx: Ctx, operation: str, values: list[float], alias: str, identity: str,
                  day: str) -> None:
     start = _day_start_s(day)
@@ -236,7 +236,7 @@ def finds_on_day(ctx: Ctx, operation: str, values: list[float], alias: str, iden
     assert [float(r["value"]) for r in rows] == values, shown(rows)
 
 
-@then(d2_step('"{operation}" finds no value of "{alias}" for "{identity}" on "{day}"'))
+@then(d2_step('"{operation:Q}" finds no value of "{alias:Q}" for "{identity:Q}" on "{day:Q}"'))
 def finds_nothing(ctx: Ctx, operation: str, alias: str, identity: str, day: str) -> None:
     finds_on_day(ctx, operation, [], alias, identity, day)
 

@@ -95,8 +95,8 @@ def devices_in_turn(ctx: Ctx, names: list[str], identities: list[str], s: float)
     ctx.settle(1.0)
 
 
-@given(d2_step('"{name}" is switched {state}'))
-@when(d2_step('"{name}" is switched {state}'))
+@given(d2_step('"{name:Q}" is switched {state}'))
+@when(d2_step('"{name:Q}" is switched {state}'))
 def switch(ctx: Ctx, name: str, state: str) -> None:
     assert state in ("on", "off"), state
     ctx.bed.run(ctx.bed.set_power(name, state == "on"))
@@ -107,54 +107,54 @@ def device(ctx: Ctx, name: str) -> SimDevice:
 
 
 # -- what devices did -------------------------------------------------------------------------
-@then(d2_step('"{name}" is provisioned with a 40-character token'))
+@then(d2_step('"{name:Q}" is provisioned with a 40-character token'))
 def provisioned(ctx: Ctx, name: str) -> None:
     d = device(ctx, name)
     assert d.seen("provisioned"), f"{name} did not provision: {d.stopped} {d.log[-5:]}"
     assert d.token is not None and re.fullmatch(r"[0-9A-Za-z]{40}", d.token), d.token
 
 
-@then(d2_step('"{name}" has provisioned {n:d} times'))
+@then(d2_step('"{name:Q}" has provisioned {n:d} times'))
 def provisioned_times(ctx: Ctx, name: str, n: int) -> None:
     got = len(device(ctx, name).seen("provisioned"))
     assert got == n, f"{name} provisioned {got} times"
 
 
-@then(d2_step('"{name}" is refused'))
+@then(d2_step('"{name:Q}" is refused'))
 def refused(ctx: Ctx, name: str) -> None:
     d = device(ctx, name)
     assert d.stopped is not None, f"{name} was not refused: {d.log[-5:]}"
 
 
-@then(d2_step('"{name}" is refused with HTTP {code:d}'))
+@then(d2_step('"{name:Q}" is refused with HTTP {code:d}'))
 def refused_with(ctx: Ctx, name: str, code: int) -> None:
     d = device(ctx, name)
     assert d.stopped is not None, f"{name} was not refused: {d.log[-5:]}"
     assert d.stopped.code == code, f"{name} was refused with {d.stopped.code}: {d.stopped}"
 
 
-@then(d2_step('"{name}" has written {n:d} value'))
-@then(d2_step('"{name}" has written {n:d} values'))
+@then(d2_step('"{name:Q}" has written {n:d} value'))
+@then(d2_step('"{name:Q}" has written {n:d} values'))
 def written(ctx: Ctx, name: str, n: int) -> None:
     got = len(device(ctx, name).seen("wrote"))
     assert got == n, f"{name} wrote {got} values, expected {n}"
 
 
-@then(d2_step('"{name}" has applied "{alias}" = {value:J}'))
+@then(d2_step('"{name:Q}" has applied "{alias:Q}" = {value:J}'))
 def applied(ctx: Ctx, name: str, alias: str, value: Any) -> None:
     got = device(ctx, name).applied.get(alias)
     want = value if isinstance(value, str) else str(value)
     assert got == want, f"{name} applied {alias}={got!r}, expected {want!r}"
 
 
-@then(d2_step('the identity of "{name}" is a valid "{kind}" identity'))
+@then(d2_step('the identity of "{name:Q}" is a valid "{kind:Q}" identity'))
 def identity_valid(ctx: Ctx, name: str, kind: str) -> None:
     identity = device(ctx, name).identity
     assert ctx.identity_format.get("type") == kind, ctx.identity_format
     assert identity and matches_format(identity, ctx.identity_format), identity
 
 
-@then(d2_step('the identity of "{name}" has status "{status}"'))
+@then(d2_step('the identity of "{name:Q}" has status "{status:Q}"'))
 def identity_status(ctx: Ctx, name: str, status: str) -> None:
     identity = device(ctx, name).identity
     body = ctx.call("getIdentity", {"identity": identity})
@@ -170,7 +170,7 @@ def _attempt(ctx: Ctx, call: Any) -> None:
         ctx.device_status = exc.code
 
 
-@when(d2_step('"{name}" acknowledges "{alias}"'))
+@when(d2_step('"{name:Q}" acknowledges "{alias:Q}"'))
 def acknowledges(ctx: Ctx, name: str, alias: str) -> None:
     d = device(ctx, name)
     value = d.applied[alias]
@@ -181,7 +181,7 @@ def acknowledges(ctx: Ctx, name: str, alias: str) -> None:
         ctx.bed.run(d.publish({alias: value}))
 
 
-@when(d2_step('a device activates "{identity}" over HTTP'))
+@when(d2_step('a device activates "{identity:Q}" over HTTP'))
 def activates(ctx: Ctx, identity: str) -> None:
     d = place(ctx, {"name": f"activator-{identity}", "identity": identity, "protocol": "http",
                     "ip": f"192.0.2.{100 + len(ctx.bed.devices)}"}, powered=False)
@@ -198,12 +198,12 @@ def device_answer(ctx: Ctx, code: int) -> None:
     assert ctx.device_status == code, f"the device API answered {ctx.device_status}"
 
 
-@then(d2_step('"{name}" got {code:d}'))
+@then(d2_step('"{name:Q}" got {code:d}'))
 def device_got(ctx: Ctx, name: str, code: int) -> None:
     assert ctx.device_status == code, f"the device API answered {name} {ctx.device_status}"
 
 
-@when(d2_step('"{name}" asks the device API for the time'))
+@when(d2_step('"{name:Q}" asks the device API for the time'))
 def asks_time(ctx: Ctx, name: str) -> None:
     d = device(ctx, name)
     assert isinstance(d, HttpDevice)
@@ -216,7 +216,7 @@ def time_matches(ctx: Ctx, s: float) -> None:
     assert ctx.device_time is not None and abs(ctx.device_time - now) <= s, (ctx.device_time, now)
 
 
-@when(d2_step('"{name}" records "{alias}" {values:Nums} at {ages:Nums} seconds ago'))
+@when(d2_step('"{name:Q}" records "{alias:Q}" {values:Nums} at {ages:Nums} seconds ago'))
 def records(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[float]) -> None:
     d = device(ctx, name)
     assert isinstance(d, HttpDevice)
@@ -226,7 +226,7 @@ def records(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[flo
     ctx.device_status = status
 
 
-@when(d2_step('"{name}" publishes a batch of "{alias}" {values:Nums} at {ages:Nums} seconds ago'))
+@when(d2_step('"{name:Q}" publishes a batch of "{alias:Q}" {values:Nums} at {ages:Nums} seconds ago'))
 def batch(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[float]) -> None:
     d = device(ctx, name)
     assert isinstance(d, MqttDevice)
@@ -238,7 +238,7 @@ def batch(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[float
     _attempt(ctx, d.publish_batch(batches))
 
 
-@when(d2_step('"{name}" publishes {values:L} as "{target}"'))
+@when(d2_step('"{name:Q}" publishes {values:L} as "{target:Q}"'))
 def publishes_as(ctx: Ctx, name: str, values: dict[str, Any], target: str) -> None:
     d = device(ctx, name)
     call = d.write(values, publish_as=target) if isinstance(d, HttpDevice) else d.publish(
@@ -247,11 +247,22 @@ def publishes_as(ctx: Ctx, name: str, values: dict[str, Any], target: str) -> No
     _attempt(ctx, call)
 
 
-@then(d2_step('"{name}" was refused'))
+@then(d2_step('"{name:Q}" was refused'))
 def was_refused(ctx: Ctx, name: str) -> None:
     assert ctx.device_status is not None and ctx.device_status >= 400, ctx.device_status
 
 
-@then(d2_step('"{name}" was not refused'))
+@then(d2_step('"{name:Q}" was not refused'))
 def was_not_refused(ctx: Ctx, name: str) -> None:
     assert ctx.device_status is not None and ctx.device_status < 400, ctx.device_status
+
+
+# -- faults -----------------------------------------------------------------------------------
+@when("the service restarts")
+def service_restarts(ctx: Ctx) -> None:
+    ctx.bed.run(ctx.bed.inject("service_restart"))
+
+
+@when(d2_step('the link of "{name:Q}" is cut for {s:N} seconds'))
+def link_cut(ctx: Ctx, name: str, s: float) -> None:
+    ctx.bed.run(ctx.bed.inject("partition", target=name, seconds=s))

@@ -11,35 +11,35 @@ from features.device2.steps.support import US, Ctx, at_path, d2_step, matches_fo
 
 
 # -- calls ------------------------------------------------------------------------------------
-@given(d2_step('the operator has called "{operation}" with {params:J}'))
+@given(d2_step('the operator has called "{operation:Q}" with {params:J}'))
 def called(ctx: Ctx, operation: str, params: Any) -> None:
     ctx.call(operation, params)
     ctx.must_succeed(f"{operation} {shown(params)}")
 
 
-@given(d2_step('the operator has called "{operation}"'))
+@given(d2_step('the operator has called "{operation:Q}"'))
 def called_bare(ctx: Ctx, operation: str) -> None:
     ctx.call(operation, {})
     ctx.must_succeed(operation)
 
 
-@when(d2_step('the operator calls "{operation}" with {params:J}'))
-@then(d2_step('the operator calls "{operation}" with {params:J}'))
+@when(d2_step('the operator calls "{operation:Q}" with {params:J}'))
+@then(d2_step('the operator calls "{operation:Q}" with {params:J}'))
 def calls(ctx: Ctx, operation: str, params: Any) -> None:
     ctx.call(operation, params)
 
 
-@when(d2_step('the operator calls "{operation}"'))
+@when(d2_step('the operator calls "{operation:Q}"'))
 def calls_bare(ctx: Ctx, operation: str) -> None:
     ctx.call(operation, {})
 
 
-@when(d2_step('the operator calls "{operation}" of the product "{product}" with {params:J}'))
+@when(d2_step('the operator calls "{operation:Q}" of the product "{product:Q}" with {params:J}'))
 def calls_product(ctx: Ctx, operation: str, product: str, params: Any) -> None:
     ctx.call(operation, params, product=product)
 
 
-@when(d2_step('the operator posts "{text}" to "{operation}"'))
+@when(d2_step('the operator posts "{text:Q}" to "{operation:Q}"'))
 def posts_raw(ctx: Ctx, text: str, operation: str) -> None:
     client = ctx.bed.client()
     ctx.take(
@@ -54,19 +54,19 @@ def posts_raw(ctx: Ctx, text: str, operation: str) -> None:
     )
 
 
-@when(d2_step('the operator sends {method} "{path}" with {body:J}'))
+@when(d2_step('the operator sends {method} "{path:Q}" with {body:J}'))
 def sends_rest(ctx: Ctx, method: str, path: str, body: Any) -> None:
     ctx.take(ctx.bed.run(ctx.bed.client().rest(method, path, json_body=body)))
 
 
-@given(d2_step('the operator whitelists "{identity}" with a provisioning window of {s:N} seconds'))
+@given(d2_step('the operator whitelists "{identity:Q}" with a provisioning window of {s:N} seconds'))
 def whitelist_with_window(ctx: Ctx, identity: str, s: float) -> None:
     expire = ctx.bed.run(ctx.bed.service_now_us()) + int(s * US)
     ctx.call("addIdentity", {"identity": identity, "auth": {"expire": expire}})
     ctx.must_succeed(f"addIdentity {identity}")
 
 
-@when(d2_step('the operator sets the credentials of "{identity}" to expire in {s:N} seconds'))
+@when(d2_step('the operator sets the credentials of "{identity:Q}" to expire in {s:N} seconds'))
 def credentials_expire(ctx: Ctx, identity: str, s: float) -> None:
     expire = ctx.bed.run(ctx.bed.service_now_us()) + int(s * US)
     ctx.call("updateIdentity", {"identity": identity, "auth": {"expire": expire}})
@@ -80,7 +80,7 @@ def answer_status(ctx: Ctx, status: int) -> None:
     assert ctx.answer.status == status, f"expected {status}, got {ctx.answer.status}: {ctx.answer.text}"
 
 
-@then(d2_step('the answer is {status:d} naming "{field}"'))
+@then(d2_step('the answer is {status:d} naming "{field:Q}"'))
 def answer_names_field(ctx: Ctx, status: int, field: str) -> None:
     answer_status(ctx, status)
     body = ctx.body
@@ -130,9 +130,15 @@ def answer_fields(ctx: Ctx, names: list[str]) -> None:
     assert not missing, f"the answer lacks {missing}: {shown(ctx.body)}"
 
 
-@then(d2_step('the answer does not contain "{text}"'))
+@then(d2_step('the answer does not contain "{text:Q}"'))
 def answer_lacks(ctx: Ctx, text: str) -> None:
     assert ctx.answer is not None and text not in ctx.answer.text
+
+
+@then(d2_step('the answer does not contain the token of "{name:Q}"'))
+def answer_lacks_token(ctx: Ctx, name: str) -> None:
+    token = ctx.bed.client(name).token
+    assert token and ctx.answer is not None and token not in ctx.answer.text
 
 
 @then(d2_step("the listed identities are {names:Names}"))
@@ -148,15 +154,15 @@ def listed_any_order(ctx: Ctx, names: list[str]) -> None:
 
 
 # -- identities ------------------------------------------------------------------------------
-@given(d2_step('"{identity}" has status "{status}"'))
-@then(d2_step('"{identity}" has status "{status}"'))
+@given(d2_step('"{identity:Q}" has status "{status:Q}"'))
+@then(d2_step('"{identity:Q}" has status "{status:Q}"'))
 def has_status(ctx: Ctx, identity: str, status: str) -> None:
     body = ctx.call("getIdentity", {"identity": identity})
     ctx.must_succeed(f"getIdentity {identity}")
     assert body["status"] == status, f"{identity} is {body['status']}, expected {status}"
 
 
-@then(d2_step('"{identity}" is online'))
+@then(d2_step('"{identity:Q}" is online'))
 def is_online(ctx: Ctx, identity: str) -> None:
     body = ctx.call("getIdentity", {"identity": identity})
     ctx.must_succeed(f"getIdentity {identity}")

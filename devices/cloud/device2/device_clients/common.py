@@ -2,7 +2,8 @@
 and the values it reports.
 
 A device notes each thing that happens to it as a :class:`Happening` (world time, what,
-details): provisioned, connected, wrote, received, acknowledged, refused, stopped. Tests and
+details): provisioned, connected, sending (a write on its way), wrote (the service acknowledged
+it), received, acknowledged, refused, stopped. Tests and
 evidence read :attr:`SimDevice.log`; nothing else of a device is reached from outside.
 """
 

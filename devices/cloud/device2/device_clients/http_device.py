@@ -127,6 +127,7 @@ class HttpDevice(SimDevice):
         if publish_as is not None:
             headers[self.publish_as_header] = publish_as
         body = encode_form(values.items()).encode()
+        self.note("sending", values=dict(values))  # the service may store it before we hear
         response = await self._call("write", "POST", f"{STACK}/alias", raw=body, headers=headers)
         self.note("wrote", values=dict(values), status=response.status, publish_as=publish_as)
         return response.status

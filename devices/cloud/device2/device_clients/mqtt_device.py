@@ -182,6 +182,7 @@ class MqttDevice(SimDevice):
         self, values: Mapping[str, Any], qos: int = 1, publish_as: str | None = None
     ) -> None:
         """Each value on ``$resource/<alias>`` (raw text)."""
+        self.note("sending", values=dict(values))  # the service may store it before the PUBACK
         for alias, value in values.items():
             text = value if isinstance(value, str) else json.dumps(value)
             await self._publish(self._topic(f"$resource/{alias}", publish_as), text.encode(), qos)
