@@ -1,19 +1,19 @@
 """``ble-ac``: 10 routers and 2,000 peripherals on one access controller's combined stream.
 
 Ten routers stand 30 m apart on a grid; 2,000 asset tags (connectable, one constant
-characteristic, advertising every ``interval_ms``, 5 s) are spread at random over the hall,
-whose walls limit the radio's range to ``range_m`` (20 m: most tags are heard by one or two
-routers). The controller opens a scan on every router (``POST /api/aps/scan/open``, no filter)
-and one client reads the combined stream (``GET /api/aps/events``) for ``seconds`` of world
-time (300 s). Figures:
+characteristic, advertising every ``interval_ms``, 5 s, switched on at random moments so that
+they are not in step) are spread at random over the hall, whose walls limit the radio's range
+to ``range_m`` (20 m: most tags are heard by one or two routers). The controller opens a scan
+on every router (``POST /api/aps/scan/open``, no filter) and one client reads the combined
+stream (``GET /api/aps/events``) for ``seconds`` of world time (300 s). Figures:
 
 * ``events`` and ``events_per_wall_s``: scan messages the client parsed, per wall second of the
   measured window (``wall_s``; ``cpu_s`` is the process time it took, which is what counts on
   a busy machine);
 * ``latency_ms_p50/p99/max``: world time from the advertisement on the air (the radio's
   delivery to the router's chip, seen by a probe on the radio's capture hook) to the client
-  parsing its message: the uplink's and the client link's latency and the routers' and the
-  controller's queues, in virtual time;
+  parsing its message, in virtual time: the uplink's and the client link's latency, the
+  routers' and the controller's queues and the combined stream's 5 ms batching;
 * ``matched``: messages whose advertisement the probe saw;
 * ``speedup_window``: world seconds per wall second of the window; the runner's speed-up also
   counts setting up the 2,000 Bumble hosts (target >= 10x), and its peak memory.

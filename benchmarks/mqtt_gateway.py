@@ -7,7 +7,9 @@ batches them into ``v1/gateway/telemetry`` PUBLISHes (QoS 1) and sends them over
 client to the platform, which stores every value (device, key, ts) before its PUBACK. The
 figures: readings stored per wall second, end-to-end latency (reading taken -> stored, world
 time) percentiles, and the readings lost (produced, never stored) and duplicated (stored more
-than once), which must both be 0.
+than once), which must both be 0. ``readings_per_cpu_s`` divides by the process's CPU time
+instead of the wall clock: on a machine shared with other work the two differ, and the CPU
+figure is the one that says what the code costs (one core, one process).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def mqtt_gateway(
         while any(g.stats()["queued"] for g, _d in nodes):  # every device connected
             await asyncio.sleep(0.5)
         start = world.now
-        clock[0] = time.perf_counter()
+        clock[:] = [time.perf_counter(), time.process_time()]
         await asyncio.gather(
             *(report(g, devs, i / (len(nodes) * TICKS_PER_S)) for i, (g, devs) in enumerate(nodes))
         )
@@ -78,11 +80,11 @@ def mqtt_gateway(
             await gateway.stop()
         return world.now - start
 
-    clock = [0.0]  # wall time when the readings begin (connecting 10,000 devices is not timed)
+    clock = [0.0, 0.0]  # wall and CPU time when the readings begin (not connecting devices)
     try:
         with world:
             sim = world.run(main())
-            wall = time.perf_counter() - clock[0]
+            wall, cpu = time.perf_counter() - clock[0], time.process_time() - clock[1]
             world.run(platform.close())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -96,6 +98,7 @@ def mqtt_gateway(
         "lost": produced[0] - stored.distinct,
         "duplicated": stored.points - stored.distinct,
         "readings_per_wall_s": round(stored.distinct / wall) if wall else None,
+        "readings_per_cpu_s": round(stored.distinct / cpu) if cpu else None,
         "readings_wall_s": round(wall, 2),
         "latency_ms_p50": _percentile(latencies, 50),
         "latency_ms_p95": _percentile(latencies, 95),
@@ -115,8 +118,7 @@ def _gateway(
             "platform": {"host": "platform", "port": 1883},
             "delivery": {
                 "path": str(folder / f"{name}-outbox.sqlite"),
-                "batch_s": 0.5,
-                "max_batch_rows": 500,
+                "batch_s": 0.1,
             },
         }
     )

@@ -9,7 +9,7 @@
     hil selfcheck [--profile P] [--deviation NAME ...] [--full] [-q] [--json] [--target PCT]
     hil fuzz ble-router|connect-master|rs485 [--interface I ...] [--examples N] [--seed S]
     hil profiles
-    hil bench [NAME ...] [--json]
+    hil bench [NAME ...] [--json] [--compare] [--reports DIR]
 
 Each ``hil serve <system>`` imports only that system's ``scenarios/<system>/serve.py`` (and so
 only its stack), and only when that system is named on the command line: the parser is built
@@ -55,6 +55,11 @@ SERVED: dict[str, tuple[str, str, str]] = {
         "scenarios.mqtt_gateway.serve_platform",
         "the MQTT gateway platform emulator (ThingsBoard gateway API) and its control API",
         "the platform's MQTT listener",
+    ),
+    "device2": (
+        "scenarios.device2.serve",
+        "the Device2 service: management API, HTTP and MQTT device APIs, simulated devices",
+        "the management API",
     ),
     "mqtt-gateway": (
         "scenarios.mqtt_gateway.serve_gateway",
@@ -294,6 +299,10 @@ def _profiles(_args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.compare:
+        from benchmarks.compare import run_compare
+
+        return run_compare(args.names, args.json, Path(args.reports) / "bench")
     from benchmarks.runner import run_all
 
     return run_all(args.names, args.json)
@@ -552,8 +561,21 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         epilog=describe_benchmarks(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="benchmarks to run, or with --compare comparisons: ble, rs485, cm (default: all)",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="each benchmark next to its bare-stack baseline measured in the same process "
+        "(stock Bumble LocalLink, pymodbus in memory, grpcio in-process): both figures and "
+        "their ratio, as a table; JSON and an SVG plot written under REPORTS/bench/",
+    )
+    p.add_argument("--reports", default="reports", help="where bench/ goes (default: %(default)s)")
     p.set_defaults(func=_bench)
 
 

@@ -163,14 +163,20 @@ async def _cm_target(bed: Any) -> Target:
         answer = await client.request("GET", f"/world/terminals/{target}")
         return answer.status == 200 and answer.json().get("deviceID") == target
 
+    def leftovers() -> list[str]:  # terminals registered without their place on the network
+        terminals = bed.cm_world.terminals
+        addresses = [t.cfg.ip for t in terminals.values()]
+        return sorted(str(d) for d, t in terminals.items() if addresses.count(t.cfg.ip) > 1)
+
     return Target(
         bed,
         control_app(bed),
-        build_document(),
+        build_document(sorted(bed.cm_world.gateways)),
         {"id": st.sampled_from([str(target), "903", gateway])},
         (("POST", "/world/reset"), ("POST", "/world/master/restart")),
         guard_state,
         good,
+        leftovers,
     )
 
 

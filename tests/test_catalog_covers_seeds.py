@@ -16,6 +16,9 @@ catalog that forgets a call fails here; without the seeds the tests skip.
 - Seed 002 (access controller): an AC endpoint is one the seed gives as
   `METHOD http://{your AC domain}/api/...` — the AC-only APIs and the router-addressed form of
   the router calls; ble-ac's `covers` must name every one.
+- Seed 003 (Device2): every operation the seed calls as `Device2.<name>(...)`; device2's `covers`
+  may also name the gateway `event` and the operations the seed describes without naming them
+  (identity state, identity permission, gateway settings).
 """
 
 from __future__ import annotations
@@ -217,3 +220,37 @@ def test_every_access_controller_endpoint_is_named_by_a_requirement(documents: D
     assert sorted(covered(catalog) - endpoints - written) == [], (
         "covers names an endpoint the seed lacks"
     )
+
+
+_DEVICE2_OPERATION = re.compile(r"\bDevice2\.(\w+)\(")
+# described by the seed under "Identity state", its permission and settings tables, unnamed
+DEVICE2_UNNAMED = {
+    "event",
+    "getIdentityState",
+    "setIdentityState",
+    "getIdentityPermission",
+    "updateIdentityPermission",
+    "getGatewaySettings",
+    "updateGatewaySettings",
+}
+
+
+def device2_operations(seed: str) -> set[str]:
+    return set(_DEVICE2_OPERATION.findall(seed))
+
+
+def test_every_device2_operation_is_named_by_a_requirement(documents: Documents) -> None:
+    catalog = load_catalog("device2")
+    operations = device2_operations(seed_text(documents, catalog))
+    for expected in ("addIdentity", "aggrquerySignals", "publishData", "getDeviceMetrics"):
+        assert expected in operations
+    assert len(operations) == 33, sorted(operations)
+    assert sorted(operations - covered(catalog)) == []
+    assert sorted(covered(catalog) - operations - DEVICE2_UNNAMED) == [], (
+        "covers names an operation the seed lacks"
+    )
+
+
+def test_device2_operations_are_read_from_calls_only() -> None:
+    text = "- Device2.addIdentity()\nDevice2 gateway event.\nlocal r = Device2.getDeviceMetrics(b)"
+    assert device2_operations(text) == {"addIdentity", "getDeviceMetrics"}

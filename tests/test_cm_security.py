@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -16,6 +17,7 @@ import pytest
 
 from devices.gateways.connect_master.errors import MAX_ENTRIES
 from devices.gateways.connect_master.grpc_wire import MASTER_SERVICES, secure_channel
+from devices.gateways.connect_master.master import ADMIN
 from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.protos import login_pb2
@@ -23,6 +25,7 @@ from devices.protocols import terminal_wire
 from scenarios.connect_master.bed import LocalCmBed
 from scenarios.connect_master.client import MasterClient
 from scenarios.connect_master.loopback import LoopbackMaster, serve_loopback
+from scenarios.connect_master.serve import write_credentials
 from sim.clock import REAL
 
 T = TypeVar("T")
@@ -71,7 +74,7 @@ def test_a_token_forged_with_the_seeded_key_opens_nothing(bed: LocalCmBed) -> No
     attacker = bed.client("tenant-a")
     attacker.token = _forged(bed, "tenant-b")
     read = _refusal(bed, attacker.call("GetAsyncConnectionDB", gatewayID="gw-b"))
-    attacker.token = _forged(bed, "admin")
+    attacker.token = _forged(bed, ADMIN)
     delete = _refusal(
         bed, attacker.call("DeleteAsyncConnectionDB", gatewayID="gw-b", deviceIDs=[2001])
     )
@@ -95,7 +98,7 @@ def test_a_token_works_only_over_the_certificate_it_was_issued_over(bed: LocalCm
 def test_an_administrator_token_works_over_the_administrator_certificate_only(
     bed: LocalCmBed,
 ) -> None:
-    admin = bed.client("admin")
+    admin = bed.client(ADMIN)
     reply = bed.run(
         admin.login_stub.LoginAdmin(
             login_pb2.LoginAdminRequest(
@@ -109,6 +112,27 @@ def test_an_administrator_token_works_over_the_administrator_certificate_only(
     a.token = reply.jwtToken
     refused = _refusal(bed, a.call("GetDeviceList", gatewayID="gw-a"))
     assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_the_administrator_is_named_administrator(bed: LocalCmBed, tmp_path: Path) -> None:
+    """The vendor's quick starts name the administrator tenant ``administrator``: its certificate
+    (as ``hil serve connect-master`` writes it) logs in with LoginAdmin; one named ``admin`` is
+    an ordinary tenant certificate and is refused."""
+    assert ADMIN == "administrator"
+    files = write_credentials(bed, tmp_path)
+    assert bed.cm_world.ca.verify(files[ADMIN][0].read_bytes()) == "administrator"
+    assert files[ADMIN][0].name == "administrator.crt"
+    for name, accepted in ((ADMIN, True), ("admin", False)):
+        client = bed.client(name)
+        request = login_pb2.LoginAdminRequest(
+            adminTenantCert=client.credential.cert_pem.decode(), tenantID="tenant-a"
+        )
+        if accepted:
+            assert bed.run(client.login_stub.LoginAdmin(request)).jwtToken
+        else:
+            refused = _refusal(bed, client.login_stub.LoginAdmin(request))
+            assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "'admin'" in refused.details()
 
 
 def test_logout_with_another_tenants_token_is_refused_and_that_token_lives_on(
@@ -129,7 +153,7 @@ def test_logout_with_another_tenants_token_is_refused_and_that_token_lives_on(
         ({"exp": [1]}, "'exp'"),
         ({"exp": None}, "'exp'"),
         ({"exp": float("inf")}, "'exp'"),
-        ({"tenant": ["admin"]}, "'tenant'"),
+        ({"tenant": [ADMIN]}, "'tenant'"),
         ({"cert": None}, "'cert'"),
         ({"jti": 7}, "'jti'"),
         ({"exp": 1_000_000}, "expired"),
@@ -228,7 +252,7 @@ def test_same_seed_same_trace_while_tokens_differ() -> None:
             info = pb.AsyncConnectInfo(deviceID=3001, IPAddr="10.0.0.101", port=51211)
             bed.run(a.call("AddAsyncConnectionDB", gatewayID="gw-a", connectInfos=[info]))
             forged = bed.client("tenant-a")
-            forged.token = _forged(bed, "admin")
+            forged.token = _forged(bed, ADMIN)
             _refusal(bed, forged.call("GetDeviceList", gatewayID="gw-a"))
             bed.world.run_for(20)
             key = bed.cm_world.master.tokens._key
@@ -315,7 +339,7 @@ def test_wire_a_token_works_only_over_the_certificate_it_was_issued_over(wire: W
     refused = wire.refusal(a.call("GetAsyncConnectionDB", gatewayID="gw-b"))
     assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "'tenant-b'" in refused.details() and wire.b.token not in refused.details()
-    a.token = _forged(wire.bed, "admin")
+    a.token = _forged(wire.bed, ADMIN)
     refused = wire.refusal(a.call("GetAsyncConnectionDB", gatewayID="gw-b"))
     assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
 

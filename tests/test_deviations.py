@@ -109,8 +109,14 @@ def test_every_declared_deviation_has_a_hook(profile: str) -> None:
     """Each name is asked for (``active("NAME")``) somewhere in the implementation's package: a
     hook lost in an edit would leave a deviation that changes nothing."""
     catalog = load_deviation_catalog(profile)
-    package = Path(str(importlib.import_module(catalog.implementation).__file__)).parent
-    sources = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py"))
+    module = importlib.import_module(catalog.implementation)
+    # an implementation gathering several systems' deviations names where their hooks live
+    names = [module.__name__, *getattr(module, "HOOK_PACKAGES", ())]
+    packages = [Path(str(importlib.import_module(n).__file__)).parent for n in names]
+    package = packages[0]
+    sources = "\n".join(
+        p.read_text(encoding="utf-8") for folder in packages for p in folder.rglob("*.py")
+    )
     unhooked = [
         n for n in catalog.names if not re.search(rf'active\(\s*"{re.escape(n)}"\s*\)', sources)
     ]

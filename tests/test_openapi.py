@@ -85,7 +85,8 @@ def test_the_document_is_served_at_openapi_json(api):
             await served.close()
 
     answer = bed.run(fetch())
-    assert answer.status == 200 and answer.json() == build()
+    assert answer.status == 200 and answer.json()["paths"].keys() == build()["paths"].keys()
+    assert answer.json()["info"] == build()["info"]
     assert answer.json()["openapi"].startswith("3.")
 
 

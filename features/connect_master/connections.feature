@@ -96,3 +96,14 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     When "tenant-a" reads the device list of a gateway whose ID is 20000 characters long
     Then the call fails with NOT_FOUND
     And the error message is at most 1000 characters long
+
+  @req:CM-ERR-002 @realwire
+  Scenario: A list of more than 10000 device IDs is refused, naming the field and the limit
+    When "tenant-a" calls Disconnect with 10001 device IDs
+    Then the call fails with INVALID_ARGUMENT
+    And the error message names the field "deviceIDs" and the limit 10000
+    When "tenant-a" calls DeleteAsyncConnectionDB with 10001 device IDs
+    Then the call fails with INVALID_ARGUMENT
+    And the error message names the field "deviceIDs" and the limit 10000
+    When "tenant-a" calls Disconnect with 10000 device IDs
+    Then the call fails with NOT_FOUND

@@ -11,9 +11,9 @@ Feature: Connect Master: Login, LoginAdmin, Logout and the status stream's argum
 
   @req:CM-AUTH-002 @needs:admin-login @realwire
   Scenario: The administrator logs in for a tenant; a tenant cannot; a logged-out token is dead
-    When "admin" logs in as administrator for "tenant-a"
+    When the administrator logs in for "tenant-a"
     Then the call succeeds
-    When "admin" reads the device list of "gw-a"
+    When "administrator" reads the device list of "gw-a"
     Then the call succeeds
     When "tenant-a" calls LoginAdmin with its own certificate
     Then the call fails with PERMISSION_DENIED
@@ -27,3 +27,12 @@ Feature: Connect Master: Login, LoginAdmin, Logout and the status stream's argum
     Given "tenant-a" is logged in to the master gateway
     When "tenant-a" subscribes to the status stream with queueSize -1
     Then the call fails with INVALID_ARGUMENT
+
+  @req:CM-SEC-001 @needs:second-tenant @realwire
+  Scenario: A token works only over the client certificate it was issued over
+    Given "tenant-b" is logged in to the master gateway
+    When "tenant-a" calls GetDeviceList on "gw-b" with the token of "tenant-b"
+    Then the call fails with UNAUTHENTICATED
+    And the error message does not quote the token of "tenant-b"
+    When "tenant-b" reads the device list of "gw-b"
+    Then the call succeeds

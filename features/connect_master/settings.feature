@@ -81,7 +81,8 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     Then the call succeeds
     And the search finds devices 1401 1402
 
-  @req:CM-SLAVE-001 @req:CM-SLAVE-002 @needs:world-control @needs:gateway-restart
+  @req:CM-SLAVE-001 @req:CM-SLAVE-002 @req:CM-SLAVE-006 @needs:world-control
+  @needs:gateway-restart
   Scenario: Slaves: SetSlaveDevice is lost on reconnect, the DB slaves come back
     Given a terminal 1501 on "gw-a" at host 71 with RS485 slaves 5001 5002
     When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1501 at "10.0.0.71"
@@ -96,3 +97,101 @@ Feature: Connect Master: DB settings, connection mode, SSL, search and slaves (s
     And 5 seconds pass
     Then "tenant-a" reads GetSlaveDevice of "gw-a" with device 1501 slaves 5002
     And "tenant-a" reads GetSlaveDeviceDB of "gw-a" with device 1501 slaves 5002
+
+  @req:CM-DB-004 @needs:world-control @needs:gateway-restart
+  Scenario: DeleteAsyncConnectionDB drops the device now and from every later reconnect
+    Given a terminal 1801 on "gw-a" at host 101
+    And a terminal 1802 on "gw-a" at host 102
+    When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1801 at "10.0.0.101"
+    And "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1802 at "10.0.0.102"
+    And 2 seconds pass
+    Then "tenant-a" sees device 1801 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" reads GetAsyncConnectionDB of "gw-a" with devices 1801 1802
+    When "tenant-a" calls DeleteAsyncConnectionDB on "gw-a" for devices 1801
+    Then the call succeeds
+    When 1 second passes
+    Then "tenant-a" does not see device 1801 on "gw-a"
+    And terminal 1801 holds no connection
+    And "tenant-a" reads GetAsyncConnectionDB of "gw-a" with devices 1802
+    When device gateway "gw-a" restarts
+    And 5 seconds pass
+    Then "tenant-a" sees device 1802 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" does not see device 1801 on "gw-a"
+    And terminal 1801 holds no connection
+    And "tenant-a" reads GetAsyncConnectionDB of "gw-a" with devices 1802
+
+  @req:CM-FILTER-004 @needs:world-control|declared-devices @realwire
+  Scenario: GetAcceptFilter returns the filter SetAcceptFilter last set
+    Given a device-to-server terminal 2101 on "gw-a" at host 111
+    When "tenant-a" sets the accept filter of "gw-a" to devices 2101 9
+    Then the call succeeds
+    And "tenant-a" reads GetAcceptFilter of "gw-a" with devices 2101 9
+    When "tenant-a" sets the accept filter of "gw-a" to devices 9
+    Then "tenant-a" reads GetAcceptFilter of "gw-a" with devices 9
+
+  @req:CM-FILTER-004 @req:CM-FILTER-005 @req:CM-FILTER-006 @needs:world-control
+  @needs:gateway-restart
+  Scenario: The DB accept filter is configured again after a reconnect, the other one is lost
+    Given a device-to-server terminal 2201 on "gw-a" at host 121
+    And a device-to-server terminal 2202 on "gw-a" at host 122
+    When "tenant-a" sets the accept filter DB of "gw-a" to devices 2201
+    Then the call succeeds
+    And "tenant-a" reads GetAcceptFilterDB of "gw-a" with devices 2201
+    And "tenant-a" reads GetAcceptFilter of "gw-a" with devices 2201
+    When 15 seconds pass
+    Then "tenant-a" sees device 2201 on "gw-a" with status "TCP_CONNECTED"
+    When "tenant-a" sets the accept filter of "gw-a" to devices 2201 2202
+    And 15 seconds pass
+    Then "tenant-a" sees device 2202 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" reads GetAcceptFilter of "gw-a" with devices 2201 2202
+    And "tenant-a" reads GetAcceptFilterDB of "gw-a" with devices 2201
+    When device gateway "gw-a" restarts
+    And 20 seconds pass
+    Then "tenant-a" sees device 2201 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" does not see device 2202 on "gw-a"
+    And the pending list of "gw-a" for "tenant-a" holds device 2202 with its last try
+    And "tenant-a" reads GetAcceptFilter of "gw-a" with devices 2201
+    And "tenant-a" reads GetAcceptFilterDB of "gw-a" with devices 2201
+
+  @req:CM-SSL-004 @req:CM-MULTI-001 @needs:world-control
+  Scenario: DisableSSLMulti names the unknown device and makes the others' connections plain
+    Given an SSL terminal 2301 on "gw-a" at host 131
+    And an SSL terminal 2302 on "gw-a" at host 132
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 2301 at "10.0.0.131" with SSL
+    And "tenant-a" calls AddAsyncConnection on "gw-a" for device 2302 at "10.0.0.132" with SSL
+    And 2 seconds pass
+    Then "tenant-a" sees device 2301 on "gw-a" with status "TLS_CONNECTED"
+    And "tenant-a" sees device 2302 on "gw-a" with status "TLS_CONNECTED"
+    When "tenant-a" calls DisableSSLMulti for devices 2301 2302 6666
+    Then the call succeeds
+    And the Multi reply names device 6666 with NOT_FOUND
+    And the Multi reply names no error for device 2301
+    And the Multi reply names no error for device 2302
+    And terminal 2301 has SSL off
+    And terminal 2302 has SSL off
+    When 40 seconds pass
+    Then "tenant-a" sees device 2301 on "gw-a" with status "TLS_CANNOT_CONNECT"
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 2301 at "10.0.0.131"
+    And "tenant-a" calls AddAsyncConnection on "gw-a" for device 2302 at "10.0.0.132"
+    And 2 seconds pass
+    Then "tenant-a" sees device 2301 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" sees device 2302 on "gw-a" with status "TCP_CONNECTED"
+    And device 2301 shows useSSL false on "gw-a" for "tenant-a"
+
+  @req:CM-SLAVE-005 @req:CM-SLAVE-006 @needs:world-control @needs:gateway-restart
+  Scenario: DeleteSlaveDeviceDB removes the stored slaves; the reconnect assigns none
+    Given a terminal 2401 on "gw-a" at host 141 with RS485 slaves 5101 5102
+    When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 2401 at "10.0.0.141"
+    And 2 seconds pass
+    And "tenant-a" calls AddSlaveDeviceDB on "gw-a" with device 2401 slaves 5101 5102
+    Then the call succeeds
+    And "tenant-a" reads GetSlaveDeviceDB of "gw-a" with device 2401 slaves 5101 5102
+    And "tenant-a" reads GetSlaveDevice of "gw-a" with device 2401 slaves 5101 5102
+    When "tenant-a" calls DeleteSlaveDeviceDB on "gw-a" for devices 2401
+    Then the call succeeds
+    And "tenant-a" reads GetSlaveDeviceDB of "gw-a" with no slaves
+    When device gateway "gw-a" restarts
+    And 5 seconds pass
+    Then "tenant-a" sees device 2401 on "gw-a" with status "TCP_CONNECTED"
+    And "tenant-a" reads GetSlaveDevice of "gw-a" with no slaves
+    And "tenant-a" reads GetSlaveDeviceDB of "gw-a" with no slaves

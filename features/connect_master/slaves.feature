@@ -34,7 +34,7 @@ Feature: Connect Master: terminals find their RS485 slaves on a real bus (seed 0
     Then the call succeeds
     And "tenant-a" reads GetSlaveDevice of "gw-a" with device 1601 slaves 5001 5003
 
-  @req:CM-SLAVE-002 @req:CM-SLAVE-003 @needs:world-control @needs:gateway-restart
+  @req:CM-SLAVE-002 @req:CM-SLAVE-003 @req:CM-SLAVE-006 @needs:world-control @needs:gateway-restart
   @needs:rs485-slave-bus
   Scenario: DB slaves found on the bus are assigned again after the gateway reconnects
     When "tenant-a" calls AddAsyncConnectionDB on "gw-a" for device 1601 at "10.0.0.81"

@@ -14,3 +14,13 @@ Feature: Connect Master on the wire: exact method paths and field numbers (facts
     And 2 seconds pass
     And "tenant-a" calls "/gsdk.connect_master.ConnectMaster/GetDeviceList" with gatewayID "gw-a" encoded by hand
     Then the raw answer lists device 1001 in field 1, with its deviceID in field 1, its IPAddr in field 3 and status "TCP_CONNECTED" in field 5
+
+  @req:CM-SEC-002 @realwire
+  Scenario: Request bytes that do not decode are answered INVALID_ARGUMENT, naming the message
+    When "tenant-a" calls "/gsdk.connect_master.ConnectMaster/GetDeviceList" with undecodable bytes
+    Then the call fails with INVALID_ARGUMENT
+    And the error message names "GetDeviceListRequest"
+    When "tenant-a" calls "/gsdk.connect_master.ConnectMaster/DeleteAsyncConnectionDB" with undecodable bytes
+    Then the call fails with INVALID_ARGUMENT
+    When "tenant-a" reads the device list of "gw-a"
+    Then the call succeeds

@@ -26,5 +26,5 @@ Feature: Faults: the service restarts, a device's link is cut
     And 15 seconds pass
     When the link of "b" is cut for 30 seconds
     And 120 seconds pass
-    Then every value "b" wrote is found by "queryResource"
-    And "dev-b" is online
+    Then "dev-b" is online
+    And every value "b" wrote is found by "queryResource"

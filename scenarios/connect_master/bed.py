@@ -16,8 +16,8 @@ in, with the master gateway as the SUT.
 
 Scenario names map onto the SUT's (:meth:`CmBed.gateway`, :meth:`CmBed.tenant`):
 ``tenant-a``/``gw-a`` are the declared tenant and gateway, ``tenant-b``/``gw-b`` the optional
-``other_tenant``, ``admin`` the optional ``admin``; ``binding`` turns scenario device IDs and
-addresses into the declared devices' (identity otherwise).
+``other_tenant``, ``administrator`` the optional ``admin`` credentials; ``binding`` turns
+scenario device IDs and addresses into the declared devices' (identity otherwise).
 
 Nodes are named by text: a terminal by its device ID (``"1601"``), an RS485 slave reader of a
 terminal by ``"<device ID>/<slave ID>"`` (``"1601/5001"``). Terminals are wired to one device
@@ -48,6 +48,7 @@ import grpc
 
 from devices.gateways.connect_master.device_gateway import DeviceGateway
 from devices.gateways.connect_master.grpc_wire import master_stubs, secure_channel
+from devices.gateways.connect_master.master import ADMIN
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.tokens import redact
 from devices.protocols.http_client import HttpClient
@@ -330,7 +331,7 @@ class RemoteCmBed(CmBed):
             self.gateways["gw-b"] = str(other.get("gateway") or "gw-b")
         admin = endpoint.get("admin")
         if isinstance(admin, Mapping):
-            self.tenants["admin"] = ("admin", _cred(admin, "admin"))
+            self.tenants[ADMIN] = (ADMIN, _cred(admin, "admin"))
         self.world = World(seed=seed, clock=REAL)
         self.reconnect_s = default_world().reconnect_s
         self.binding = DeviceBinding(devices or [])

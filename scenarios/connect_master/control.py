@@ -22,6 +22,7 @@ Errors are JSON ``{"error": "..."}`` (:mod:`scenarios.control_http`) with 400 (b
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -91,9 +92,22 @@ def control_app(
         await cm.reset_bench()
         return web.json_response({"reset": True, "time": bed.now})
 
+    def address_free(spec: dict[str, Any]) -> None:
+        """A terminal's address is its gateway's subnet and ``host``: refuse one in use, so
+        that a placement never fails half-way (the terminal registered, its port taken)."""
+        gateway, host = cm.specs.get(str(spec.get("gateway"))), spec.get("host")
+        if gateway is None or not isinstance(host, int) or isinstance(host, bool):
+            return  # placement names what is wrong with these
+        ip = gateway.host_ip(host)
+        for did, terminal in cm.terminals.items():
+            if terminal.cfg.ip == ip:
+                raise Refused(f"host {host} ({ip}) is taken by terminal {did}; choose another")
+
     async def add(request: web.Request) -> web.Response:
+        spec = await json_object(request)
+        address_free(spec)
         try:
-            device_id = await bed.place(await json_object(request))
+            device_id = await bed.place(spec)
         except BedError as exc:
             raise Refused(str(exc)) from None
         return web.json_response(await bed.terminal_state(device_id), status=201)
@@ -135,7 +149,7 @@ def control_app(
     app.router.add_post("/world/gateways/{id}/restart", restart_gateway)
     app.router.add_post("/world/master/restart", restart_master)
     app.router.add_get("/world/trace", trace_handler(bed.world))
-    publish(app, build_document)
+    publish(app, lambda: build_document(sorted(cm.gateways)))
     return app
 
 
@@ -162,7 +176,7 @@ OPERATIONS: dict[Route, Operation] = {
                 "required": ["deviceID", "gateway", "host"],
                 "properties": {
                     "deviceID": {"type": "integer", "minimum": 1},
-                    "gateway": {"type": "string"},
+                    "gateway": {"type": "string", "description": "a device gateway's ID"},
                     "host": {"type": "integer", "minimum": 2, "maximum": 254},
                     "mode": {"type": "integer", "enum": [0, 1]},
                     "ssl": {"type": "boolean"},
@@ -209,11 +223,22 @@ OPERATIONS: dict[Route, Operation] = {
 }
 
 
-def build_document() -> dict[str, Any]:
+def build_document(gateways: list[str] | None = None) -> dict[str, Any]:
+    """The description; with ``gateways`` (a served world's), the IDs a terminal may name."""
+    operations = dict(OPERATIONS)
+    if gateways:
+        add = operations[("POST", "/world/terminals")]
+        assert add.body is not None
+        schema = dict(add.body[JSON])
+        schema["properties"] = {
+            **schema["properties"],
+            "gateway": {"type": "string", "enum": list(gateways)},
+        }
+        operations[("POST", "/world/terminals")] = replace(add, body={JSON: schema})
     return document(
         "Connect Master world control",
         "1.0",
-        OPERATIONS,
+        operations,
         "Place, power and unplug terminals and restart the gateways of a served Connect Master "
         "world.",
     )

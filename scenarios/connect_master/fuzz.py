@@ -37,6 +37,7 @@ import jwt
 from google.protobuf.descriptor import MethodDescriptor
 
 from devices.gateways.connect_master.grpc_wire import MASTER_SERVICES
+from devices.gateways.connect_master.master import ADMIN
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.protos import login_pb2
 from devices.gateways.connect_master.rpc import message_class
@@ -182,7 +183,7 @@ async def _bench(bed: LocalCmBed) -> Bench:
         and await _wait_connected(b, B_GATEWAY, {min(B_DEVICES)})
     ):
         raise RuntimeError("the fuzz bench's async devices did not connect")
-    channels = {i: lm.channel(i) for i in ("tenant-a", "tenant-b", "admin")}
+    channels = {i: lm.channel(i) for i in ("tenant-a", "tenant-b", ADMIN)}
     bench = Bench(lm, a, b, channels)
     bench.before = {"a": await _stored(a, A_GATEWAY), "b": await _stored(b, B_GATEWAY)}
     return bench
@@ -339,7 +340,7 @@ async def _token_one(bench: Bench, item: TokenInput) -> str:
 
 
 async def _genuine(bed: LocalCmBed, bench: Bench) -> Genuine:
-    admin = bench.lm.client("admin")
+    admin = bench.lm.client(ADMIN)
     reply = await admin.login_stub.LoginAdmin(
         login_pb2.LoginAdminRequest(
             adminTenantCert=admin.credential.cert_pem.decode(), tenantID="tenant-a"

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from devices.gateways.connect_master.master import ADMIN
 from devices.gateways.connect_master.tokens import TokenAuthority
 
 VICTIM = "tenant-a"
 OTHER = "tenant-b"
-ADMIN = "admin"
 IDENTITIES = (VICTIM, OTHER, ADMIN)
 
 

@@ -41,7 +41,7 @@ TEXTS = (
     "gw-a",
     "gw-b",
     "gw-c",
-    "admin",
+    "administrator",
     "tenant-a",
     "gw-b\x00",
     "GW-B",

@@ -34,7 +34,8 @@ class LoopbackMaster:
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def channel(self, identity: str) -> grpc.aio.Channel:
-        """A mutual-TLS channel with ``identity``'s client certificate (a tenant or admin)."""
+        """A mutual-TLS channel with ``identity``'s client certificate (a tenant or
+        :data:`ADMIN`)."""
         cred = self.credentials[identity]
         channel = secure_channel(
             self.address, self.bed.cm_world.ca.cert_pem, cred.cert_pem, cred.key_pem
@@ -57,7 +58,7 @@ class LoopbackMaster:
 
 async def serve_loopback(bed: LocalCmBed, port: int = 0) -> LoopbackMaster:
     """Serve ``bed``'s master on loopback (``port`` 0: a free one); the bed must be started and
-    run in real time. Client certificates: every tenant of the world, and ``admin``."""
+    run in real time. Client certificates: every tenant of the world, and :data:`ADMIN`."""
     cm = bed.cm_world
     master_cred = cm.ca.issue("master", server=True, grpc_wire=True)
     server, bound = await serve_master(cm.master, master_cred, HOST, port)

@@ -13,10 +13,11 @@ external SUT). Follows :mod:`scenarios.serving`:
 :mod:`scenarios.connect_master.worlds`, ``two-gateways`` by default); ``--terminals N`` replaces
 its terminals by N on the first gateway and ``--tenant`` names the first gateway's tenant.
 ``--out-dir`` receives the shared root (``ca.crt``), a client certificate and key per tenant
-and for ``admin``, the master's database, and ``sut.yaml``: a SUT declaration (with the ports
-actually taken) for ``hil conformance --profile connect-master --sut <out-dir>/sut.yaml
---clock real``. ``--scale`` runs the world faster than the wall clock (reconnect intervals and
-keep-alives shrink with it; gRPC deadlines do not). Only the gRPC stack is imported.
+and for the administrator (``administrator.crt``), the master's database, and ``sut.yaml``: a
+SUT declaration (with the ports actually taken) for ``hil conformance --profile
+connect-master --sut <out-dir>/sut.yaml --clock real``. ``--scale`` runs the world faster than
+the wall clock (reconnect intervals and keep-alives shrink with it; gRPC deadlines do not). Only
+the gRPC stack is imported.
 """
 
 from __future__ import annotations

@@ -398,6 +398,23 @@ class LocalDevice2Bed(Device2Bed):
         self.restarts += 1
         await self._listen_events()
 
+    async def reset(self) -> None:
+        """Start the next scenario from nothing: no devices, and the service on a fresh
+        database (the product with its initial settings) and an empty archive."""
+        await self.remove_devices()
+        await self._stop_listening()
+        if self.apis is not None:
+            await self.apis.close()
+            self.apis = None
+        for path in self.work_dir.glob(f"{self.db_path.name}*"):
+            path.unlink()
+        shutil.rmtree(self.archive_dir, ignore_errors=True)
+        self.events.clear()
+        self.transcript.clear()
+        self.mqtt_transcript.rows.clear()
+        await self._serve()
+        await self._listen_events()
+
     async def archive(self, day: str, points: list[dict[str, Any]]) -> str:
         path = self.archive_dir / self.product / f"{day}.ndjson"
         path.parent.mkdir(parents=True, exist_ok=True)

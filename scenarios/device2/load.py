@@ -17,6 +17,7 @@ from typing import Any
 
 from scenarios.bed import BedError
 from scenarios.device2.bed import Device2Bed
+from devices.cloud.device2.device_clients import SimDevice
 from scenarios.device2.placement import written_values
 
 US = 1_000_000
@@ -170,24 +171,29 @@ async def window(bed: Device2Bed, fleet: Fleet) -> tuple[int, int]:
     return fleet.started_us // US - 60, (await bed.service_now_us()) // US + 60
 
 
-def written_by(bed: Device2Bed, fleet: Fleet, sent: bool = False) -> dict[str, list[float]]:
-    """Each device's identity -> the values the service acknowledged (``sent``: the values the
-    device sent), by the device's own log."""
-    out = {}
+def reported(device: SimDevice, alias: str, sent: bool = False) -> list[float]:
+    """The values of ``alias`` the service acknowledged to ``device`` (``sent``: every value it
+    sent), by the device's own log."""
+    return [float(v[alias]) for _t, v in written_values(device, sent) if alias in v]
+
+
+async def stop_fleet(bed: Device2Bed, fleet: Fleet, settle_s: float = 1.0) -> None:
+    """Switch every device of the fleet off and let what is on its way land: the data stops
+    changing, so the checks compare still values."""
     for name in fleet.names:
-        device = bed.client(name)
-        out[device.identity or name] = [
-            float(v[fleet.alias]) for _t, v in written_values(device, sent)
-        ]
-    return out
+        await bed.set_power(name, False)
+    await bed.sleep(settle_s)
 
 
 async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None:
-    """Every value each device had acknowledged is found by querySignal, and nothing it
-    never sent (a write still on its way when the check began may be found or not)."""
+    """Every value each device had acknowledged is found by querySignal, and nothing it never
+    sent (a write cut short by the device's stop may be found or not). Stop the fleet first
+    (:func:`stop_fleet`)."""
     start_s, end_s = await window(bed, fleet)
-    sent_by = written_by(bed, fleet, sent=True)
-    for identity, written in written_by(bed, fleet).items():
+    for name in fleet.names:
+        device = bed.client(name)
+        identity = device.identity or name
+        written = reported(device, fleet.alias)
         rows = await paged(
             bed,
             "querySignal",
@@ -199,7 +205,7 @@ async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None
         result.written += len(written)
         result.found += len(found)
         missing = Counter(written) - Counter(found)
-        extra = Counter(found) - Counter(sent_by[identity])
+        extra = Counter(found) - Counter(reported(device, fleet.alias, sent=True))
         if missing:
             result.missing.append(f"{identity}: {sorted(missing.elements())[:5]}")
         if extra:

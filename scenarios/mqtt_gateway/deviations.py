@@ -14,6 +14,8 @@ from devices.cloud.mqtt_platform.deviations import DEVIATIONS as PLATFORM
 from devices.gateways.mqtt_gateway.deviations import DEVIATIONS as GATEWAY
 
 DEVIATIONS: dict[str, str] = {**PLATFORM, **GATEWAY}
+HOOK_PACKAGES = ("devices.cloud.mqtt_platform", "devices.gateways.mqtt_gateway")
+"""Where the hooks of :data:`DEVIATIONS` are (tests/test_deviations.py looks there)."""
 
 
 def split(names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:

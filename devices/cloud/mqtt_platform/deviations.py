@@ -40,14 +40,12 @@ DEVIATIONS: dict[str, str] = {
     "platform-claim-key-null": 'a claim without secretKey gets the key "null"',
     "platform-bad-json-wrong-reason": "a payload that is not JSON is answered PUBACK 0x80, not "
     "0x99",
-    "platform-bad-json-keeps-data": "under MQTT 3.1.1 a payload that is not JSON is "
+    "platform-v311-bad-json-acknowledged": "under MQTT 3.1.1 a payload that is not JSON is "
     "acknowledged and the session stays open",
     "platform-unknown-topic-accepted": "a PUBLISH on an unknown v1/gateway/ topic is answered "
     "PUBACK 0 (and dropped)",
     "platform-missing-device-tolerated": "a connect without device is answered PUBACK 0x99 and "
     "the connection stays open",
-    "platform-refusal-wipes-device": "a refused telemetry message deletes the device's stored "
-    "telemetry",
     "platform-cross-tenant": "device names are looked up in every tenant: another tenant's "
     "gateway reaches the device",
     "platform-session-limits-silent": "getSessionLimits is never answered",

@@ -99,7 +99,7 @@ def on_attributes_request(p: Platform, conn: Connection, message: Message) -> No
 def on_rpc_request(p: Platform, conn: Connection, message: Message) -> None:
     request_id = _request_id(message.topic, RPC_REQUEST)
     method, _params = parse_device_rpc_request(message.payload)
-    if method == SESSION_LIMITS:
+    if method == SESSION_LIMITS and not p.deviations.active("platform-session-limits-silent"):
         p.respond(conn, f"{RPC_RESPONSE}{request_id}", p.config.session_limits())
 
 

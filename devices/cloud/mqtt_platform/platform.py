@@ -241,7 +241,7 @@ class Platform(Application, EventEmitter):
             ]
             return any(s is not None for s in sent)
         session = self.sessions.active(target.id)
-        if session is None:
+        if session is None or self.deviations.active("platform-push-missing"):
             return False
         body = {"device": device, "data": values}
         return self._publish(session.connection, topics_gateway.ATTRIBUTES, body) is not None
@@ -261,8 +261,12 @@ class Platform(Application, EventEmitter):
         if not isinstance(method, str) or not method:
             raise InvalidRequest("method", f"method must be a non-empty string, got {method!r}")
         wait = self._rpc_timeout(timeout)
+        if self.deviations.active("platform-rpc-timeout-early"):
+            wait = 2.0
         target = self._known(tenant, device)
         request_id = self._rpcs.next_id(target.id)
+        if self.deviations.active("platform-rpc-ids-from-1"):
+            request_id += 1
         params = {} if params is None else params
         if target.is_gateway:
             conns = self._connections_of(target.id)
@@ -275,6 +279,9 @@ class Platform(Application, EventEmitter):
             )
         else:
             session = self.sessions.active(target.id)
+            if session is None and self.deviations.active("platform-rpc-no-session-waits"):
+                await asyncio.sleep(wait)
+                raise RpcTimeout(device, request_id, method, wait)
             if session is None:
                 raise NoActiveConnection(tenant, device)
             conn = session.connection
@@ -300,6 +307,8 @@ class Platform(Application, EventEmitter):
     def authenticate(self, request: ConnectRequest) -> int:
         user, password = request.username, request.password
         if user is not None and self.store.gateway_by_token(token_hash(user)) is not None:
+            return Reason.SUCCESS
+        if self.deviations.active("platform-any-token"):
             return Reason.SUCCESS
         if (user is not None and password is not None) or ((user is None) != (password is None)):
             reason = Reason.BAD_USER_NAME_OR_PASSWORD
@@ -329,7 +338,8 @@ class Platform(Application, EventEmitter):
         conn = self._connections.pop(client, None)
         if conn is None:
             return
-        self.sessions.end_connection(conn)
+        if not self.deviations.active("platform-sessions-outlive-gateway"):
+            self.sessions.end_connection(conn)
         self.record(
             events.GATEWAY_DISCONNECTED,
             tenant=conn.gateway.tenant,
@@ -341,6 +351,8 @@ class Platform(Application, EventEmitter):
     def on_subscribe(self, client: ClientHandle, subscription: Subscription) -> int:
         if subscription.topic_filter not in SUBSCRIBABLE:
             return Reason.TOPIC_FILTER_INVALID
+        if self.deviations.active("platform-qos0-granted"):
+            return 0
         return min(subscription.qos, 1)
 
     def on_publish(self, client: ClientHandle, message: Message) -> int:
@@ -356,6 +368,8 @@ class Platform(Application, EventEmitter):
         if handler is None:
             self._bad(conn, message, Reason.TOPIC_NAME_INVALID, "no such topic")
             v5 = client.version == PROTOCOL_5
+            if self.deviations.active("platform-unknown-topic-accepted"):
+                return Reason.SUCCESS
             return Reason.TOPIC_NAME_INVALID if v5 else Reason.SUCCESS
         try:
             handler(self, conn, message)
@@ -368,6 +382,10 @@ class Platform(Application, EventEmitter):
         self, conn: Connection, name: str, device_type: str = DEFAULT_DEVICE_TYPE
     ) -> Device:
         """Get-or-create ``name`` in the connection's tenant (within the caller's transaction)."""
+        if self.deviations.active("platform-cross-tenant"):
+            elsewhere = self.store.device_in_any_tenant(name)
+            if elsewhere is not None:
+                return elsewhere
         device, created = self.store.get_or_create_device(
             conn.gateway, name, device_type, self.now_ms()
         )
@@ -415,20 +433,28 @@ class Platform(Application, EventEmitter):
 
     def _publish(self, conn: Connection, topic: str, body: Any) -> int | None:
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return conn.client.publish(
-            topic, data, qos=1, require_subscription=self.config.require_subscription
+        required = self.config.require_subscription and not (
+            topic == topics_gateway.ATTRIBUTES
+            and self.deviations.active("platform-push-unsubscribed")
         )
+        return conn.client.publish(topic, data, qos=1, require_subscription=required)
 
     def _refuse(self, conn: Connection, message: Message, refusal: Refusal) -> int:
         client = conn.client
         v5 = client.version == PROTOCOL_5
         if refusal.kind == MALFORMED:
             reason = Reason.PAYLOAD_FORMAT_INVALID
+            if self.deviations.active("platform-bad-json-wrong-reason"):
+                reason = Reason.UNSPECIFIED_ERROR
+            if not v5 and self.deviations.active("platform-v311-bad-json-acknowledged"):
+                return Reason.SUCCESS
             self._bad(conn, message, reason, refusal.detail)
             if v5 and message.qos == 0:
                 client.disconnect(reason, refusal.detail)
             return reason
         reason = Reason.IMPLEMENTATION_SPECIFIC_ERROR
+        if self.deviations.active("platform-missing-device-tolerated"):
+            return Reason.PAYLOAD_FORMAT_INVALID
         self._bad(conn, message, reason, refusal.detail)
         conn.closing = True
         if v5 and message.qos > 0:  # the PUBACK 0x83 goes out first, then DISCONNECT

@@ -238,6 +238,20 @@ class Store:
         assert device is not None
         return device, found is None
 
+    def set_type(self, device: Device, device_type: str) -> Device:
+        """``device`` with its type changed (a deviation's hook: the real platform never does)."""
+        self._db.execute("UPDATE devices SET type = ? WHERE id = ?", (device_type, device.id))
+        return self.device_by_id(device.id) or device
+
+    def device_in_any_tenant(self, name: str) -> Device | None:
+        """The first device named ``name`` in any tenant (a deviation's hook: tenants leak)."""
+        row = self._db.execute(
+            f"SELECT {_DEVICE_COLUMNS} {_DEVICE_FROM} WHERE d.name = ? AND d.is_gateway = 0 "
+            "ORDER BY d.id LIMIT 1",
+            (name,),
+        ).fetchone()
+        return _device(row) if row else None
+
     def devices_of_gateway(self, gateway_id: int) -> list[Device]:
         rows = self._db.execute(
             f"SELECT {_DEVICE_COLUMNS} {_DEVICE_FROM} WHERE d.gateway_id = ? ORDER BY d.name",

@@ -10,6 +10,7 @@ keeps its type) and its session started or refreshed on this connection.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from devices.cloud.mqtt_platform import events
@@ -42,20 +43,30 @@ CLAIM = "v1/gateway/claim"
 
 def on_connect(p: Platform, conn: Connection, message: Message) -> None:
     name, device_type = parse_connect(message.payload)
+    if p.deviations.active("platform-connect-creates-nothing"):
+        return
     with p.store.transaction():
         device = p.ensure_device(conn, name, device_type)
+        if device.type != device_type and p.deviations.active("platform-connect-type-overwritten"):
+            device = p.store.set_type(device, device_type)
     p.seen(conn, device)
 
 
 def on_disconnect(p: Platform, conn: Connection, message: Message) -> None:
     name = parse_disconnect(message.payload)
     device = p.store.device(conn.gateway.tenant_id, name)
-    if device is not None:
+    if device is not None and not p.deviations.active("platform-disconnect-ignored"):
         p.sessions.end_device(conn, device.id)
 
 
 def on_telemetry(p: Platform, conn: Connection, message: Message) -> None:
-    batches = parse_gateway_telemetry(message.payload, p.now_ms())
+    unstamped = p.deviations.active("platform-telemetry-no-ts-unstamped")
+    batches = parse_gateway_telemetry(message.payload, 0 if unstamped else p.now_ms())
+    if p.deviations.active("platform-telemetry-ts-seconds"):
+        batches = [(n, [(ts * 1000, k, v) for ts, k, v in pts]) for n, pts in batches]
+    if p.deviations.active("platform-telemetry-unknown-device-dropped"):
+        tenant = conn.gateway.tenant_id
+        batches = [(n, pts) for n, pts in batches if p.store.device(tenant, n) is not None]
     with p.store.transaction():
         stored = [(p.ensure_device(conn, name), points) for name, points in batches]
         for device, points in stored:
@@ -73,6 +84,8 @@ def on_telemetry(p: Platform, conn: Connection, message: Message) -> None:
 
 def on_attributes(p: Platform, conn: Connection, message: Message) -> None:
     batches = parse_gateway_attributes(message.payload)
+    if p.deviations.active("platform-attr-first-device-only"):
+        batches = batches[:1]
     now = p.now_ms()
     with p.store.transaction():
         stored = [(p.ensure_device(conn, name), values) for name, values in batches]
@@ -95,9 +108,13 @@ def on_attributes_request(p: Platform, conn: Connection, message: Message) -> No
         device = p.ensure_device(conn, request.device)
     p.seen(conn, device)
     scope = "client" if request.client else "shared"
+    if p.deviations.active("platform-attr-scope-ignored"):
+        scope = "client"
     found = p.store.attributes(device.id, scope, request.keys)
-    body: dict[str, object] = {"id": request.request_id, "device": request.device}
-    if not request.single:
+    request_id = 0 if p.deviations.active("platform-attr-response-id-zero") else request.request_id
+    body: dict[str, object] = {"id": request_id, "device": request.device}
+    single = request.single != p.deviations.active("platform-attr-value-values-swapped")
+    if not single:
         body["values"] = found
     elif found:
         body["value"] = next(iter(found.values()))
@@ -114,6 +131,10 @@ def on_rpc_reply(p: Platform, conn: Connection, message: Message) -> None:
 
 def on_claim(p: Platform, conn: Connection, message: Message) -> None:
     claims = parse_gateway_claim(message.payload, p.config.claim_duration_ms)
+    if p.deviations.active("platform-claim-duration-ignored"):
+        claims = [(n, replace(c, duration_ms=p.config.claim_duration_ms)) for n, c in claims]
+    if p.deviations.active("platform-claim-key-null"):
+        claims = [(n, replace(c, secret_key=c.secret_key or "null")) for n, c in claims]
     expires_base = p.now_ms()
     with p.store.transaction():
         stored = [(p.ensure_device(conn, name), claim) for name, claim in claims]

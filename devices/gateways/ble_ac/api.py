@@ -24,6 +24,9 @@ unknown, expired). The token request answers as OAuth2 does (RFC 6749 §5): 200
 ``{"access_token", "token_type": "bearer", "expires_in"}``, or 400/401 ``{"error",
 "error_description"}``.
 
+The combined stream writes what arrives within the controller's ``batch_s`` (5 ms) at once
+(:mod:`.streams`).
+
 Readings where the seed is silent: ``aps`` may be ``"*"`` (every router, as auto-selection
 takes it) for the open/close calls too; ``ap-state/open|close`` are GET in the seed and POST is
 taken as well; unknown query parameters (the vendor SDK adds ``event=1`` to every stream and
@@ -281,7 +284,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     ac = request.app[AC]
 
     def subscribe(outbox: SseOutbox) -> Callable[[], None]:
-        batcher = Batcher(outbox, asyncio.get_running_loop())
+        batcher = Batcher(outbox, asyncio.get_running_loop(), ac.batch_s)
         ac.combined.subscribe(batcher.push)
 
         def stop() -> None:

@@ -52,7 +52,8 @@ class AccessController:
     ``clients`` maps developer keys to secrets (the token request's HTTP Basic credentials);
     ``token_ttl_s`` is a token's life in world seconds; routers echo every ``echo_interval_s``
     and are offline after ``dead_interval_s`` of silence; ``user`` is the account the routers
-    belong to (``hubStatus``'s ``user``).
+    belong to (``hubStatus``'s ``user``); the combined stream writes what arrived within
+    ``batch_s`` at once (0: every message at once).
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class AccessController:
         dead_interval_s: float = 15.0,
         user: str = "admin",
         keepalive_s: float = 30.0,
+        batch_s: float = 0.005,
         window_s: float = 10.0,
         path_loss: PathLoss | None = None,
         version: str = FIRMWARE_VERSION,
@@ -80,6 +82,7 @@ class AccessController:
         self.user = user
         self.version = version
         self.keepalive_s = keepalive_s
+        self.batch_s = batch_s
         self.tokens = TokenIssuer(clients, lambda: world.now, token_ttl_s)
         self.registry = Registry(world, name, echo_interval_s, dead_interval_s)
         self.uplinks = Uplinks(world, net, self.registry, host)

@@ -3,6 +3,10 @@ a router's stream through the controller, on the router's outbox (:class:`~devic
 ble_router.sse.SseOutbox`): lines are pushed, a burst costs one write, and the stream ends when
 the client leaves, the source ends or the controller stops.
 
+Batching: the combined stream gathers what arrives within the controller's ``batch_s`` (5 ms)
+after a first message and writes it at once (:class:`Batcher`): under load one write carries many
+messages, for a few milliseconds of latency.
+
 Keep-alives: the router's outbox sends a ``:keep-alive`` comment after 30 s of silence. The
 combined stream instead sends a ``keep-alive`` *message* every 30 s whatever else it carries
 (the seed: "One keep-alive message will be returned every 30 seconds"; the vendor's SDK drops
@@ -23,7 +27,6 @@ if TYPE_CHECKING:
     from devices.gateways.ble_ac.controller import AccessController
 
 KEEPALIVE_S = 30.0
-BATCH_S = 0.005  # the combined stream sends what arrived within this long in one write
 KEEPALIVE_MESSAGE = "keep-alive"
 # what a feed does once the stream is open: subscribe the outbox, return how to unsubscribe
 Subscribe = Callable[[SseOutbox], Callable[[], None]]
@@ -72,19 +75,24 @@ async def serve_feed(
 
 
 class Batcher:
-    """Collects lines for ``outbox`` and hands them over ``BATCH_S`` after the first of a batch,
-    so that under load one write carries many messages (at most ``BATCH_S`` of added latency)."""
+    """Collects lines for ``outbox`` and hands them over ``batch_s`` after the first of a batch,
+    so that under load one write carries many messages, at the cost of at most ``batch_s`` of
+    latency (0: every line at once)."""
 
-    def __init__(self, outbox: SseOutbox, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, outbox: SseOutbox, loop: asyncio.AbstractEventLoop, batch_s: float) -> None:
         self.outbox = outbox
         self.loop = loop
+        self.batch_s = batch_s
         self.lines: list[str] = []
         self.timer: asyncio.TimerHandle | None = None
 
     def push(self, line: str) -> None:
+        if self.batch_s <= 0:
+            self.outbox.push(line)
+            return
         self.lines.append(line)
         if self.timer is None:
-            self.timer = self.loop.call_later(BATCH_S, self.flush)
+            self.timer = self.loop.call_later(self.batch_s, self.flush)
 
     def flush(self) -> None:
         self.timer = None

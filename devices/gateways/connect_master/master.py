@@ -3,6 +3,14 @@ every (re)connection, status changes fan out to subscribers, tenants are kept ap
 
 Login tokens (:mod:`tokens`) are signed with a key from :mod:`secrets`, never from the world's
 seed, and are bound to the client certificate they were issued over.
+
+The administrator tenant is :data:`ADMIN` (``administrator``, as the vendor's quick starts name
+it): LoginAdmin takes its certificate, and its own token reaches every gateway.
+
+No service lists the gateways: the wire facts sheet names the packages ``gsdk.connect``,
+``gsdk.connect_master``, ``gsdk.err``, ``gsdk.device`` and ``gsdk.login`` only, with no
+``gsdk.gateway`` (no ``gateway.GetList``), so a tenant names its gateways by the IDs it was given
+and learns of an unknown one from the NOT_FOUND answer, which lists the tenant's own.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from devices.protocols.x509 import CertificateAuthority, Credential, peer_common
 if TYPE_CHECKING:
     from sim.iplink import IpNetwork
 
-ADMIN = "admin"
+ADMIN = "administrator"  # the administrator tenant, as the vendor's quick starts name it
 StatusHook = Callable[[str, Any], None]
 
 

@@ -7,7 +7,7 @@ report, so a key derived from it would let anyone mint a token for any tenant. N
 here reaches the trace, so same-seed runs stay byte-identical while their tokens differ.
 
 A token carries ``tenant`` (whose gateways it reaches), ``cert`` (the CN of the TLS client
-certificate it was issued over: the tenant's own, or ``admin`` for LoginAdmin), ``iat``,
+certificate it was issued over: the tenant's own, or ``administrator`` for LoginAdmin), ``iat``,
 ``exp`` and ``jti``. A call is accepted only when its client certificate is the token's
 ``cert``, so a token copied to another tenant's connection is worthless. Expiry is checked
 against the world's calendar time (PyJWT's own ``exp`` check reads the wall clock, so it is

@@ -53,6 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from devices.deviations import NO_DEVIATIONS, Deviations
 from devices.gateways.mqtt_gateway import events
 from devices.gateways.mqtt_gateway.limits import RateLimit, SessionLimits
 from devices.gateways.mqtt_gateway.outbox import Outbox, Row
@@ -80,6 +81,7 @@ class _InFlight:
     rows: list[Row]
     topic: str
     sent_at: float
+    payload: bytes = b""
 
     @property
     def seqs(self) -> list[int]:
@@ -97,9 +99,12 @@ class Delivery:
         publish: Publish,
         node: str,
         emit: Callable[..., Any],
+        deviations: Deviations = NO_DEVIATIONS,
     ) -> None:
         self.world = world
         self.outbox = outbox
+        self.deviations = deviations
+        self._last_accepted: tuple[str, bytes] | None = None  # gateway-duplicate-on-reconnect
         self.settings = settings
         self._publish = publish
         self._node = node
@@ -137,6 +142,11 @@ class Delivery:
                 self._rates.append((None, limits.messages))
             if limits.telemetry_messages is not None:
                 self._rates.append(("telemetry", limits.telemetry_messages))
+        if self.deviations.active("gateway-queue-lost-on-reconnect"):
+            self.outbox.drop([r.seq for r in self.outbox.head(len(self.outbox))])
+        last = self._last_accepted
+        if last is not None and self.deviations.active("gateway-duplicate-on-reconnect"):
+            self._publish(*last)  # what the platform already took, sent once more
         self.wake()
 
     def detach(self) -> None:
@@ -151,6 +161,14 @@ class Delivery:
             self.world.trace.emit(
                 self._node, "mqtt", "in-flight-at-loss", seqs=seqs, sent_at=flight.sent_at
             )
+            if self.deviations.active("gateway-queue-lost-on-reconnect"):
+                self.outbox.drop(seqs)  # the official client's known bug: gone with paho's queue
+                continue
+            if self.deviations.active("gateway-reorder-on-reconnect"):
+                for row in flight.rows:  # sent again after everything queued since
+                    self.outbox.append(row.kind, row.device, row.body, row.created)
+                self.outbox.drop(seqs)
+                continue
             if self._version == MQTT_311 and now - flight.sent_at <= CLOSE_REFUSAL_S:
                 self.outbox.count_close(seqs)
                 self._closed_on(flight)
@@ -176,6 +194,7 @@ class Delivery:
         self._inflight_seqs.difference_update(seqs)
         if reason < 0x80:
             self.outbox.delivered(seqs)
+            self._last_accepted = (flight.topic, flight.payload)
             self._emit(events.DELIVERED, seqs, reason)
         else:
             self.outbox.count(f"refused_0x{reason:02x}")
@@ -187,7 +206,7 @@ class Delivery:
                 reason=f"0x{reason:02X}",
                 reason_name=POISON.get(reason) or RETRYABLE.get(reason) or "failure",
             )
-            if reason in POISON:
+            if reason in POISON and not self.deviations.active("gateway-poison-retried"):
                 self._poisoned(flight, reason)
             else:
                 self._retry_later(flight, reason)
@@ -208,6 +227,8 @@ class Delivery:
         self.outbox.refused(seqs, retryable=True)
         attempts = max(r.attempts for r in flight.rows) + 1
         limit = self.settings.max_attempts
+        if self.deviations.active("gateway-poison-retried"):
+            limit = 0  # forever
         if limit and attempts >= limit:
             if len(seqs) == 1:
                 self._dead_letter(
@@ -218,6 +239,8 @@ class Delivery:
         delay = min(
             self.settings.retry_max_s, self.settings.retry_initial_s * 2 ** (attempts - 1)
         ) * self._rng.uniform(0.9, 1.1)
+        if self.deviations.active("gateway-refusal-no-backoff"):
+            delay = 0.0
         self._paused_until = max(self._paused_until, self.world.now + delay)
         self.world.trace.emit(
             self._node, "mqtt", "backoff", seqs=seqs, attempts=attempts, delay_s=delay
@@ -277,7 +300,7 @@ class Delivery:
             if again:  # an earlier PUBLISH of these rows may have been processed
                 self.outbox.count("possible_duplicates", again)
             self.outbox.sending([r.seq for r in rows])
-            self._inflight[mid] = _InFlight(rows, topic, now)
+            self._inflight[mid] = _InFlight(rows, topic, now, payload)
             self._inflight_seqs.update(r.seq for r in rows)
             if self.world.trace.recording:
                 self.world.trace.emit(
@@ -310,10 +333,10 @@ class Delivery:
                     break
                 budget -= cost
                 rows.append(row)
-        payload = _payload(rows)
+        payload = _payload(rows, self.deviations)
         while len(payload) > self._max_payload and len(rows) > 1:
             rows.pop()
-            payload = _payload(rows)
+            payload = _payload(rows, self.deviations)
         if len(payload) > self._max_payload:
             why = f"{len(payload)} bytes on its own, the limit is {self._max_payload}"
             self._dead_letter(head.seq, 0x95, why)
@@ -376,11 +399,18 @@ class Delivery:
         self._cancel_timer()
 
 
-def _payload(rows: list[Row]) -> bytes:
+def _payload(rows: list[Row], deviations: Deviations = NO_DEVIATIONS) -> bytes:
     """The PUBLISH payload carrying ``rows`` (all of one kind)."""
     kind = rows[0].kind
     if kind in ("connect", "disconnect"):
         return dumps(rows[0].body)
+    if kind == "claim" and deviations.active("gateway-claim-shape"):
+        return dumps({"device": rows[0].device, **rows[0].body})
+    if kind == "attributes" and deviations.active("gateway-attributes-flat"):
+        flat: dict[str, Any] = {}
+        for row in rows:
+            flat.update(row.body)
+        return dumps(flat)
     if kind == "telemetry":
         series: dict[str, list[Any]] = {}
         for row in rows:

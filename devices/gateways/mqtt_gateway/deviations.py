@@ -29,8 +29,8 @@ DEVIATIONS: dict[str, str] = {
     "gateway-rpc-slow": "RPC replies go out 12 s late",
     "gateway-claim-shape": 'claims go out as {"device", "secretKey", "durationMs"}',
     "gateway-no-resubscribe": "after a reconnect the gateway subscribes to nothing",
-    "gateway-queue-lost-on-reconnect": "what is queued or in flight when the connection drops "
-    "is thrown away",
+    "gateway-queue-lost-on-reconnect": "what is in flight when the connection drops, and what "
+    "is queued while it is down, is thrown away",
     "gateway-queue-lost-on-restart": "the queue lives in memory: a restart loses what was not "
     "delivered",
     "gateway-duplicate-on-reconnect": "after a reconnect the last acknowledged message is sent "

@@ -96,15 +96,23 @@ class MqttGateway(EventEmitter):
             self._dialer(net),
             self.name,
             self,
+            self.deviations,
         )
-        self.outbox = open_outbox(config.delivery.path)
+        in_memory = self.deviations.active("gateway-queue-lost-on-restart")
+        self.outbox = open_outbox(":memory:" if in_memory else config.delivery.path)
         try:
             world.add_node(self)
         except ValueError:  # a gateway of this name is still running
             self.outbox.close()
             raise
         self.delivery = Delivery(
-            world, self.outbox, config.delivery, self._publish_row, self.name, self.emit
+            world,
+            self.outbox,
+            config.delivery,
+            self._publish_row,
+            self.name,
+            self.emit,
+            self.deviations,
         )
         self._bridges: list[DeviceBridge] = []
         self._bridge_of: dict[str, DeviceBridge] = {}
@@ -124,6 +132,8 @@ class MqttGateway(EventEmitter):
         self.running = False
         self.closed = False
         self._final_counters: dict[str, int] | None = None
+        self._unannounced: set[str] = set()  # gateway-data-before-connect: connect comes late
+        self._first_values: dict[tuple[str, str], Any] = {}  # gateway-values-stale
 
     def _media(
         self, radio: Radio | None, buses: Mapping[str, Rs485Bus] | None
@@ -226,7 +236,10 @@ class MqttGateway(EventEmitter):
             return
         self.online[device.name] = device
         self._heard[device.name] = self.world.now
-        self._enqueue("connect", device.name, {"device": device.name, "type": device.type})
+        if self.deviations.active("gateway-data-before-connect"):
+            self._unannounced.add(device.name)
+        else:
+            self._enqueue("connect", device.name, {"device": device.name, "type": device.type})
         self.world.trace.emit(
             self.name, "app", "device-connected", device=device.name, type=device.type
         )
@@ -238,7 +251,8 @@ class MqttGateway(EventEmitter):
         if self.online.pop(device.name, None) is None:
             return
         self._heard.pop(device.name, None)
-        self._enqueue("disconnect", device.name, {"device": device.name})
+        if not self.deviations.active("gateway-no-disconnect"):
+            self._enqueue("disconnect", device.name, {"device": device.name})
         self.world.trace.emit(
             self.name, "app", "device-disconnected", device=device.name, reason=reason
         )
@@ -248,14 +262,26 @@ class MqttGateway(EventEmitter):
         kept = self._finite(device, values)
         if not kept:
             return
+        if self.deviations.active("gateway-values-stale"):
+            kept = {k: self._first_values.setdefault((device.name, k), v) for k, v in kept.items()}
         ts = self.clock_ms()
+        if self.deviations.active("gateway-ts-seconds"):
+            ts //= 1000
         self._enqueue("telemetry", device.name, {"ts": ts, "values": kept})
+        self._announce_late(device)
         self.emit(events.TELEMETRY, device.name, ts, kept)
 
     def report_attributes(self, device: DeviceConfig, values: dict[str, Any]) -> None:
         kept = self._finite(device, values)
         if kept:
             self._enqueue("attributes", device.name, kept)
+            self._announce_late(device)
+
+    def _announce_late(self, device: DeviceConfig) -> None:
+        """gateway-data-before-connect: the connect follows the device's first data."""
+        if device.name in self._unannounced:
+            self._unannounced.discard(device.name)
+            self._enqueue("connect", device.name, {"device": device.name, "type": device.type})
 
     def claim(self, device: str, secret_key: str = "", duration_ms: int | None = None) -> None:
         """Queue a claim request for ``device`` (``v1/gateway/claim``); both fields optional."""
@@ -322,7 +348,9 @@ class MqttGateway(EventEmitter):
             self.world.trace.emit(self.name, "mqtt", "unexpected-message", topic=topic)
 
     def _publish_row(self, topic: str, payload: bytes) -> int | None:
-        return self.uplink.publish(topic, payload)
+        return self.uplink.publish(
+            topic, payload, 0 if self.deviations.active("gateway-qos0") else 1
+        )
 
     def _publish_direct(self, topic: str, body: dict[str, Any]) -> int | None:
         """A QoS 1 PUBLISH outside the queue (not kept across connections); None if offline."""
@@ -349,6 +377,10 @@ class MqttGateway(EventEmitter):
         reply = await rpc.call(
             self.config.device(name), self._bridge_of.get(name), method, data.get("params"), name
         )
+        if self.deviations.active("gateway-rpc-slow"):
+            await asyncio.sleep(12.0)
+        if self.deviations.active("gateway-rpc-wrong-id"):
+            request_id += 1
         sent = self._publish_direct(RPC, {"device": name, "id": request_id, "data": reply})
         self.world.trace.emit(
             self.name, "app", "rpc-reply", device=name, id=request_id, data=reply,
@@ -357,6 +389,8 @@ class MqttGateway(EventEmitter):
         self.emit(events.RPC_ANSWERED, name, request_id, method, reply)
 
     async def _attributes_pushed(self, payload: bytes) -> None:
+        if self.deviations.active("gateway-shared-ignored"):
+            return
         update = loads_object(payload)
         name = update.get("device") if update else None
         data = update.get("data") if update else None
@@ -398,6 +432,8 @@ class MqttGateway(EventEmitter):
             return {}
         self._next_request += 1
         request_id = self._next_request
+        if self.deviations.active("gateway-attr-request-id-reused"):
+            request_id = 1
         body: dict[str, Any] = {"id": request_id, "device": device, "client": client}
         if len(keys) == 1:
             body["key"] = keys[0]
@@ -459,6 +495,8 @@ class MqttGateway(EventEmitter):
 
     def _announce(self, device: DeviceConfig) -> None:
         """``v1/gateway/connect`` now, outside the queue (a session refresh, not data)."""
+        if device.name in self._unannounced:  # gateway-data-before-connect
+            return
         payload = {"device": device.name, "type": device.type}
         if self._publish_direct(CONNECT, payload) is not None:
             self._heard[device.name] = self.world.now

@@ -132,6 +132,12 @@ class Outbox:
             self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
             self._bump("delivered", len(seqs))
 
+    def drop(self, seqs: list[int]) -> None:
+        """Forget these rows unsent (a deviation's hook: nothing else ever throws rows away)."""
+        with self._transaction():
+            self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+            self._bump("dropped", len(seqs))
+
     def sending(self, seqs: list[int]) -> None:
         """A PUBLISH carrying these rows is going out (one transaction)."""
         with self._transaction():

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devices.deviations import NO_DEVIATIONS, Deviations
 from devices.gateways.mqtt_gateway.limits import SessionLimits
 from devices.gateways.mqtt_gateway.topics import (
     ME_RPC_REQUEST,
@@ -72,8 +73,10 @@ class Uplink:
         dial: Dial,
         node: str,
         handler: UplinkHandler,
+        deviations: Deviations = NO_DEVIATIONS,
     ) -> None:
         self.world = world
+        self.deviations = deviations
         self.settings = settings
         self.client_id = client_id
         self._token = token
@@ -171,7 +174,10 @@ class Uplink:
             clean_session=None if v5 else True,
             reconnect_on_failure=False,
         )
-        client.username_pw_set(self._token)
+        if self.deviations.active("gateway-token-as-password"):
+            client.username_pw_set(self._node, self._token)
+        else:
+            client.username_pw_set(self._token)
         client.on_connect = partial(self._on_connect, generation)
         client.on_disconnect = partial(self._on_disconnect, generation)
         client.on_publish = partial(self._on_publish, generation)
@@ -219,8 +225,12 @@ class Uplink:
         self.state = SETTING_UP
         self.connections += 1
         self.world.trace.emit(self._node, "mqtt", "connack", reason=f"0x{reason.value:02X}")
-        client.subscribe([(topic, 1) for topic in SUBSCRIPTIONS])
+        if self.connections == 1 or not self.deviations.active("gateway-no-resubscribe"):
+            client.subscribe([(topic, 1) for topic in SUBSCRIPTIONS])
         settings = self.settings
+        if self.deviations.active("gateway-no-session-limits"):
+            self._become_ready(None)
+            return
         if settings.session_limits_request:
             self._me_request += 1
             self._limits_request = self._me_request

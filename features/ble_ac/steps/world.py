@@ -68,7 +68,9 @@ def _(ctx: AcCtx, count: int, prefix: str, distance: float, router: str) -> None
 @given(step_text('"{name:Q}" moves to {distance:N} m from router "{router:Q}"'))
 @when(step_text('"{name:Q}" moves to {distance:N} m from router "{router:Q}"'))
 def _(ctx: AcCtx, name: str, distance: float, router: str) -> None:
-    ctx.run(ctx.bed.move(name, ctx.near(router, distance, bearing=_bearing(ctx, name, router))))
+    here = ctx.near(router, distance, bearing=_bearing(ctx, name, router))
+    ctx.run(ctx.bed.move(name, here))
+    ctx.specs[name]["position"] = here
 
 
 @when(

@@ -3,12 +3,14 @@ accept filters, disconnection, connection modes, search, slaves, device and pend
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import grpc
 from pytest_bdd import parsers, then, when
 
 from conformance.evidence import expect
+from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from devices.gateways.connect_master.tokens import redact
 from features.connect_master.steps.state import (
@@ -74,10 +76,24 @@ def by_devices(cm: CmState, tenant: str, rpc: str, ids: str) -> None:
         call(cm, tenant, rpc, deviceID=devices(cm, ids)[0])
 
 
-@when(parsers.parse('"{tenant}" calls DeleteAsyncConnection on "{gw}" for devices {ids}'))
-def delete_async(cm: CmState, tenant: str, gw: str, ids: str) -> None:
-    gateway = cm.bed.gateway(gw)
-    call(cm, tenant, "DeleteAsyncConnection", gatewayID=gateway, deviceIDs=devices(cm, ids))
+@when(
+    parsers.re(
+        r'"(?P<tenant>[^"]+)" calls (?P<rpc>Delete\w+) on "(?P<gw>[^"]+)" for devices '
+        r"(?P<ids>[\d ]+)$"
+    )
+)
+def delete_by_devices(cm: CmState, tenant: str, rpc: str, gw: str, ids: str) -> None:
+    """DeleteAsyncConnection, DeleteAsyncConnectionDB or DeleteSlaveDeviceDB."""
+    call(cm, tenant, rpc, gatewayID=cm.bed.gateway(gw), deviceIDs=devices(cm, ids))
+
+
+@when(parsers.parse('"{tenant}" calls {rpc} with {count:d} device IDs'))
+def many_devices(cm: CmState, tenant: str, rpc: str, count: int) -> None:
+    """``rpc`` with device IDs 1..``count`` (on gateway ``gw-a`` when the call names one)."""
+    fields: dict[str, Any] = {"deviceIDs": list(range(1, count + 1))}
+    if "gatewayID" in getattr(mpb, f"{rpc}Request").DESCRIPTOR.fields_by_name:
+        fields["gatewayID"] = cm.bed.gateway("gw-a")
+    call(cm, tenant, rpc, **fields)
 
 
 @when(parsers.parse('"{tenant}" sets the connection mode of device {device_id:d} to {mode}'))
@@ -165,6 +181,18 @@ def message_short(cm: CmState, limit: int) -> None:
     )
 
 
+@then(parsers.parse('the error message names the field "{name}" and the limit {limit:d}'))
+def message_names_limit(cm: CmState, name: str, limit: int) -> None:
+    details = cm.last_error.details() if cm.last_error is not None else ""
+    numbers = {int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", details)}
+    expect(
+        name in details and limit in numbers,
+        f"a message naming {name!r} and the limit {limit}",
+        details[:300],
+        "the refusal does not say which list is too long or how long it may be",
+    )
+
+
 @then(parsers.parse("the Multi reply names device {device_id:d} with {code}"))
 def multi_error(cm: CmState, device_id: int, code: str) -> None:
     errors = {e.deviceID: e for e in cm.last_reply.deviceErrors}
@@ -220,6 +248,13 @@ def auto_reconnect(cm: CmState, device_id: int, flag: str, gw: str, tenant: str)
     expect(d.autoReconnect == (flag == "true"), flag, str(d.autoReconnect).lower())
 
 
+@then(parsers.parse('device {device_id:d} shows useSSL {flag} on "{gw}" for "{tenant}"'))
+def shows_ssl(cm: CmState, device_id: int, flag: str, gw: str, tenant: str) -> None:
+    d = _device_list(cm, tenant, gw).get(device(cm, device_id))
+    observed = str(d.useSSL).lower() if d else "absent"
+    expect(observed == flag, flag, observed, f"useSSL of device {device_id} in GetDeviceList")
+
+
 @then(parsers.parse('device {device_id:d} shows connection mode {mode} on "{gw}" for "{tenant}"'))
 def shows_mode(cm: CmState, device_id: int, mode: str, gw: str, tenant: str) -> None:
     d = _device_list(cm, tenant, gw).get(device(cm, device_id))
@@ -260,3 +295,22 @@ def slaves_read(cm: CmState, tenant: str, rpc: str, gw: str, device_id: int, sla
 def slaves_none(cm: CmState, tenant: str, rpc: str, gw: str) -> None:
     reply = _read(cm, tenant, rpc, gw)
     expect(not reply.slaveDeviceInfos, [], [s.deviceID for s in reply.slaveDeviceInfos])
+
+
+def _listed_ids(rpc: str, reply: Any) -> list[int]:
+    if rpc == "GetAsyncConnectionDB":
+        return [i.deviceID for i in reply.connectInfos]
+    return list(reply.filter.deviceIDs)  # GetAcceptFilter, GetAcceptFilterDB
+
+
+@then(
+    parsers.re(
+        r'"(?P<tenant>[^"]+)" reads (?P<rpc>GetAsyncConnectionDB|GetAcceptFilter|GetAcceptFilterDB)'
+        r' of "(?P<gw>[^"]+)" with (?:devices (?P<ids>[\d ]+)|no devices)$'
+    )
+)
+def devices_read(cm: CmState, tenant: str, rpc: str, gw: str, ids: str | None) -> None:
+    """The device IDs an async-connection DB listing or an accept filter holds, in any order."""
+    got = sorted(_listed_ids(rpc, _read(cm, tenant, rpc, gw)))
+    wanted = sorted(devices(cm, ids or ""))
+    expect(got == wanted, wanted, got, f"device IDs of {rpc}")

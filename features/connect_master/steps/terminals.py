@@ -66,3 +66,17 @@ def master_restart(cm: CmState) -> None:
 def never_two_connections(cm: CmState, device_id: int) -> None:
     most = cm.bed.run(cm.bed.terminal_state(device_id))["maxSessions"]
     expect(most <= 1, "at most 1", most, "concurrent connections")
+
+
+@then(parsers.parse("terminal {device_id:d} holds no connection"))
+def holds_no_connection(cm: CmState, device_id: int) -> None:
+    now = cm.bed.run(cm.bed.terminal_state(device_id))["sessions"]
+    expect(now == 0, 0, now, f"connections terminal {device_id} holds (its own count)")
+
+
+@then(parsers.parse("terminal {device_id:d} has SSL {state}"))
+def terminal_ssl(cm: CmState, device_id: int, state: str) -> None:
+    if state not in ("on", "off"):
+        raise ValueError(f"SSL state {state!r} not accepted; accepted: on, off")
+    ssl = cm.bed.run(cm.bed.terminal_state(device_id))["useSSL"]
+    expect(ssl == (state == "on"), state, "on" if ssl else "off", f"terminal {device_id}'s SSL")

@@ -9,7 +9,7 @@ from typing import Any
 from pytest_bdd import parsers, then, when
 
 from conformance.evidence import expect
-from features.connect_master.steps.state import CmState, logged_in_client
+from features.connect_master.steps.state import CmState, logged_in_client, outcome
 
 # The facts sheet's Status values (gsdk.connect.Status).
 STATUS = {
@@ -23,6 +23,8 @@ STATUS = {
     "TLS_NOT_ALLOWED": 0x201,
 }
 VARINT, LENGTH_DELIMITED = 0, 2
+# Field 1, length-delimited, announcing 127 bytes where 1 follows: no protobuf parser accepts it.
+UNDECODABLE = b"\x0a\x7fa"
 
 
 def encode_varint(value: int) -> bytes:
@@ -78,6 +80,17 @@ def decode_fields(data: bytes) -> list[tuple[int, int, Any]]:
 def _(cm: CmState, tenant: str, path: str, gw: str) -> None:
     request = encode_string(1, cm.bed.gateway(gw))  # GetDeviceListRequest{gatewayID=1}
     cm.raw_answer = cm.bed.run(logged_in_client(cm, tenant).raw_call(path, request))
+
+
+@when(parsers.parse('"{tenant}" calls "{path}" with undecodable bytes'))
+def undecodable(cm: CmState, tenant: str, path: str) -> None:
+    outcome(cm, logged_in_client(cm, tenant).raw_call(path, UNDECODABLE))
+
+
+@then(parsers.parse('the error message names "{text}"'))
+def message_names(cm: CmState, text: str) -> None:
+    details = cm.last_error.details() if cm.last_error is not None else ""
+    expect(text in details, f"a message naming {text!r}", details[:300])
 
 
 @then(

@@ -5,24 +5,33 @@ say they wrote."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from pytest_bdd import given, then, when
 
 from features.device2.steps.support import US, Ctx, d2_step, shown
-from scenarios.device2.load import Totals, paged, totals_by_identity
-from scenarios.device2.placement import written_values
+from scenarios.device2.load import Totals, paged, reported, totals_by_identity
 
 DAY_S = 86_400
 EVENT_WAIT_S = 2.0
 
 
 def _written(ctx: Ctx, name: str) -> tuple[str, str, list[float]]:
-    """(identity, alias, the values the device says it wrote)."""
+    """(identity, alias, the values the device says the service acknowledged). A data check
+    compares still values: the device is switched off first, and what it had on its way lands
+    (or not: such a value may be found, :func:`_sent` tells)."""
     placed = ctx.bed.devices[name]
+    if placed.powered:
+        ctx.bed.run(ctx.bed.set_power(name, False))
+        ctx.settle(1.0)
     alias = placed.placement.alias
-    values = [float(v[alias]) for _t, v in written_values(placed.device) if alias in v]
-    return str(placed.device.identity), alias, values
+    return str(placed.device.identity), alias, reported(placed.device, alias)
+
+
+def _sent(ctx: Ctx, name: str) -> list[float]:
+    placed = ctx.bed.devices[name]
+    return reported(placed.device, placed.placement.alias, sent=True)
 
 
 def _window(ctx: Ctx) -> dict[str, int]:
@@ -48,8 +57,12 @@ def _query(ctx: Ctx, operation: str, identity: str, alias: str, **extra: Any) ->
 def every_value_found(ctx: Ctx, name: str, operation: str) -> None:
     identity, alias, written = _written(ctx, name)
     assert written, f"{name} wrote nothing"
-    found = sorted(float(v) for v in _query(ctx, operation, identity, alias))
-    assert found == sorted(written), f"{operation} found {found}, {name} wrote {sorted(written)}"
+    found = Counter(float(v) for v in _query(ctx, operation, identity, alias))
+    missing, extra = Counter(written) - found, found - Counter(_sent(ctx, name))
+    assert not missing and not extra, (
+        f"{operation}: {name}'s values {sorted(missing.elements())} are missing, "
+        f"{sorted(extra.elements())} were never sent"
+    )
 
 
 @then(d2_step('the latest value of "{name:Q}" is what "latestSignalsSearch" gives'))

@@ -12,6 +12,7 @@ from scenarios.device2.load import (
     check_values,
     place_fleet,
     provisioning,
+    stop_fleet,
 )
 
 
@@ -35,10 +36,11 @@ def provisioned_in_time(ctx: Ctx, within: float) -> None:
     assert not late, f"{len(late)} devices provisioned after {within} s (last at {max(moments)})"
 
 
-@then("every value the fleet wrote is found by the queries")
+@then("every value the fleet wrote is found by the queries")  # the fleet is stopped first
 def fleet_values(ctx: Ctx) -> None:
     assert ctx.fleet is not None
     result = Exactness()
+    ctx.bed.run(stop_fleet(ctx.bed, ctx.fleet))
     ctx.bed.run(check_values(ctx.bed, ctx.fleet, result))
     assert result.written and result.exact, result.summary()
 
@@ -47,5 +49,6 @@ def fleet_values(ctx: Ctx) -> None:
 def fleet_aggregates(ctx: Ctx, bucket: str) -> None:
     assert ctx.fleet is not None
     result = Exactness()
+    ctx.bed.run(stop_fleet(ctx.bed, ctx.fleet))
     ctx.bed.run(check_aggregates(ctx.bed, ctx.fleet, bucket, result))
     assert result.exact, result.summary()
