@@ -43,6 +43,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "controller's combined stream, 300 simulated s: events per wall s, on-air to stream "
         "latency (virtual) (target >= 10x)",
     ),
+    "ble-crowd-curve": (
+        "benchmarks.curves:ble_crowd_curve",
+        "ble-crowd at 100, 1,000, 5,000 and 10,000 advertisers, 30 simulated s each, each in "
+        "its own process: wall s per simulated s, us per advertisement (target: flat in N), "
+        "KiB per peripheral (target <= 60 KB), speed-up (target >= 2x at 10,000)",
+    ),
     "rs485-poll": (
         "benchmarks.rs485:rs485_poll",
         "16 RS485 buses x 32 pymodbus slaves at 9600 "
@@ -54,11 +60,23 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "60 simulated s, through the platform's server to SQLite: readings per wall s "
         "(target >= 10,000), latency percentiles (virtual), lost and duplicated (must be 0)",
     ),
+    "device2": (
+        "benchmarks.device2:device2",
+        "1,000 Device2 devices provisioning over HTTP within one simulated minute, then "
+        "reporting every 10 s for one simulated hour: provisioning latency percentiles, "
+        "messages per wall s, exactness of queries and aggregates (slow: about 20 wall min; "
+        "python -m benchmarks.device2 --minutes N for less)",
+    ),
     "cm-reconnect": (
         "benchmarks.connect_master:cm_reconnect",
         "500 terminals on 2 device "
         "gateways, a gateway restart and a power cycle, 10 simulated min, virtual "
         "gRPC channel",
+    ),
+    "cm-storm-curve": (
+        "benchmarks.curves:cm_storm_curve",
+        "cm-reconnect at 500, 2,000 and 5,000 terminals, 5 simulated min each, each in its own "
+        "process: speed-up, KiB per terminal, time back after the restart and power cycle",
     ),
 }
 
@@ -103,11 +121,15 @@ def measure(name: str) -> dict[str, Any]:
 
 
 def format_result(r: dict[str, Any]) -> str:
-    extra = ", ".join(f"{k}={v}" for k, v in r.get("figures", {}).items())
-    return (
+    figures = dict(r.get("figures", {}))
+    points = figures.pop("points", [])  # a curve: one line per size
+    extra = ", ".join(f"{k}={v}" for k, v in figures.items())
+    lines = [
         f"{r['name']:<10} sim {r['sim_seconds']:>8.1f} s  wall {r['wall_seconds']:>7.2f} s  "
         f"x{r['speedup']:>7}  peak {r['peak_rss_mib']:>6.1f} MiB  {extra}"
-    )
+    ]
+    lines += ["    " + ", ".join(f"{k}={v}" for k, v in point.items()) for point in points]
+    return "\n".join(lines)
 
 
 def run_all(names: list[str], as_json: bool, out: Any = sys.stdout) -> int:

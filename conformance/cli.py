@@ -118,15 +118,12 @@ def _positive(what: str) -> Callable[[str], float]:
 
 def _xdist_args(workers: int | None, tx: Sequence[str] | None) -> list[str]:
     """pytest-xdist options for ``-n N`` / ``--tx SPEC``: N local processes, and/or one worker per
-    execnet spec (``popen``, ``3*popen``, ``ssh=host//python=...//chdir=...``)."""
-    args: list[str] = []
-    if workers is not None:
-        args += ["-n", str(workers)]
-    for spec in tx or ():
-        args += ["--tx", spec]
-    if tx and not workers:
-        args += ["--dist", "load"]  # --tx alone does not distribute
-    return args
+    execnet spec (``popen``, ``3*popen``, ``ssh=host//python=...//chdir=...``). xdist's own
+    ``-n`` replaces every ``--tx``, so with both the N local workers become ``--tx N*popen``."""
+    if not tx:
+        return [] if workers is None else ["-n", str(workers)]
+    specs = ([f"{workers}*popen"] if workers else []) + list(tx)
+    return [arg for spec in specs for arg in ("--tx", spec)] + ["--dist", "load"]
 
 
 def _conformance(args: argparse.Namespace) -> int:

@@ -57,10 +57,14 @@ def _run(tmp_path: Path, name: str, pytest_args: list[str]) -> Path:
     return run_dir
 
 
-def test_tx_alone_distributes() -> None:
+def test_workers_and_tx_become_xdist_options() -> None:
     assert _xdist_args(None, ["2*popen"]) == ["--tx", "2*popen", "--dist", "load"]
     assert _xdist_args(3, None) == ["-n", "3"]
     assert _xdist_args(0, None) == ["-n", "0"]
+    assert _xdist_args(None, None) == []
+    assert _xdist_args(2, ["ssh=h//python=p"]) == [
+        *("--tx", "2*popen", "--tx", "ssh=h//python=p", "--dist", "load")
+    ]
 
 
 @pytest.mark.slow

@@ -54,8 +54,14 @@ def test_local_bed_follows_the_bed_protocol_and_devices_run_their_schedules(bed,
     with pytest.raises(BedError, match="unknown fault"):
         bed.run(bed.inject("flood"))
     files = bed.write_evidence(tmp_path / "evidence")
-    assert {"trace.jsonl", "http.jsonl", "device-http.jsonl", "mqtt.jsonl", "devices.jsonl",
-            "events.jsonl"} <= set(files)
+    assert {
+        "trace.jsonl",
+        "http.jsonl",
+        "device-http.jsonl",
+        "mqtt.jsonl",
+        "devices.jsonl",
+        "events.jsonl",
+    } <= set(files)
     assert '"type": "CONNECT"' in (tmp_path / "evidence" / "mqtt.jsonl").read_text()
 
 
@@ -77,8 +83,12 @@ def test_service_restart_keeps_everything_and_a_partition_heals(bed):
 
 
 def test_archive_and_reset(bed):
-    url = bed.run(bed.archive("2025-12-30", [{"identity": "d", "resource": "t", "value": 1,
-                                               "timestamp": 1767052860 * US}]))
+    url = bed.run(
+        bed.archive(
+            "2025-12-30",
+            [{"identity": "d", "resource": "t", "value": 1, "timestamp": 1767052860 * US}],
+        )
+    )
     assert url.startswith("file://") and url.endswith("2025-12-30.ndjson")
     ok(bed.run(bed.client().call("addIdentity", {"identity": "gone"})))
     bed.run(bed.place({"name": "h"}))
@@ -136,14 +146,20 @@ def test_hil_serve_device2_prints_listeners_and_serves_control_and_a_remote_bed(
             remote.run(remote.start())  # resets the far side: no devices, a fresh database
             world = remote.run(control.request("GET", "/world")).json()
             assert world["devices"] == [] and world["clock"] == "real"
-            ok(remote.run(remote.client().call("addResource",
-                                               {"alias": "temperature", "format": "number"})))
+            ok(
+                remote.run(
+                    remote.client().call(
+                        "addResource", {"alias": "temperature", "format": "number"}
+                    )
+                )
+            )
             remote.run(remote.place({"name": "h", "identity": "dev-h", "start": 1}))
             remote.run(remote.place({"name": "m", "identity": "dev-m", "protocol": "mqtt"}))
             remote.run(remote.sleep(1.5))
             assert remote.client("h").token and remote.client("m").token
-            state = ok(remote.run(remote.client().call("getIdentityState",
-                                                       {"identity": "dev-h"})), 200)
+            state = ok(
+                remote.run(remote.client().call("getIdentityState", {"identity": "dev-h"})), 200
+            )
             assert state["temperature"]["reported"] == 1
             assert {"provisioned", "connect", "data_in"} <= {e["type"] for e in remote.events}
             assert remote.run(remote.service_now_us()) > 1_700_000_000 * US
@@ -151,11 +167,17 @@ def test_hil_serve_device2_prints_listeners_and_serves_control_and_a_remote_bed(
             ok(remote.run(remote.client().call("getIdentity", {"identity": "dev-h"})), 200)
             url = remote.run(remote.archive("2025-12-30", []))
             assert url.startswith("file://")
-            placed = remote.run(control.request("POST", "/world/devices", json_body={
-                "name": "far", "identity": "far-1"}))
+            placed = remote.run(
+                control.request(
+                    "POST", "/world/devices", json_body={"name": "far", "identity": "far-1"}
+                )
+            )
             assert placed.status == 201, placed.text
-            refused = remote.run(control.request("POST", "/world/devices", json_body={
-                "name": "bad", "auth": "smoke"}))
+            refused = remote.run(
+                control.request(
+                    "POST", "/world/devices", json_body={"name": "bad", "auth": "smoke"}
+                )
+            )
             assert refused.status == 400 and "auth" in refused.json()["error"]
             assert remote.run(control.request("GET", "/world/devices/nope")).status == 404
             doc = remote.run(control.request("GET", "/openapi.json")).json()

@@ -70,3 +70,39 @@ def test_hil_fuzz_prints_each_tally_and_exits_by_its_verdict(
     assert out.rstrip().endswith("all ok") and "login: 60/60 inputs" in err
     assert main(["fuzz", "rs485", "--interface", "telnet"]) == 2
     assert "accepted: modbus, osdp, world-control" in capsys.readouterr().err
+
+
+def test_a_terminal_on_a_taken_address_is_refused_and_leaves_nothing() -> None:
+    """Found by the connect-master world-control campaign: the second terminal on one address
+    was registered, then failed to listen (500), and kept its deviceID for ever."""
+    from devices.protocols.http_client import HttpClient
+    from devices.protocols.http_server import serve
+    from scenarios.connect_master.bed import LocalCmBed
+    from scenarios.connect_master.control import control_app
+    from sim.iplink import IpNetwork
+
+    bed = LocalCmBed(seed=3)
+
+    async def main() -> list[tuple[int, str]]:
+        await bed.start()
+        net = IpNetwork(bed.world, name="control-test")
+        served = await serve(control_app(bed), bed.world, "control", 80, net=net)
+        client = HttpClient(served.url, connect=net.open_connection)
+        answers = []
+        for device_id, host in ((11, 41), (12, 41), (12, 40)):
+            answer = await client.request(
+                "POST",
+                "/world/terminals",
+                json_body={"deviceID": device_id, "gateway": "gw-a", "host": host},
+            )
+            answers.append((answer.status, answer.text))
+        await served.close()
+        return answers
+
+    try:
+        answers = bed.run(main())
+    finally:
+        bed.close()
+    assert answers[0][0] == 201
+    assert answers[1][0] == 400 and "host 41" in answers[1][1] and "terminal 11" in answers[1][1]
+    assert answers[2][0] == 201  # 12 was not taken by the refused attempt

@@ -17,6 +17,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
 from bumble.keys import KeyStore, MemoryKeyStore
 from bumble.transport import Transport, open_transport
 
+from devices.ble.att_permissions import permissions_for, refuse_unpermitted_writes
 from devices.ble.host import new_device
 from devices.ble.security import PeripheralSecurity
 from devices.ble.spec import CharacteristicSpec, PeripheralSpec, standard_peripheral
@@ -25,6 +26,7 @@ from sim.radio import Radio, RadioController
 if TYPE_CHECKING:
     from sim.world import World
 
+GAP_CHARACTERISTICS = ("2A00", "2A01")  # Device Name, Appearance: served by Bumble's GAP
 _ADVERTISING_TYPES = {
     0: AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE,
     1: AdvertisingType.DIRECTED_CONNECTABLE_LOW_DUTY,
@@ -163,11 +165,10 @@ class BlePeripheral:
                 descriptors = [
                     Descriptor(uuid, Descriptor.READABLE, v) for uuid, v in cs.descriptors
                 ]
-                permissions = Characteristic.READABLE | Characteristic.WRITEABLE
                 char = Characteristic(
                     cs.uuid,
                     Characteristic.Properties(cs.properties),
-                    permissions,
+                    permissions_for(cs.properties),
                     value,
                     descriptors,
                 )
@@ -175,6 +176,7 @@ class BlePeripheral:
                 self._characteristics.append((cs, char))
             services.append(Service(service_spec.uuid, chars))
         device.add_services(services)
+        refuse_unpermitted_writes(device.gatt_server.attributes)  # GAP's Device Name too
 
     def _reader(self, key: int) -> Any:
         return lambda _connection: self.values[key]
@@ -187,10 +189,29 @@ class BlePeripheral:
 
         return write
 
+    def held_values(self) -> dict[str, bytes]:
+        """Every characteristic's value now, by UUID (``2A37``, or the 128-bit form): the spec's,
+        then the GAP ones the stack serves itself (Device Name 2A00, Appearance 2A01)."""
+        held: dict[str, bytes] = {}
+        for key, (cs, _char) in enumerate(self._characteristics):
+            held.setdefault(cs.uuid.to_hex_str(), self.values[key])
+        for uuid in GAP_CHARACTERISTICS:
+            try:
+                held.setdefault(uuid, self.value_of(uuid))
+            except KeyError:  # powered off before its first power-on: no GATT server yet
+                pass
+        return held
+
     def value_of(self, uuid: str) -> bytes:
+        """The value a characteristic holds now: one of the spec's, or one the stack serves
+        itself (GAP's Device Name 2A00 and Appearance 2A01)."""
         for key, (cs, _char) in enumerate(self._characteristics):
             if str(cs.uuid).upper() == uuid.upper() or cs.uuid.to_hex_str().upper() == uuid.upper():
                 return self.values[key]
+        for attribute in self.device.gatt_server.attributes if self.device else ():
+            if isinstance(attribute, Characteristic) and _same_uuid(attribute.uuid, uuid):
+                value = attribute.value
+                return value if isinstance(value, bytes) else attribute.encode_value(value)
         raise KeyError(f"{self.name} has no characteristic {uuid}")
 
     # -- time-varying values and notifications (SimPy processes) ----------------------------
@@ -252,6 +273,11 @@ class BlePeripheral:
             self.notifications_sent += 1
         except (asyncio.CancelledError, Exception):  # a link dropped mid-send: nothing to do
             pass
+
+
+def _same_uuid(held: Any, asked: str) -> bool:
+    wanted = asked.upper().replace("-", "")
+    return wanted in (str(held).upper().replace("-", ""), held.to_hex_str().upper())
 
 
 class OnRadio(Protocol):

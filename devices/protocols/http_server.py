@@ -48,12 +48,11 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """How long a client may take: ``request_timeout_s`` to send a whole request (from the
-    connection's opening or the previous answer), ``keepalive_timeout_s`` idle between
-    requests."""
+    """How long a client may take to send a whole request (head and body), counted from the
+    connection's opening or the previous answer: an idle keep-alive connection closes then
+    too."""
 
     request_timeout_s: float = 30.0
-    keepalive_timeout_s: float = 75.0
 
 
 @dataclass
@@ -199,7 +198,7 @@ class _Runner(web.AppRunner):
             access_log=None,
             handle_signals=False,
             shutdown_timeout=0.5,
-            keepalive_timeout=limits.keepalive_timeout_s,
+            keepalive_timeout=limits.request_timeout_s,
         )
         self._limits = limits
 

@@ -69,3 +69,14 @@ Feature: GATT discovery, read and write (/gatt/nodes/<node>/...)
     When the client writes "A5" to "2A39" of "HR-1" without response
     Then the write succeeds
     And "HR-1" has received exactly "A5" on "2A39"
+
+  @req:BLE-GATT-013 @needs:gatt @needs:world-control
+  Scenario: A write to a read-only characteristic is refused with the device's ATT error
+    When the client writes "4142" to "2A00" of "HR-1"
+    Then the write is refused with the ATT error "0x03 Write Not Permitted"
+    And "HR-1" does not hold "4142" on "2A00"
+    When the client writes "00" to "2A19" of "HR-1"
+    Then the write is refused with the ATT error "0x03 Write Not Permitted"
+    And "HR-1" has received nothing on "2A19"
+    When the client reads "2A19" of "HR-1"
+    Then the value read is "64"

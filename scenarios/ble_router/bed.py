@@ -142,11 +142,7 @@ def peripheral_state(p: BlePeripheral) -> dict[str, Any]:
         "links": links,
         "notifications_sent": p.notifications_sent,
         "security": p.security.state(),
-        "values": {
-            cs.uuid.to_hex_str(): p.value_of(cs.uuid.to_hex_str()).hex().upper()
-            for service in p.spec.services
-            for cs in service.characteristics
-        },
+        "values": {uuid: value.hex().upper() for uuid, value in p.held_values().items()},
         "writes": [{"t": round(t, 6), "uuid": u, "value": v.hex().upper()} for t, u, v in p.writes],
     }
 

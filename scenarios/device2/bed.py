@@ -518,13 +518,21 @@ class RemoteDevice2Bed(Device2Bed):
         host, _, port = self.device_url.removeprefix("http://").partition(":")
         if placement.protocol == "http":
             return HttpDevice(
-                self.world, SocketNet(), host, placement.spec(), port=int(port or 80)  # type: ignore[arg-type]
+                self.world,
+                SocketNet(),
+                host,
+                placement.spec(),
+                port=int(port or 80),  # type: ignore[arg-type]
             )
         if not self.mqtt:
             raise BedError("this SUT declares no mqtt endpoint: MQTT devices cannot be placed")
         mqtt_host, _, mqtt_port = self.mqtt.rpartition(":")
         return MqttDevice(
-            self.world, SocketNet(), mqtt_host, placement.spec(), port=int(mqtt_port)  # type: ignore[arg-type]
+            self.world,
+            SocketNet(),
+            mqtt_host,
+            placement.spec(),
+            port=int(mqtt_port),  # type: ignore[arg-type]
         )
 
     async def _inject(self, fault: str, args: dict[str, Any]) -> None:

@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from devices.cloud.device2.device_clients import SimDevice
 from scenarios.bed import BedError
 from scenarios.device2.bed import Device2Bed
-from devices.cloud.device2.device_clients import SimDevice
 from scenarios.device2.placement import written_values
 
 US = 1_000_000
@@ -125,8 +125,12 @@ class Totals:
 
     @classmethod
     def of(cls, values: list[float]) -> Totals:
-        return cls(math.fsum(values), len(values), min(values, default=math.inf),
-                   max(values, default=-math.inf))
+        return cls(
+            math.fsum(values),
+            len(values),
+            min(values, default=math.inf),
+            max(values, default=-math.inf),
+        )
 
     def add_row(self, row: dict[str, Any]) -> None:
         """One aggregate bucket (``sum``, ``count``, ``min``, ``max``) added in."""
@@ -197,8 +201,13 @@ async def check_values(bed: Device2Bed, fleet: Fleet, result: Exactness) -> None
         rows = await paged(
             bed,
             "querySignal",
-            {"identity": identity, "signal": fleet.alias, "start_time": start_s,
-             "end_time": end_s, "order": "asc"},
+            {
+                "identity": identity,
+                "signal": fleet.alias,
+                "start_time": start_s,
+                "end_time": end_s,
+                "order": "asc",
+            },
         )
         found = [float(p["value"]) for p in rows]
         result.found_by[identity] = found
@@ -223,8 +232,13 @@ async def check_aggregates(bed: Device2Bed, fleet: Fleet, bucket: str, result: E
     rows = await paged(
         bed,
         "aggrqueryResource",
-        {"resource": fleet.alias, "bucket": bucket, "start_time": start_s, "end_time": end_s,
-         "identities": ",".join(by_identity)},
+        {
+            "resource": fleet.alias,
+            "bucket": bucket,
+            "start_time": start_s,
+            "end_time": end_s,
+            "identities": ",".join(by_identity),
+        },
     )
     got = totals_by_identity(rows)
     for identity, values in by_identity.items():

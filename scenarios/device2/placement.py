@@ -83,22 +83,39 @@ class Placement:
                 f"name must be a text of 1 to {MAX_NAME} characters without '/', got {name!r}"
             )
         identity = spec.get("identity", name)
-        _check(identity is None or (isinstance(identity, str) and identity), "identity", identity,
-               "a non-empty text or null")
+        _check(
+            identity is None or (isinstance(identity, str) and identity),
+            "identity",
+            identity,
+            "a non-empty text or null",
+        )
         _choice(spec, "protocol", PROTOCOLS)
         _choice(spec, "auth", AUTH_KINDS)
         for key in ("period_s", "delay_s", "step"):
             if key in spec:
                 _check(_number(spec[key]) and spec[key] >= 0, key, spec[key], "a number >= 0")
         if "start" in spec:
-            _check(spec["start"] is None or _number(spec["start"]), "start", spec["start"],
-                   "a number or null")
+            _check(
+                spec["start"] is None or _number(spec["start"]),
+                "start",
+                spec["start"],
+                "a number or null",
+            )
         cycles = spec.get("cycles")
-        _check(cycles is None or (isinstance(cycles, int) and not isinstance(cycles, bool)
-                                  and cycles >= 0), "cycles", cycles, "a whole number or null")
+        _check(
+            cycles is None
+            or (isinstance(cycles, int) and not isinstance(cycles, bool) and cycles >= 0),
+            "cycles",
+            cycles,
+            "a whole number or null",
+        )
         watch = spec.get("watch", [])
-        _check(isinstance(watch, list) and all(isinstance(a, str) and a for a in watch), "watch",
-               watch, "a list of aliases")
+        _check(
+            isinstance(watch, list) and all(isinstance(a, str) and a for a in watch),
+            "watch",
+            watch,
+            "a list of aliases",
+        )
         for key in ("ip", "alias", "client_id"):
             if key in spec:
                 _check(isinstance(spec[key], str), key, spec[key], "a text")
@@ -106,8 +123,12 @@ class Placement:
             _check(isinstance(spec["powered"], bool), "powered", spec["powered"], "true or false")
         password = spec.get("password")
         if spec.get("auth") == "password":
-            _check(isinstance(password, str) and len(password.encode()) >= 20, "password",
-                   password, "a text of at least 20 bytes for password auth")
+            _check(
+                isinstance(password, str) and len(password.encode()) >= 20,
+                "password",
+                password,
+                "a text of at least 20 bytes for password auth",
+            )
         values = {k: v for k, v in spec.items() if k in known}
         values["watch"] = tuple(watch)
         values["identity"] = identity
@@ -205,8 +226,9 @@ class Placed:
             "powered": self.powered,
             "provisioned": d.token is not None or bool(d.seen("provisioned")),
             "applied": dict(d.applied),
-            "stopped": None if d.stopped is None else {"code": d.stopped.code,
-                                                       "what": d.stopped.what},
+            "stopped": None
+            if d.stopped is None
+            else {"code": d.stopped.code, "what": d.stopped.what},
             "log": [{"t": h.at, "what": h.what, **h.detail} for h in d.log],
         }
 

@@ -83,7 +83,9 @@ def parse_world(data: Any, source: str = "<memory>") -> Device2World:
         if isinstance(spec, dict) and "fleet" in spec:
             count = spec["fleet"]
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise WorldError(f"{source}: devices[{i}].fleet must be a count >= 1, got {count!r}")
+                raise WorldError(
+                    f"{source}: devices[{i}].fleet must be a count >= 1, got {count!r}"
+                )
             continue
         try:
             Placement.from_dict(spec)

@@ -497,3 +497,28 @@ def _(ctx: Ctx, name: str, uuid: str) -> None:
         got,
         f"{name} received a write although the request was refused",
     )
+
+
+# -- writes the device refuses ----------------------------------------------------------------
+
+
+@then(step_text('the write is refused with the ATT error "{error:Q}"'))
+def _(ctx: Ctx, error: str) -> None:
+    """A 500 whose text names the device's ATT error by code (``0x03``) or by name."""
+    response = ctx.response()
+    code, _, label = error.partition(" ")
+    text = response.text.lower().replace("_", " ")
+    named = code.lower() in text or (bool(label) and label.lower() in text)
+    expect(
+        response.status == 500 and named,
+        f"500 naming ATT error {error}",
+        f"{response.status} {response.text.strip()[:200]!r}",
+        "the router did not pass on the device's refusal",
+    )
+
+
+@then(step_text('"{name:Q}" does not hold "{value:Q}" on "{uuid:Q}"'))
+def _(ctx: Ctx, name: str, value: str, uuid: str) -> None:
+    """By the device's own account (world control): a refused write left no trace."""
+    now = held_value(ctx, name, uuid)
+    expect(now != norm_hex(value), f"anything but {value}", now, f"{name}'s {uuid} was written")

@@ -99,11 +99,18 @@ def queries(ctx: Ctx, operation: str, identity: str) -> None:
 
 
 @when(
-    d2_step('the operator queries "{operation:Q}" for "{identity:Q}" in ascending order with {extra:L}')
+    d2_step(
+        'the operator queries "{operation:Q}" for "{identity:Q}" in ascending order with {extra:L}'
+    )
 )
 def queries_with(ctx: Ctx, operation: str, identity: str, extra: dict[str, Any]) -> None:
-    params = {"order": "asc", "resource": "temperature", "identities": identity,
-              **_window(ctx), **extra}
+    params = {
+        "order": "asc",
+        "resource": "temperature",
+        "identities": identity,
+        **_window(ctx),
+        **extra,
+    }
     ctx.call(operation, params)
     ctx.queried = [p["value"] for p in ctx.must_succeed(operation)["data"]]
 
@@ -114,28 +121,36 @@ def queried_values(ctx: Ctx, values: list[float]) -> None:
 
 
 # -- aggregates --------------------------------------------------------------------------------
-@then(d2_step('the "{bucket:Q}" aggregates by "{operation:Q}" equal the values {names:Names} wrote'))
+@then(
+    d2_step('the "{bucket:Q}" aggregates by "{operation:Q}" equal the values {names:Names} wrote')
+)
 def aggregates_equal(ctx: Ctx, bucket: str, operation: str, names: list[str]) -> None:
-    series = {identity: (alias, values) for identity, alias, values in map(
-        lambda n: _written(ctx, n), names)}
+    series = {
+        identity: (alias, values)
+        for identity, alias, values in map(lambda n: _written(ctx, n), names)
+    }
     rows: list[dict[str, Any]] = []
     base = {"bucket": bucket, **_window(ctx)}
     if operation == "aggrqueryResource":
         alias = next(iter(series.values()))[0]
-        rows = ctx.bed.run(paged(ctx.bed, operation, {**base, "resource": alias,
-                                                       "identities": ",".join(series)}))
+        rows = ctx.bed.run(
+            paged(ctx.bed, operation, {**base, "resource": alias, "identities": ",".join(series)})
+        )
     else:
         for identity, (alias, _values) in series.items():
             key = {"signal": alias} if operation == "aggrquerySignal" else {"signals": [alias]}
             rows += [
                 {"identity": identity, **r}
-                for r in ctx.bed.run(paged(ctx.bed, operation, {**base, "identity": identity,
-                                                                **key}))
+                for r in ctx.bed.run(
+                    paged(ctx.bed, operation, {**base, "identity": identity, **key})
+                )
             ]
     got = totals_by_identity(rows)
     for identity, (_alias, values) in series.items():
         want, have = Totals.of(values), got.get(identity, Totals())
-        assert values and have.equals(want), f"{operation} {bucket} for {identity}: {have} != {want}"
+        assert values and have.equals(want), (
+            f"{operation} {bucket} for {identity}: {have} != {want}"
+        )
 
 
 # -- metrics -----------------------------------------------------------------------------------
@@ -148,8 +163,7 @@ def metrics_sum(ctx: Ctx, n: int) -> None:
 # -- events ------------------------------------------------------------------------------------
 def _events(ctx: Ctx, identity: str, kind: str | None = None) -> list[dict[str, Any]]:
     return [
-        e for e in ctx.bed.events
-        if e.get("identity") == identity and kind in (None, e.get("type"))
+        e for e in ctx.bed.events if e.get("identity") == identity and kind in (None, e.get("type"))
     ]
 
 
@@ -220,13 +234,19 @@ def _day_start_s(day: str) -> int:
         'of "{two:Q}"'
     )
 )
-def archive(ctx: Ctx, day: str, alias: str, first: list[float], one: str, second: list[float],
-            two: str) -> None:
+def archive(
+    ctx: Ctx, day: str, alias: str, first: list[float], one: str, second: list[float], two: str
+) -> None:
     start = _day_start_s(day)
     series = [(one, v) for v in first] + [(two, v) for v in second]
     points = [
-        {"identity": identity, "resource": alias, "signal": alias, "value": _plain(v),
-         "timestamp": (start + 60 * (k + 1)) * US}
+        {
+            "identity": identity,
+            "resource": alias,
+            "signal": alias,
+            "value": _plain(v),
+            "timestamp": (start + 60 * (k + 1)) * US,
+        }
         for k, (identity, v) in enumerate(series)
     ]
     ctx.archive_url = ctx.bed.run(ctx.bed.archive(day, points))
@@ -239,13 +259,29 @@ def restore_url(ctx: Ctx) -> None:
     ctx.must_succeed("restoreUrl")
 
 
-@then(d2_step('"{operation:Q}" finds the values {values:Nums} of "{alias:Q}" for "{identity:Q}" on "{day:Q}"'))
-def finds_on_day(ctx: Ctx, operation: str, values: list[float], alias: str, identity: str,
-                 day: str) -> None:
+@then(
+    d2_step(
+        '"{operation:Q}" finds the values {values:Nums} of "{alias:Q}" for "{identity:Q}" '
+        'on "{day:Q}"'
+    )
+)
+def finds_on_day(
+    ctx: Ctx, operation: str, values: list[float], alias: str, identity: str, day: str
+) -> None:
     start = _day_start_s(day)
-    rows = ctx.bed.run(paged(ctx.bed, operation, {"identity": identity, "signal": alias,
-                                                  "order": "asc", "start_time": start,
-                                                  "end_time": start + DAY_S}))
+    rows = ctx.bed.run(
+        paged(
+            ctx.bed,
+            operation,
+            {
+                "identity": identity,
+                "signal": alias,
+                "order": "asc",
+                "start_time": start,
+                "end_time": start + DAY_S,
+            },
+        )
+    )
     assert [float(r["value"]) for r in rows] == values, shown(rows)
 
 

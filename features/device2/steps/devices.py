@@ -17,7 +17,9 @@ _CLAUSES = (
     (re.compile(r" without an identity"), lambda m: {"identity": None}),
     (re.compile(r' at "([^"]+)"'), lambda m: {"ip": m[1]}),
     (
-        re.compile(r' reporting "([^"]+)" from (-?[\d.]+)(?: by (-?[\d.]+))? every ([\d.]+) seconds'),
+        re.compile(
+            r' reporting "([^"]+)" from (-?[\d.]+)(?: by (-?[\d.]+))? every ([\d.]+) seconds'
+        ),
         lambda m: {
             "alias": m[1],
             "start": _num(m[2]),
@@ -89,8 +91,14 @@ def devices_in_turn(ctx: Ctx, names: list[str], identities: list[str], s: float)
     for i, (name, identity) in enumerate(zip(names, identities, strict=True)):
         if i:
             ctx.bed.run(ctx.bed.sleep(s))
-        spec = {"name": name, "identity": identity, "protocol": "http", "period_s": 3600.0,
-                "ip": f"192.0.2.{100 + len(ctx.bed.devices)}", "start": 1}
+        spec = {
+            "name": name,
+            "identity": identity,
+            "protocol": "http",
+            "period_s": 3600.0,
+            "ip": f"192.0.2.{100 + len(ctx.bed.devices)}",
+            "start": 1,
+        }
         place(ctx, spec, powered=True)
     ctx.settle(1.0)
 
@@ -183,8 +191,16 @@ def acknowledges(ctx: Ctx, name: str, alias: str) -> None:
 
 @when(d2_step('a device activates "{identity:Q}" over HTTP'))
 def activates(ctx: Ctx, identity: str) -> None:
-    d = place(ctx, {"name": f"activator-{identity}", "identity": identity, "protocol": "http",
-                    "ip": f"192.0.2.{100 + len(ctx.bed.devices)}"}, powered=False)
+    d = place(
+        ctx,
+        {
+            "name": f"activator-{identity}",
+            "identity": identity,
+            "protocol": "http",
+            "ip": f"192.0.2.{100 + len(ctx.bed.devices)}",
+        },
+        powered=False,
+    )
     assert isinstance(d, HttpDevice)
     try:
         ctx.bed.run(d.activate())
@@ -226,14 +242,15 @@ def records(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[flo
     ctx.device_status = status
 
 
-@when(d2_step('"{name:Q}" publishes a batch of "{alias:Q}" {values:Nums} at {ages:Nums} seconds ago'))
+@when(
+    d2_step('"{name:Q}" publishes a batch of "{alias:Q}" {values:Nums} at {ages:Nums} seconds ago')
+)
 def batch(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[float]) -> None:
     d = device(ctx, name)
     assert isinstance(d, MqttDevice)
     now_us = ctx.bed.run(ctx.bed.service_now_us())
     batches = [
-        (now_us - int(age * US), {alias: _num(str(v))})
-        for v, age in zip(values, ages, strict=True)
+        (now_us - int(age * US), {alias: _num(str(v))}) for v, age in zip(values, ages, strict=True)
     ]
     _attempt(ctx, d.publish_batch(batches))
 
@@ -241,8 +258,10 @@ def batch(ctx: Ctx, name: str, alias: str, values: list[float], ages: list[float
 @when(d2_step('"{name:Q}" publishes {values:L} as "{target:Q}"'))
 def publishes_as(ctx: Ctx, name: str, values: dict[str, Any], target: str) -> None:
     d = device(ctx, name)
-    call = d.write(values, publish_as=target) if isinstance(d, HttpDevice) else d.publish(
-        values, publish_as=target
+    call = (
+        d.write(values, publish_as=target)
+        if isinstance(d, HttpDevice)
+        else d.publish(values, publish_as=target)
     )
     _attempt(ctx, call)
 

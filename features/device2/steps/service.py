@@ -59,7 +59,9 @@ def sends_rest(ctx: Ctx, method: str, path: str, body: Any) -> None:
     ctx.take(ctx.bed.run(ctx.bed.client().rest(method, path, json_body=body)))
 
 
-@given(d2_step('the operator whitelists "{identity:Q}" with a provisioning window of {s:N} seconds'))
+@given(
+    d2_step('the operator whitelists "{identity:Q}" with a provisioning window of {s:N} seconds')
+)
 def whitelist_with_window(ctx: Ctx, identity: str, s: float) -> None:
     expire = ctx.bed.run(ctx.bed.service_now_us()) + int(s * US)
     ctx.call("addIdentity", {"identity": identity, "auth": {"expire": expire}})
@@ -77,15 +79,21 @@ def credentials_expire(ctx: Ctx, identity: str, s: float) -> None:
 @then(d2_step("the answer is {status:d}"))
 def answer_status(ctx: Ctx, status: int) -> None:
     assert ctx.answer is not None
-    assert ctx.answer.status == status, f"expected {status}, got {ctx.answer.status}: {ctx.answer.text}"
+    assert ctx.answer.status == status, (
+        f"expected {status}, got {ctx.answer.status}: {ctx.answer.text}"
+    )
 
 
 @then(d2_step('the answer is {status:d} naming "{field:Q}"'))
 def answer_names_field(ctx: Ctx, status: int, field: str) -> None:
     answer_status(ctx, status)
     body = ctx.body
-    assert isinstance(body, dict), f"the refusal is not a JSON object: {ctx.answer and ctx.answer.text}"
-    assert body.get("field") == field, f"the refusal names field {body.get('field')!r}, not {field!r}: {body}"
+    assert isinstance(body, dict), (
+        f"the refusal is not a JSON object: {ctx.answer and ctx.answer.text}"
+    )
+    assert body.get("field") == field, (
+        f"the refusal names field {body.get('field')!r}, not {field!r}: {body}"
+    )
     message = str(body.get("message") or "")
     value = ctx.params.get(field) if isinstance(ctx.params, dict) else None
     named = field in message or (isinstance(value, str) and value and repr(value) in message)
@@ -97,25 +105,25 @@ def answer_is(ctx: Ctx, value: Any) -> None:
     assert ctx.body == value, f"the answer is {shown(ctx.body)}, expected {shown(value)}"
 
 
-@then(d2_step("the answer's \"{path}\" is {value:J}"))
+@then(d2_step('the answer\'s "{path}" is {value:J}'))
 def answer_field(ctx: Ctx, path: str, value: Any) -> None:
     got = at_path(ctx.body, path)
     assert got == value, f"{path} is {shown(got)}, expected {shown(value)}"
 
 
-@then(d2_step("the answer's \"{path}\" is not {value:J}"))
+@then(d2_step('the answer\'s "{path}" is not {value:J}'))
 def answer_field_not(ctx: Ctx, path: str, value: Any) -> None:
     got = at_path(ctx.body, path)
     assert got != value, f"{path} is {shown(got)}"
 
 
-@then(d2_step("the answer's \"{path}\" is a number"))
+@then(d2_step('the answer\'s "{path}" is a number'))
 def answer_number(ctx: Ctx, path: str) -> None:
     got = at_path(ctx.body, path)
     assert isinstance(got, int | float) and not isinstance(got, bool) and math.isfinite(got), got
 
 
-@then(d2_step("the answer's \"{path}\" is a valid \"{kind}\" identity"))
+@then(d2_step('the answer\'s "{path}" is a valid "{kind}" identity'))
 def answer_identity_format(ctx: Ctx, path: str, kind: str) -> None:
     identity = at_path(ctx.body, path)
     assert ctx.identity_format.get("type") == kind, ctx.identity_format
