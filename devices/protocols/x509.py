@@ -6,7 +6,7 @@ same virtual time (ECDSA's DER signatures vary by a byte or two and reordered ev
 runs). Validity runs from 2020 to 2100 so
 that OpenSSL's check against the wall clock (the one wall-clock read TLS makes, and it does not
 influence the trace) never depends on the day a test runs. The subject CN carries the identity:
-a device gateway's ID, a tenant's ID, or ``admin``.
+a device gateway's ID, a tenant's ID, or ``administrator``.
 """
 
 from __future__ import annotations

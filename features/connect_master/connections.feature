@@ -39,6 +39,7 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     Given a terminal 1002 on "gw-a" at host 12
     When "tenant-a" connects through "gw-a" to "10.0.0.12"
     Then the call succeeds
+    And the call returns device 1002
     And device 1002 shows autoReconnect false on "gw-a" for "tenant-a"
     When "tenant-a" disconnects devices 1002
     And 70 seconds pass
@@ -57,6 +58,20 @@ Feature: Connect Master: connections, accept filter, disconnection and status (s
     When "tenant-a" calls DeleteAsyncConnection on "gw-a" for devices 1003
     And 1 seconds pass
     Then "tenant-a" does not see device 1003 on "gw-a"
+
+  @req:CM-ASYNC-002 @req:CM-STATUS-002 @needs:world-control
+  Scenario: DeleteAsyncConnection disconnects a connected device before it forgets it
+    Given "tenant-a" subscribes to the status stream
+    And a terminal 1005 on "gw-a" at host 15
+    When "tenant-a" calls AddAsyncConnection on "gw-a" for device 1005 at "10.0.0.15"
+    And 2 seconds pass
+    Then "tenant-a" sees device 1005 on "gw-a" with status "TCP_CONNECTED"
+    When "tenant-a" calls DeleteAsyncConnection on "gw-a" for devices 1005
+    Then the call succeeds
+    When 40 seconds pass
+    Then "tenant-a" does not see device 1005 on "gw-a"
+    And terminal 1005 holds no connection
+    And the status stream of "tenant-a" shows device 1005 "TCP_CONNECTED" then "DISCONNECTED"
 
   @req:CM-FILTER-003 @needs:world-control|declared-devices
   Scenario: A device-to-server device comes back by itself unless removed from the filter

@@ -15,7 +15,7 @@ Feature: A gateway handles the platform's refusals (SUT = a gateway)
 
   @req:MQTT-GW-ERR-002 @needs:mqtt-modbus
   Scenario: Payload format invalid is not sent over and over, and later telemetry flows
-    When the platform answers the next telemetry message with 0x99
+    When the platform answers the next telemetry message with 0x99, and every message carrying its content again
     And 20 seconds pass
     Then the refused message was not sent more than 3 times
     And telemetry read after the refusal was accepted for every meter

@@ -40,7 +40,7 @@ import abc
 import asyncio
 import json
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -169,6 +169,8 @@ class LocalCmBed(CmBed):
     when SSL is on, its secrets in ``tls.keylog``) and device gateway <-> master uplinks. The
     tenants' gRPC calls to the master cross no wire in virtual time (the in-process
     ``VirtualStub``): what they did is in ``trace.jsonl`` and the status streams' evidence.
+    ``deviations``: the ways the master and its device gateways misbehave on purpose
+    (:mod:`devices.gateways.connect_master.deviations`; ``hil selfcheck``).
     """
 
     remote = False
@@ -183,9 +185,12 @@ class LocalCmBed(CmBed):
         reconnect_s: float | None = None,
         keep_trace: bool = True,
         capture_dir: Path | None = None,
+        deviations: Sequence[str] = (),
     ) -> None:
         self.world = World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace)
-        self.cm_world = ConnectMasterWorld(self.world, db_path, gateways, reconnect_s)
+        self.cm_world = ConnectMasterWorld(
+            self.world, db_path, gateways, reconnect_s, deviations=deviations
+        )
         self.pcaps = EvidenceCaptures(self.world, capture_dir)
         ip = self.pcaps.open("ip.pcapng", IP)
         if ip is not None:

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import grpc
 import yaml
 
+from devices.gateways.connect_master.deviations import DEVIATIONS
 from devices.gateways.connect_master.grpc_wire import serve_gateway, serve_master
 from devices.gateways.connect_master.master import ADMIN
 from devices.protocols.http_server import serve
@@ -45,6 +46,8 @@ from scenarios.serving import (
     serve_until_stopped,
 )
 from sim.clock import REAL
+
+__all__ = ["DEVIATIONS", "add_arguments", "run"]
 
 DEFAULT_PORT = 4010
 DEFAULT_CONTROL_PORT = 4011
@@ -203,6 +206,8 @@ async def _serve(
             file=out,
         )
         print(f"certificates and SUT declaration in {folder} (sut.yaml)", file=out)
+        if options.deviations:
+            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
         announce_capture(out, options, f"{CAPTURE}: {capture_keylog(options, folder)}")
         ready(out)
         await serve_until_stopped(options, out)
@@ -229,6 +234,7 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         db_path=folder / "master.db",
         gateways=world.gateways,
         reconnect_s=world.reconnect_s,
+        deviations=options.deviations,
     )
     capture = open_live_capture(options, bed.world)
     if capture is not None:

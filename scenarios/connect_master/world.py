@@ -10,10 +10,11 @@ sockets are only used in real-time mode (:mod:`scenarios.connect_master.serve`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devices.gateways.connect_master.deviations import cm_deviations
 from devices.gateways.connect_master.device_gateway import DeviceGateway
 from devices.gateways.connect_master.master import MasterGateway
 from devices.gateways.connect_master.master_service import ConnectMasterServicer, LoginServicer
@@ -41,7 +42,9 @@ LINK_WAIT_S = 30.0  # how long a (re)started gateway or master may take to link 
 
 
 class ConnectMasterWorld:
-    """The nodes of one Connect Master world, on ``world`` (which the caller owns)."""
+    """The nodes of one Connect Master world, on ``world`` (which the caller owns); the master
+    and every device gateway misbehave in the named ``deviations`` (:mod:`devices.gateways.
+    connect_master.deviations`), restarts included."""
 
     def __init__(
         self,
@@ -49,7 +52,9 @@ class ConnectMasterWorld:
         db_path: Path | str = ":memory:",
         gateways: tuple[GatewaySpec, ...] | None = None,
         reconnect_s: float | None = None,
+        deviations: Iterable[str] = (),
     ) -> None:
+        self.deviations = cm_deviations(deviations)
         default = default_world()
         gateways = default.gateways if gateways is None else gateways
         self.world = world
@@ -78,6 +83,7 @@ class ConnectMasterWorld:
                 self.ca.cert_pem,
                 self.ca.issue(spec.gateway_id, server=True),
                 reconnect_s=self.reconnect_s,
+                deviations=self.deviations,
             )
             self.gateways[spec.gateway_id] = gw
             self.uplinks[spec.gateway_id] = Uplink(gw, MASTER_IP)
@@ -86,7 +92,13 @@ class ConnectMasterWorld:
         """A master process; its token key and revocations are those of the processes before
         it, as a key store on disk would keep them (its tokens survive its restart)."""
         master = MasterGateway(
-            self.net, MASTER_IP, self.ca, self.master_cred, self.db_path, tokens=self.tokens
+            self.net,
+            MASTER_IP,
+            self.ca,
+            self.master_cred,
+            self.db_path,
+            tokens=self.tokens,
+            deviations=self.deviations,
         )
         self.tokens = master.tokens
         return master

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.cloud.device2.client import Device2Client
+from devices.cloud.device2.deviations import apply_deviations
 from devices.cloud.device2.device_apis import Device2Apis, DevicePorts, serve_device2_apis
 from devices.cloud.device2.device_clients import HttpDevice, MqttDevice
 from devices.cloud.device2.device_config import DeviceApiConfig
@@ -291,8 +292,6 @@ class LocalDevice2Bed(Device2Bed):
             management_host=MANAGEMENT_HOST,
         )
         if self.deviations:
-            from devices.cloud.device2.deviations import apply_deviations
-
             apply_deviations(self.apis, self.deviations)
         self.apis.mqtt.server.transcript = self.mqtt_transcript.hook()
         if self.real_socket:  # the next start (a restart) takes the same ports

@@ -8,7 +8,8 @@ world control (:mod:`scenarios.device2.control`) on ``--control-port`` (8093); w
 0`` the device ports default to free ports too, and every ``listening`` line names the port
 taken. ``--tls`` adds HTTPS and MQTTS device APIs on free ports and writes the authorities
 devices need into ``--work-dir``/tls. Devices reach the product at this one address (the Host
-header is not checked). The world is ``--scenario`` (:mod:`scenarios.device2.worlds`) or
+header is not checked). ``--deviate NAME`` makes the service misbehave in that named way
+(:data:`DEVIATIONS`, :mod:`devices.cloud.device2.deviations`). The world is ``--scenario`` (:mod:`scenarios.device2.worlds`) or
 ``--devices`` HTTP devices reporting ``temperature`` every 10 s. Only the Device2 stack is
 imported.
 """
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from devices.cloud.device2.deviations import DEVIATIONS
 from devices.cloud.device2.device_apis import DevicePorts
 from devices.protocols.http_server import serve
 from scenarios.device2.bed import LocalDevice2Bed
@@ -36,7 +38,7 @@ DEFAULT_MQTT_PORT = 8092
 DEFAULT_CONTROL_PORT = 8093
 DEFAULT_DEVICES = 3
 LISTED = 10
-__all__ = ["DEFAULT_CONTROL_PORT", "DEFAULT_PORT", "add_arguments", "run"]
+__all__ = ["DEFAULT_CONTROL_PORT", "DEFAULT_PORT", "DEVIATIONS", "add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -121,6 +123,8 @@ async def _serve(
             f"{len(names)} devices, seed {options.seed}, clock real x{options.scale:g}",
             file=out,
         )
+        if options.deviations:
+            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
         for name in names[:LISTED]:
             print(f"  {name}", file=out)
         if len(names) > LISTED:

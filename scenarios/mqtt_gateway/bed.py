@@ -68,7 +68,7 @@ from scenarios.mqtt_gateway.continuity import Continuity, judge_continuity
 from scenarios.mqtt_gateway.harness_gateway import V5, Dial, HarnessGateway
 from scenarios.mqtt_gateway.platform_control import HttpControl, LocalControl, PlatformControl
 from scenarios.mqtt_gateway.slaves import LineSniffer, meter_slave
-from scenarios.mqtt_gateway.transcript import Transcript
+from scenarios.mqtt_gateway.transcript import Blackout, Transcript
 from scenarios.mqtt_gateway.worlds import DEFAULT_WORLD, MqttWorld, load_world
 from sim.clock import REAL, VIRTUAL
 from sim.iplink import IpNetwork
@@ -160,20 +160,47 @@ def _seconds(args: dict[str, Any], key: str, default: float | None = None) -> fl
 
 class Refusals:
     """The harness platform's planned refusals: the next ``count`` PUBLISHes on ``topic`` are
-    answered ``reason`` instead of being handled (:attr:`Platform.intercept`)."""
+    answered ``reason`` instead of being handled (:attr:`Platform.intercept`). A ``sticky``
+    refusal is the platform's verdict on the content: any later message carrying one of the
+    refused message's entries (a device and its data) is refused the same way, as the same
+    bytes would be by a real platform that cannot read them."""
 
     def __init__(self) -> None:
-        self.plan: list[list[Any]] = []  # [topic, reason, remaining]
+        self.plan: list[list[Any]] = []  # [topic, reason, remaining, sticky]
+        self.poison: dict[tuple[str, str, str], int] = {}  # (topic, device, entry) -> reason
 
-    def add(self, topic: str, reason: int, count: int) -> None:
-        self.plan.append([topic, reason, count])
+    def add(self, topic: str, reason: int, count: int, sticky: bool = False) -> None:
+        self.plan.append([topic, reason, count, sticky])
 
     def __call__(self, _client: Any, message: Any) -> int | None:
-        for entry in self.plan:
-            if entry[0] == message.topic and entry[2] > 0:
-                entry[2] -= 1
-                return int(entry[1])
+        entries = _entries(message.payload) if self.poison or self.plan else []
+        for device, entry in entries:
+            reason = self.poison.get((message.topic, device, entry))
+            if reason is not None:
+                return reason
+        for planned in self.plan:
+            if planned[0] == message.topic and planned[2] > 0:
+                planned[2] -= 1
+                if planned[3]:
+                    for device, entry in entries:
+                        self.poison[(message.topic, device, entry)] = int(planned[1])
+                return int(planned[1])
         return None
+
+
+def _entries(payload: bytes) -> list[tuple[str, str]]:
+    """(device, canonical JSON of one of its entries) of a gateway API payload."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    if not isinstance(body, dict):
+        return []
+    found = []
+    for device, value in body.items():
+        for entry in value if isinstance(value, list) else [value]:
+            found.append((str(device), json.dumps(entry, sort_keys=True)))
+    return found
 
 
 class GatewayBed(MqttBed, abc.ABC):
@@ -196,6 +223,7 @@ class GatewayBed(MqttBed, abc.ABC):
         self.transcript = Transcript.new(lambda: self.world.now)
         self.findings = {}
         self.refusals = Refusals()
+        self.blackouts: list[Blackout] = []
         self.bus = Rs485Bus(world, LINE)
         self.sniffer = LineSniffer(self.bus)
         self.meters: dict[int, ModbusSlave] = {}
@@ -255,9 +283,10 @@ class GatewayBed(MqttBed, abc.ABC):
     async def _platform_down(self) -> None:
         await self.platform.server.close()
 
-    def refuse(self, topic: str, reason: int, count: int = 1) -> None:
-        """The next ``count`` PUBLISHes on ``topic`` are answered ``reason`` (a failure code)."""
-        self.refusals.add(topic, reason, count)
+    def refuse(self, topic: str, reason: int, count: int = 1, sticky: bool = False) -> None:
+        """The next ``count`` PUBLISHes on ``topic`` are answered ``reason`` (a failure code);
+        ``sticky``: and so is every later one carrying their content (:class:`Refusals`)."""
+        self.refusals.add(topic, reason, count, sticky)
 
     def client(self, name: str | None = None) -> PlatformControl:
         if name is not None:
@@ -311,6 +340,9 @@ class GatewayBed(MqttBed, abc.ABC):
         return self.gateway_name if fault.startswith("gateway") else PLATFORM_HOST
 
     async def _inject(self, fault: str, target: str, args: dict[str, Any]) -> None:
+        start = self.now
+        if fault != "partition":
+            self.blackouts.append(Blackout(fault, start, start))
         if fault == "broker_outage":
             seconds = _seconds(args, "seconds", 30.0)
             await self._platform_down()
@@ -326,7 +358,9 @@ class GatewayBed(MqttBed, abc.ABC):
         elif fault in ("gateway_restart", "gateway_crash"):
             await self._restart_gateway(fault == "gateway_crash", _seconds(args, "down_s", 1.0))
         elif fault == "partition":
-            await self._partition(_seconds(args, "seconds", 30.0))
+            seconds = _seconds(args, "seconds", 30.0)
+            self.blackouts.append(Blackout(fault, start, start + seconds, silent=True))
+            await self._partition(seconds)
 
     @abc.abstractmethod
     async def _restart_gateway(self, crash: bool, down_s: float) -> None: ...
@@ -349,7 +383,7 @@ class GatewayBed(MqttBed, abc.ABC):
         received: list[tuple[str, Any]] = []
         unconfirmed: list[tuple[str, Any]] = []
         for publish in self.transcript.accepted_publishes(TELEMETRY):
-            confirmed = self.transcript.ack_confirmed(publish)
+            confirmed = self.transcript.ack_confirmed(publish, self.blackouts)
             for device, value in readings(publish.get("payload"), key):
                 received.append((device, value))
                 if not confirmed:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,21 @@ from devices.protocols.mqtt import (
 
 C2S, S2C = "c2s", "s2c"
 TOKEN = "<token>"
+CONFIRM_S = 0.5
+"""A PUBACK this long before its connection was ended on purpose reached the sender."""
+
+
+@dataclass(frozen=True)
+class Blackout:
+    """A time the harness cut a gateway off: connections ended at ``start`` (an outage, a
+    restart, a crash), or, ``silent``, packets lost from ``start`` to ``end`` (a partition)."""
+
+    kind: str
+    start: float
+    end: float
+    silent: bool = False
+
+
 _ACKS = ("PUBACK", "PUBREC", "PUBREL", "PUBCOMP")
 
 
@@ -188,17 +203,27 @@ class Transcript:
         ack = self.ack_of(publish)
         return ack is not None and ack.get("reason", 0) < 0x80
 
-    def ack_confirmed(self, publish: dict[str, Any]) -> bool:
-        """The sender heard the answer to ``publish`` (QoS 0: nothing to hear): its
-        connection carried something more from the sender after the PUBACK."""
+    def ack_confirmed(self, publish: dict[str, Any], blackouts: Sequence[Blackout] = ()) -> bool:
+        """Whether the sender can be held to have heard the answer to ``publish`` (QoS 0:
+        nothing to hear). Yes when its connection carried something more from the sender after
+        the PUBACK; else only when the connection was ended on purpose (a ``blackout`` the
+        harness made: an outage, a restart) at least ``CONFIRM_S`` after the PUBACK and the
+        PUBACK was not sent into a silent partition. Anything else is given the benefit of the
+        doubt: sending such a message again is no duplicate."""
         ack = self.ack_of(publish)
         if ack is None:
             return publish["qos"] == 0
         index = self._index(ack)
-        return any(
+        if any(
             r["conn"] == publish["conn"] and r["dir"] == publish["dir"]
             for r in self.rows[index + 1 :]
-        )
+        ):
+            return True
+        t = ack["t"]
+        if any(b.silent and b.start - CONFIRM_S <= t <= b.end for b in blackouts):
+            return False
+        ends = [b.start for b in blackouts if not b.silent and b.start >= t]
+        return bool(ends) and min(ends) - t >= CONFIRM_S
 
     def accepted_publishes(self, topic: str, since: int = 0) -> list[dict[str, Any]]:
         return [r for r in self.publishes(topic, C2S, since) if self.accepted(r)]

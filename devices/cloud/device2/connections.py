@@ -129,7 +129,7 @@ def provision(
             identities.insert(ctx, identity, {}, False)
             row = _row(ctx, identity)
         assert row is not None
-    if row["locked"]:
+    if row["locked"] and not ctx.deviations.active("locked-accepted"):
         raise _refused(ctx, identity, "locked", f"identity {identity!r} is locked")
     if row["status"] == STATUS_PROVISIONED:
         raise _refuse(
@@ -277,7 +277,14 @@ def connect(
         ctx.emit(
             GATEWAY_EVENT,
             ctx.product,
-            gateway_event(CONNECT, identity, now, ip, protocol, connection_id),
+            gateway_event(
+                CONNECT,
+                identity,
+                now,
+                ip,
+                protocol,
+                None if ctx.deviations.active("event-connection-id-missing") else connection_id,
+            ),
         )
     ctx.sessions[connection_id] = session
     return session

@@ -14,6 +14,7 @@ from bumble.utils import EventEmitter
 from devices.cloud.device2.clock import Clock
 from devices.cloud.device2.settings import Settings
 from devices.cloud.device2.store import Store
+from devices.deviations import NO_DEVIATIONS, Deviations
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Context:
     settings: Settings
     archive_dir: Path
     expiry_changed: Callable[[], None] = lambda: None
+    deviations: Deviations = NO_DEVIATIONS  # devices.cloud.device2.deviations
     sessions: dict[str, Session] = field(default_factory=dict)
     _pending: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 

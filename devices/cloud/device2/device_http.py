@@ -352,6 +352,8 @@ class DeviceHttp:
     # -- time and content -----------------------------------------------------------------
     async def timestamp(self, _request: web.Request) -> web.StreamResponse:
         seconds = self.service.clock.now_us() // US_PER_S
+        if self.service.deviations.active("timestamp-in-ms"):
+            seconds = self.service.clock.now_us() // 1000
         return web.Response(text=str(seconds), content_type="text/plain")
 
     async def download(self, request: web.Request) -> web.StreamResponse:

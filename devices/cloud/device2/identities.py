@@ -105,7 +105,7 @@ def objects(ctx: Context, rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
     return [
         {
             "identity": r["identity"],
-            "auth": {"type": r["auth_type"], "key": None, "expire": r["expire"]},
+            "auth": {"type": r["auth_type"], "key": _key_shown(ctx, r), "expire": r["expire"]},
             "locked": bool(r["locked"]),
             "online": r["identity"] in online,
             "status": shown(r["status"], bool(r["locked"])),
@@ -148,12 +148,25 @@ def exists(ctx: Context, identity: str) -> bool:
     )
 
 
+def _key_shown(ctx: Context, row: sqlite3.Row) -> Any:
+    """None: credentials are never returned (unless a deviation leaks the stored one)."""
+    if ctx.deviations.active("credentials-returned"):
+        return row["secret"]
+    return None
+
+
 def add_identity(ctx: Context, params: p.Params) -> None:
-    identity = ctx.settings.identity_format.check(p.get(params, "identity", None))
+    given = p.get(params, "identity", None)
+    if ctx.deviations.active("identity-format-unchecked") and isinstance(given, str) and given:
+        identity = given
+    else:
+        identity = ctx.settings.identity_format.check(given)
     auth = parse_auth(params)
     locked = p.opt_bool(params, "locked", False)
     with ctx.tx():
         if exists(ctx, identity):
+            if ctx.deviations.active("duplicate-add-404"):
+                raise NotFound("identity", identity, "identity")
             raise Conflict(f"identity {identity!r} already exists", "identity")
         insert(ctx, identity, auth, bool(locked))
     ctx.expiry_changed()
@@ -209,7 +222,8 @@ def list_identities(ctx: Context, params: p.Params) -> dict[str, Any]:
         f"SELECT i.* FROM identities i WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*args, *order_args, limit + 1, offset],
     )
-    return {"devices": objects(ctx, rows[:limit]), "mayLoadMore": len(rows) > limit}
+    more = len(rows) > limit and not ctx.deviations.active("paging-mayloadmore-wrong")
+    return {"devices": objects(ctx, rows[:limit]), "mayLoadMore": more}
 
 
 def count_identities(ctx: Context, params: p.Params) -> dict[str, Any]:

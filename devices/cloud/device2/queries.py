@@ -163,6 +163,8 @@ def _aggregate(
             "time": _at(r["bucket"], q["epoch"]),
         }
         item.update({name: _plain(r[name]) for name in fields})
+        if "count" in item and ctx.deviations.active("aggregate-count-off-by-one"):
+            item["count"] += 1
         data.append(item)
     return {"q": q, "data": _grouped(data) if q["group"] else data}
 

@@ -19,6 +19,7 @@ from devices.cloud.device2.gateway import Gateway
 from devices.cloud.device2.lifecycle import PROVISIONED, WHITELISTED
 from devices.cloud.device2.settings import Settings
 from devices.cloud.device2.store import Store, dumps, loads
+from devices.deviations import NO_DEVIATIONS, Deviations
 
 PRODUCT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 
@@ -39,6 +40,7 @@ class Device2Service(EventEmitter):
         default_archive = Path(db_path).parent / "archive" if str(db_path) != ":memory:" else None
         self.archive_dir = Path(archive_dir) if archive_dir else default_archive or Path("archive")
         self._gateways: dict[str, Gateway] = {}
+        self.deviations: Deviations = NO_DEVIATIONS  # devices.cloud.device2.deviations
         self._timer: asyncio.TimerHandle | None = None
         for row in self.store.query("SELECT product, settings FROM gateways ORDER BY product"):
             self._open(row["product"], Settings.load(loads(row["settings"])))

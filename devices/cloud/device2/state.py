@@ -74,7 +74,7 @@ def set_values(ctx: Context, identity: str, values: Mapping[str, Any], field: st
             value = resources.coerce(definition, value)
         except resources.Unfit as exc:
             raise InvalidInput(where, str(exc), value) from None
-        if definition["sync"]:
+        if definition["sync"] and not ctx.deviations.active("set-applied-without-ack"):
             rows.append((alias, None, value))
             pending[alias] = value
         else:

@@ -122,6 +122,8 @@ def remove_identity_tag(ctx: Context, params: p.Params) -> None:
     identity = p.req_str(params, "identity")
     name = p.req_str(params, "name", max_len=NAME_MAX)
     values = p.opt_str_list(params, "value", max_len=VALUE_MAX)
+    if ctx.deviations.active("tag-remove-drops-all-values"):
+        values = None
     with ctx.tx():
         require_identity(ctx, identity)
         remove_tags(ctx, identity, name, values)

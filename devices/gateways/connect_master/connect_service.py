@@ -8,6 +8,8 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import grpc
+
 from devices.gateways.connect_master.device_gateway import DeviceGateway
 from devices.gateways.connect_master.errors import (
     CallError,
@@ -93,9 +95,10 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
     @answers
     async def Connect(self, request: Any, context: Any) -> Any:
         info = request.connectInfo
-        return pb.ConnectResponse(
-            deviceID=await self.gw.connect(info.IPAddr, info.port, info.useSSL)
-        )
+        device_id = await self.gw.connect(info.IPAddr, info.port, info.useSSL)
+        if self.gw.deviations.active("connect-id-wrong"):
+            device_id = 0
+        return pb.ConnectResponse(deviceID=device_id)
 
     @answers
     async def AddAsyncConnection(self, request: Any, context: Any) -> Any:
@@ -114,6 +117,8 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
 
     @answers
     async def GetAcceptFilter(self, request: Any, context: Any) -> Any:
+        if self.gw.deviations.active("get-filter-empty"):
+            return pb.GetAcceptFilterResponse(filter=pb.AcceptFilter())
         return pb.GetAcceptFilterResponse(filter=self.gw.filter.to_pb())
 
     @answers
@@ -132,6 +137,8 @@ class ConnectServicer(connect_pb2_grpc.ConnectServicer):
     @answers
     async def DisconnectAll(self, request: Any, context: Any) -> Any:
         self.gw.disconnect_all()
+        if self.gw.deviations.active("disconnect-all-false-error"):
+            raise CallError(grpc.StatusCode.INTERNAL, "DisconnectAll failed")
         return pb.DisconnectAllResponse()
 
     @answers

@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from devices.deviations import Deviations
+from devices.gateways.connect_master.deviations import cm_deviations
 from devices.gateways.connect_master.errors import (
     CallError,
     check_ids,
@@ -141,8 +143,14 @@ class DeviceGateway:
         credential: Credential,
         reconnect_s: float = RECONNECT_S,
         keepalive_s: float = KEEPALIVE_S,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
+        """``deviations``: the ways it misbehaves on purpose (:mod:`.deviations`; none by
+        default)."""
         self.net = net
+        self.deviations = cm_deviations(deviations)
+        self._held: list[tuple[int, int]] = []  # status-changes-reordered: changes held back
+        self.stuck = False  # stuck-after-unclean-close: no connection is made any more
         self.world = net.world
         self.search_medium = search
         self.gateway_id = gateway_id
@@ -213,12 +221,27 @@ class DeviceGateway:
             m.status = status
         self.status_log.append((self.world.now, device_id, status))
         self._trace("status", device=device_id, status=pb.Status.Name(status))
+        if status == pb.DISCONNECTED:
+            if self.deviations.active("status-disconnected-missing"):
+                return
+            if self.deviations.active("status-changes-reordered"):
+                self._held.append((device_id, status))
+                return
         for listener in list(self.listeners):
             listener(device_id, status)
+        held = [c for c in self._held if c[0] == device_id]
+        self._held = [c for c in self._held if c[0] != device_id]
+        for change in held:
+            for listener in list(self.listeners):
+                listener(*change)
 
     # -- dialling ----------------------------------------------------------------------------
     async def _dial(self, ip: str, port: int, use_ssl: bool) -> TerminalSession:
         fail = pb.TLS_CANNOT_CONNECT if use_ssl else pb.TCP_CANNOT_CONNECT
+        if use_ssl and self.deviations.active("ssl-failure-status-swapped"):
+            fail = pb.TCP_CANNOT_CONNECT
+        if self.stuck:
+            raise DialError(fail, "the gateway makes no connections any more")
         try:
             reader, writer = await asyncio.wait_for(
                 self.net.open_connection(ip, port, client_host=self.ip), HELLO_TIMEOUT_S
@@ -241,7 +264,8 @@ class DeviceGateway:
             writer.transport.abort()
             what = "TLS" if use_ssl else "device protocol"
             raise DialError(fail, f"{what} handshake failed: {type(exc).__name__}: {exc}") from None
-        return TerminalSession(self.world.loop, link, hello, self.keepalive_s)
+        dead_after = 4 if self.deviations.active("dead-link-slow") else 2
+        return TerminalSession(self.world.loop, link, hello, self.keepalive_s, dead_after)
 
     def _attach(self, m: Managed, session: TerminalSession) -> bool:
         """Make ``session`` the device's connection; refuse it if one is already live."""
@@ -252,7 +276,8 @@ class DeviceGateway:
             return False
         m.session = session
         m.type, m.mode = session.type, session.mode
-        self._status(m.device_id, pb.TLS_CONNECTED if session.ssl else pb.TCP_CONNECTED)
+        tls = session.ssl and not self.deviations.active("tls-reported-as-tcp")
+        self._status(m.device_id, pb.TLS_CONNECTED if tls else pb.TCP_CONNECTED)
         wanted = self.slaves.get(m.device_id)
         if wanted:
             self.world.spawn(self._push_slaves(session, wanted))
@@ -280,9 +305,12 @@ class DeviceGateway:
         if m.session is session:
             m.session = None
             self._trace("disconnected", device=m.device_id, reason=session.close_reason)
+            unclean = session.close_reason == "keep-alive timeout"
+            if unclean and self.deviations.active("stuck-after-unclean-close"):
+                self.stuck = True
             if self.devices.get(m.device_id) is m:
                 self._status(m.device_id, pb.DISCONNECTED)
-                if m.origin == SYNC:
+                if m.origin == SYNC and not self.deviations.active("sync-device-kept"):
                     del self.devices[m.device_id]
 
     # -- Connect -----------------------------------------------------------------------------
@@ -346,6 +374,7 @@ class DeviceGateway:
             m.task = self.world.spawn(self._async_loop(m), name=f"{self.name}-{m.device_id}")
 
     async def _async_loop(self, m: Managed) -> None:
+        connected = 0  # connections this device had
         while self.devices.get(m.device_id) is m:
             try:
                 session = await self._dial(m.ip, m.port, m.use_ssl)
@@ -358,8 +387,22 @@ class DeviceGateway:
                     self._trace("wrong-device", expected=m.device_id, got=session.device_id)
                     self._status(m.device_id, pb.TCP_CANNOT_CONNECT)
                 elif self._attach(m, session):
+                    connected += 1
+                    duplicate = self.deviations.active("async-duplicate-connections")
+                    if duplicate and connected > 1:
+                        self.world.spawn(self._leak_duplicate(m))
                     await self._watch(m, session)
+                    if self.deviations.active("async-reconnect-never"):
+                        return
             await asyncio.sleep(self.reconnect_s)
+
+    async def _leak_duplicate(self, m: Managed) -> None:
+        """async-duplicate-connections: a second connection the gateway opens and forgets."""
+        try:
+            session = await self._dial(m.ip, m.port, m.use_ssl)
+        except DialError:
+            return
+        self._trace("duplicate-opened", device=session.device_id)
 
     def delete_async(self, ids: list[int]) -> None:
         ids = check_ids(ids)
@@ -371,6 +414,9 @@ class DeviceGateway:
             )
         for i in ids:
             m = self.devices.pop(i)
+            if self.deviations.active("async-delete-keeps-connection") and m.task is not None:
+                m.task.cancel()  # the dialling stops, the live connection is forgotten
+                continue
             self._drop(m, "deleted", emit=False)
             if m.status != pb.DISCONNECTED:
                 m.status = pb.DISCONNECTED
@@ -394,7 +440,8 @@ class DeviceGateway:
             self._trace("not-allowed", device=did, peer=peer_ip)
             self._status(did, pb.TLS_NOT_ALLOWED if tls else pb.TCP_NOT_ALLOWED)
             return
-        self.pending.pop(did, None)
+        if not self.deviations.active("pending-kept-after-accept"):
+            self.pending.pop(did, None)
         m = self.devices.get(did)
         if m is None or m.origin != D2S:
             if m is not None:
@@ -411,16 +458,22 @@ class DeviceGateway:
         self._trace(
             "accept-filter", allow_all=self.filter.allow_all, devices=self.filter.device_ids
         )
+        if self.deviations.active("filter-removal-ignored"):
+            return
         for m in list(self.devices.values()):
             if m.origin == D2S and not self.filter.admits(m.device_id, m.ip):
                 del self.devices[m.device_id]
                 self._drop(m, "removed from the accept filter")
 
     def pending_list(self) -> list[Any]:
+        zero = self.deviations.active("pending-last-try-zero")
+        kept = self.deviations.active("pending-kept-after-accept")
         return [
-            pb.PendingDeviceInfo(deviceID=p.device_id, IPAddr=p.ip, lastTry=p.last_try, type=p.type)
+            pb.PendingDeviceInfo(
+                deviceID=p.device_id, IPAddr=p.ip, lastTry=0 if zero else p.last_try, type=p.type
+            )
             for p in sorted(self.pending.values(), key=lambda p: p.device_id)
-            if not self.filter.admits(p.device_id, p.ip)
+            if kept or not self.filter.admits(p.device_id, p.ip)
         ]
 
     # -- disconnection -----------------------------------------------------------------------
@@ -446,7 +499,13 @@ class DeviceGateway:
             self.devices.pop(m.device_id, None)
 
     def device_list(self) -> list[Any]:
-        return [m.info() for m in sorted(self.devices.values(), key=lambda m: m.device_id)]
+        infos = [m.info() for m in sorted(self.devices.values(), key=lambda m: m.device_id)]
+        for info in infos:
+            if self.deviations.active("device-list-autoreconnect-wrong"):
+                info.autoReconnect = not info.autoReconnect
+            if self.deviations.active("device-list-address-missing"):
+                info.IPAddr = ""
+        return infos
 
     # -- commands on connected devices -------------------------------------------------------
     def session_of(self, device_id: int) -> TerminalSession:
@@ -473,9 +532,16 @@ class DeviceGateway:
                 f"connectionMode {mode} not accepted; accepted: 0 SERVER_TO_DEVICE, "
                 "1 DEVICE_TO_SERVER"
             )
+        if self.deviations.active("set-mode-not-sent"):
+            self.session_of(device_id)
+            return
         await self.command(device_id, "set-mode", mode=mode, serverIP=self.ip)
 
     async def set_ssl(self, device_id: int, on: bool) -> None:
+        enable_ignored = on and self.deviations.active("ssl-enable-not-sent")
+        if enable_ignored or (not on and self.deviations.active("ssl-disable-not-sent")):
+            self.session_of(device_id)
+            return
         await self.command(device_id, "set-ssl", on=on)
 
     async def search(self, timeout_ms: int) -> list[Any]:
@@ -484,6 +550,9 @@ class DeviceGateway:
         found: dict[int, Any] = {}
         for subnet in self.subnets:
             for r in await self.search_medium.search(self.ip, subnet, timeout_ms / 1000.0):
+                d2s = r["connectionMode"] == pb.DEVICE_TO_SERVER
+                if d2s and self.deviations.active("search-misses-device-to-server"):
+                    continue
                 found[r["deviceID"]] = pb.SearchDeviceInfo(
                     deviceID=r["deviceID"],
                     type=r["type"],
@@ -506,7 +575,8 @@ class DeviceGateway:
         for info in {i.deviceID: i for i in infos}.values():  # the last entry per device wins
             wanted = (list(info.rs485SlaveDeviceIDs), list(info.wiegandSlaveDeviceIDs))
             m = self.devices.get(info.deviceID)
-            if m is not None and m.session is not None and not m.session.closed.is_set():
+            live = m is not None and m.session is not None and not m.session.closed.is_set()
+            if live and not self.deviations.active("set-slaves-not-sent"):
                 await self.command(info.deviceID, "set-slaves", rs485=wanted[0], wiegand=wanted[1])
             self.slaves[info.deviceID] = wanted
 
@@ -517,7 +587,8 @@ class DeviceGateway:
         infos = []
         for d, (r, w) in sorted(self.slaves.items()):
             m = self.devices.get(d)
-            if m is not None and m.session is not None and not m.session.closed.is_set():
+            asked = not self.deviations.active("get-slaves-not-asked")
+            if asked and m is not None and m.session is not None and not m.session.closed.is_set():
                 try:
                     reply = await m.session.command("get-slaves")
                 except ConnectionError:

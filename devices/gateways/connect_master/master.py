@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from devices.deviations import Deviations
 from devices.gateways.connect_master import uplink
+from devices.gateways.connect_master.deviations import cm_deviations
 from devices.gateways.connect_master.errors import CallError
 from devices.gateways.connect_master.master_db import MasterDatabase
 from devices.gateways.connect_master.protos import connect_pb2 as pb
@@ -61,10 +63,13 @@ class MasterGateway:
         db_path: Path | str = ":memory:",
         name: str = "master",
         tokens: TokenAuthority | None = None,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
         """``tokens``: the authority of an earlier master process of this world (its key and
-        revocations survive a restart); a new one by default."""
+        revocations survive a restart); a new one by default. ``deviations``: the ways it
+        misbehaves on purpose (:mod:`.deviations`; none by default)."""
         self.net = net
+        self.deviations = cm_deviations(deviations)
         self.world = net.world
         self.ip = ip
         self.ca = ca
@@ -159,14 +164,20 @@ class MasterGateway:
         gid = gl.gateway_id
         try:
             infos = self.db.async_list(gid)
+            if self.deviations.active("db-async-not-pushed"):
+                infos = []
             if infos:
                 await self.call(
                     gid, "AddAsyncConnection", pb.AddAsyncConnectionRequest(connectInfos=infos)
                 )
             f = self.db.get_filter(gid)
+            if self.deviations.active("db-filter-not-pushed"):
+                f = None
             if f is not None:
                 await self.call(gid, "SetAcceptFilter", pb.SetAcceptFilterRequest(filter=f))
             slaves = self.db.slave_list(gid)
+            if self.deviations.active("db-slaves-not-pushed"):
+                slaves = []
             if slaves:
                 await self.call(
                     gid, "SetSlaveDevice", pb.SetSlaveDeviceRequest(slaveDeviceInfos=slaves)

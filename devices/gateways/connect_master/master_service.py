@@ -79,6 +79,9 @@ def peer_identity(context: Any) -> str:
 def _claims(master: MasterGateway, context: Any) -> TokenClaims:
     """The claims of the call's token, checked against the call's client certificate."""
     token = _metadata(context, "token")
+    if not token and master.deviations.active("token-not-required"):
+        peer = peer_identity(context)
+        return TokenClaims(tenant=peer, cert=peer, jti="", exp=master.unix_now() + 3600)
     if not token:
         raise CallError(
             grpc.StatusCode.UNAUTHENTICATED,
@@ -98,7 +101,7 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         return _claims(self.m, context).tenant
 
     def _gateways(self, tenant: str) -> list[str]:
-        if tenant == ADMIN:
+        if tenant == ADMIN or self.m.deviations.active("tenant-gateways-shared"):
             return sorted(set(self.m.links) | set(self.m.db.gateways_of(ADMIN)))
         return self.m.visible_gateways(tenant)
 
@@ -118,6 +121,8 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
         gid = self._gateway(context, request.gatewayID)
         cls = pb.DESCRIPTOR.message_types_by_name[f"{name}Request"]
         reply = await self.m.call(gid, name, _convert(request, message_class(cls)))
+        if name == "AddAsyncConnection" and self.m.deviations.active("non-db-async-stored"):
+            self.m.db.add_async(gid, list(request.connectInfos))
         return _convert(reply, getattr(mpb, f"{name}Response"))
 
     async def _device_gateways(self, tenant: str) -> dict[int, str]:
@@ -151,6 +156,8 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
                     raise self._unmanaged(device_id, "deviceIDs")
                 await self.m.call(gid, rpc, make(device_id))
             except CallError as exc:
+                if gid is None and self.m.deviations.active("multi-errors-missing"):
+                    continue
                 errors.append(
                     err_pb2.ErrorResponse(
                         deviceID=device_id, code=exc.code.value[0], msg=exc.message
@@ -281,9 +288,10 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
                 f"deviceIDs: devices {quote_ids(missing)} are not in the database of gateway "
                 f"{gid!r}; accepted: IDs listed by GetAsyncConnectionDB"
             )
-        await self._apply(
-            gid, "DeleteAsyncConnection", pb.DeleteAsyncConnectionRequest(deviceIDs=ids)
-        )
+        if not self.m.deviations.active("db-delete-keeps-connection"):
+            await self._apply(
+                gid, "DeleteAsyncConnection", pb.DeleteAsyncConnectionRequest(deviceIDs=ids)
+            )
         self.m.db.delete_async(gid, ids)
         return mpb.DeleteAsyncConnectionDBResponse()
 
@@ -304,6 +312,8 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     async def GetAcceptFilterDB(self, request: Any, context: Any) -> Any:
         gid = self._gateway(context, request.gatewayID)
         stored = self.m.db.get_filter(gid)
+        if self.m.deviations.active("db-filter-get-empty"):
+            stored = None
         return mpb.GetAcceptFilterDBResponse(filter=stored or pb.AcceptFilter())
 
     @answers
@@ -319,7 +329,10 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     @answers
     async def DeleteSlaveDeviceDB(self, request: Any, context: Any) -> Any:
         gid = self._gateway(context, request.gatewayID)
-        missing = self.m.db.delete_slaves(gid, check_ids(list(request.deviceIDs)))
+        ids = check_ids(list(request.deviceIDs))
+        if self.m.deviations.active("db-slave-delete-ignored"):
+            return mpb.DeleteSlaveDeviceDBResponse()
+        missing = self.m.db.delete_slaves(gid, ids)
         if missing:
             raise not_found(
                 f"deviceIDs: devices {quote_ids(missing)} have no slave information in the "
@@ -330,6 +343,8 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
     @answers
     async def GetSlaveDeviceDB(self, request: Any, context: Any) -> Any:
         gid = self._gateway(context, request.gatewayID)
+        if self.m.deviations.active("db-slaves-get-empty"):
+            return mpb.GetSlaveDeviceDBResponse()
         return mpb.GetSlaveDeviceDBResponse(slaveDeviceInfos=self.m.db.slave_list(gid))
 
     # -- status ------------------------------------------------------------------------------
@@ -345,8 +360,10 @@ class ConnectMasterServicer(connect_master_pb2_grpc.ConnectMasterServicer):
             return
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=request.queueSize)
 
+        leak = self.m.deviations.active("tenant-status-leak")
+
         def hook(gateway_id: str, change: Any) -> None:
-            if gateway_id in self._gateways(tenant):
+            if leak or gateway_id in self._gateways(tenant):
                 if queue.full():
                     queue.get_nowait()
                 queue.put_nowait(change)
@@ -415,5 +432,7 @@ class LoginServicer(login_pb2_grpc.LoginServicer):
     @answers
     async def Logout(self, request: Any, context: Any) -> Any:
         if _metadata(context, "token"):
-            self.m.tokens.revoke(_claims(self.m, context))
+            claims = _claims(self.m, context)
+            if not self.m.deviations.active("logout-ignored"):
+                self.m.tokens.revoke(claims)
         return login_pb2.LogoutResponse()

@@ -41,7 +41,9 @@ class TerminalSession:
         link: wire.FramedLink,
         hello: dict[str, Any],
         keepalive_s: float,
+        dead_after: int = 2,
     ) -> None:
+        """A link silent for ``dead_after`` keep-alive periods is dead."""
         self.link = link
         self.device_id = int(hello["deviceID"])
         self.type = int(hello.get("type", 0))
@@ -50,6 +52,7 @@ class TerminalSession:
         self.closed = asyncio.Event()
         self._loop = loop
         self._keepalive_s = keepalive_s
+        self._dead_after = dead_after
         self._reply: asyncio.Future[dict[str, Any]] | None = None
         self._lock = asyncio.Lock()
         self._heard = loop.time()
@@ -70,7 +73,7 @@ class TerminalSession:
         # Dead links are noticed within two keep-alive periods (the seed's gateways were slow).
         while not self.closed.is_set():
             await asyncio.sleep(self._keepalive_s)
-            if self._loop.time() - self._heard > 2 * self._keepalive_s:
+            if self._loop.time() - self._heard > self._dead_after * self._keepalive_s:
                 self._finish("keep-alive timeout")
                 return
             try:

@@ -96,9 +96,10 @@ class Uplink:
         world.trace.emit(self.gw.name, "app", "master-connected")
 
         def forward(device_id: int, status: int) -> None:
-            change = pb.StatusChange(
-                deviceID=device_id, status=status, timestamp=self.gw.unix_now()
-            )
+            stamp = self.gw.unix_now()
+            if self.gw.deviations.active("status-timestamp-millis"):
+                stamp *= 1000
+            change = pb.StatusChange(deviceID=device_id, status=status, timestamp=stamp)
             try:
                 link.send(wire.STATUS, change.SerializeToString())
             except ConnectionError:

@@ -170,6 +170,13 @@ def call_fails(cm: CmState, code: str) -> None:
     expect(bool(cm.last_error.details()), "a message naming the problem", "empty details")
 
 
+@then(parsers.parse("the call returns device {device_id:d}"))
+def call_returns_device(cm: CmState, device_id: int) -> None:
+    got = cm.last_reply.deviceID if cm.last_reply is not None else None
+    want = device(cm, device_id)
+    expect(got == want, want, got, "deviceID of the Connect answer (the device's own ID)")
+
+
 @then(parsers.parse("the error message is at most {limit:d} characters long"))
 def message_short(cm: CmState, limit: int) -> None:
     details = cm.last_error.details() if cm.last_error is not None else ""

@@ -64,6 +64,15 @@ def stream_shows(cm: CmState, tenant: str, device_id: int, sequence: str) -> Non
     )
     stamps = [ts for _, ts in seen]
     expect(stamps == sorted(stamps), "non-decreasing timestamps", stamps)
+    start = cm.bed.unix_start
+    if start is not None:  # Unix seconds of the SUT's clock, between the start and now
+        latest = start + cm.bed.now + 60
+        expect(
+            all(start <= ts <= latest for ts in stamps),
+            f"Unix seconds in {start}..{latest:.0f}",
+            stamps,
+            "status change timestamps",
+        )
 
 
 @then(parsers.parse('the status stream of "{tenant}" shows nothing from device {device_id:d}'))

@@ -21,7 +21,11 @@ def new_bed(config: HilConfig, scratch: Path) -> CmBed:
     """A bed for one scenario, not started (``scratch`` holds the builtin master's database)."""
     if config.sut.builtin:
         return LocalCmBed(
-            seed=config.seed, clock=config.clock, db_path=scratch / "master.db", capture_dir=scratch
+            seed=config.seed,
+            clock=config.clock,
+            db_path=scratch / "master.db",
+            capture_dir=scratch,
+            deviations=config.sut.deviations,  # told to misbehave (hil selfcheck)
         )
     sut = config.sut
     return RemoteCmBed(sut.endpoint(PROFILE), seed=config.seed, devices=declared_devices(sut))

@@ -566,9 +566,16 @@ def refuse_next(ctx: Ctx, count: int, reason: int) -> None:
     bed.refuse(TELEMETRY, reason, count)
 
 
-@when(mqtt_step("the platform answers the next telemetry message with {reason:X}"))
-def refuse_one(ctx: Ctx, reason: int) -> None:
-    refuse_next(ctx, 1, reason)
+@when(
+    mqtt_step(
+        "the platform answers the next telemetry message with {reason:X}, and every message "
+        "carrying its content again"
+    )
+)
+def refuse_content(ctx: Ctx, reason: int) -> None:
+    bed = ctx.gateway_bed
+    ctx.refused_at, ctx.since_t = bed.transcript.mark(), bed.now
+    bed.refuse(TELEMETRY, reason, 1, sticky=True)
 
 
 def _refused(ctx: Ctx) -> list[dict[str, Any]]:
