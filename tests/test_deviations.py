@@ -211,8 +211,8 @@ def test_a_builtin_declaration_may_name_deviations_an_outside_one_may_not() -> N
         parse_sut(_declaration(deviations=["dead-link-slow", "dead-link-slow"]))
     with pytest.raises(SutError, match="'melt' is not a ble-router deviation; accepted: scan-"):
         check_declaration(parse_sut(_declaration(deviations=["melt"])), "ble-router")
-    with pytest.raises(SutError, match="profile 'rs485-osdp' has no deviation catalog"):
-        check_declaration(parse_sut(_declaration(deviations=["melt"])), "rs485-osdp")
+    with pytest.raises(SutError, match="profile 'ble-ac' has no deviation catalog"):
+        check_declaration(parse_sut(_declaration(deviations=["melt"])), "ble-ac")
 
 
 def test_a_deviant_declaration_round_trips_through_yaml(tmp_path: Path) -> None:
@@ -239,7 +239,12 @@ def _hil(*args: str) -> subprocess.CompletedProcess[str]:
     ("system", "message"),
     [
         ("ble-router", "hil serve ble-router: unknown ble-router deviation 'melt'; accepted: "),
-        ("rs485", "hil serve rs485: unknown rs485 deviation 'melt'; accepted: none"),
+        ("rs485", "hil serve rs485: unknown rs485 deviation 'melt'; accepted: answers-absent-"),
+        ("ble-ac", "hil serve ble-ac: unknown ble-ac deviation 'melt'; accepted: none"),
+        (
+            "connect-master",
+            "hil serve connect-master: unknown connect-master deviation 'melt'; accepted: async-",
+        ),
     ],
 )
 def test_serve_refuses_an_unknown_deviation_in_one_line(system: str, message: str) -> None:

@@ -30,6 +30,7 @@ from scenarios.mqtt_gateway.continuity import judge_continuity
 from scenarios.mqtt_gateway.deviations import DEVIATIONS, split
 from scenarios.mqtt_gateway.slaves import TICKS_ADDRESS
 from scenarios.mqtt_gateway.transcript import C2S, S2C, Transcript, WireTap
+from scenarios.mqtt_gateway.worlds import WORLDS_DIR, WorldError, load_world, parse_world
 from tests.served import served
 
 # -- the judges ----------------------------------------------------------------------------------
@@ -247,6 +248,33 @@ def test_the_gateway_bed_moves_and_powers_its_ble_sensor(gateway_bed: Any) -> No
     assert rpc.outcome == "ok" and rpc.data == {"success": True}
 
 
+def test_a_world_file_places_its_devices_and_arms_its_faults(tmp_path: Path) -> None:
+    world = yaml.safe_load((WORLDS_DIR / "gateway-room.yaml").read_text())
+    world.update(
+        meters=[{"name": "Meter 1", "unit": 1}],
+        peripherals=[],
+        faults=[{"at": 5, "action": "broker_outage", "seconds": 3}],
+    )
+    world["gateway"]["modbus"]["devices"] = world["gateway"]["modbus"]["devices"][:1]
+    path = tmp_path / "one-meter.yaml"
+    path.write_text(yaml.safe_dump(world))
+    bed = LocalGatewayBed(world_file=path, work_dir=tmp_path)
+    try:
+        bed.run(bed.start())
+        bed.run(bed.sleep(20))
+        assert sorted(bed.meters) == [1] and not bed.peripherals
+        assert [r["event"] for r in bed.world.trace.records if r["layer"] == "fault"] == [
+            "broker_outage"
+        ]
+        assert len(bed.transcript.accepted_connections()) == 2
+    finally:
+        bed.close()
+    with pytest.raises(WorldError, match=r"faults\[0\].action 'meteor'"):
+        parse_world({"name": "w", "faults": [{"at": 1, "action": "meteor"}]})
+    with pytest.raises(WorldError, match="no MQTT world 'nowhere'; built-in worlds: gateway-room"):
+        load_world("nowhere")
+
+
 # -- the platform role, locally --------------------------------------------------------------------
 
 
@@ -364,6 +392,35 @@ def test_served_platform_is_judged_by_the_remote_platform_bed() -> None:
     assert outcome.outcome == "ok" and outcome.data == {"success": True, "params": {"n": 7}}
     assert stored["name"].startswith("Device A ~") and stored["gateway"].startswith("gw-2 ~")
     assert status == 200
+
+
+def test_served_platform_speaks_tls_to_a_remote_bed(tmp_path: Path) -> None:
+    with served(
+        "mqtt-platform", "--port", "0", "--control-port", "0", "--tls", "--tls-dir",
+        str(tmp_path), "--duration", "60",
+    ) as running:  # fmt: skip
+        token = next(line.split()[-1] for line in running.lines if line.startswith("gateway gw-1"))
+        endpoint = {
+            "mqtt": running.address("mqtt"),
+            "tls": True,
+            "ca": str(tmp_path / "ca.crt"),
+            "gateways": [{"name": "gw-1", "token": token}],
+        }
+        bed = RemotePlatformBed(endpoint)
+        try:
+
+            async def main() -> tuple[int, Any]:
+                gw = await bed.gateway("gw-1")
+                reason = await gw.connect()
+                body = {"Device A": [{"ts": 1, "values": {"t": 1}}]}
+                return reason, await gw.send(TELEMETRY, body)
+
+            connack, answer = bed.run(main())
+        finally:
+            bed.close()
+    assert "MQTT over TLS" in running.output
+    assert connack == 0 and answer == 0
+    assert bed.control is None  # no control_url declared: stored data cannot be read
 
 
 def test_served_gateway_world_control() -> None:

@@ -1,5 +1,6 @@
 """``hil selfcheck`` on a small subset: three BLE router deviations, each caught by exactly the
-requirements its catalog entry names, after a clean baseline; and the command's bad input."""
+requirements its catalog entry names, after a clean baseline; two Connect Master and two Modbus
+deviations caught; and the command's bad input."""
 
 from __future__ import annotations
 
@@ -70,11 +71,29 @@ def test_a_deviation_run_keeps_its_report(result: SelfcheckResult) -> None:
     assert "hil selfcheck --profile ble-router" in report["command"]
 
 
+# Two more systems, two deviations each (a known field fault among them), checked at once.
+OTHER_SUBSETS = {
+    "connect-master": ("disconnect-all-false-error", "async-duplicate-connections"),
+    "rs485-modbus": ("fc16-first-register-only", "answers-absent-unit"),
+}
+
+
+@pytest.mark.parametrize("profile", sorted(OTHER_SUBSETS))
+def test_other_systems_deviations_are_caught(profile: str, tmp_path: Path) -> None:
+    names = OTHER_SUBSETS[profile]
+    result = run_selfcheck(profile, names, jobs=2, reports_dir=tmp_path)
+    assert result.baseline_problems() == {}
+    for outcome in result.outcomes:
+        assert outcome.run.error is None and outcome.caught, outcome.to_dict()
+        assert set(outcome.deviation.catches) & set(outcome.caught_by), outcome.to_dict()
+    assert (result.caught, result.total, result.exit_code) == (2, 2, 0)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--deviation", "melt"], "hil selfcheck: unknown ble-router deviation 'melt'; accepted:"),
-        (["--profile", "rs485-osdp"], "hil selfcheck: profile 'rs485-osdp' has no deviation"),
+        (["--profile", "ble-ac"], "hil selfcheck: profile 'ble-ac' has no deviation"),
         (["--target", "120"], "hil selfcheck: --target 120 not accepted; accepted: 0-100"),
     ],
 )

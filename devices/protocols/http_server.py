@@ -198,7 +198,8 @@ class _Runner(web.AppRunner):
             access_log=None,
             handle_signals=False,
             shutdown_timeout=0.5,
-            keepalive_timeout=limits.request_timeout_s,
+            # aiohttp's own idle close, a backstop behind the request timer (which answers 408)
+            keepalive_timeout=2 * limits.request_timeout_s,
         )
         self._limits = limits
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,10 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from devices.deviations import Deviations
 from devices.protocols import modbus_rtu
+from devices.rs485.deviations import MODBUS_DEVIATIONS as DEVIATIONS
+from devices.rs485.deviations import modbus_deviations
 from devices.rs485.modbus_rules import (
     ENCAPSULATED,
     REPORT_SERVER_ID,
@@ -80,6 +84,9 @@ TYPES: dict[str, DataType] = {
 _STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
 _WRITE_FUNCTIONS = (5, 6, 15, 16)
 _TABLE_OF_FUNCTION = {1: "c", 2: "d", 3: "h", 4: "i", 5: "c", 6: "h", 15: "c", 16: "h"}
+LATE_S = 1.0  # response-late: how late every reply leaves
+DEAF_S = 1.0  # deaf-after-runt: how long the slave hears nothing
+__all__ = ["DEVIATIONS", "ModbusSlave", "ModbusSlaveSpec", "Point", "standard_slave"]
 
 
 @dataclass
@@ -168,11 +175,19 @@ def standard_slave(unit: int, **overrides: Any) -> ModbusSlaveSpec:
 
 
 class ModbusSlave:
-    """One Modbus RTU slave node on a bus."""
+    """One Modbus RTU slave node on a bus; ``deviations``: the ways it misbehaves on purpose
+    (:mod:`devices.rs485.deviations`; none by default)."""
 
     def __init__(
-        self, world: World, bus: Rs485Bus, spec: ModbusSlaveSpec, settings: Any = None
+        self,
+        world: World,
+        bus: Rs485Bus,
+        spec: ModbusSlaveSpec,
+        settings: Any = None,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
+        self.deviations = modbus_deviations(deviations)
+        self._deaf_until = -1.0  # deaf-after-runt: world time until which it hears nothing
         self.world = world
         self.bus = bus
         self.spec = spec
@@ -208,8 +223,9 @@ class ModbusSlave:
             lambda: self._handler(server),
             settings=self.settings,
             accept=self._admit,
-            delay=spec.response_delay,
-            address=spec.unit,
+            delay=spec.response_delay + (LATE_S if self.deviations.active("response-late") else 0),
+            address=None if self.deviations.active("answers-absent-unit") else spec.unit,
+            outgoing=self._outgoing if self.deviations else None,
         )
         await server.serve_forever(background=True)
         self.server = server
@@ -328,17 +344,32 @@ class ModbusSlave:
         (whole: any partial frame pymodbus kept is dropped first); False when it is not for
         this slave, discarded, or answered here (see the module docstring)."""
         spec = self.spec
+        if self.world.now < self._deaf_until:
+            return self._discard("deaf", data)
+        if data and data[0] not in (0, spec.unit) and self.deviations.active("answers-absent-unit"):
+            request = modbus_rtu.cut(data)
+            if not isinstance(request, str) and not request.broadcast:
+                return self._answer(request, modbus_rtu.exception_pdu(request.function, 4))
         if not data or data[0] not in (0, spec.unit):
             return False
+        if data[0] == 0 and self.deviations.active("broadcast-write-ignored"):
+            return self._discard("broadcast", data)
         if data == self._passed:  # a master's usual poll, judged before (the common case)
             self._link.recv_buffer = b""
             return True
         request = modbus_rtu.cut(data)
         if isinstance(request, str):
+            if request == "runt" and self.deviations.active("deaf-after-runt"):
+                self._deaf_until = self.world.now + DEAF_S
+            if request == "crc" and self.deviations.active("corrupt-frame-answered"):
+                return self._answer(
+                    modbus_rtu.Request(data[0], data[1], b""), modbus_rtu.exception_pdu(data[1], 4)
+                )
             return self._discard(request, data)
         fc, fields = request.function, request.data
         if fc not in spec.functions:
-            return self._answer(request, modbus_rtu.exception_pdu(fc, 1))
+            code = 2 if self.deviations.active("exception-1-as-2") else 1
+            return self._answer(request, modbus_rtu.exception_pdu(fc, code))
         expected = fields_length(fc, fields)
         if expected is not None and expected != len(fields):
             return self._discard("length", data)
@@ -354,6 +385,11 @@ class ModbusSlave:
                 reply = modbus_rtu.exception_pdu(fc, reply)
             return self._answer(request, reply)
         self._link.recv_buffer = b""
+        if fc == 16 and self.deviations.active("fc16-first-register-only"):
+            self._link.recv_buffer = b""
+            self._passed = b""
+            self._link.data_received(_first_register_only(request))
+            return False
         self._passed = data
         return True
 
@@ -370,12 +406,33 @@ class ModbusSlave:
         trace = self.world.trace
         if trace.recording:
             trace.emit(self.name, "app", "modbus-rx", fc=request.function, unit=request.address)
-        if request.broadcast:
+        if request.broadcast and not self.deviations.active("answers-broadcast"):
             return False
         if trace.recording:
             trace.emit(self.name, "app", "modbus-tx", fc=pdu[0], unit=request.address)
         self._link.transport.write(modbus_rtu.frame(request.address, pdu))
         return False
+
+    def _outgoing(self, frame: bytes) -> bytes:
+        """A reply frame as the reply deviations bend it on its way to the line."""
+        if len(frame) < 5:
+            return frame
+        address, fc, body = frame[0], frame[1], bytearray(frame[2:-2])
+        if fc & 0x80:
+            if body[0] == 2 and self.deviations.active("exception-2-as-4"):
+                body[0] = 4
+            elif body[0] == 3 and self.deviations.active("exception-3-as-2"):
+                body[0] = 2
+        elif fc in (3, 4) and len(body) >= 3 and self.deviations.active("register-value-off"):
+            body[1:3] = ((int.from_bytes(body[1:3], "big") + 1) & 0xFFFF).to_bytes(2, "big")
+        elif fc == 1 and self.deviations.active("coil-bits-reversed"):
+            body[1:] = bytes(int(f"{b:08b}"[::-1], 2) for b in body[1:])
+        elif fc == 2 and self.deviations.active("discrete-inputs-missing"):
+            body = bytearray([0])
+        out = modbus_rtu.frame(address, bytes([fc]) + bytes(body))
+        if self.deviations.active("reply-crc-wrong"):
+            out = out[:-1] + bytes([out[-1] ^ 0xFF])
+        return out
 
     async def _action(
         self,
@@ -432,3 +489,10 @@ class ModbusSlave:
                 unit=int(pdu.dev_id),
             )
         return pdu
+
+
+def _first_register_only(request: modbus_rtu.Request) -> bytes:
+    """fc16-first-register-only: a function 16 request cut to the first register of its range."""
+    fields = request.data
+    pdu = bytes([16]) + fields[:2] + (1).to_bytes(2, "big") + bytes([2]) + fields[5:7]
+    return modbus_rtu.frame(request.address, pdu)

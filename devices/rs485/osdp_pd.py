@@ -17,9 +17,13 @@ keys), as a real reader's reboot does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from devices.deviations import Deviations
+from devices.rs485.deviations import OSDP_DEVIATIONS as DEVIATIONS
+from devices.rs485.deviations import osdp_deviations
 from devices.rs485.osdp_clock import osdp
 from devices.rs485.osdp_guard import PacketGuard
 from devices.rs485.osdp_link import BusChannel, Refresher, check_address, check_key
@@ -46,6 +50,7 @@ CARD_FORMATS = {
     "ascii": osdp.CardFormat.ASCII,
 }
 MAX_CARD_BYTES = 64
+__all__ = ["DEVIATIONS", "OsdpReader", "ReaderSpec", "ReaderState", "parse_wiegand26", "wiegand26"]
 
 
 def wiegand26(facility: int, card: int) -> bytes:
@@ -118,7 +123,8 @@ class ReaderState:
 
 
 class OsdpReader:
-    """One OSDP reader node on a bus."""
+    """One OSDP reader node on a bus; ``deviations``: the ways it misbehaves on purpose
+    (:mod:`devices.rs485.deviations`; none by default)."""
 
     def __init__(
         self,
@@ -126,7 +132,9 @@ class OsdpReader:
         bus: Rs485Bus,
         spec: ReaderSpec,
         log_level: int = osdp.LogLevel.Emergency,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
+        self.deviations = osdp_deviations(deviations)
         self.world = world
         self.bus = bus
         self.spec = spec
@@ -145,17 +153,19 @@ class OsdpReader:
         if self._pd is not None:
             return
         spec = self.spec
-        flags = [osdp.LibFlag.EnforceSecure] if spec.scbk is not None else []
-        self._guard = PacketGuard(spec.address) if spec.scbk is not None else None
+        scbk = None if self.deviations.active("secure-channel-off") else spec.scbk
+        vendor = 0 if self.deviations.active("pdid-vendor-wrong") else spec.vendor_code
+        flags = [osdp.LibFlag.EnforceSecure] if scbk is not None else []
+        self._guard = PacketGuard(spec.address) if scbk is not None else None
         screen = self._screen if self._guard is not None else None
         channel = BusChannel(self.bus, self.name, on_data=self._kick, screen=screen)
         info = osdp.PDInfo(
             spec.address,
             channel,
-            scbk=spec.scbk,
+            scbk=scbk,
             name=spec.name,
             flags=flags,
-            id=osdp.PdId(2, spec.model, spec.vendor_code, spec.serial_number, spec.firmware),
+            id=osdp.PdId(2, spec.model, vendor, spec.serial_number, spec.firmware),
         )
         self._pd = osdp.PeripheralDevice(
             info, spec.capabilities(), log_level=self.log_level, command_handler=self._on_command
@@ -201,7 +211,8 @@ class OsdpReader:
     # -- a person at the reader --------------------------------------------------------------
     def present_card(self, facility: int, card: int) -> bool:
         """A 26-bit Wiegand card read, queued for the CP's next poll."""
-        data = wiegand26(facility, card)
+        sent = facility + 1 if self.deviations.active("card-facility-wrong") else facility
+        data = wiegand26(sent % 256, card)
         return self._submit(
             {
                 "event": osdp.Event.CardRead,
@@ -255,7 +266,10 @@ class OsdpReader:
                 "event": osdp.Event.Status,
                 "type": osdp.StatusReportType.Local,
                 "nr_entries": 2,
-                "report": bytes([int(tampered), 0]),  # tamper, power (0: normal)
+                # tamper, power (0: normal)
+                "report": bytes(
+                    [int(tampered and not self.deviations.active("tamper-not-reported")), 0]
+                ),
             },
             "tamper",
             tampered=tampered,
@@ -265,7 +279,8 @@ class OsdpReader:
         bad = sorted({k for k in keys if k not in KEYS})
         if bad or not keys:
             raise ValueError(f"keys {keys!r} not accepted; accepted: one or more of {KEYS}")
-        data = bytes(_KEY_CODES[k] for k in keys)
+        typed = keys[::-1] if self.deviations.active("keys-reversed") else keys
+        data = bytes(_KEY_CODES[k] for k in typed)
         return self._submit(
             {"event": osdp.Event.KeyPress, "reader_no": 0, "data": data}, "keypad", keys=keys
         )
@@ -287,6 +302,10 @@ class OsdpReader:
             led = int(command["led_number"])
             if led >= self.spec.leds:
                 return self._refuse(command, f"LED {led} not fitted (LEDs 0-{self.spec.leds - 1})")
+            if self.deviations.active("led-command-nak"):
+                return self._refuse(command, "deviation led-command-nak")
+            if self.deviations.active("led-command-ignored"):
+                return 0, None
             state.leds[led] = {
                 "colour": COLOURS.get(int(command["on_color"]), "unknown"),
                 "off_colour": COLOURS.get(int(command["off_color"]), "unknown"),
@@ -298,6 +317,8 @@ class OsdpReader:
         elif kind == osdp.Command.Buzzer:
             if not self.spec.sound:
                 return self._refuse(command, "no buzzer fitted")
+            if self.deviations.active("buzzer-command-nak"):
+                return self._refuse(command, "deviation buzzer-command-nak")
             on = int(command["control_code"]) == 2
             state.buzzer = {
                 "tone": "default" if on else "off",
@@ -306,7 +327,8 @@ class OsdpReader:
                 "repeats": int(command["rep_count"]),
             }
             if on:
-                state.beeps += max(1, int(command["rep_count"]))
+                once = self.deviations.active("buzzer-beeps-once")
+                state.beeps += 1 if once else max(1, int(command["rep_count"]))
             self.world.trace.emit(self.name, "osdp", "buzzer", **state.buzzer)
         elif kind == osdp.Command.Text:
             state.text = str(command.get("data", ""))

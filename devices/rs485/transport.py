@@ -34,8 +34,11 @@ class BusTransport(asyncio.Transport):
         accept: FrameFilter | None = None,
         delay: float = 0.0,
         address: int | None = None,
+        outgoing: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """``outgoing``: what each written frame becomes on the line (a deviation's bend)."""
         super().__init__()
+        self._outgoing = outgoing
         self._protocol = protocol
         self._loop = bus.world.loop
         self._accept = accept
@@ -53,6 +56,8 @@ class BusTransport(asyncio.Transport):
         if self._closing or not data:
             return
         payload = bytes(data)
+        if self._outgoing is not None:
+            payload = self._outgoing(payload)
         if self.delay > 0:
             self._loop.call_at(self._loop.time() + self.delay, self._drive, payload)
         else:

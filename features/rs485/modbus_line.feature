@@ -21,6 +21,7 @@ Feature: Modbus RTU on a faulty RS485 line
     Then "master" got a normal reply to function 4
     And "master" needed 2 or more tries
     And the capture shows 1 or more noisy frames
+    And no slave answered a noisy request
 
   @req:MB-LINE-03 @needs:modbus-rtu
   Scenario: Two masters driving at once collide and both must retry

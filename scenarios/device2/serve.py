@@ -9,9 +9,9 @@ world control (:mod:`scenarios.device2.control`) on ``--control-port`` (8093); w
 taken. ``--tls`` adds HTTPS and MQTTS device APIs on free ports and writes the authorities
 devices need into ``--work-dir``/tls. Devices reach the product at this one address (the Host
 header is not checked). ``--deviate NAME`` makes the service misbehave in that named way
-(:data:`DEVIATIONS`, :mod:`devices.cloud.device2.deviations`). The world is ``--scenario`` (:mod:`scenarios.device2.worlds`) or
-``--devices`` HTTP devices reporting ``temperature`` every 10 s. Only the Device2 stack is
-imported.
+(:data:`DEVIATIONS`, :mod:`devices.cloud.device2.deviations`). The world is ``--scenario``
+(:mod:`scenarios.device2.worlds`) or ``--devices`` HTTP devices reporting ``temperature``
+every 10 s. Only the Device2 stack is imported.
 """
 
 from __future__ import annotations

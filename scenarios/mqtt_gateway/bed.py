@@ -51,6 +51,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import secrets
 import shutil
 import ssl
 import tempfile
@@ -69,7 +70,7 @@ from scenarios.mqtt_gateway.harness_gateway import V5, Dial, HarnessGateway
 from scenarios.mqtt_gateway.platform_control import HttpControl, LocalControl, PlatformControl
 from scenarios.mqtt_gateway.slaves import LineSniffer, meter_slave
 from scenarios.mqtt_gateway.transcript import Blackout, Transcript
-from scenarios.mqtt_gateway.worlds import DEFAULT_WORLD, MqttWorld, load_world
+from scenarios.mqtt_gateway.worlds import DEFAULT_WORLD, FAULTS, MqttWorld, load_world
 from sim.clock import REAL, VIRTUAL
 from sim.iplink import IpNetwork
 from sim.radio import Radio
@@ -80,7 +81,6 @@ GATEWAY_ROLE, PLATFORM_ROLE = "gateway", "platform"
 PLATFORM_HOST, MQTT_PORT = "platform", 1883
 LINE = "line"
 TELEMETRY = "v1/gateway/telemetry"
-FAULTS = ("broker_outage", "partition", "gateway_restart", "gateway_crash", "platform_restart")
 
 # What the harness must know of a gateway under test (its `mqtt-gateway` endpoint declares the
 # same keys): the name it has at the platform, the meters it bridges and what it calls their
@@ -366,9 +366,7 @@ class GatewayBed(MqttBed, abc.ABC):
     async def _restart_gateway(self, crash: bool, down_s: float) -> None: ...
 
     async def _partition(self, seconds: float) -> None:
-        raise BedError(
-            f"{type(self).__name__} cannot partition a real network path; use broker_outage"
-        )
+        raise NotImplementedError  # only beds whose faults name it
 
     # -- judging -----------------------------------------------------------------------------------
     def continuity(self, settle_s: float = 5.0) -> Continuity:
@@ -530,7 +528,14 @@ class LocalGatewayBed(GatewayBed):
             await self.place({"ble": spec})
         self.gateway = self._new_gateway()
         await self.gateway.start()
+        for fault in self.scenario.faults:
+            self.world.spawn(self._fault_at(dict(fault)), name=f"fault/{fault['action']}")
         return self.gateway_name
+
+    async def _fault_at(self, fault: dict[str, Any]) -> None:
+        """A fault of the world file, at its time."""
+        await asyncio.sleep(max(0.0, float(fault.pop("at")) - self.now))
+        await self.inject(str(fault.pop("action")), **fault)
 
     async def place(self, spec: dict[str, Any]) -> Any:
         if "ble" in spec:
@@ -595,13 +600,16 @@ class LocalGatewayBed(GatewayBed):
 
 
 class RemoteGatewayBed(GatewayBed):
-    """An outside gateway process in front of our meters and our platform, in real time.
+    """An outside gateway process in front of our meters and our platform, in real time (real
+    sockets: no silent partition).
 
     ``endpoint`` is the SUT's ``mqtt-gateway`` block: ``process`` (how to install, start and
     stop it: :mod:`scenarios.mqtt_gateway.outside`), the profile keys of
     :data:`BUILTIN_GATEWAY` (``gateway``, ``meters``, ``ticks_key``...), ``start_timeout_s``
     (how long it may take to connect, default 60) and ``time_scale``.
     """
+
+    faults = tuple(f for f in FAULTS if f != "partition")
 
     def __init__(
         self,
@@ -807,7 +815,7 @@ class PlatformBed(MqttBed, abc.ABC):
             await self._platform_fault(fault, target, args)
 
     async def _platform_fault(self, fault: str, target: str, args: dict[str, Any]) -> None:
-        raise BedError(f"{type(self).__name__} cannot inject {fault!r} into an outside platform")
+        raise NotImplementedError  # only beds whose faults name it
 
     async def stop_gateways(self) -> None:
         for gw in self.gateways.values():
@@ -887,12 +895,15 @@ class LocalPlatformBed(PlatformBed):
 
 
 class RemotePlatformBed(PlatformBed):
-    """An outside platform's MQTT endpoint, in real time.
+    """An outside platform's MQTT endpoint, in real time (the harness can restart or crash only
+    its own gateways).
 
     ``endpoint`` is the SUT's ``mqtt-gateway`` block: ``mqtt`` (host:port), ``tls`` (and ``ca``,
     a PEM file to trust), ``gateways`` (declared ``{name, token, tenant}``), ``control_url`` and
     ``admin_key`` (our control API: gateways are then provisioned per scenario), ``time_scale``.
     """
+
+    faults = ("gateway_restart", "gateway_crash")
 
     def __init__(self, endpoint: Mapping[str, Any], seed: int = 1, keep_trace: bool = True):
         scale = float(endpoint.get("time_scale", 1.0))
@@ -917,7 +928,7 @@ class RemotePlatformBed(PlatformBed):
         url, key = endpoint.get("control_url"), endpoint.get("admin_key")
         if url and key:
             self.control = HttpControl(str(url), str(key))
-            self.suffix = f" ~{seed}-{id(self) % 100000:05d}"
+            self.suffix = f" ~{secrets.token_hex(3)}"
 
     def name(self, base: str) -> str:
         if base in self.declared:

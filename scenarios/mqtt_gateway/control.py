@@ -56,7 +56,8 @@ from scenarios.control_http import (
     trace_handler,
     whole_number,
 )
-from scenarios.mqtt_gateway.bed import FAULTS, LocalGatewayBed
+from scenarios.mqtt_gateway.bed import LocalGatewayBed
+from scenarios.mqtt_gateway.worlds import FAULTS
 
 MAX_FAULT_S = 3600
 

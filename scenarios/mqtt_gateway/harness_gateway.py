@@ -204,6 +204,11 @@ class HarnessGateway:
 
         return await self.wait_for(found, patience)
 
+    def sent(self, topic: str | None = None) -> list[dict[str, Any]]:
+        """The PUBLISH rows this gateway sent (all its connections)."""
+        mine = self.name + "#"
+        return [r for r in self.transcript.publishes(topic, C2S) if r["conn"].startswith(mine)]
+
     async def wait_for(self, probe: Callable[[], Any], patience: float) -> Any:
         """``probe()`` once it is truthy (checked every 10 ms of world time), else None."""
         loop = asyncio.get_running_loop()
@@ -240,13 +245,10 @@ class HarnessGateway:
         )
 
     def _closed(self, since: int) -> dict[str, Any] | None:
+        """The platform's DISCONNECT since ``since``, or a marker once the stream is gone."""
         if self._client is not None and self._client.socket() is not None:
-            disconnect = self._row_since("DISCONNECT", S2C, since)
-            return disconnect
+            return self._row("DISCONNECT", S2C, since)
         return {"type": "closed", "reason": None}
-
-    def _row_since(self, kind: str, direction: str, since: int) -> dict[str, Any] | None:
-        return self._row(kind, direction, since)
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
         if message.topic != RPC or self.rpc_answer is None:
@@ -260,8 +262,3 @@ class HarnessGateway:
         data = self.rpc_answer(request)
         if data is not None:
             self.publish(RPC, {"device": device, "id": request_id, "data": data})
-
-    def sent(self, topic: str | None = None) -> list[dict[str, Any]]:
-        """The PUBLISH rows this gateway sent."""
-        mine = self.name + "#"
-        return [r for r in self.transcript.publishes(topic, C2S) if r["conn"].startswith(mine)]

@@ -51,13 +51,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devices.protocols import modbus_rtu, osdp_frame
 from devices.protocols.http_client import HttpClient, HttpError
 from devices.rs485.bridges import SerialBridge, TcpBridge
+from devices.rs485.deviations import split
 from devices.rs485.modbus_master import ModbusMaster
 from devices.rs485.modbus_slave import ModbusSlave, standard_slave
 from devices.rs485.osdp_values import check_address, check_key
@@ -168,7 +169,11 @@ class LineBed(WorldBed):
         world: World | None = None,
         line: str = LINE,
         capture_dir: Path | None = None,
+        deviations: Sequence[str] = (),
     ) -> None:
+        """``deviations``: the ways the device under test misbehaves on purpose, when this world
+        places it (:mod:`devices.rs485.deviations`; ``hil selfcheck``)."""
+        self.modbus_deviations, self.osdp_deviations = split(deviations)
         self.device: dict[str, Any] = {**self.builtin, **dict(device or {})}
         try:
             settings = LineSettings.parse(str(self.device["settings"]))
@@ -361,7 +366,10 @@ class ModbusLine(LineBed):
         if isinstance(overrides.get("functions"), list):
             overrides["functions"] = tuple(overrides["functions"])
         try:
-            slave = ModbusSlave(self.world, self.bus, standard_slave(unit, **overrides))
+            deviations = self.modbus_deviations if unit == self.sut else ()
+            slave = ModbusSlave(
+                self.world, self.bus, standard_slave(unit, **overrides), deviations=deviations
+            )
         except TypeError as exc:
             raise BedError(f"slave spec {spec!r} not accepted: {exc}") from None
         except ValueError as exc:  # a bad field, or a node of that name exists
@@ -495,7 +503,10 @@ class OsdpLine(LineBed):
             return address
         fields = {k: v for k, v in spec.items() if k != "address"}
         try:
-            reader = OsdpReader(self.world, self.bus, ReaderSpec(address, **fields))
+            deviations = self.osdp_deviations if address == self.sut else ()
+            reader = OsdpReader(
+                self.world, self.bus, ReaderSpec(address, **fields), deviations=deviations
+            )
         except TypeError as exc:
             raise BedError(f"reader spec {spec!r} not accepted: {exc}") from None
         except ValueError as exc:  # a bad field, or a node of that name exists

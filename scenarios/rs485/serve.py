@@ -33,6 +33,7 @@ from typing import Any, TextIO
 
 from devices.protocols.http_server import serve
 from devices.rs485.bridges import PtyBridge, TcpBridge
+from devices.rs485.deviations import DEVIATIONS
 from devices.rs485.osdp_values import check_address, check_key
 from scenarios.bed import BedError
 from scenarios.rs485.bed import LineBed, LocalModbusLine, LocalOsdpLine
@@ -48,6 +49,8 @@ from scenarios.serving import (
 )
 from sim.clock import REAL
 from sim.uart import LineSettings
+
+__all__ = ["DEFAULT_CONTROL_PORT", "DEFAULT_PORT", "DEVIATIONS", "add_arguments", "run"]
 
 DEFAULT_PORT = 5020
 DEFAULT_CONTROL_PORT = 5021
@@ -153,7 +156,14 @@ def _bed(world: LineWorld, options: ServeOptions, capture_dir: Path | None) -> L
     first: dict[str, Any] = dict((world.readers or world.slaves)[0])
     device = {**first, "settings": str(world.settings)}
     kind = LocalOsdpLine if world.osdp else LocalModbusLine
-    return kind(device, seed=options.seed, clock=REAL, scale=options.scale, capture_dir=capture_dir)
+    return kind(
+        device,
+        seed=options.seed,
+        clock=REAL,
+        scale=options.scale,
+        capture_dir=capture_dir,
+        deviations=options.deviations,
+    )
 
 
 def _described(world: LineWorld) -> str:
@@ -193,6 +203,8 @@ async def _serve(
             file=out,
             flush=True,
         )
+        if options.deviations:
+            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
         announce_capture(out, options, CAPTURE)
         ready(out)
         await serve_until_stopped(options, out)

@@ -56,7 +56,13 @@ def make_bed(profile: str, config: HilConfig, capture_dir: Path) -> LineBed:
     if config.sut.builtin:
         device = dict(config.sut.endpoints.get(profile, {}))
         local = LocalModbusLine if modbus else LocalOsdpLine
-        return local(device, seed=config.seed, clock=config.clock, capture_dir=capture_dir)
+        return local(
+            device,
+            seed=config.seed,
+            clock=config.clock,
+            capture_dir=capture_dir,
+            deviations=config.sut.deviations,  # told to misbehave (hil selfcheck)
+        )
     remote = RemoteModbusLine if modbus else RemoteOsdpLine
     return remote(dict(config.sut.endpoint(profile)), seed=config.seed, capture_dir=capture_dir)
 

@@ -7,6 +7,7 @@ vendor's through a bridge.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from pymodbus.pdu.register_message import (
@@ -336,14 +337,27 @@ def capture_shows(modbus_bed: ModbusLine, count: int, kind: str) -> None:
 
 @then("no slave answered a colliding frame")
 def collided_unanswered(modbus_bed: ModbusLine) -> None:
+    _unanswered(modbus_bed, "colliding", lambda f: bool(f["collision"]))
+
+
+@then("no slave answered a noisy request")
+def noisy_unanswered(modbus_bed: ModbusLine) -> None:
+    """What crossed the line: a master's frame with flipped bits is followed by no slave's."""
+    masters = set(modbus_bed.masters)
+    _unanswered(
+        modbus_bed, "noisy", lambda f: f.get("flipped", 0) > 0 and set(f["drivers"]) <= masters
+    )
+
+
+def _unanswered(modbus_bed: ModbusLine, kind: str, bad: Callable[[dict[str, Any]], bool]) -> None:
     frames = modbus_bed.world.trace.select(layer="bus", event="frame")
     masters = set(modbus_bed.masters)
     answered = [
         f["n"]
         for i, f in enumerate(frames[:-1])
-        if f["collision"] and not set(frames[i + 1]["drivers"]) <= masters
+        if bad(f) and not set(frames[i + 1]["drivers"]) <= masters
     ]
-    expect(not answered, "every colliding frame left unanswered", f"answered: {answered}")
+    expect(not answered, f"every {kind} frame left unanswered", f"answered: {answered}")
 
 
 @then(step_text("slave {unit:I} holds {value:I} in the writable register"))
