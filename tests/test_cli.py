@@ -26,6 +26,7 @@ SERVE_ARGS: dict[str, list[str]] = {
     "rs485": ["--units", "1"],
     "mqtt-platform": ["--gateways", "2"],
     "mqtt-gateway": ["--platform-control-port", "0"],
+    "device2": ["--devices", "1"],
 }
 # The stack each system's serve stands on; it must never load another system's.
 # (the MQTT platform emulator emits its events through bumble's EventEmitter, no radio)
@@ -36,6 +37,7 @@ OWN: dict[str, str] = {
     "rs485": "pymodbus",
     "mqtt-platform": "aiohttp",
     "mqtt-gateway": "paho",
+    "device2": "paho",
 }
 FOREIGN: dict[str, set[str]] = {
     "ble-router": {"grpc", "pymodbus", "osdp"},
@@ -44,6 +46,7 @@ FOREIGN: dict[str, set[str]] = {
     "rs485": {"bumble", "grpc"},
     "mqtt-platform": {"grpc", "pymodbus", "osdp", "paho"},
     "mqtt-gateway": {"grpc", "osdp"},
+    "device2": {"grpc", "pymodbus", "osdp"},
 }
 STACKS = {"bumble", "grpc", "pymodbus", "osdp"}
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import secrets
 import shutil
@@ -70,7 +69,13 @@ from scenarios.mqtt_gateway.harness_gateway import V5, Dial, HarnessGateway
 from scenarios.mqtt_gateway.platform_control import HttpControl, LocalControl, PlatformControl
 from scenarios.mqtt_gateway.slaves import LineSniffer, meter_slave
 from scenarios.mqtt_gateway.transcript import Blackout, Transcript
-from scenarios.mqtt_gateway.worlds import DEFAULT_WORLD, FAULTS, MqttWorld, load_world
+from scenarios.mqtt_gateway.worlds import (
+    DEFAULT_WORLD,
+    FAULTS,
+    MqttWorld,
+    load_world,
+    new_world,
+)
 from sim.clock import REAL, VIRTUAL
 from sim.iplink import IpNetwork
 from sim.radio import Radio
@@ -464,7 +469,7 @@ class LocalGatewayBed(GatewayBed):
         modbus: tuple[str, int] | None = None,
     ) -> None:
         self.scenario: MqttWorld = load_world(world_file)
-        world = World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace)
+        world = new_world(seed, clock, scale, keep_trace)
         self.net = IpNetwork(world)
         self.radio = Radio(world)
         meters = [
@@ -624,14 +629,7 @@ class RemoteGatewayBed(GatewayBed):
                 "an outside gateway without one"
             )
         self.endpoint = dict(endpoint)
-        scale = float(endpoint.get("time_scale", 1.0))
-        world = World(
-            seed=seed,
-            clock=REAL,
-            scale=scale,
-            keep_trace=keep_trace,
-            epoch=dt.datetime.now(dt.UTC),
-        )
+        world = new_world(seed, REAL, float(endpoint.get("time_scale", 1.0)), keep_trace)
         profile = {k: endpoint[k] for k in BUILTIN_GATEWAY if k in endpoint}
         super().__init__(world, profile, work_dir)
         self.host = "127.0.0.1"
@@ -841,7 +839,7 @@ class LocalPlatformBed(PlatformBed):
         keep_trace: bool = True,
         deviations: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace))
+        super().__init__(new_world(seed, clock, scale, keep_trace))
         self.net = IpNetwork(self.world)
         self.config = replace(config or PlatformConfig(), deviations=tuple(deviations))
         self._owns_dir = work_dir is None
@@ -906,16 +904,7 @@ class RemotePlatformBed(PlatformBed):
     faults = ("gateway_restart", "gateway_crash")
 
     def __init__(self, endpoint: Mapping[str, Any], seed: int = 1, keep_trace: bool = True):
-        scale = float(endpoint.get("time_scale", 1.0))
-        super().__init__(
-            World(
-                seed=seed,
-                clock=REAL,
-                scale=scale,
-                keep_trace=keep_trace,
-                epoch=dt.datetime.now(dt.UTC),
-            )
-        )
+        super().__init__(new_world(seed, REAL, float(endpoint.get("time_scale", 1.0)), keep_trace))
         self.endpoint = dict(endpoint)
         mqtt = str(endpoint.get("mqtt", ""))
         host, _, port = mqtt.rpartition(":")

@@ -25,10 +25,9 @@ from typing import TextIO
 
 from devices.cloud.mqtt_platform.deviations import DEVIATIONS
 from devices.cloud.mqtt_platform.serve_support import ServedPlatform, start_platform
-from scenarios.mqtt_gateway.worlds import load_world
+from scenarios.mqtt_gateway.worlds import load_world, new_world
 from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
 from sim.clock import REAL
-from sim.world import World
 
 DEFAULT_PORT = 1883
 DEFAULT_CONTROL_PORT = 8088
@@ -100,7 +99,7 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
     """Serve until SIGINT/SIGTERM or ``--duration`` wall seconds; 0 when stopped cleanly."""
     from devices.cloud.mqtt_platform import PlatformConfig
 
-    world = World(seed=options.seed, clock=REAL, scale=options.scale)
+    world = new_world(options.seed, REAL, options.scale)
 
     async def main() -> None:
         context = _ssl(extra, out)

@@ -23,11 +23,15 @@ file never holds them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from sim.clock import REAL
+from sim.world import DEFAULT_EPOCH, World
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
 DEFAULT_WORLD = "gateway-room"
@@ -104,3 +108,10 @@ def _check_fault(fault: Any, where: str) -> None:
     at = fault.get("at")
     if isinstance(at, bool) or not isinstance(at, int | float) or at < 0:
         raise WorldError(f"{where}.at must be seconds >= 0, got {at!r}")
+
+
+def new_world(seed: int, clock: str, scale: float = 1.0, keep_trace: bool = True) -> World:
+    """A world for an MQTT bed: in real time its calendar is the wall clock's (telemetry
+    timestamps of outside gateways and platforms are), in virtual time the fixed default."""
+    epoch = dt.datetime.now(dt.UTC) if clock == REAL else DEFAULT_EPOCH
+    return World(seed=seed, clock=clock, scale=scale, keep_trace=keep_trace, epoch=epoch)

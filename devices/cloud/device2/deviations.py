@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from devices.cloud.device2.device_apis import Device2Apis
 
 SYSTEM = "device2"
-EXPIRY_LATE_US = 60_000_000
 
 DEVIATIONS: dict[str, str] = {
     "duplicate-add-404": "adding an identity that exists answers 404 instead of 409",

@@ -29,6 +29,7 @@ from devices.cloud.device2.events import STATUS_CHANGED
 WHITELISTED = "whitelisted"
 PROVISIONED = "provisioned"
 EXPIRED = "expired"
+EXPIRY_LATE_US = 60_000_000  # how late the expired-late deviation moves statuses
 REPROVISION = "reprovision"
 LOCKED = "locked"
 STATUSES = (LOCKED, REPROVISION, PROVISIONED, WHITELISTED, EXPIRED)
@@ -49,7 +50,7 @@ def sweep(ctx: Context) -> None:
     """Move every identity whose ``auth.expire`` has passed (metrics at the deadline)."""
     now = ctx.now_us()
     if ctx.deviations.active("expired-late"):
-        now -= 60_000_000
+        now -= EXPIRY_LATE_US
     rows = ctx.store.query(
         "SELECT identity, status, expire, locked FROM identities WHERE product = ? "
         "AND expire IS NOT NULL AND expire <= ? AND status IN (?, ?)",

@@ -16,7 +16,7 @@ from devices.cloud.device2.clock import Clock, WorldClock
 from devices.cloud.device2.context import Context
 from devices.cloud.device2.errors import Conflict, InvalidInput, NotFound
 from devices.cloud.device2.gateway import Gateway
-from devices.cloud.device2.lifecycle import PROVISIONED, WHITELISTED
+from devices.cloud.device2.lifecycle import EXPIRY_LATE_US, PROVISIONED, WHITELISTED
 from devices.cloud.device2.settings import Settings
 from devices.cloud.device2.store import Store, dumps, loads
 from devices.deviations import NO_DEVIATIONS, Deviations
@@ -97,7 +97,8 @@ class Device2Service(EventEmitter):
             (WHITELISTED, PROVISIONED),
         )
         if row is not None and row["next"] is not None:
-            self._timer = self.clock.call_at_us(row["next"], self._expire_due)
+            late = EXPIRY_LATE_US if self.deviations.active("expired-late") else 0
+            self._timer = self.clock.call_at_us(row["next"] + late, self._expire_due)
 
     def _expire_due(self) -> None:
         self._timer = None
