@@ -54,6 +54,10 @@ def _one_ble_crowd(count: int, seconds: float) -> dict[str, Any]:
         "wall_s_per_sim_s": round(window / sim, 4),
         "speedup": round(sim / window, 2),
         "us_per_advert": round(window / max(1, figures["adverts_on_air"]) * 1e6, 1),
+        # CPU: the figure that stays put on a busy machine
+        "cpu_us_per_advert": round(
+            figures["window_cpu_s"] / max(1, figures["adverts_on_air"]) * 1e6, 1
+        ),
         "adverts_on_air": figures["adverts_on_air"],
         "kib_per_peripheral": round((peak - before) / count, 1),
         "peak_rss_mib": round(peak / 1024, 1),

@@ -25,7 +25,8 @@ def ratio_bars(rows: Sequence[dict[str, Any]], target: float, width: int = 760) 
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" {_FONT}>',
-        f'<text x="{left}" y="14">harness overhead: ours / bare stack (target <= {target}x)</text>',
+        f'<text x="{left}" y="14">'
+        f"{escape(f'harness overhead: ours / bare stack (target <= {target}x)')}</text>",
     ]
     for i, r in enumerate(rows):
         y = top + i * (bar + gap)

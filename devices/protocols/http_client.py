@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -208,8 +209,21 @@ class HttpClient:
             if isinstance(value, bytes):
                 value = value.decode("utf-8", errors="replace")
             if value:
-                entry[key] = value
+                entry[key] = redact_secrets(value) if key == "body" else value
         self.recorder(entry)
+
+
+_SECRET_FIELD = re.compile(
+    r'((?:^|[&?"\s{,])"?(?:password|passwd|secret|token|access_token|client_secret)"?\s*[=:]\s*"?)'
+    r'([^&"\s,}]*)',
+    re.IGNORECASE,
+)
+
+
+def redact_secrets(text: str) -> str:
+    """A request body for the transcript with the values of password-, secret- and token-like
+    fields (form or JSON) replaced by ``<redacted>``: evidence never carries a credential."""
+    return _SECRET_FIELD.sub(lambda m: m.group(1) + "<redacted>", text)
 
 
 class SseStream:

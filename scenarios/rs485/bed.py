@@ -79,6 +79,8 @@ if TYPE_CHECKING:
 LINE = "line"
 MODBUS_PROFILE = "rs485-modbus"
 OSDP_PROFILE = "rs485-osdp"
+# How much longer a master waits for a reply in real time (see ``add_master``).
+REAL_TIME_TIMEOUT_FACTOR = 5.0
 
 # The builtin slave under test (a standard_slave) and the register map scenarios use; an
 # external SUT declares the same keys in its `rs485-modbus` endpoint.
@@ -319,9 +321,18 @@ class ModbusLine(LineBed):
         retries: int = 2,
         settings: LineSettings | None = None,
     ) -> ModbusMaster:
-        """A pymodbus master on the line (``settings``: its own UART, the line's by default)."""
+        """A pymodbus master on the line (``settings``: its own UART, the line's by default).
+
+        In real time (an outside slave behind a bridge, another process, a loaded machine) a
+        reply can be late by scheduling alone, so the timeout is stretched by
+        :data:`REAL_TIME_TIMEOUT_FACTOR`: a scenario's tight virtual-time timeout must not turn
+        a busy CI machine into a deaf slave, and masters keep their timeouts' ratios (two
+        masters with equal timeouts would retry in step and collide forever).
+        """
         if name in self.masters:
             raise BedError(f"a master named {name!r} is already on the line")
+        if self.world.clock_mode == REAL:
+            timeout *= REAL_TIME_TIMEOUT_FACTOR
         master = ModbusMaster(self.world, self.bus, name, timeout, retries, settings)
         await master.start()
         self.masters[name] = master
