@@ -56,13 +56,34 @@ async def _crowd(count: int, seconds: float, interval_ms: float) -> dict[str, An
     return {"advertisers": count, "cpu_s": cpu, "wall_s": wall, "adverts_heard": heard[0]}
 
 
-def bare_crowd(count: int, seconds: float = 3.0, interval_ms: float = 1000.0) -> dict[str, Any]:
+def bare_crowd(
+    count: int, seconds: float = 3.0, interval_ms: float = 1000.0, limit_s: float = 60.0
+) -> dict[str, Any]:
     """``count`` stock advertisers heard by one scanning central on ``LocalLink`` in real time:
-    CPU load (CPU s per wall s: >= 1 is a stall), CPU us per advertisement heard."""
-    run = asyncio.run(_crowd(count, seconds, interval_ms))
+    CPU load (CPU s per wall s: >= 1 is a stall), CPU us per advertisement heard. A run that
+    does not finish within ``limit_s`` wall seconds (the loop drowning in the N² deliveries
+    before the window even starts) is reported as stalled."""
+
+    async def bounded() -> dict[str, Any] | None:
+        try:
+            return await asyncio.wait_for(_crowd(count, seconds, interval_ms), limit_s)
+        except TimeoutError:
+            return None
+
+    cpu = time.process_time()
+    run = asyncio.run(bounded())
+    if run is None:
+        return {
+            "advertisers": count,
+            "stalled": True,
+            "cpu_load": None,
+            "cpu_us_per_advert": None,
+            "note": f"not done within {limit_s:g} wall s ({time.process_time() - cpu:.0f} CPU s)",
+        }
     heard = max(1, run["adverts_heard"])
     return {
         "advertisers": count,
+        "stalled": run["cpu_s"] >= run["wall_s"],
         "cpu_load": round(run["cpu_s"] / run["wall_s"], 3),
         "cpu_us_per_advert": round(run["cpu_s"] / heard * 1e6, 1),
         "adverts_heard_per_s": round(run["adverts_heard"] / run["wall_s"], 1),

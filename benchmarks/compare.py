@@ -191,7 +191,7 @@ def compare_ble(sizes: tuple[int, ...] = CROWD_SIZES) -> dict[str, Any]:
                 "advertisers": n,
                 "bare_cpu_load": bare["cpu_load"],
                 "bare_cpu_us_per_advert": bare["cpu_us_per_advert"],
-                "bare_stalls": bare["cpu_load"] >= 1.0,
+                "bare_stalls": bare["stalled"],
                 "ours_cpu_per_sim_s": ours["cpu_per_sim_s"],
                 "ours_cpu_us_per_advert": ours["cpu_us_per_advert"],
             }
@@ -209,6 +209,7 @@ def compare_ble(sizes: tuple[int, ...] = CROWD_SIZES) -> dict[str, Any]:
             point["ours_cpu_us_per_advert"],
         )
         for point in curve
+        if point["bare_cpu_us_per_advert"] is not None  # a stalled stock run has no figure
     ]
     rows.append(
         _row(

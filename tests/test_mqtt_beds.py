@@ -485,6 +485,8 @@ def test_the_remote_gateway_bed_runs_an_outside_gateway_process(tmp_path: Path) 
             "{modbus_host}:{modbus_port}",
             "--control-port",
             "0",
+            "--state-dir",
+            "{workdir}",
         ],
         "stop": {"signal": "SIGTERM", "timeout_s": 10},
         "ready": {"connect": True, "timeout_s": 60},

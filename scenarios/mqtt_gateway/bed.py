@@ -223,6 +223,9 @@ class GatewayBed(MqttBed, abc.ABC):
         self.world = world
         self.platform_config = PlatformConfig(deviations=tuple(platform_deviations))
         self.profile: dict[str, Any] = {**BUILTIN_GATEWAY, **dict(profile)}
+        # the harness's platform keeps its database apart, for this bed only; ``work_dir`` holds
+        # what the SUT keeps (a gateway's queue, an outside process's files)
+        self._platform_dir = Path(tempfile.mkdtemp(prefix="hil-mqtt-platform-"))
         self._owns_dir = work_dir is None
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="hil-mqtt-"))
         self.transcript = Transcript.new(lambda: self.world.now)
@@ -273,7 +276,7 @@ class GatewayBed(MqttBed, abc.ABC):
     # -- the platform ----------------------------------------------------------------------------
     @property
     def db_path(self) -> Path:
-        return self.work_dir / "platform.sqlite"
+        return self._platform_dir / "platform.sqlite"
 
     def _new_platform(self) -> Platform:
         platform = Platform(self.world, self.db_path, self.platform_config)
@@ -421,6 +424,7 @@ class GatewayBed(MqttBed, abc.ABC):
             pass
         finally:
             super().close()
+            shutil.rmtree(self._platform_dir, ignore_errors=True)
             if self._owns_dir:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
 

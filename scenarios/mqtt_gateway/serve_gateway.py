@@ -9,9 +9,11 @@ Follows :mod:`scenarios.serving`. Without ``--broker`` the gateway talks to the 
 platform, which also listens for MQTT on ``--port`` (default 1883; other gateways and clients
 may join it) and serves its control API on ``--platform-control-port`` (0: a free port; the
 admin key is printed). With ``--broker`` the gateway connects there with ``--token`` (or the
-variable ``--token-env`` names). ``--modbus HOST:PORT`` joins the gateway's RS485 line to an
-outside one over RTU-over-TCP (a harness's meters; the world's own meters are then not placed):
-that is how this gateway serves as an outside gateway SUT. The world-control API
+variable ``--token-env`` names). Its queue is kept in ``--state-dir`` (across restarts, as a
+real gateway's storage), else in a temporary folder. ``--modbus HOST:PORT`` joins the
+gateway's RS485 line to an outside one over RTU-over-TCP (a harness's meters; the world's own
+meters are then not placed): that is how this gateway serves as an outside gateway SUT (with
+``--state-dir`` for restarts). The world-control API
 (:mod:`scenarios.mqtt_gateway.control`) listens on ``--control-port`` (default 8091). The world
 is ``--scenario`` (:mod:`scenarios.mqtt_gateway.worlds`, default ``gateway-room``).
 ``--deviate NAME`` makes the gateway (``gateway-*``) or its platform (``platform-*``) misbehave
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from devices.protocols.http_server import serve
@@ -64,12 +67,27 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         help="join the RS485 line to an outside one over RTU-over-TCP (its meters)",
     )
     parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep the gateway's queue (and our platform's database) here, across restarts "
+        "(default: a temporary folder, removed at the end)",
+    )
+    parser.add_argument(
         "--platform-control-port",
         type=int,
         default=0,
         metavar="PORT",
         help="our platform's control API (without --broker; default: a free port)",
     )
+
+
+def _state_dir(extra: argparse.Namespace) -> Path | None:
+    folder = getattr(extra, "state_dir", None)
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _token(extra: argparse.Namespace) -> str | None:
@@ -138,6 +156,7 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         broker=broker,
         token=token,
         modbus=getattr(extra, "modbus", None),
+        work_dir=_state_dir(extra),
     )
     try:
         bed.run(_serve(bed, options, extra, out))
