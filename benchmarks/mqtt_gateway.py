@@ -103,7 +103,7 @@ def mqtt_gateway(
         "latency_ms_p50": _percentile(latencies, 50),
         "latency_ms_p95": _percentile(latencies, 95),
         "latency_ms_p99": _percentile(latencies, 99),
-        "latency_ms_max": latencies[-1] if latencies else None,
+        "latency_ms_max": round(latencies[-1], 1) if latencies else None,
     }
 
 

@@ -500,6 +500,10 @@ def _field_list(schema: EndpointSchema) -> str:
     required = [name for name, spec in schema.fields.items() if spec.required]
     if schema.bridge:
         required.append(" or ".join(schema.bridge))
+    roles: dict[tuple[str, ...], list[str]] = {}
+    for role, names in schema.by_role.items():
+        roles.setdefault(names, []).append(role)
+    required += [f"{', '.join(n)} (role {'/'.join(r)})" for n, r in roles.items()]
     return ", ".join(required) or "no required field"
 
 

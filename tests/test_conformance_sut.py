@@ -223,6 +223,7 @@ def test_fitting_declarations_pass_and_name_what_is_dialled() -> None:
                 "connect-master": {"address": "[::1]:4010", "ca": "c", "cert": "c", "key": "k"},
                 "rs485-modbus": {"tcp": "127.0.0.1:5020", "unit": 3, "settings": "19200 8E1"},
                 "rs485-osdp": {"pty": "/dev/pts/9", "address": 0, "scbk": None},
+                "mqtt-gateway": {"process": {"start": "gw"}, "meters": [{"name": "M", "unit": 1}]},
             },
         },
         "lab.yaml",
