@@ -64,7 +64,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "benchmarks.device2:device2",
         "1,000 Device2 devices provisioning over HTTP within one simulated minute, then "
         "reporting every 10 s for one simulated hour: provisioning latency percentiles, "
-        "messages per wall s, exactness of queries and aggregates (slow: about 20 wall min; "
+        "messages per wall s, exactness of queries and aggregates (slow: 20-35 wall min; "
         "python -m benchmarks.device2 --minutes N for less)",
     ),
     "cm-reconnect": (

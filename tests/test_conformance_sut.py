@@ -224,6 +224,10 @@ def test_fitting_declarations_pass_and_name_what_is_dialled() -> None:
                 "rs485-modbus": {"tcp": "127.0.0.1:5020", "unit": 3, "settings": "19200 8E1"},
                 "rs485-osdp": {"pty": "/dev/pts/9", "address": 0, "scbk": None},
                 "mqtt-gateway": {"process": {"start": "gw"}, "meters": [{"name": "M", "unit": 1}]},
+                "device2": {
+                    "service_url": "http://10.0.0.7:8090",
+                    "device_url": "http://10.0.0.7:8091",
+                },
             },
         },
         "lab.yaml",
