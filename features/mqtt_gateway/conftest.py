@@ -60,10 +60,18 @@ def make_bed(config: HilConfig, needs: set[str], work_dir: Path) -> MqttBed:
         platform, gateway = split(sut.deviations)
         if needs & PLATFORM_CAPABILITIES:
             return LocalPlatformBed(
-                seed=config.seed, clock=config.clock, work_dir=work_dir, deviations=platform
+                seed=config.seed,
+                clock=config.clock,
+                work_dir=work_dir,
+                deviations=platform,
+                capture_dir=work_dir / "captures",
             )
         return LocalGatewayBed(
-            seed=config.seed, clock=config.clock, work_dir=work_dir, deviations=gateway
+            seed=config.seed,
+            clock=config.clock,
+            work_dir=work_dir,
+            deviations=gateway,
+            capture_dir=work_dir / "captures",
         )
     endpoint = dict(sut.endpoint(PROFILE))
     if sut.role == "gateway":

@@ -61,9 +61,12 @@ from typing import Any
 
 from devices.cloud.mqtt_platform import Platform, PlatformConfig
 from devices.gateways.mqtt_gateway import MqttGateway, build_gateway, parse_config
+from devices.protocols import modbus_rtu
 from devices.rs485.bridges import TcpBridge
 from devices.rs485.modbus_slave import ModbusSlave
 from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.captures import AIR, IP, EvidenceCaptures
+from scenarios.captures import LINE as LINE_PCAP
 from scenarios.mqtt_gateway.continuity import Continuity, judge_continuity
 from scenarios.mqtt_gateway.harness_gateway import V5, Dial, HarnessGateway
 from scenarios.mqtt_gateway.platform_control import HttpControl, LocalControl, PlatformControl
@@ -109,6 +112,32 @@ class MqttBed(WorldBed, abc.ABC):
     transcript: Transcript
     findings: dict[str, Any]
     control: PlatformControl | None = None
+    pcaps: EvidenceCaptures | None = None
+
+    def _capture(
+        self,
+        folder: Path | None,
+        net: IpNetwork,
+        radio: Radio | None = None,
+        bus: Rs485Bus | None = None,
+    ) -> None:
+        """pcapng evidence of this world's media into ``folder``: the in-world TCP (MQTT on
+        1883, which Wireshark dissects), the BLE air and the Modbus line when the bed has them."""
+        self.pcaps = EvidenceCaptures(self.world, folder)
+        ip = self.pcaps.open("ip.pcapng", IP)
+        if ip is None:
+            return
+        from sim.ip_capture import IpCapture  # scapy loads only when capturing
+
+        IpCapture(net, ip)
+        if radio is not None and (air := self.pcaps.open("air.pcapng", AIR)) is not None:
+            from sim.air_capture import AirCapture
+
+            AirCapture(radio, air)
+        if bus is not None and (line := self.pcaps.open(f"rs485-{LINE}.pcapng", LINE_PCAP)):
+            from sim.rs485_pcap import BusPcap
+
+            BusPcap(bus, line, "mbrtu", "Modbus RTU", modbus_rtu.summarise)
 
     def platform_control(self) -> PlatformControl:
         if self.control is None:
@@ -144,6 +173,8 @@ class MqttBed(WorldBed, abc.ABC):
         files = super().write_evidence(folder)
         write_json_lines(folder / "mqtt.jsonl", self.transcript.rows)
         files["mqtt.jsonl"] = "MQTT transcript"
+        if self.pcaps is not None:
+            files.update(self.pcaps.write_evidence(folder))
         if self.findings:
             text = json.dumps(self.findings, indent=2, sort_keys=True, default=str)
             (folder / "findings.json").write_text(text + "\n", encoding="utf-8")
@@ -471,6 +502,7 @@ class LocalGatewayBed(GatewayBed):
         broker: tuple[str, int] | None = None,
         token: str | None = None,
         modbus: tuple[str, int] | None = None,
+        capture_dir: Path | None = None,
     ) -> None:
         self.scenario: MqttWorld = load_world(world_file)
         world = new_world(seed, clock, scale, keep_trace)
@@ -492,6 +524,7 @@ class LocalGatewayBed(GatewayBed):
         self.bridge: TcpBridge | None = None
         self.generations = 0
         self._tcp: tuple[str, int] | None = None
+        self._capture(capture_dir, self.net, self.radio, self.bus)
 
     async def _listen(self) -> None:
         self.platform.listen(self.net, PLATFORM_HOST, MQTT_PORT)
@@ -842,9 +875,11 @@ class LocalPlatformBed(PlatformBed):
         work_dir: Path | None = None,
         keep_trace: bool = True,
         deviations: tuple[str, ...] = (),
+        capture_dir: Path | None = None,
     ) -> None:
         super().__init__(new_world(seed, clock, scale, keep_trace))
         self.net = IpNetwork(self.world)
+        self._capture(capture_dir, self.net)
         self.config = replace(config or PlatformConfig(), deviations=tuple(deviations))
         self._owns_dir = work_dir is None
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="hil-mqtt-"))
