@@ -64,7 +64,9 @@ def test_serve_options_reshape_the_world() -> None:
     assert [g.tenant for g in world.gateways] == ["tenant-b", "tenant-b-other"]
     assert [s["host"] for s in world.terminal_specs()] == [100, 101]
     assert served_world(ServeOptions(), _Extra(terminals=0)).terminal_specs() == []
-    with pytest.raises(WorldError, match="no connect-master world 'atlantis'; accepted: a YAML"):
+    with pytest.raises(
+        WorldError, match="no connect-master world 'atlantis'; built-in worlds: two-gateways"
+    ):
         served_world(ServeOptions(scenario="atlantis"), _Extra())
     assert gateway_role("gw-a") == "gateway-a" and gateway_role("lobby") == "gateway-lobby"
 

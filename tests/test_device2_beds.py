@@ -155,11 +155,18 @@ def test_hil_serve_device2_prints_listeners_and_serves_control_and_a_remote_bed(
             )
             remote.run(remote.place({"name": "h", "identity": "dev-h", "start": 1}))
             remote.run(remote.place({"name": "m", "identity": "dev-m", "protocol": "mqtt"}))
-            remote.run(remote.sleep(1.5))
+            # real time on a possibly busy machine: wait (bounded) until both are provisioned
+            # and the HTTP device's first value is stored
+            for _ in range(60):
+                remote.run(remote.sleep(0.5))
+                state = ok(
+                    remote.run(remote.client().call("getIdentityState", {"identity": "dev-h"})),
+                    200,
+                )
+                provisioned = remote.client("h").token and remote.client("m").token
+                if provisioned and state.get("temperature", {}).get("reported") == 1:
+                    break
             assert remote.client("h").token and remote.client("m").token
-            state = ok(
-                remote.run(remote.client().call("getIdentityState", {"identity": "dev-h"})), 200
-            )
             assert state["temperature"]["reported"] == 1
             assert {"provisioned", "connect", "data_in"} <= {e["type"] for e in remote.events}
             assert remote.run(remote.service_now_us()) > 1_700_000_000 * US

@@ -34,10 +34,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scenarios.ble_ac.bed import LocalAcBed, router_grid
 from scenarios.ble_router.worlds import ScenarioError, expand_peripherals
+from scenarios.world_files import read_world_file
 from sim.clock import VIRTUAL
 from sim.radio import RadioConfig
 
@@ -65,17 +64,8 @@ class AcScenario:
 
 
 def load_scenario(name_or_path: str | Path) -> AcScenario:
-    path = Path(name_or_path)
-    if not path.exists():
-        path = WORLDS_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in WORLDS_DIR.glob("*.yaml")))
-        raise ScenarioError(f"no AC world {name_or_path!r}; built-in worlds: {known}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_scenario(data, str(path))
+    data, source = read_world_file(name_or_path, WORLDS_DIR, "AC", ScenarioError)
+    return parse_scenario(data, source)
 
 
 def parse_scenario(data: Any, source: str = "<memory>") -> AcScenario:

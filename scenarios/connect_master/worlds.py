@@ -22,9 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scenarios.connect_master.declared import MODES
+from scenarios.world_files import read_world_file
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
 DEFAULT_WORLD = "two-gateways"
@@ -108,20 +107,8 @@ class WorldSpec:
 
 def load_world(name_or_path: str | Path) -> WorldSpec:
     """A world file by name (``worlds/<name>.yaml``) or path."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = WORLDS_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in WORLDS_DIR.glob("*.yaml")))
-        raise WorldError(
-            f"no connect-master world {str(name_or_path)!r}; accepted: a YAML file or one of "
-            f"{known}"
-        )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise WorldError(f"{path}: not valid YAML: {exc}") from None
-    return parse_world(data, str(path))
+    data, source = read_world_file(name_or_path, WORLDS_DIR, "connect-master", WorldError)
+    return parse_world(data, source)
 
 
 @cache

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scenarios.device2.bed import LocalDevice2Bed
 from scenarios.device2.load import place_fleet
 from scenarios.device2.placement import Placement, PlacementError
+from scenarios.world_files import read_world_file
 from sim.clock import VIRTUAL
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
@@ -59,17 +58,8 @@ class Device2World:
 
 
 def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> Device2World:
-    path = Path(name_or_path)
-    if not path.exists():
-        path = WORLDS_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in WORLDS_DIR.glob("*.yaml")))
-        raise WorldError(f"no Device2 world {str(name_or_path)!r}; built-in worlds: {known}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise WorldError(f"{path}: not valid YAML: {exc}") from None
-    return parse_world(data, str(path))
+    data, source = read_world_file(name_or_path, WORLDS_DIR, "Device2", WorldError)
+    return parse_world(data, source)
 
 
 def parse_world(data: Any, source: str = "<memory>") -> Device2World:

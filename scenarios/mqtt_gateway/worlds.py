@@ -28,8 +28,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from scenarios.world_files import read_world_file
 from sim.clock import REAL
 from sim.world import DEFAULT_EPOCH, World
 
@@ -70,17 +69,8 @@ class MqttWorld:
 
 
 def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> MqttWorld:
-    path = Path(name_or_path)
-    if not path.exists():
-        path = WORLDS_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in WORLDS_DIR.glob("*.yaml")))
-        raise WorldError(f"no MQTT world {str(name_or_path)!r}; built-in worlds: {known}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise WorldError(f"{path}: not valid YAML: {exc}") from None
-    return parse_world(data, str(path))
+    data, source = read_world_file(name_or_path, WORLDS_DIR, "MQTT", WorldError)
+    return parse_world(data, source)
 
 
 def parse_world(data: Any, source: str = "<memory>") -> MqttWorld:

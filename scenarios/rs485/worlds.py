@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devices.rs485.osdp_values import check_key
+from scenarios.world_files import read_world_file
 from sim.uart import LineSettings
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
@@ -49,17 +48,8 @@ class LineWorld:
 
 def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> LineWorld:
     """A world by name (``scenarios/rs485/worlds/<name>.yaml``) or by path."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = WORLDS_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in WORLDS_DIR.glob("*.yaml")))
-        raise WorldError(f"no RS485 world {str(name_or_path)!r}; built-in worlds: {known}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise WorldError(f"{path}: not valid YAML: {exc}") from None
-    return parse_world(data, str(path))
+    data, source = read_world_file(name_or_path, WORLDS_DIR, "RS485", WorldError)
+    return parse_world(data, source)
 
 
 def parse_world(data: Any, source: str = "<memory>") -> LineWorld:
