@@ -41,11 +41,14 @@ PROFILE = "ble-ac"
 BUILTIN_TOKEN_TTL_S = 300.0
 
 
-def _bed(config: HilConfig) -> AcBed:
+def _bed(config: HilConfig, capture_dir: Path) -> AcBed:
     sut = config.sut
     if sut.builtin:
         return LocalAcBed(
-            seed=config.seed, clock=config.clock, ac={"token_ttl_s": BUILTIN_TOKEN_TTL_S}
+            seed=config.seed,
+            clock=config.clock,
+            ac={"token_ttl_s": BUILTIN_TOKEN_TTL_S},
+            capture_dir=capture_dir,
         )
     endpoint = sut.endpoint(PROFILE)
     return RemoteAcBed(
@@ -60,10 +63,10 @@ def _bed(config: HilConfig) -> AcBed:
 
 @pytest.fixture
 def bed(
-    hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path
+    hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path, tmp_path: Path
 ) -> Iterator[AcBed]:
     """The world the scenario runs in, started; its evidence written and closed afterwards."""
-    world_bed = _bed(hil_config)
+    world_bed = _bed(hil_config, tmp_path / "captures")
     try:
         world_bed.run(world_bed.start())
     except BaseException:

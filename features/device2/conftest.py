@@ -37,7 +37,11 @@ def make_bed(config: HilConfig, work_dir: Path) -> Device2Bed:
     sut = config.sut
     if sut.builtin:
         return LocalDevice2Bed(
-            seed=config.seed, clock=config.clock, work_dir=work_dir, deviations=sut.deviations
+            seed=config.seed,
+            clock=config.clock,
+            work_dir=work_dir,
+            deviations=sut.deviations,
+            capture_dir=work_dir / "captures",
         )
     endpoint = sut.endpoint(PROFILE)
     token = endpoint.get("token")

@@ -46,6 +46,7 @@ from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
 from scenarios.bed import BedError, WorldBed, write_json_lines
 from scenarios.ble_router.bed import peripheral_state
+from scenarios.captures import AIR, IP, EvidenceCaptures
 from sim.clock import REAL, VIRTUAL
 from sim.iplink import IpNetwork
 from sim.radio import Radio, RadioConfig
@@ -174,11 +175,16 @@ class AcBed(WorldBed, abc.ABC):
             await asyncio.sleep(float(args.get("off_s", 1.0)))
             await self.set_power(str(target), True)
 
+    pcaps: EvidenceCaptures | None = None
+
     def write_evidence(self, folder: Path) -> dict[str, str]:
-        """The timeline and ``http.jsonl`` (every exchange with the controller, tokens masked)."""
+        """The timeline, ``http.jsonl`` (every exchange with the controller, tokens masked) and,
+        for a local bed given a capture folder, the air and the in-world TCP as pcapng."""
         files = super().write_evidence(folder)
         write_json_lines(folder / "http.jsonl", self.transcript)
         files["http.jsonl"] = "transcript"
+        if self.pcaps is not None:
+            files.update(self.pcaps.write_evidence(folder))
         return files
 
 
@@ -203,12 +209,21 @@ class LocalAcBed(AcBed):
         keep_trace: bool = True,
         client_id: str = DEFAULT_CLIENT_ID,
         secret: str = "hil-secret",
+        capture_dir: Path | None = None,
     ) -> None:
         self.world = World(
             seed=seed, clock=clock, scale=scale, trace_path=trace_path, keep_trace=keep_trace
         )
         self.radio = Radio(self.world, radio)
         self.net = IpNetwork(self.world)
+        self.pcaps = EvidenceCaptures(self.world, capture_dir)
+        air, ip = self.pcaps.open("air.pcapng", AIR), self.pcaps.open("ip.pcapng", IP)
+        if air is not None and ip is not None:
+            from sim.air_capture import AirCapture  # scapy loads only when capturing
+            from sim.ip_capture import IpCapture
+
+            AirCapture(self.radio, air)
+            IpCapture(self.net, ip)
         self.client_id, self.secret = client_id, secret
         settings = dict(ac or {})
         self.ac = AccessController(self.world, self.net, {client_id: secret}, AC_HOST, **settings)

@@ -49,6 +49,7 @@ from devices.cloud.device2.device_config import DeviceApiConfig
 from devices.cloud.device2.serving import DEFAULT_PRODUCT
 from devices.protocols.http_client import HttpClient, SseStream
 from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.captures import IP, EvidenceCaptures
 from scenarios.device2.placement import Placed, Placement, PlacementError, SocketNet
 from scenarios.device2.transcript import MqttTranscript
 from sim.clock import REAL, VIRTUAL
@@ -247,12 +248,18 @@ class LocalDevice2Bed(Device2Bed):
         real_socket: bool = False,
         host: str = "127.0.0.1",
         ports: DevicePorts | None = None,
+        capture_dir: Path | None = None,
     ) -> None:
         self._init_common(product)
         self.world = World(
             seed=seed, clock=clock, scale=scale, trace_path=trace_path, keep_trace=keep_trace
         )
         self.net = IpNetwork(self.world)
+        self.pcaps = EvidenceCaptures(self.world, capture_dir)
+        if (ip := self.pcaps.open("ip.pcapng", IP)) is not None:
+            from sim.ip_capture import IpCapture  # scapy loads only when capturing
+
+            IpCapture(self.net, ip)
         self._own_dir = work_dir is None
         self.work_dir = Path(tempfile.mkdtemp(prefix="device2-")) if work_dir is None else work_dir
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -427,6 +434,7 @@ class LocalDevice2Bed(Device2Bed):
         if self.mqtt_transcript.rows:
             write_json_lines(folder / "mqtt.jsonl", self.mqtt_transcript.rows)
             files["mqtt.jsonl"] = "MQTT transcript"
+        files.update(self.pcaps.write_evidence(folder))  # the in-world TCP (HTTP, MQTT)
         return files
 
     async def stop(self) -> None:
