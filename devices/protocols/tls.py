@@ -80,11 +80,15 @@ class _Lower(asyncio.Transport):
 class _Pushed(asyncio.Protocol):
     """Feeds bytes a transport pushes (``data_received``) to a buffered protocol."""
 
-    def __init__(self, inner: sslproto.SSLProtocol) -> None:
+    def __init__(self, inner: sslproto.SSLProtocol, context: ssl.SSLContext) -> None:
         self.inner = inner
+        self.context = context
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        keylog = transport.get_extra_info("tls_keylog")  # an in-world IP capture's key log
+        if keylog and self.context.keylog_filename != keylog:
+            self.context.keylog_filename = keylog
         self.inner.connection_made(_Lower(transport))
 
     def data_received(self, data: bytes) -> None:
@@ -126,7 +130,7 @@ def _layer(
         server_hostname=server_hostname,
         ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S,
     )
-    return _Pushed(tls)
+    return _Pushed(tls, context)
 
 
 def server_factory(

@@ -49,7 +49,7 @@ from devices.cloud.device2.device_config import DeviceApiConfig
 from devices.cloud.device2.serving import DEFAULT_PRODUCT
 from devices.protocols.http_client import HttpClient, SseStream
 from scenarios.bed import BedError, WorldBed, write_json_lines
-from scenarios.captures import IP, EvidenceCaptures
+from scenarios.captures import IP, TLS_KEYS, EvidenceCaptures
 from scenarios.device2.placement import Placed, Placement, PlacementError, SocketNet
 from scenarios.device2.transcript import MqttTranscript
 from sim.clock import REAL, VIRTUAL
@@ -259,7 +259,7 @@ class LocalDevice2Bed(Device2Bed):
         if (ip := self.pcaps.open("ip.pcapng", IP)) is not None:
             from sim.ip_capture import IpCapture  # scapy loads only when capturing
 
-            IpCapture(self.net, ip)
+            IpCapture(self.net, ip, keylog=self.pcaps.path("tls.keylog", TLS_KEYS))
         self._own_dir = work_dir is None
         self.work_dir = Path(tempfile.mkdtemp(prefix="device2-")) if work_dir is None else work_dir
         self.work_dir.mkdir(parents=True, exist_ok=True)
