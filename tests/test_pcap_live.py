@@ -11,6 +11,7 @@ import types
 from argparse import Namespace
 
 from scapy.layers.bluetooth4LE import BTLE_ADV_IND, BTLE_RF
+from scapy.layers.inet import TCP
 from scapy.utils import rdpcap
 
 from conformance.cli import _serve
@@ -72,3 +73,19 @@ def test_a_system_without_a_capture_refuses_the_option(capsys) -> None:
     )
     assert _serve(args) == 2
     assert "--capture is not offered by this system" in capsys.readouterr().err
+
+
+def test_the_access_controller_streams_the_air_and_its_routers_uplinks(tmp_path) -> None:
+    target = tmp_path / "ac.pcapng"
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "serve", "ble-ac", "--routers", "2"]
+        + ["--peripherals", "2", "--port", "0", "--control-port", "0", "--duration", "3"]
+        + ["--capture", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    packets = rdpcap(str(target))
+    assert any(BTLE_RF in p for p in packets)  # the air
+    assert any(TCP in p for p in packets)  # the routers' in-world uplinks

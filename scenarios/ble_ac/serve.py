@@ -24,7 +24,14 @@ from devices.protocols.http_server import serve
 from scenarios.ble_ac.bed import DEFAULT_CLIENT_ID, LocalAcBed
 from scenarios.ble_ac.control import control_app
 from scenarios.ble_ac.worlds import AcScenario, build_bed, load_scenario, populate
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import (
+    ServeOptions,
+    announce,
+    announce_capture,
+    open_live_capture,
+    ready,
+    serve_until_stopped,
+)
 from sim.clock import REAL
 
 DEFAULT_PORT = 8090
@@ -33,6 +40,11 @@ DEFAULT_ROUTERS = 3
 DEFAULT_PERIPHERALS = 10
 SPACING_M = 30.0
 LISTED = 10
+CAPTURE = (
+    "the BLE air (pcapng, link type 256) as a sniffer and each router heard it, and the in-world "
+    "TCP between the controller and its routers (uplinks, relayed router calls); the "
+    "controller's own API is on a real socket, not in it (tcpdump -i lo port <api port>)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -97,6 +109,7 @@ async def _serve(bed: LocalAcBed, scenario: AcScenario, options: ServeOptions, o
         names = await populate(bed, scenario)
         announce(out, "api", url, "BLE access controller, calls under /api")
         announce(out, "control", control.url, "world control")
+        announce_capture(out, options, CAPTURE)
         print(f"credentials client_id={bed.client_id} secret={bed.secret}", file=out)
         for name in bed.router_names():
             router = bed.routers[name]
@@ -134,8 +147,17 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         client_id=getattr(extra, "client_id", DEFAULT_CLIENT_ID),
         secret=getattr(extra, "secret", None) or secrets.token_urlsafe(16),
     )
+    capture = open_live_capture(options, bed.world)
+    if capture is not None:
+        from sim.air_capture import AirCapture  # scapy loads only when capturing
+        from sim.ip_capture import IpCapture
+
+        AirCapture(bed.radio, capture, sniffer=True)
+        IpCapture(bed.net, capture)
     try:
         bed.run(_serve(bed, scenario, options, out))
     finally:
         bed.close()
+        if capture is not None:
+            capture.close()
     return 0
