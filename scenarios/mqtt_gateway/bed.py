@@ -405,7 +405,7 @@ class GatewayBed(MqttBed, abc.ABC):
     async def _restart_gateway(self, crash: bool, down_s: float) -> None: ...
 
     async def _partition(self, seconds: float) -> None:
-        raise NotImplementedError  # only beds whose faults name it
+        raise BedError(f"{type(self).__name__} cannot partition its SUT's link")
 
     # -- judging -----------------------------------------------------------------------------------
     def continuity(self, settle_s: float = 5.0) -> Continuity:
@@ -850,7 +850,7 @@ class PlatformBed(MqttBed, abc.ABC):
             await self._platform_fault(fault, target, args)
 
     async def _platform_fault(self, fault: str, target: str, args: dict[str, Any]) -> None:
-        raise NotImplementedError  # only beds whose faults name it
+        raise BedError(f"{type(self).__name__} cannot partition its SUT's link")
 
     async def stop_gateways(self) -> None:
         for gw in self.gateways.values():

@@ -48,6 +48,7 @@ OSDP bed is made.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import inspect
 import shutil
@@ -148,7 +149,7 @@ def _number(name: str | int, what: str, accepted: range) -> int:
     return value
 
 
-class LineBed(WorldBed):
+class LineBed(WorldBed, abc.ABC):
     """What every RS485 bed shares: the world, the line, stopping nodes, the evidence."""
 
     profile: str = ""  # the conformance profile whose endpoint declares the device
@@ -199,19 +200,19 @@ class LineBed(WorldBed):
 
     # -- the device under test (each driver) ----------------------------------------------------
     @property
+    @abc.abstractmethod
     def sut(self) -> int:
         """The device under test's unit id or address."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sut_spec(self) -> dict[str, Any]:
         """What :meth:`place` needs to put the device under test on the line."""
-        raise NotImplementedError
 
-    async def start(self) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def start(self) -> int: ...
 
-    async def place(self, spec: dict[str, Any]) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def place(self, spec: dict[str, Any]) -> int: ...
 
     async def _far_side(
         self, missing: str, method: str, path: str, body: dict[str, Any] | None = None
