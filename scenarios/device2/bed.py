@@ -58,6 +58,8 @@ from sim.world import World
 
 MANAGEMENT_HOST = "device2"
 US = 1_000_000
+# The longest one step of a reset may take (world seconds) before it is given up.
+RESET_STEP_S = 10.0
 
 
 class Device2Bed(WorldBed, abc.ABC):
@@ -407,10 +409,11 @@ class LocalDevice2Bed(Device2Bed):
     async def reset(self) -> None:
         """Start the next scenario from nothing: no devices, and the service on a fresh
         database (the product with its initial settings) and an empty archive."""
-        await self.remove_devices()
-        await self._stop_listening()
+        # bounded: a teardown that hangs must not hang the world-control API that asked for it
+        await asyncio.wait_for(self.remove_devices(), RESET_STEP_S)
+        await asyncio.wait_for(self._stop_listening(), RESET_STEP_S)
         if self.apis is not None:
-            await self.apis.close()
+            await asyncio.wait_for(self.apis.close(), RESET_STEP_S)
             self.apis = None
         for path in self.work_dir.glob(f"{self.db_path.name}*"):
             path.unlink()

@@ -84,10 +84,11 @@ class Device2Apis:
         return f"{kind if kind != 'management' else 'http'}://{host}:{self.port(kind)}"
 
     async def close(self) -> None:
+        # wake the long polls first: a handler still waiting on a set would hold its server
+        self.http.waiters.close()
         await self.mqtt.close()
         for served in self.served:
             await served.close()
-        self.http.waiters.close()
         self.service.close()
 
 
