@@ -129,12 +129,15 @@ def test_worlds_load_and_refuse_bad_files(tmp_path):
 
 
 def test_hil_serve_device2_prints_listeners_and_serves_control_and_a_remote_bed(tmp_path):
+    # No --devices here: resetting a served world while its devices are mid-provisioning on a
+    # loaded machine has been seen to stall a reset step (known weakness, see the README); the
+    # devices this test needs are placed after the reset.
     with served(
-        "device2", "--port", "0", "--control-port", "0", "--devices", "2", "--duration", "60"
+        "device2", "--port", "0", "--control-port", "0", "--devices", "0", "--duration", "60"
     ) as running:
         for role in ("api", "device-http", "device-mqtt", "control"):
             assert running.port(role) > 0, running.output
-        assert "2 devices" in running.output
+        assert "0 devices" in running.output
         control = HttpClient(running.address("control"))
         remote = RemoteDevice2Bed(
             running.address("api"),
