@@ -38,14 +38,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devices.ble.peripheral import BlePeripheral, start_peripheral
+from devices.ble.peripheral import BlePeripheral
 from devices.gateways.ble_ac import AcAgent, AccessController
 from devices.gateways.ble_router.reboot import reboot
 from devices.gateways.ble_router.router import BleRouter
 from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
 from scenarios.bed import BedError, WorldBed, write_json_lines
-from scenarios.ble_router.bed import peripheral_state
+from scenarios.ble_router.bed import LocalPeripherals
 from scenarios.captures import AIR, IP, EvidenceCaptures
 from sim.clock import REAL, VIRTUAL
 from sim.iplink import IpNetwork
@@ -188,7 +188,7 @@ class AcBed(WorldBed, abc.ABC):
         return files
 
 
-class LocalAcBed(AcBed):
+class LocalAcBed(LocalPeripherals, AcBed):
     """One world with the reference controller, its routers and the scenario's peripherals.
 
     ``routers``: router descriptions (``name``, ``mac``, ``position``, and any
@@ -339,40 +339,6 @@ class LocalAcBed(AcBed):
             self._served_routers[name] = await router.power_off()
 
     # -- peripherals -------------------------------------------------------------------------
-    async def place(self, spec: dict[str, Any]) -> str:
-        name = str(spec.get("name"))
-        if name in self.peripherals:
-            raise BedError(f"a peripheral named {name!r} already exists")
-        peripheral = await start_peripheral(self, spec)
-        self.peripherals[peripheral.name] = peripheral
-        return peripheral.address
-
-    def _get(self, name: str) -> BlePeripheral:
-        try:
-            return self.peripherals[name]
-        except KeyError:
-            raise BedError(
-                f"no peripheral named {name!r}; the world has "
-                f"{', '.join(sorted(self.peripherals)) or 'none'}"
-            ) from None
-
-    async def move(self, name: str, position: list[float]) -> None:
-        self._get(name).move(tuple(position))
-
-    async def set_power(self, name: str, on: bool) -> None:
-        p = self._get(name)
-        await (p.power_on() if on else p.power_off())
-
-    async def peripheral_state(self, name: str) -> dict[str, Any]:
-        return peripheral_state(self._get(name))
-
-    async def remove_all(self) -> list[str]:
-        names = list(self.peripherals)
-        for name in names:
-            await self.peripherals.pop(name).power_off()
-            self.world.remove_node(name)
-        return names
-
     def address_of(self, name: str) -> str:
         return self._get(name).address
 

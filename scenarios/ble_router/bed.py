@@ -147,7 +147,52 @@ def peripheral_state(p: BlePeripheral) -> dict[str, Any]:
     }
 
 
-class LocalBleBed(BleBed):
+class LocalPeripherals:
+    """The peripherals a local BLE world holds (the router's bed and the access controller's):
+    placed on the bed's radio and powered on, moved, powered, inspected and taken out by name."""
+
+    world: World
+    radio: Radio
+    peripherals: dict[str, BlePeripheral]
+
+    async def place(self, spec: dict[str, Any]) -> str:
+        parsed = PeripheralSpec.from_dict(spec)
+        if parsed.name in self.peripherals:
+            raise BedError(f"a peripheral named {parsed.name!r} already exists")
+        p = BlePeripheral(self.world, self.radio, parsed)
+        self.peripherals[p.name] = p
+        await p.power_on()
+        return p.address
+
+    async def remove_all(self) -> list[str]:
+        """Power off and take out every peripheral; return their names."""
+        names = list(self.peripherals)
+        for name in names:
+            await self.peripherals.pop(name).power_off()
+            self.world.remove_node(name)
+        return names
+
+    def _get(self, name: str) -> BlePeripheral:
+        try:
+            return self.peripherals[name]
+        except KeyError:
+            raise BedError(
+                f"no peripheral named {name!r}; the world has "
+                f"{', '.join(sorted(self.peripherals)) or 'none'}"
+            ) from None
+
+    async def move(self, name: str, position: list[float]) -> None:
+        self._get(name).move(tuple(position))
+
+    async def set_power(self, name: str, on: bool) -> None:
+        p = self._get(name)
+        await (p.power_on() if on else p.power_off())
+
+    async def peripheral_state(self, name: str) -> dict[str, Any]:
+        return peripheral_state(self._get(name))
+
+
+class LocalBleBed(LocalPeripherals, BleBed):
     """One world with the reference router and the peripherals the scenario places.
 
     ``router`` holds :class:`BleRouter` keyword arguments (chips, boot_s, credentials...);
@@ -235,42 +280,6 @@ class LocalBleBed(BleBed):
             connect=self.net.open_connection if in_world else None,
             recorder=self.transcript.append,
         )
-
-    async def place(self, spec: dict[str, Any]) -> str:
-        parsed = PeripheralSpec.from_dict(spec)
-        if parsed.name in self.peripherals:
-            raise BedError(f"a peripheral named {parsed.name!r} already exists")
-        p = BlePeripheral(self.world, self.radio, parsed)
-        self.peripherals[p.name] = p
-        await p.power_on()
-        return p.address
-
-    async def remove_all(self) -> list[str]:
-        """Power off and take out every peripheral; return their names."""
-        names = list(self.peripherals)
-        for name in names:
-            await self.peripherals.pop(name).power_off()
-            self.world.remove_node(name)
-        return names
-
-    def _get(self, name: str) -> BlePeripheral:
-        try:
-            return self.peripherals[name]
-        except KeyError:
-            raise BedError(
-                f"no peripheral named {name!r}; the world has "
-                f"{', '.join(sorted(self.peripherals)) or 'none'}"
-            ) from None
-
-    async def move(self, name: str, position: list[float]) -> None:
-        self._get(name).move(tuple(position))
-
-    async def set_power(self, name: str, on: bool) -> None:
-        p = self._get(name)
-        await (p.power_on() if on else p.power_off())
-
-    async def peripheral_state(self, name: str) -> dict[str, Any]:
-        return peripheral_state(self._get(name))
 
     def address_of(self, name: str) -> str:
         return self._get(name).address
