@@ -40,20 +40,17 @@ def permissions_for(properties: int) -> att.Attribute.Permissions:
 
 def refuse_unpermitted_writes(attributes: list[Any]) -> int:
     """Make every attribute of a GATT server without ``WRITEABLE`` answer writes with ATT
-    error 0x03 (Write Not Permitted); how many attributes now refuse."""
+    error 0x03 (Write Not Permitted); how many attributes now refuse. They share one write
+    path (Bumble's server names the handle in the Error Response from the request), so a
+    crowd of peripherals carries no closure per attribute."""
     refusing = 0
     for attribute in attributes:
         if attribute.permissions & att.Attribute.WRITEABLE:
             continue
-        attribute.write_value = _refusal(attribute)
+        attribute.write_value = _refuse_write
         refusing += 1
     return refusing
 
 
-def _refusal(attribute: Any) -> Any:
-    async def write_value(_bearer: Any, _value: bytes) -> None:
-        raise att.ATT_Error(
-            error_code=att.ATT_WRITE_NOT_PERMITTED_ERROR, att_handle=attribute.handle
-        )
-
-    return write_value
+async def _refuse_write(_bearer: Any, _value: bytes) -> None:
+    raise att.ATT_Error(error_code=att.ATT_WRITE_NOT_PERMITTED_ERROR)

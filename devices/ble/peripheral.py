@@ -1,17 +1,23 @@
 """A BLE peripheral node: a Bumble host and a :class:`~sim.radio.RadioController` on the radio,
 advertising and serving the GATT database its :class:`~devices.ble.spec.PeripheralSpec` names.
 
-Values that change over time and notification rates are SimPy processes of the world; the
-notifications themselves go out through Bumble's GATT server, over the simulated link.
+Notification rates are SimPy processes of the world; the notifications themselves go out
+through Bumble's GATT server, over the simulated link. Values that change over time follow their
+model's ticks (tick n at power-on + n periods), applied when the value is looked at (a read, a
+notification, a write): the same values as a process per value would set, without an event per
+tick for the thousands of advertisers nobody reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import random
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bumble import hci
+from bumble import att, hci
 from bumble.device import AdvertisingType, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Descriptor, Service
 from bumble.keys import KeyStore, MemoryKeyStore
@@ -20,12 +26,13 @@ from bumble.transport import Transport, open_transport
 from devices.ble.att_permissions import permissions_for, refuse_unpermitted_writes
 from devices.ble.host import new_device
 from devices.ble.security import PeripheralSecurity
-from devices.ble.spec import CharacteristicSpec, PeripheralSpec, standard_peripheral
+from devices.ble.spec import CharacteristicSpec, PeripheralSpec, ValueModel, standard_peripheral
 from sim.radio import Radio, RadioController
 
 if TYPE_CHECKING:
     from sim.world import World
 
+_GATT_SERVER_LOG = logging.getLogger("bumble.gatt_server")
 GAP_CHARACTERISTICS = ("2A00", "2A01")  # Device Name, Appearance: served by Bumble's GAP
 _ADVERTISING_TYPES = {
     0: AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE,
@@ -33,6 +40,38 @@ _ADVERTISING_TYPES = {
     2: AdvertisingType.UNDIRECTED_SCANNABLE,
     3: AdvertisingType.UNDIRECTED,
 }
+
+
+@dataclass(slots=True)
+class _Evolution:
+    """One value under its model since power-on at ``started``: tick n, at ``started`` + n
+    periods, sets the model's value for n (a random walk takes one step a tick)."""
+
+    model: ValueModel
+    started: float
+    rng: random.Random | None  # a random walk's own stream
+    ticks: int = 0  # ticks applied so far
+    x: float = 0.0
+
+    def advance(self, now: float) -> bytes | None:
+        """The value after every tick due by ``now``; None when no new tick is due."""
+        model = self.model
+        # a tick falls due at its time, not a rounding error later
+        due = int((now - self.started) / model.period_s + 1e-9) + 1
+        if due <= self.ticks:
+            return None
+        n = due - 1
+        if model.kind == "counter":
+            x = model.start + n * model.step
+        elif model.kind == "sine":
+            x = model.start + model.amplitude * math.sin(2 * math.pi * n / 60.0)
+        else:  # random_walk: every missed step, in order
+            assert self.rng is not None
+            for _ in range(due - self.ticks):
+                self.x += self.rng.uniform(-model.step, model.step)
+            x = self.x
+        self.ticks = due
+        return model.encode(x)
 
 
 class BlePeripheral:
@@ -50,7 +89,8 @@ class BlePeripheral:
         self.powered = False
         self.keystore: KeyStore = MemoryKeyStore()  # survives power cycles, like flash
         self.security = PeripheralSecurity(world, spec.name, spec.security)
-        self.values: dict[int, bytes] = {}  # characteristic index -> current value
+        self.values: dict[int, bytes] = {}  # characteristic index -> value (see _value)
+        self._evolving: dict[int, _Evolution] = {}  # index -> model, while powered
         self.writes: list[tuple[float, str, bytes]] = []  # (t, uuid, value) received
         self.notifications_sent = 0
         # (world time, value) of every notification / indication handed to the stack, kept
@@ -119,6 +159,9 @@ class BlePeripheral:
             return
         self.powered = False
         self._generation += 1
+        for key in list(self._evolving):
+            self._value(key)  # the ticks due until now, and no more
+        self._evolving.clear()
         if self._transport is not None:
             # A real controller cannot be unplugged from here: reset it (it stops advertising
             # and drops its links without a word, as a power cut would) and let it go.
@@ -178,11 +221,21 @@ class BlePeripheral:
         device.add_services(services)
         refuse_unpermitted_writes(device.gatt_server.attributes)  # GAP's Device Name too
 
+    def _value(self, key: int) -> bytes:
+        """The value now: its model's ticks due by now applied first."""
+        evolving = self._evolving.get(key)
+        if evolving is not None:
+            value = evolving.advance(self.world.now)
+            if value is not None:
+                self.values[key] = value
+        return self.values[key]
+
     def _reader(self, key: int) -> Any:
-        return lambda _connection: self.values[key]
+        return lambda _connection: self._value(key)
 
     def _writer(self, key: int, uuid: str) -> Any:
         def write(_connection: Any, value: bytes) -> None:
+            self._value(key)  # ticks before the write do not overwrite it later
             self.values[key] = bytes(value)
             self.writes.append((self.world.now, uuid, bytes(value)))
             self.world.trace.emit(self.name, "gatt", "written", uuid=uuid, value=bytes(value))
@@ -194,7 +247,7 @@ class BlePeripheral:
         then the GAP ones the stack serves itself (Device Name 2A00, Appearance 2A01)."""
         held: dict[str, bytes] = {}
         for key, (cs, _char) in enumerate(self._characteristics):
-            held.setdefault(cs.uuid.to_hex_str(), self.values[key])
+            held.setdefault(cs.uuid.to_hex_str(), self._value(key))
         for uuid in GAP_CHARACTERISTICS:
             try:
                 held.setdefault(uuid, self.value_of(uuid))
@@ -207,7 +260,7 @@ class BlePeripheral:
         itself (GAP's Device Name 2A00 and Appearance 2A01)."""
         for key, (cs, _char) in enumerate(self._characteristics):
             if str(cs.uuid).upper() == uuid.upper() or cs.uuid.to_hex_str().upper() == uuid.upper():
-                return self.values[key]
+                return self._value(key)
         for attribute in self.device.gatt_server.attributes if self.device else ():
             if isinstance(attribute, Characteristic) and _same_uuid(attribute.uuid, uuid):
                 value = attribute.value
@@ -217,30 +270,21 @@ class BlePeripheral:
     # -- time-varying values and notifications (SimPy processes) ----------------------------
     def _start_processes(self) -> None:
         generation = self._generation
+        self._evolving.clear()
         for key, (cs, char) in enumerate(self._characteristics):
-            if cs.model is not None and cs.model.kind != "constant":
-                self.world.process(self._evolve(key, cs, generation), f"{self.name}/value/{key}")
+            model = cs.model
+            if model is not None and model.kind != "constant":
+                rng = (
+                    self.world.rng(f"{self.name}/value/{key}")
+                    if model.kind == "random_walk"
+                    else None
+                )
+                self._evolving[key] = _Evolution(model, self.world.now, rng, x=model.start)
+                self._value(key)  # tick 0
             if cs.notify_hz > 0 and cs.properties & 0x30:
                 self.world.process(
                     self._notify(key, cs, char, generation), f"{self.name}/notify/{key}"
                 )
-
-    def _evolve(self, key: int, cs: CharacteristicSpec, generation: int):  # type: ignore[no-untyped-def]
-        model = cs.model
-        assert model is not None
-        rng = self.world.rng(f"{self.name}/value/{key}")
-        x = model.start
-        n = 0
-        while self._generation == generation:
-            if model.kind == "counter":
-                x = model.start + n * model.step
-            elif model.kind == "sine":
-                x = model.start + model.amplitude * math.sin(2 * math.pi * n / 60.0)
-            elif model.kind == "random_walk":
-                x += rng.uniform(-model.step, model.step)
-            self.values[key] = model.encode(x)
-            n += 1
-            yield self.world.timeout(model.period_s)
 
     def _notify(
         self,
@@ -258,13 +302,17 @@ class BlePeripheral:
             device = self.device
             if not device.connections:
                 continue
-            coro = (
-                device.indicate_subscribers(char, self.values[key])
-                if indicate
-                else device.notify_subscribers(char, self.values[key])
-            )
+            value = self._value(key)
             if self.send_log is not None:
-                self.send_log.append((self.world.now, self.values[key]))
+                self.send_log.append((self.world.now, value))
+            if not indicate and _notify_now(device, char, value):
+                self.notifications_sent += 1
+                continue
+            coro = (
+                device.indicate_subscribers(char, value)
+                if indicate
+                else device.notify_subscribers(char, value)
+            )
             self.world.spawn(self._send(coro), name=f"{self.name}/notify")
 
     async def _send(self, coro: Any) -> None:
@@ -273,6 +321,33 @@ class BlePeripheral:
             self.notifications_sent += 1
         except (asyncio.CancelledError, Exception):  # a link dropped mid-send: nothing to do
             pass
+
+
+def _notify_now(device: Device, char: Characteristic, value: bytes) -> bool:
+    """Notify ``value`` on every connection whose client enabled notifications for ``char``,
+    right now: the PDU Bumble's GATT server would send, through its own send path. False (and
+    nothing sent) when Bumble must do it itself: debug logging is on, or a connection has
+    enhanced ATT bearers.
+
+    Bumble's ``notify_subscribers`` makes a task per subscriber, waits on them, and formats
+    each PDU for a debug line whether or not it is logged: under a notification load that costs
+    more than the notification."""
+    if _GATT_SERVER_LOG.isEnabledFor(logging.DEBUG):
+        return False
+    connections = list(device.connections.values())
+    channels = device.l2cap_channel_manager.le_coc_channels
+    if any(channels.get(connection.handle) for connection in connections):
+        return False
+    server = device.gatt_server
+    encoded = char.encode_value(value)
+    for connection in connections:
+        cccd = server.subscribers.get(connection, {}).get(char.handle)
+        if cccd and len(cccd) == 2 and cccd[0] & 0x01:
+            pdu = att.ATT_Handle_Value_Notification(
+                attribute_handle=char.handle, attribute_value=encoded[: connection.att_mtu - 3]
+            )
+            server.send_gatt_pdu(connection, bytes(pdu))
+    return True
 
 
 def _same_uuid(held: Any, asked: str) -> bool:

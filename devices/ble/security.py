@@ -25,6 +25,8 @@ from those nonces and is therefore *not* reproducible between runs; it is traced
 from __future__ import annotations
 
 import asyncio
+import functools
+import random
 from typing import TYPE_CHECKING, Any
 
 from bumble import smp
@@ -132,12 +134,10 @@ class PeripheralSecurity:
         self.world = world
         self.name = name
         self.spec = spec
-        self.rng = world.rng(f"{name}/smp")
-        # TK as SMP carries it (least significant byte first); the label shows the number
-        self.tk = (
+        self._tk = (
             bytes.fromhex(spec.oob_tk.lower().removeprefix("0x").replace(" ", ""))[::-1]
             if spec.oob_tk
-            else self.rng.randbytes(16)
+            else None
         )
         self.oob_context: smp.OobContext | None = None
         if spec.oob == "secure":
@@ -153,6 +153,24 @@ class PeripheralSecurity:
         self.waiting_for_passkey = False
         self.typed: asyncio.Future[int] | None = None
         self.device: Device | None = None
+
+    @functools.cached_property
+    def rng(self) -> random.Random:
+        """This peripheral's pairing stream, made on first use: a crowd of peripherals that
+        never pair carries none. Without a TK from the spec its first 16 bytes are the TK."""
+        rng = self.world.rng(f"{self.name}/smp")
+        if self._tk is None:
+            self._tk = rng.randbytes(16)
+        return rng
+
+    @property
+    def tk(self) -> bytes:
+        """The TK as SMP carries it (least significant byte first); the label shows the
+        number."""
+        if self._tk is None:
+            _ = self.rng  # draws it
+        assert self._tk is not None
+        return self._tk
 
     # -- the label a user reads -----------------------------------------------------------------
     def oob_label(self) -> dict[str, str]:

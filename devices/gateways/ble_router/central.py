@@ -26,6 +26,7 @@ and SSE streams.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,9 @@ from devices.gateways.ble_router.gatt import (
 )
 from devices.gateways.ble_router.pairing import RouterPairing
 from devices.gateways.ble_router.scan_filter import AdInfo, ScanFilter, parse_ad
+
+_GATT_CLIENT_LOG = logging.getLogger("bumble.gatt_client")
+NOTIFICATION_OPCODE = att.Opcode.ATT_HANDLE_VALUE_NOTIFICATION
 
 if TYPE_CHECKING:
     from devices.deviations import Deviations
@@ -608,6 +612,18 @@ class Central(EventEmitter):
         # Every notification / indication, on any handle, whoever subscribed.
         client.on_att_handle_value_notification = on_notification
         client.on_att_handle_value_indication = on_indication
+        dispatch = client.on_gatt_pdu
+
+        def on_gatt_pdu(pdu: att.ATT_PDU) -> None:
+            # Bumble's client formats every PDU for a debug line, logged or not; a notification
+            # load spends more on that than on the notification: go straight to its handler.
+            quiet = not _GATT_CLIENT_LOG.isEnabledFor(logging.DEBUG)
+            if quiet and pdu.op_code == NOTIFICATION_OPCODE:
+                on_notification(pdu)  # type: ignore[arg-type]
+            else:
+                dispatch(pdu)
+
+        client.on_gatt_pdu = on_gatt_pdu
         connection.on("disconnection", lambda reason: self._on_disconnected(link, reason))
 
     def _deliver(self, link: NodeLink, handle: int, value: bytes, data_type: str) -> None:
