@@ -364,6 +364,10 @@ class AirCapture:
         self, link: LinkState, conn: _Connection, from_central: bool, llid: int, body: bytes
     ) -> None:
         """One data-channel PDU, heard by the other side at the current connection event."""
+        if self.writer.full(len(body) + 17):  # RF header, access address, header, CRC
+            self.writer.drop(self.interface)
+            conn.sent[from_central] += 1
+            return
         sender, receiver = (
             (link.central, link.peripheral) if from_central else (link.peripheral, link.central)
         )

@@ -123,6 +123,14 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
             return self._select_real(inner, timeout)
 
         # Virtual: never wait on the wall clock unless something outside the process is in play.
+        external = self._has_external_io()
+        if timeout == 0 and not external:
+            # Callbacks are ready and only the loop's self-pipe is registered: a thread hands
+            # its callback to the ready queue itself, so no poll (a system call) is needed yet.
+            now = env.now
+            if env.peek() <= now:
+                env.step_due(now)
+            return []
         events = inner.select(0)
         if events:
             return events
@@ -135,13 +143,13 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
         # asyncio's own timeout is `when - now`; use `when` itself so the jump is exact.
         async_due = self._scheduled[0]._when if self._scheduled else math.inf  # type: ignore[attr-defined]
         simpy_due = env.peek()
-        if self._has_external_io():
+        if external:
             # Give outside I/O a real moment before moving virtual time.
             events = inner.select(0.001)
             if events:
                 return events
         if simpy_due == math.inf and async_due == math.inf:
-            if self._has_external_io():
+            if external:
                 return inner.select(None)
             raise DeadlockError(self.describe_deadlock())
         if simpy_due <= async_due:

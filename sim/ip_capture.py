@@ -161,6 +161,9 @@ class IpCapture:
         t: float | None = None,
         comment: str | None = None,
     ) -> None:
+        if self.writer.full(54 + len(payload)):
+            self.writer.drop(self.interface)
+            return
         template = self._template(local, remote)
         ip = bytearray(template[14:34])
         ip[2:4] = (40 + len(payload)).to_bytes(2, "big")

@@ -142,10 +142,10 @@ class PcapngWriter:
         ``max_bytes`` packets are counted, not written (see :meth:`close`)."""
         if self.output is None:
             return
-        self._seen[interface] = self._seen.get(interface, 0) + 1
-        if self.max_bytes is not None and self.written + len(data) + 64 > self.max_bytes:
-            self.dropped[interface] = self.dropped.get(interface, 0) + 1
+        if self.full(len(data)):
+            self.drop(interface)
             return
+        self._seen[interface] = self._seen.get(interface, 0) + 1
         stamp = self.timestamp_us(t)
         body = struct.pack(
             "<IIIII", interface, stamp >> 32, stamp & 0xFFFFFFFF, len(data), len(data)
@@ -157,6 +157,18 @@ class PcapngWriter:
             options.append(_option(_EPB_FLAGS, struct.pack("<I", flags)))
         self._emit(_block(_EPB, body + _pad(data) + _options(options)))
         self.packets += 1
+
+    def full(self, size: int) -> bool:
+        """Whether a packet of ``size`` bytes would pass ``max_bytes``: a caller that asks
+        first need not build what would be dropped (then it calls :meth:`drop`)."""
+        return self.max_bytes is not None and self.written + size + 64 > self.max_bytes
+
+    def drop(self, interface: int) -> None:
+        """Count one packet on ``interface`` as seen and dropped for lack of room."""
+        if self.output is None:
+            return
+        self._seen[interface] = self._seen.get(interface, 0) + 1
+        self.dropped[interface] = self.dropped.get(interface, 0) + 1
 
     def _emit(self, block: bytes) -> None:
         if self.output is None:
