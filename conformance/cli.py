@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
 import sys
 from collections import Counter
@@ -126,9 +127,26 @@ def _xdist_args(workers: int | None, tx: Sequence[str] | None) -> list[str]:
     return [arg for spec in specs for arg in ("--tx", spec)] + ["--dist", "load"]
 
 
+DEFAULT_MAX_WORKERS = 4
+
+
+def default_workers(sut: str, cores: int | None = None) -> int:
+    """How many local processes a run uses when ``-n`` is not given: with the builtin SUT every
+    scenario has a world of its own, so up to :data:`DEFAULT_MAX_WORKERS` processes, one a core
+    (0, one process, on a single core); an outside SUT is one device that scenarios must not
+    share at once, so one process."""
+    cores = os.cpu_count() if cores is None else cores
+    if sut != "builtin" or not cores or cores < 2:
+        return 0
+    return min(DEFAULT_MAX_WORKERS, cores)
+
+
 def _conformance(args: argparse.Namespace) -> int:
     from conformance.report.run_info import reproduce_command
     from conformance.run import run_conformance
+
+    if args.workers is None and not args.tx:
+        args.workers = default_workers(args.sut)
 
     command = reproduce_command(args.profile, args.sut, args.clock, args.seed)
     if args.select is not None:
@@ -445,8 +463,10 @@ def _add_conformance(sub: argparse._SubParsersAction) -> None:
         dest="workers",
         type=int,
         metavar="N",
-        help="spread scenarios over N local processes (pytest-xdist; 0: none; default: one "
-        "process); the report is the one a single process writes",
+        help="spread scenarios over N local processes (pytest-xdist; 0: one process); the "
+        "report is the one a single process writes (default: one a core, at most "
+        f"{DEFAULT_MAX_WORKERS}, with the builtin SUT; one process with an outside SUT, which "
+        "scenarios must not share at once)",
     )
     p.add_argument(
         "--tx",

@@ -249,6 +249,17 @@ def pytest_collection_modifyitems(
             reason = f"{PLANNED_PREFIX} SUT does not declare {', '.join(missing)}"
             item.add_marker(pytest.mark.skip(reason=reason))
             item.stash[_PLANNED] = reason
+    if hasattr(config, "workerinput"):
+        _slow_first(state, items)
+
+
+def _slow_first(state: _State, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist: what is marked ``slow`` (the ``@slow`` tag of a scenario or its
+    Examples) starts first, so the workers finish together rather than one running a long
+    scenario at the end. Every worker sorts the same way, as xdist requires; the records keep
+    the collection order, so the report is the one a single process writes."""
+    state.order = {item.nodeid: i for i, item in enumerate(items)}
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _item_requirements(item: pytest.Item) -> set[str]:
@@ -636,7 +647,7 @@ def _write_json(path: Path, data: Any) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Remember the collection order: merged records follow it, as a single process's do."""
     state = session.config.stash.get(_STATE, None)
-    if state is not None and state.results is not None:
+    if state is not None and state.results is not None and not state.order:
         state.order = {item.nodeid: i for i, item in enumerate(session.items)}
 
 

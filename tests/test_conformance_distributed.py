@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import _xdist_args
+from conformance.cli import _xdist_args, default_workers
 from conformance.run import run_conformance
 
 pytest_plugins = ["pytester"]
@@ -65,6 +65,13 @@ def test_workers_and_tx_become_xdist_options() -> None:
     assert _xdist_args(2, ["ssh=h//python=p"]) == [
         *("--tx", "2*popen", "--tx", "ssh=h//python=p", "--dist", "load")
     ]
+
+
+def test_builtin_runs_use_the_cores_and_an_outside_sut_one_process() -> None:
+    assert default_workers("builtin", cores=2) == 2
+    assert default_workers("builtin", cores=16) == 4  # at most four
+    assert default_workers("builtin", cores=1) == 0  # one process
+    assert default_workers("my-router.yaml", cores=8) == 0  # one device: never shared at once
 
 
 @pytest.mark.slow
@@ -135,3 +142,51 @@ def test_a_worker_on_another_host_ships_its_evidence(pytester: pytest.Pytester) 
     (evidence,) = record["evidence"]
     assert evidence.startswith("evidence/") and evidence.endswith("/trace.jsonl")
     assert (out / evidence).read_text() == "{}"
+
+
+def test_slow_work_starts_first_on_workers_and_records_keep_collection_order(
+    pytester: pytest.Pytester,
+) -> None:
+    """Under xdist what is marked slow runs first (one worker takes it while the other runs
+    the rest); the records still follow the collection order."""
+    started = pytester.path / "started.log"
+    pytester.makepyfile(
+        test_order=f"""
+        import pytest
+
+        def _log(name):
+            with open({str(started)!r}, "a") as log:
+                log.write(name + " ")
+
+        @pytest.mark.req("R-a")
+        def test_a():
+            _log("a")
+
+        @pytest.mark.req("R-b")
+        def test_b():
+            _log("b")
+
+        @pytest.mark.slow
+        @pytest.mark.req("R-c")
+        def test_c():
+            _log("c")
+
+        @pytest.mark.req("R-d")
+        def test_d():
+            _log("d")
+        """
+    )
+    pytester.makeini("[pytest]\nmarkers =\n    slow: long-running\n")
+    out = pytester.path / "out"
+    result = pytester.runpytest_subprocess(
+        "-p", "conformance.pytest_plugin", "--hil-results", str(out / "records.json"), "-n", "1"
+    )
+    result.assert_outcomes(passed=4)
+    assert started.read_text().split() == ["c", "a", "b", "d"]  # one worker: c first
+    records = json.loads((out / "records.json").read_text())
+    assert [r["nodeid"].rsplit("::", 1)[1] for r in records] == [
+        "test_a",
+        "test_b",
+        "test_c",
+        "test_d",
+    ]

@@ -47,4 +47,8 @@ Feature: Load: a crowd of advertisers, the connection limit, many devices notify
     Examples:
       | count | hz | minutes |
       | 40    | 10 | 0.5     |
+
+    @slow
+    Examples:
+      | count | hz | minutes |
       | 40    | 10 | 10      |

@@ -3,7 +3,7 @@ Feature: Load: a fleet provisions within a minute, then reports every 10 s, exac
   The issue's load is 1,000 devices for an hour of simulated time (`hil bench device2`); the
   scenario runs a tenth of the fleet for ten simulated minutes with the same checks.
 
-  @req:D2-LOAD-001
+  @req:D2-LOAD-001 @slow
   Scenario: 100 HTTP devices provision within a simulated minute and every value lands
     Given the operator has called "addResource" with {"alias": "temperature", "format": "number"}
     And 100 HTTP devices provisioning within 60 seconds and reporting every 10 seconds
@@ -12,7 +12,7 @@ Feature: Load: a fleet provisions within a minute, then reports every 10 s, exac
     And every value the fleet wrote is found by the queries
     And the "5m" aggregates equal the fleet's values' own sums and counts
 
-  @req:D2-LOAD-001
+  @req:D2-LOAD-001 @slow
   Scenario: 100 MQTT devices provision within a simulated minute and every value lands
     Given the operator has called "addResource" with {"alias": "temperature", "format": "number"}
     And 100 MQTT devices provisioning within 60 seconds and reporting every 10 seconds
