@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from scenarios.ble_router.bed import LocalBleBed
+
+# The suite starts hundreds of Python processes (xdist workers, served worlds, conformance runs
+# and their pytest). With bytecode caching switched off in the environment
+# (PYTHONDONTWRITEBYTECODE) each of them compiles every module it imports again, a second or
+# more apiece; the suite turns caching back on for itself and its children (__pycache__ is
+# ignored by git).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

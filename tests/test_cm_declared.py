@@ -255,6 +255,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"sut": out / "lab.yaml"}
 
 
+@pytest.mark.slow
 def test_declared_device_scenarios_pass_without_world_control(
     lab: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -105,6 +105,7 @@ def test_device_gateway_serves_connect_with_server_tls(served: dict) -> None:
     assert _call(search) == [1, 2]
 
 
+@pytest.mark.slow
 def test_realwire_scenarios_pass_against_the_served_master(served: dict, tmp_path: Path) -> None:
     sut = served["out"] / "sut.yaml"
     reports = tmp_path / "reports"

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 # Both worlds (the served router's and the harness's) run at this many world seconds per wall
 # second, so the whole profile fits CI's time; the SUT declaration says so (time_scale).
-SCALE = 3
+SCALE = 6
 
 
 @pytest.fixture

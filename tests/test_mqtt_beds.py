@@ -466,6 +466,7 @@ def test_served_gateway_world_control() -> None:
     assert answers[8][1]["info"]["title"] == "MQTT gateway world control"
 
 
+@pytest.mark.slow
 def test_the_remote_gateway_bed_runs_an_outside_gateway_process(tmp_path: Path) -> None:
     """Our own reference gateway, served in a process of its own (``hil serve mqtt-gateway
     --broker ... --modbus ...``), judged as an outside gateway in front of the bed's meters

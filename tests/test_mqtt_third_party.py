@@ -358,6 +358,7 @@ async def broker_outage(rig: Rig) -> list[float]:
     return times
 
 
+@pytest.mark.slow
 def test_thingsboard_gateway_polls_our_meters_and_is_judged_across_an_outage(
     tb_gateway: tuple[dict[str, Any], GatewayProcessSpec, Venv], tmp_path: Path
 ) -> None:

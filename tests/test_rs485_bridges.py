@@ -90,6 +90,7 @@ def test_pty_bridge_with_pymodbus_serial_client(served_line: dict[str, str]) -> 
     assert asyncio.run(write_and_read()) == [4321]
 
 
+@pytest.mark.slow
 def test_profile_judges_an_external_slave_through_the_tcp_bridge(
     served_line: dict[str, str], tmp_path: Path
 ) -> None:

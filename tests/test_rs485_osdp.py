@@ -129,6 +129,7 @@ def test_osdp_packets_are_found_and_summarised() -> None:
     )
 
 
+@pytest.mark.slow
 def test_profile_judges_readers_served_behind_a_pty(tmp_path: Path) -> None:
     """Our readers in another process (real time) behind a pty; the rs485-osdp profile's
     control panel polls them through a serial bridge as an external SUT, and a person at the

@@ -20,32 +20,21 @@ from tests.served import ROOT
 SUBSET = ("disconnect-false-error", "scan-filter-rssi-ignored", "gatt-write-truncated")
 
 
-PROGRESS = StringIO()
-
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory) -> SelfcheckResult:
-    reports = tmp_path_factory.mktemp("reports")
-    return run_selfcheck("ble-router", SUBSET, reports_dir=reports, progress=PROGRESS)
-
-
-def test_the_baseline_passes_without_deviations(result: SelfcheckResult) -> None:
+def _check_baseline(result: SelfcheckResult) -> None:
     assert result.baseline is not None and result.baseline.error is None
     assert result.baseline_problems() == {}
     assert {"BLE-CONN-006", "BLE-SCAN-012", "BLE-GATT-011"} <= set(result.baseline.executed())
 
 
-@pytest.mark.parametrize("name", SUBSET)
-def test_each_deviation_is_caught_by_its_named_requirements(
-    result: SelfcheckResult, name: str
-) -> None:
-    outcome = next(o for o in result.outcomes if o.deviation.name == name)
-    assert outcome.run.error is None
-    assert outcome.caught and not outcome.silent, outcome.to_dict()
-    assert set(outcome.deviation.catches) <= set(outcome.caught_by)
+def _check_each_deviation_caught_by_its_named_requirements(result: SelfcheckResult) -> None:
+    for name in SUBSET:
+        outcome = next(o for o in result.outcomes if o.deviation.name == name)
+        assert outcome.run.error is None
+        assert outcome.caught and not outcome.silent, outcome.to_dict()
+        assert set(outcome.deviation.catches) <= set(outcome.caught_by)
 
 
-def test_the_table_summary_json_and_exit_code(result: SelfcheckResult) -> None:
+def _check_table_summary_json_and_exit_code(result: SelfcheckResult, progress: str) -> None:
     assert (result.caught, result.total, result.exit_code) == (3, 3, 0)
     table = format_table(result)
     for name in SUBSET:
@@ -53,7 +42,7 @@ def test_the_table_summary_json_and_exit_code(result: SelfcheckResult) -> None:
     assert "baseline: all" in table and table.endswith(
         "caught 3 of 3 (100.0 %); known field faults 1 of 1; target 95 %"
     )
-    assert "[3/3]" in PROGRESS.getvalue() and "baseline without" in PROGRESS.getvalue()
+    assert "[3/3]" in progress and "baseline without" in progress
     out = StringIO()
     assert main_table(result, as_json=True, out=out) == 0
     data = json.loads(out.getvalue())
@@ -63,12 +52,24 @@ def test_the_table_summary_json_and_exit_code(result: SelfcheckResult) -> None:
     assert saved["caught"] == 3
 
 
-def test_a_deviation_run_keeps_its_report(result: SelfcheckResult) -> None:
+def _check_a_deviation_run_keeps_its_report(result: SelfcheckResult) -> None:
     outcome = result.outcomes[0]
     assert outcome.run.run_dir is not None
     report = json.loads((Path(outcome.run.run_dir) / "results.json").read_text(encoding="utf-8"))
     assert report["sut"]["deviations"] == [outcome.deviation.name]
     assert "hil selfcheck --profile ble-router" in report["command"]
+
+
+@pytest.mark.slow
+def test_ble_router_subset_baseline_catches_table_and_reports(tmp_path: Path) -> None:
+    """One selfcheck run (a baseline and three deviation runs), every check on it: one test,
+    so parallel workers never repeat the run."""
+    progress = StringIO()
+    result = run_selfcheck("ble-router", SUBSET, reports_dir=tmp_path, progress=progress)
+    _check_baseline(result)
+    _check_each_deviation_caught_by_its_named_requirements(result)
+    _check_table_summary_json_and_exit_code(result, progress.getvalue())
+    _check_a_deviation_run_keeps_its_report(result)
 
 
 # Two more systems, two deviations each (a known field fault among them), checked at once.
@@ -78,6 +79,7 @@ OTHER_SUBSETS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", sorted(OTHER_SUBSETS))
 def test_other_systems_deviations_are_caught(profile: str, tmp_path: Path) -> None:
     names = OTHER_SUBSETS[profile]
