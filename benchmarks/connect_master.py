@@ -10,12 +10,29 @@ from typing import Any
 
 from devices.gateways.connect_master.protos import connect_pb2 as pb
 from scenarios.connect_master.bed import LocalCmBed, terminal_name
+from scenarios.connect_master.worlds import GatewaySpec
 
 
-def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -> dict[str, Any]:
+def storm_gateways(count: int) -> tuple[GatewaySpec, ...] | None:
+    """``count`` device gateways (gw-a, gw-b, ...), each with a /24 subnet and a tenant of its
+    own; None (the default world's two) for two."""
+    if count == 2:
+        return None
+    if not 1 <= count <= 26:
+        raise ValueError(f"{count} gateways not accepted; accepted: 1..26")
+    return tuple(
+        GatewaySpec(f"gw-{chr(97 + k)}", f"10.0.{k}.1", f"10.0.{k}.0/24", f"tenant-{chr(97 + k)}")
+        for k in range(count)
+    )
+
+
+def cm_reconnect(
+    seed: int = 1, per_gateway: int = 250, minutes: float = 10.0, gateways: int = 2
+) -> dict[str, Any]:
     """Every terminal managed with AddAsyncConnectionDB; at 60 s gw-a restarts, at 120 s a
-    tenth of gw-b's terminals lose power for 5 s; the world then runs to ``minutes``."""
-    bed = LocalCmBed(seed=seed, keep_trace=False)
+    tenth of gw-b's terminals lose power for 5 s; the world then runs to ``minutes``. A
+    gateway's /24 holds at most 253 terminals: more terminals take more ``gateways``."""
+    bed = LocalCmBed(seed=seed, keep_trace=False, gateways=storm_gateways(gateways))
     world = bed.cm_world
     fleets: dict[str, list[int]] = {}
     arrived: list[tuple[float, int, int]] = []
@@ -67,7 +84,7 @@ def cm_reconnect(seed: int = 1, per_gateway: int = 250, minutes: float = 10.0) -
         sessions = [(await bed.terminal_state(d))["maxSessions"] for d in world.terminals]
         return {
             "sim_seconds": bed.now,
-            "terminals": 2 * per_gateway,
+            "terminals": len(world.specs) * per_gateway,
             "restart_back_max_s": round(max(after_restart), 3),
             "restart_back_median_s": round(statistics.median(after_restart), 3),
             "power_cycle_back_max_s": round(max(after_power), 3),

@@ -7,7 +7,7 @@ its peak memory is its own), with the cost per unit of work at every size.
   set before the world is built, over N; target <= 60 KB), speed-up over real time (target
   >= 2x at 10,000 on one core).
 * ``cm-storm-curve``: ``cm-reconnect`` (a gateway restart and a power cycle) at 500, 2,000 and
-  5,000 terminals.
+  5,000 terminals, 250 to a device gateway (a gateway's /24 holds at most 253).
 
     python -m benchmarks.curves ble-crowd 1000      # one size, in this process, as JSON
 """
@@ -25,6 +25,7 @@ BLE_CROWD_SIZES = (100, 1000, 5000, 10000)
 BLE_CROWD_SIM_S = 30.0
 CM_STORM_SIZES = (500, 2000, 5000)
 CM_STORM_MINUTES = 5.0
+CM_PER_GATEWAY = 250
 
 
 def _rss_kib() -> int:
@@ -69,12 +70,14 @@ def _one_cm_storm(terminals: int, minutes: float) -> dict[str, Any]:
 
     before = _rss_kib()
     started = time.perf_counter()
-    figures = cm_reconnect(per_gateway=terminals // 2, minutes=minutes)
+    gateways = max(2, -(-terminals // CM_PER_GATEWAY))  # a /24 each
+    figures = cm_reconnect(per_gateway=terminals // gateways, minutes=minutes, gateways=gateways)
     wall = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sim = figures.pop("sim_seconds")
     return {
         "terminals": terminals,
+        "gateways": gateways,
         "sim_seconds": sim,
         "wall_seconds": round(wall, 2),
         "speedup": round(sim / wall, 2),
