@@ -73,8 +73,11 @@ SERVED: dict[str, tuple[str, str, str]] = {
 # system -> its fuzz campaigns (scenarios.fuzzing: INTERFACES and campaign()), loaded only when
 # that system is fuzzed.
 FUZZED: dict[str, str] = {
+    "ble-ac": "scenarios.ble_ac.fuzz",
     "ble-router": "scenarios.ble_router.fuzz",
     "connect-master": "scenarios.connect_master.fuzz",
+    "device2": "scenarios.device2.fuzz",
+    "mqtt-gateway": "scenarios.mqtt_gateway.fuzz",
     "rs485": "scenarios.rs485.fuzz",
 }
 WORLD_CONTROL = "world-control"  # every fuzzed system's world-control API: scenarios.control_fuzz
@@ -237,9 +240,11 @@ def _scenario(args: argparse.Namespace) -> int:
 def _fuzz(args: argparse.Namespace) -> int:
     import time
 
+    from scenarios.control_fuzz import SYSTEMS as SHARED_WORLD_CONTROL
+
     module = importlib.import_module(FUZZED[args.system])
     offered = tuple(module.INTERFACES)
-    if WORLD_CONTROL not in offered:
+    if args.system in SHARED_WORLD_CONTROL and WORLD_CONTROL not in offered:
         offered += (WORLD_CONTROL,)
     chosen = args.interface or list(offered)
     unknown = [i for i in chosen if i not in offered]

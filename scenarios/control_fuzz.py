@@ -1,7 +1,7 @@
-"""The ``world-control`` fuzz campaign of every system: the BLE router's, Connect Master's and
-the RS485 line's world-control APIs (:mod:`scenarios.control_http`) share their plumbing, so
-they share this campaign too; each ``scenarios/<system>/fuzz.py`` offers it as its
-``world-control`` interface.
+"""The ``world-control`` fuzz campaign of every system: the BLE router's, the BLE access
+controller's, Connect Master's, the RS485 line's and the MQTT gateway world's control APIs
+(:mod:`scenarios.control_http`) share their plumbing, so they share this campaign too; each
+``scenarios/<system>/fuzz.py`` offers it as its ``world-control`` interface.
 
 A campaign serves the system's control API inside a fresh world (virtual time), places a
 *guard* node the inputs never name and a *target* node they may act on, throws inputs drawn
@@ -26,7 +26,7 @@ from scenarios.fuzzing import FuzzTally
 from scenarios.http_fuzz import TracedErrors, case_strategy, draw_cases, send_all
 from sim.iplink import IpNetwork
 
-SYSTEMS = ("ble-router", "connect-master", "rs485")
+SYSTEMS = ("ble-router", "connect-master", "rs485", "ble-ac", "mqtt-gateway")
 INTERFACE = "world-control"
 HOST, PORT = "world-control", 80
 Progress = Callable[[int, int], None]
@@ -225,8 +225,70 @@ async def _osdp_target(bed: Any) -> Target:
     return await _line_target(bed, "address")
 
 
+# -- BLE access controller ------------------------------------------------------------------------
+def _ac_bed(seed: int) -> Any:
+    from scenarios.ble_ac.bed import LocalAcBed
+    from scenarios.ble_ac.fuzz import GUARD, TARGET
+
+    return LocalAcBed(seed=seed, keep_trace=False, routers=[TARGET, GUARD])
+
+
+async def _ac_target(bed: Any) -> Target:
+    from devices.ble.spec import standard_peripheral
+    from scenarios.ble_ac.control import build_document, control_app, router_state
+    from scenarios.ble_ac.fuzz import GUARD, TARGET
+    from scenarios.ble_router.bed import peripheral_state
+
+    await bed.start()  # the guard router and peripheral: never named; the target's: may be
+    guard = standard_peripheral(1, position=(61.0, 0.0, 0.0), name_prefix="GUARD-")
+    target = standard_peripheral(2, position=(1.0, 0.0, 0.0), name_prefix="TARGET-")
+    await bed.place(guard)
+    await bed.place(target)
+
+    async def guard_state() -> Any:
+        state = peripheral_state(bed.peripherals[guard["name"]])
+        kept = {k: state[k] for k in ("name", "address", "position", "powered", "writes")}
+        return kept, router_state(bed, str(GUARD["name"]))
+
+    async def good(client: HttpClient) -> bool:
+        answer = await client.request("GET", "/world/routers")
+        return answer.status == 200 and len(answer.json()) == 2
+
+    def leftovers() -> list[str]:
+        from devices.ble.peripheral import BlePeripheral
+
+        in_world = {n for n, node in bed.world.nodes.items() if isinstance(node, BlePeripheral)}
+        return sorted(in_world ^ set(bed.peripherals))
+
+    return Target(
+        bed,
+        control_app(bed),
+        build_document(),
+        {"name": st.sampled_from([target["name"], str(TARGET["name"]), "nobody"])},
+        (("DELETE", "/world/peripherals"), ("POST", "/world/reset")),
+        guard_state,
+        good,
+        leftovers,
+    )
+
+
+# -- MQTT gateway world (its bed and target are built in scenarios.mqtt_gateway.fuzz) -------------
+def _mqtt_bed(seed: int) -> Any:
+    from scenarios.mqtt_gateway.fuzz import gateway_bed
+
+    return gateway_bed(seed)
+
+
+async def _mqtt_target(bed: Any) -> Target:
+    from scenarios.mqtt_gateway.fuzz import gateway_target
+
+    return await gateway_target(bed)
+
+
 _SETUPS = {
     "ble-router": [_Setup(_ble_bed, _ble_target)],
     "connect-master": [_Setup(_cm_bed, _cm_target)],
     "rs485": [_Setup(_modbus_bed, _modbus_target), _Setup(_osdp_bed, _osdp_target)],
+    "ble-ac": [_Setup(_ac_bed, _ac_target)],
+    "mqtt-gateway": [_Setup(_mqtt_bed, _mqtt_target)],
 }

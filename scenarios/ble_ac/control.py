@@ -29,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devices.gateways.ble_router.reboot import is_rebooting
 from devices.protocols.openapi import (
     JSON,
     OPENAPI_OPERATION,
@@ -162,6 +163,10 @@ def control_app(bed: LocalAcBed) -> web.Application:
     async def reboot(request: web.Request) -> web.Response:
         name = router(request)
         await optional_object(request)
+        if is_rebooting(bed.routers[name]):
+            raise Refused(f"router {name} is already rebooting; it serves again once booted", 409)
+        if not bed.routers[name].started:
+            raise Refused(f"router {name} is powered off; power it on instead", 409)
         bed.world.spawn(bed.inject("router_reboot", target=name), name=f"control/reboot/{name}")
         return web.json_response({"rebooting": name})
 
@@ -244,7 +249,13 @@ OPERATIONS: dict[Route, Operation] = {
         body_required=True,
     ),
     ("POST", "/world/routers/{name}/reboot"): Operation(
-        "the router crashes and restarts", {200: json_answer("rebooting"), 404: NO_SUCH}, (NAME,)
+        "the router crashes and restarts",
+        {
+            200: json_answer("rebooting"),
+            404: NO_SUCH,
+            409: json_answer("the router is rebooting already, or powered off"),
+        },
+        (NAME,),
     ),
     ("POST", "/world/routers/{name}/power"): Operation(
         "power a router off or on",

@@ -148,7 +148,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         raise InvalidInput("body", "a JSON object", raw[:80].decode(errors="replace")) from None
     if not isinstance(body, dict):
         raise InvalidInput("body", "a JSON object", body)
@@ -187,7 +187,7 @@ def _typed(spec: Param, text: str) -> Any:
     if spec.type in ("object", "any"):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             if spec.type == "object":
                 raise InvalidInput(spec.name, "a JSON object", text) from None
     return text

@@ -30,11 +30,11 @@ Routes (``/api:v1/...`` is the One Platform-era synonym of each ``/onep:v1/...``
 Authentication (:mod:`.device_credentials`) on everything but activate and timestamp: 401
 for a missing or invalid credential. Publishing as another device: the
 :attr:`~.device_config.DeviceApiConfig.publish_as_header` header names it (403 without
-permission). The ``Host`` header (and the TLS server name) select the product
-(:mod:`.device_hosts`); an unknown one is answered by closing the connection. Error bodies are
-``text/plain`` messages naming what was wrong. HTTP is connectionless for the service: no
-``connect``/``disconnect`` events; every write's ``data_in`` event carries the client's IP,
-``protocol`` ``http`` and a ``connection_id`` per TCP connection.
+permission, 400 when given twice). The ``Host`` header (and the TLS server name) select the
+product (:mod:`.device_hosts`); an unknown one is answered by closing the connection. Error
+bodies are ``text/plain`` messages naming what was wrong. HTTP is connectionless for the
+service: no ``connect``/``disconnect`` events; every write's ``data_in`` event carries the
+client's IP, ``protocol`` ``http`` and a ``connection_id`` per TCP connection.
 """
 
 from __future__ import annotations
@@ -206,7 +206,10 @@ class DeviceHttp:
         """Who the request writes for (publish-as) and the session it comes through."""
         identity = self._authenticate(request)
         session = self._session(request, identity)
-        publish_as = request.headers.get(self.config.publish_as_header)
+        named = request.headers.getall(self.config.publish_as_header, [])
+        if len(named) > 1:  # which one is meant is ambiguous: refused, not guessed
+            raise InvalidInput(self.config.publish_as_header, "one identity", ", ".join(named))
+        publish_as = named[0] if named else None
         if publish_as is not None and publish_as != identity:
             target: Target = request[TARGET]
             target.gateway.check_publish_as(identity, publish_as)

@@ -96,7 +96,7 @@ def _tag_criteria(raw: Any) -> list[tuple[str, str, str]]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidInput("tags", "a JSON array of {name, operator, value}", raw) from None
     if isinstance(raw, Mapping):
         raw = [raw]

@@ -116,6 +116,11 @@ def opt_number(
     value = get(params, name, None)
     if value is None:
         return default
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+        try:
+            value = float(value)
+        except OverflowError:  # past any float: out of every range
+            raise InvalidInput(name, _range_text("a number", minimum, maximum), value) from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(name, _range_text("a number", minimum, maximum), value)
     _check_range(name, value, "a number", minimum, maximum)

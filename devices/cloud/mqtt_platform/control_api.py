@@ -9,7 +9,7 @@ socket.
     GET  /api/devices/{device}/telemetry?tenant=&key=&since=
     GET  /api/devices/{device}/attributes?tenant=&scope=client|shared
     POST /api/devices/{device}/attributes/shared?tenant=   {key: value, ...}
-    POST /api/devices/{device}/rpc?tenant=            {"method", "params"?, "timeout"? (ms)}
+    POST /api/devices/{device}/rpc?tenant=            {"method", "params"?, "timeout"? (ms <= 60 s)}
 
 Device names are unique per tenant, so the tenant is a query parameter of every device route
 (default ``default``). Every ``/api`` route needs ``Authorization: Bearer <admin key>``.
@@ -42,6 +42,7 @@ from devices.cloud.mqtt_platform.platform import DEFAULT_TENANT, Platform
 log = logging.getLogger(__name__)
 
 PLATFORM = web.AppKey("platform", Platform)
+MAX_RPC_TIMEOUT_MS = 60_000  # an HTTP caller waits at most this long for a device's reply
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS: tuple[tuple[type[PlatformError], int], ...] = (
@@ -107,7 +108,7 @@ def _tenant(request: web.Request) -> str:
 async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser follows
         body = None
     if not isinstance(body, dict):
         raise InvalidRequest("body", "the body must be a JSON object")
@@ -179,10 +180,14 @@ async def rpc(request: web.Request) -> web.Response:
     body = await _json_object(request)
     timeout_ms = body.get("timeout")
     if timeout_ms is not None and (
-        isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int | float) or timeout_ms <= 0
+        isinstance(timeout_ms, bool)
+        or not isinstance(timeout_ms, int | float)
+        or not 0 < timeout_ms <= MAX_RPC_TIMEOUT_MS
     ):
         raise InvalidRequest(
-            "timeout", f"timeout must be a positive number of ms, got {timeout_ms!r}"
+            "timeout",
+            f"timeout must be a positive number of ms, at most {MAX_RPC_TIMEOUT_MS}, "
+            f"got {str(timeout_ms)[:40]}",
         )
     result = await request.app[PLATFORM].rpc(
         request.match_info["device"],

@@ -115,7 +115,9 @@ SCHEMAS: dict[str, Any] = {
             "params": {"description": "any JSON; {} when absent"},
             "timeout": {
                 "type": "integer",
-                "description": "ms (default 10000; values under 5000 are raised to 5000)",
+                "maximum": 60000,
+                "description": "ms (default 10000; values under 5000 are raised to 5000; "
+                "at most 60000)",
             },
         },
     },

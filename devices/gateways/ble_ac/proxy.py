@@ -14,6 +14,7 @@ every other parameter, the body and its type are.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ STREAMS: dict[tuple[str, str], str | None] = {
     ("GET", "/gap/rssi"): None,
 }
 SCAN_PATH = "/gap/nodes"
+PATH_SAFE = "/:@!$&'()*+,;=~"  # what a path keeps unescaped when passed on (RFC 3986 pchar)
 
 
 def is_stream(method: str, path: str, query: Mapping[str, str]) -> bool:
@@ -60,16 +62,19 @@ async def forward(request: web.Request, ac: AccessController) -> web.StreamRespo
         )
     record = ac.registry.online_record(parse_mac(raw_mac, "mac (the router's MAC)"))
     path = request.path[len(API_PREFIX) :] or "/"
+    wire_path = urllib.parse.quote(path, safe=PATH_SAFE)  # the router's target is ASCII
     params = {k: v for k, v in request.query.items() if k not in CONTROLLER_PARAMS}
     client = ac.uplinks.client(record)
     if is_stream(request.method, path, request.query) and request.method == "GET":
-        return await _relay(request, ac, record.mac, client.sse(path, params), path == SCAN_PATH)
+        return await _relay(
+            request, ac, record.mac, client.sse(wire_path, params), path == SCAN_PATH
+        )
     headers = {}
     if request.content_type and request.body_exists:
         headers["Content-Type"] = request.headers.get("Content-Type", request.content_type)
     body = await request.read() if request.body_exists else None
     try:
-        answer = await client.request(request.method, path, params, raw=body, headers=headers)
+        answer = await client.request(request.method, wire_path, params, raw=body, headers=headers)
     except HttpError as exc:
         raise RouterUnreachable(
             f"router {record.mac} did not answer {request.method} {path}: {exc}"
