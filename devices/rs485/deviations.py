@@ -32,11 +32,13 @@ MODBUS_DEVIATIONS: dict[str, str] = {
     "fc16-first-register-only": "function 16 writes only the first register of its range",
     "deaf-after-runt": "after a runt frame the slave hears nothing for 1 s",
     "corrupt-frame-answered": "a frame for the slave that fails its CRC is answered exception 4",
+    "frames-split-by-header": "back-to-back requests are split by their headers and each answered",
 }
 
 OSDP_DEVIATIONS: dict[str, str] = {
     "pdid-vendor-wrong": "osdp_PDID carries vendor code 0",
     "secure-channel-off": "the reader runs without its SCBK: no secure channel, plain to anyone",
+    "sc-not-enforced": "the reader keeps its SCBK but answers a CP that fell back to plain",
     "led-command-ignored": "an LED command is acknowledged but the LED stays as it was",
     "led-command-nak": "an LED command is answered osdp_NAK",
     "buzzer-beeps-once": "a buzzer command sounds once whatever its repeat count",

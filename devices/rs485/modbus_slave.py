@@ -361,6 +361,11 @@ class ModbusSlave:
         if isinstance(request, str):
             if request == "runt" and self.deviations.active("deaf-after-runt"):
                 self._deaf_until = self.world.now + DEAF_S
+            if request == "crc" and self.deviations.active("frames-split-by-header"):
+                requests = _split_by_header(data)
+                if len(requests) > 1:
+                    self._in_turn(requests)
+                    return False
             if request == "crc" and self.deviations.active("corrupt-frame-answered"):
                 return self._answer(
                     modbus_rtu.Request(data[0], data[1], b""), modbus_rtu.exception_pdu(data[1], 4)
@@ -392,6 +397,23 @@ class ModbusSlave:
             return False
         self._passed = data
         return True
+
+    def _in_turn(self, requests: list[bytes], not_before: float = 0.0) -> None:
+        """frames-split-by-header: each of ``requests`` goes through the receiver as if it were a
+        frame of its own, the next one once the reply to this one has left and the line has
+        been silent again (each reply its own frame)."""
+        if self._link is None or not requests:
+            return
+        loop, transport = self.world.loop, self._link.transport
+        ready = max(not_before, transport.port.tx_end + self.bus.frame_gap)
+        if loop.time() < ready:
+            loop.call_at(ready, self._in_turn, requests, not_before)
+            return
+        if self._admit(requests[0]):
+            self._link.data_received(requests[0])
+        if len(requests) > 1:  # a reply waits out the turnaround delay before it is driven
+            after = loop.time() + transport.delay + self.bus.frame_gap
+            loop.call_at(after, self._in_turn, requests[1:], after)
 
     def _discard(self, reason: str, data: bytes) -> bool:
         if self.world.trace.recording:
@@ -496,3 +518,19 @@ def _first_register_only(request: modbus_rtu.Request) -> bytes:
     fields = request.data
     pdu = bytes([16]) + fields[:2] + (1).to_bytes(2, "big") + bytes([2]) + fields[5:7]
     return modbus_rtu.frame(request.address, pdu)
+
+
+def _split_by_header(data: bytes) -> list[bytes]:
+    """frames-split-by-header: ``data`` cut into consecutive requests, each as long as its
+    function and byte count say, as a receiver that frames a byte stream by length would; what
+    is left over (an unknown layout, a short tail) is one last piece."""
+    pieces: list[bytes] = []
+    rest = data
+    while len(rest) >= modbus_rtu.MIN_FRAME:
+        length = fields_length(rest[1], rest[2:])
+        size = None if length is None else 2 + length + 2
+        if size is None or size > len(rest):
+            break
+        pieces.append(rest[:size])
+        rest = rest[size:]
+    return pieces + [rest] if rest else pieces

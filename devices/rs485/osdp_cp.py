@@ -26,10 +26,13 @@ COMPLETION = {0: "ok", 1: "failed", 2: "flushed", 3: "aborted"}
 
 @dataclass
 class PdConfig:
-    """A PD the CP polls: its address and, for a secure channel, its SCBK."""
+    """A PD the CP polls: its address and, for a secure channel, its SCBK. With a key the CP
+    insists on the secure channel; ``enforce=False`` lets it fall back to plain when the
+    handshake fails, as a lax or hostile panel would."""
 
     address: int
     scbk: bytes | None = None
+    enforce: bool = True
 
     def __post_init__(self) -> None:
         check_address(self.address)
@@ -69,7 +72,7 @@ class OsdpControlPanel:
                 self._channel,
                 scbk=p.scbk,
                 name=f"pd-{p.address}",
-                flags=[osdp.LibFlag.EnforceSecure] if p.scbk else [],
+                flags=[osdp.LibFlag.EnforceSecure] if p.scbk and p.enforce else [],
             )
             for p in pds
         ]

@@ -9,7 +9,9 @@ card number with both parity bits), or as any raw read (:meth:`OsdpReader.read_c
 pressed as a keypad event; a tamper switch as a local status report (``osdp_LSTATR``).
 
 With an SCBK the reader enforces the secure channel (``EnforceSecure``): a CP with another key
-cannot bring it online. Then a plain packet with a command code libosdp does not implement is
+cannot bring it online, not even one that falls back to plain when the handshake fails (the
+reader answers its plain commands other than osdp_ID, osdp_CAP and the handshake with
+osdp_NAK). Then a plain packet with a command code libosdp does not implement is
 answered with osdp_NAK before libosdp sees it (libosdp 3.2.9 crashes on it:
 :mod:`devices.rs485.osdp_guard`). Power off loses libosdp's state (sequence numbers, session
 keys), as a real reader's reboot does.
@@ -155,7 +157,8 @@ class OsdpReader:
         spec = self.spec
         scbk = None if self.deviations.active("secure-channel-off") else spec.scbk
         vendor = 0 if self.deviations.active("pdid-vendor-wrong") else spec.vendor_code
-        flags = [osdp.LibFlag.EnforceSecure] if scbk is not None else []
+        enforce = scbk is not None and not self.deviations.active("sc-not-enforced")
+        flags = [osdp.LibFlag.EnforceSecure] if enforce else []
         self._guard = PacketGuard(spec.address) if scbk is not None else None
         screen = self._screen if self._guard is not None else None
         channel = BusChannel(self.bus, self.name, on_data=self._kick, screen=screen)

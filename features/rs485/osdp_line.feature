@@ -42,6 +42,13 @@ Feature: OSDP readers on an RS485 line
     Then the control panel never sees the reader under test online in 10 s
     And the secure channel to the reader under test is not active
 
+  @req:OSDP-SC-02 @needs:osdp-secure-channel
+  Scenario: A reader enforcing the secure channel serves no control panel that falls back to plain
+    Given a control panel polling the reader under test with a wrong key, falling back to plain
+    When 10 seconds pass
+    Then the secure channel to the reader under test is not active
+    And the reader under test served no plain command past the handshake
+
   @req:OSDP-MULTI-01 @needs:osdp-multi-pd
   Scenario: Several readers share one line and each answers for its own address
     Given OSDP readers at addresses 2, 3 on the line

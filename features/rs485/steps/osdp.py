@@ -59,9 +59,8 @@ def cp_right_key(osdp_bed: OsdpLine) -> None:
     osdp_bed.add_panel(CP, [PdConfig(osdp_bed.address, osdp_bed.scbk)])
 
 
-@given("a control panel polling the reader under test with a wrong key")
-def cp_wrong_key(osdp_bed: OsdpLine) -> None:
-    key = osdp_bed.scbk
+def _wrong_key(bed: OsdpLine) -> bytes:
+    key = bed.scbk
     expect(
         key is not None,
         "the reader under test declares an SCBK",
@@ -69,7 +68,18 @@ def cp_wrong_key(osdp_bed: OsdpLine) -> None:
         "secure-channel scenarios need the reader's key",
     )
     assert key is not None
-    osdp_bed.add_panel(CP, [PdConfig(osdp_bed.address, bytes(b ^ 0x5A for b in key))])
+    return bytes(b ^ 0x5A for b in key)
+
+
+@given("a control panel polling the reader under test with a wrong key")
+def cp_wrong_key(osdp_bed: OsdpLine) -> None:
+    osdp_bed.add_panel(CP, [PdConfig(osdp_bed.address, _wrong_key(osdp_bed))])
+
+
+@given("a control panel polling the reader under test with a wrong key, falling back to plain")
+def cp_wrong_key_plain(osdp_bed: OsdpLine) -> None:
+    pd = PdConfig(osdp_bed.address, _wrong_key(osdp_bed), enforce=False)
+    osdp_bed.add_panel(CP, [pd])
 
 
 @given(step_text("a control panel polling the reader under test and addresses {addresses}"))
@@ -190,6 +200,21 @@ def secure_blocks(osdp_bed: OsdpLine, name: str) -> None:
         sorted(f"0x{c:02x}" for c in secure_codes()),
         "secure commands on the line",
     )
+
+
+@then("the reader under test served no plain command past the handshake")
+def no_plain_service(osdp_bed: OsdpLine) -> None:
+    # outside a secure channel an enforcing reader answers osdp_ID, osdp_CAP and osdp_CHLNG,
+    # and every other command with osdp_NAK
+    allowed = ("NAK", "PDID", "PDCAP", "CCRYPT")
+    served = sorted(
+        {
+            p.name
+            for _, p in _packets(osdp_bed)
+            if p.reply and p.address == osdp_bed.address and not p.secure and p.name not in allowed
+        }
+    )
+    expect(not served, f"plain replies only {', '.join(allowed)}", served, "plain replies")
 
 
 @then(step_text("no reply from address {address:I} crossed the line"))
