@@ -211,7 +211,7 @@ def test_a_builtin_declaration_may_name_deviations_an_outside_one_may_not() -> N
         parse_sut(_declaration(deviations=["dead-link-slow", "dead-link-slow"]))
     with pytest.raises(SutError, match="'melt' is not a ble-router deviation; accepted: scan-"):
         check_declaration(parse_sut(_declaration(deviations=["melt"])), "ble-router")
-    with pytest.raises(SutError, match="profile 'ble-ac' has no deviation catalog"):
+    with pytest.raises(SutError, match="'melt' is not a ble-ac deviation; accepted: access-"):
         check_declaration(parse_sut(_declaration(deviations=["melt"])), "ble-ac")
 
 
@@ -240,7 +240,7 @@ def _hil(*args: str) -> subprocess.CompletedProcess[str]:
     [
         ("ble-router", "hil serve ble-router: unknown ble-router deviation 'melt'; accepted: "),
         ("rs485", "hil serve rs485: unknown rs485 deviation 'melt'; accepted: answers-absent-"),
-        ("ble-ac", "hil serve ble-ac: unknown ble-ac deviation 'melt'; accepted: none"),
+        ("ble-ac", "hil serve ble-ac: unknown ble-ac deviation 'melt'; accepted: access-"),
         (
             "connect-master",
             "hil serve connect-master: unknown connect-master deviation 'melt'; accepted: async-",

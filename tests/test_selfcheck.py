@@ -95,7 +95,7 @@ def test_other_systems_deviations_are_caught(profile: str, tmp_path: Path) -> No
     ("args", "message"),
     [
         (["--deviation", "melt"], "hil selfcheck: unknown ble-router deviation 'melt'; accepted:"),
-        (["--profile", "ble-ac"], "hil selfcheck: profile 'ble-ac' has no deviation"),
+        (["--profile", "melt"], "hil selfcheck: profile 'melt' has no deviation"),
         (["--target", "120"], "hil selfcheck: --target 120 not accepted; accepted: 0-100"),
     ],
 )

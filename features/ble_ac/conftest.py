@@ -43,12 +43,13 @@ BUILTIN_TOKEN_TTL_S = 300.0
 
 def _bed(config: HilConfig, capture_dir: Path) -> AcBed:
     sut = config.sut
-    if sut.builtin:
+    if sut.builtin:  # told to misbehave when the declaration names deviations (hil selfcheck)
         return LocalAcBed(
             seed=config.seed,
             clock=config.clock,
             ac={"token_ttl_s": BUILTIN_TOKEN_TTL_S},
             capture_dir=capture_dir,
+            deviations=sut.deviations,
         )
     endpoint = sut.endpoint(PROFILE)
     return RemoteAcBed(

@@ -35,6 +35,7 @@ import itertools
 import math
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,9 @@ class LocalAcBed(LocalPeripherals, AcBed):
     ``routers``: router descriptions (``name``, ``mac``, ``position``, and any
     :class:`BleRouter` keyword: ``chips``, ``max_connections_per_chip``, ``boot_s``...;
     default: three routers 30 m apart, :func:`router_grid`); ``ac``: keyword arguments of
-    :class:`AccessController` (``token_ttl_s``, ``echo_interval_s``, ``dead_interval_s``...).
+    :class:`AccessController` (``token_ttl_s``, ``echo_interval_s``, ``dead_interval_s``...);
+    ``deviations``: names of :mod:`devices.gateways.ble_ac.deviations` the controller misbehaves
+    by (``hil selfcheck``, ``hil serve ble-ac --deviate``).
     """
 
     def __init__(
@@ -210,6 +213,7 @@ class LocalAcBed(LocalPeripherals, AcBed):
         client_id: str = DEFAULT_CLIENT_ID,
         secret: str = "hil-secret",
         capture_dir: Path | None = None,
+        deviations: Iterable[str] = (),
     ) -> None:
         self.world = World(
             seed=seed, clock=clock, scale=scale, trace_path=trace_path, keep_trace=keep_trace
@@ -226,6 +230,8 @@ class LocalAcBed(LocalPeripherals, AcBed):
             IpCapture(self.net, ip)
         self.client_id, self.secret = client_id, secret
         settings = dict(ac or {})
+        if deviations:
+            settings["deviations"] = deviations
         self.ac = AccessController(self.world, self.net, {client_id: secret}, AC_HOST, **settings)
         self.routers: dict[str, BleRouter] = {}
         self.agents: dict[str, AcAgent] = {}

@@ -8,8 +8,9 @@ takes a free port and the ``listening`` lines name the ports taken. The routers 
 world (each serving its local API at its own in-world address, joined to the controller over
 its uplink). The world is ``--scenario`` (a file of :mod:`scenarios.ble_ac.worlds`) or
 ``--routers`` routers 30 m apart with ``--peripherals`` stock sensors spread over them. The
-developer key is ``--client-id``; the secret is ``--secret`` or a fresh one, printed. Only the
-BLE stack is imported.
+developer key is ``--client-id``; the secret is ``--secret`` or a fresh one, printed.
+``--deviate NAME`` makes the controller misbehave in that named way (:data:`DEVIATIONS`,
+:mod:`devices.gateways.ble_ac.deviations`). Only the BLE stack is imported.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import secrets
 import sys
 from typing import TextIO
 
+from devices.gateways.ble_ac.deviations import DEVIATIONS
 from devices.protocols.http_server import serve
 from scenarios.ble_ac.bed import DEFAULT_CLIENT_ID, LocalAcBed
 from scenarios.ble_ac.control import control_app
@@ -45,6 +47,15 @@ CAPTURE = (
     "TCP between the controller and its routers (uplinks, relayed router calls); the "
     "controller's own API is on a real socket, not in it (tcpdump -i lo port <api port>)"
 )
+
+__all__ = [
+    "DEFAULT_CONTROL_PORT",
+    "DEFAULT_PORT",
+    "DEVIATIONS",
+    "add_arguments",
+    "default_world",
+    "run",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -118,6 +129,8 @@ async def _serve(bed: LocalAcBed, scenario: AcScenario, options: ServeOptions, o
             f"{len(names)} peripherals, seed {options.seed}, clock real x{options.scale:g}",
             file=out,
         )
+        if options.deviations:
+            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
         for name in names[:LISTED]:
             print(f"  {name}  {bed.address_of(name)}", file=out)
         if len(names) > LISTED:
@@ -146,6 +159,7 @@ def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdo
         scale=options.scale,
         client_id=getattr(extra, "client_id", DEFAULT_CLIENT_ID),
         secret=getattr(extra, "secret", None) or secrets.token_urlsafe(16),
+        deviations=options.deviations,
     )
     capture = open_live_capture(options, bed.world)
     if capture is not None:

@@ -142,9 +142,11 @@ def _shown_target(request: web.Request) -> str:
 @web.middleware
 async def _auth(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.path.startswith("/api") and request.path not in OPEN_PATHS:
-        request.app[AC].tokens.check(
-            bearer_token(request.headers.get("Authorization"), request.query.get("access_token"))
-        )
+        ac = request.app[AC]
+        query_token = request.query.get("access_token")
+        if ac.deviations.active("access-token-param-ignored"):
+            query_token = None
+        ac.tokens.check(bearer_token(request.headers.get("Authorization"), query_token))
     return await handler(request)
 
 
@@ -202,7 +204,7 @@ async def token(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "access_token": issued.value,
-            "token_type": "bearer",
+            "token_type": "mac" if ac.deviations.active("token-type-wrong") else "bearer",
             "expires_in": int(ac.tokens.ttl_s),
         },
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
@@ -221,9 +223,10 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
 async def hubs(request: web.Request) -> web.Response:
     ac = request.app[AC]
     now = ac.world.now
-    return web.json_response(
-        [reports.hub(r, now) for r in sorted(ac.registry.online_records(), key=lambda r: r.mac)]
-    )
+    listed = ac.registry.online_records()
+    if ac.deviations.active("hubs-list-offline"):
+        listed = list(ac.registry.records.values())
+    return web.json_response([reports.hub(r, now) for r in sorted(listed, key=lambda r: r.mac)])
 
 
 async def all_routers(request: web.Request) -> web.Response:

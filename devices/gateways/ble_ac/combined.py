@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from devices.deviations import NO_DEVIATIONS, Deviations
 from devices.gateways.ble_ac import reports
+from devices.gateways.ble_ac.deviations import without_rssi_filter
 from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE, NOTIFICATION
 
 if TYPE_CHECKING:
@@ -31,8 +33,15 @@ Sink = Callable[[str], None]
 class Combined:
     """What the combined stream carries, and to whom."""
 
-    def __init__(self, world: World, registry: Registry, uplinks: Uplinks) -> None:
+    def __init__(
+        self,
+        world: World,
+        registry: Registry,
+        uplinks: Uplinks,
+        deviations: Deviations = NO_DEVIATIONS,
+    ) -> None:
         self.world = world
+        self.deviations = deviations
         self.registry = registry
         self.uplinks = uplinks
         self.scans: dict[str, dict[str, str]] = {}  # router -> its combined scan's query
@@ -73,6 +82,8 @@ class Combined:
 
     # -- what clients switch -----------------------------------------------------------------
     def open_scan(self, aps: Iterable[str], query: dict[str, str]) -> None:
+        if self.deviations.active("combined-filter-rssi-ignored"):
+            query = without_rssi_filter(query)
         for mac in aps:
             self.scans[mac] = dict(query)
             self.uplinks.want_scan(mac, COMBINED_SCAN, query)
@@ -103,7 +114,8 @@ class Combined:
 
     def _on_notification(self, ap: str, event: dict[str, Any]) -> None:
         if self._sinks and ap not in self.notify_closed:
-            self._send(reports.combined_notification(ap, event))
+            hidden = self.deviations.active("combined-notification-ap-missing")
+            self._send(reports.combined_notification(ap, event, with_ap=not hidden))
 
     def _on_connection_state(self, ap: str, device: str, state: str) -> None:
         if self._sinks and ap not in self.state_closed:

@@ -20,13 +20,14 @@ combined stream's state (:mod:`.combined`), auto-selection (:mod:`.selection`), 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from devices.gateways.ble_ac.agent import UPLINK_PORT
 from devices.gateways.ble_ac.api import build_app
 from devices.gateways.ble_ac.auth import DEFAULT_TTL_S, TokenIssuer
 from devices.gateways.ble_ac.combined import Combined
+from devices.gateways.ble_ac.deviations import ac_deviations
 from devices.gateways.ble_ac.events import AP_STATE, CONNECTION_STATE
 from devices.gateways.ble_ac.positioning import PathLoss, Positioning
 from devices.gateways.ble_ac.registry import HubRecord, Registry
@@ -39,6 +40,7 @@ from devices.protocols.http_server import ServedApp, serve
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from devices.deviations import Deviations
     from devices.gateways.ble_router.sse import SseOutbox
     from sim.iplink import IpNetwork
     from sim.world import World
@@ -53,7 +55,8 @@ class AccessController:
     ``token_ttl_s`` is a token's life in world seconds; routers echo every ``echo_interval_s``
     and are offline after ``dead_interval_s`` of silence; ``user`` is the account the routers
     belong to (``hubStatus``'s ``user``); the combined stream writes what arrived within
-    ``batch_s`` at once (0: every message at once).
+    ``batch_s`` at once (0: every message at once). ``deviations``: names of
+    :mod:`.deviations` (or a value of them) it misbehaves by, for its whole life.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class AccessController:
         window_s: float = 10.0,
         path_loss: PathLoss | None = None,
         version: str = FIRMWARE_VERSION,
+        deviations: Iterable[str] | Deviations = (),
     ) -> None:
         if not clients:
             raise ValueError("an access controller needs at least one developer key and secret")
@@ -83,12 +87,15 @@ class AccessController:
         self.version = version
         self.keepalive_s = keepalive_s
         self.batch_s = batch_s
-        self.tokens = TokenIssuer(clients, lambda: world.now, token_ttl_s)
-        self.registry = Registry(world, name, echo_interval_s, dead_interval_s)
+        self.deviations = bent = ac_deviations(deviations)
+        self.tokens = TokenIssuer(clients, lambda: world.now, token_ttl_s, bent)
+        self.registry = Registry(world, name, echo_interval_s, dead_interval_s, bent)
         self.uplinks = Uplinks(world, net, self.registry, host)
-        self.combined = Combined(world, self.registry, self.uplinks)
-        self.selection = Selection(world, self.registry, self.uplinks, window_s)
-        self.positioning = Positioning(world, self.registry, self.uplinks, window_s, path_loss)
+        self.combined = Combined(world, self.registry, self.uplinks, bent)
+        self.selection = Selection(world, self.registry, self.uplinks, window_s, bent)
+        self.positioning = Positioning(
+            world, self.registry, self.uplinks, window_s, path_loss, bent
+        )
         self.outboxes: set[SseOutbox] = set()
         self._served: list[ServedApp] = []
         self._uplink: ServedApp | None = None

@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from devices.deviations import NO_DEVIATIONS, Deviations
+from devices.gateways.ble_ac.deviations import STALE_SETTLE_S
 from devices.gateways.ble_ac.errors import UnknownDevice
 from devices.gateways.ble_ac.rssi_table import RssiTable
 
@@ -61,8 +63,11 @@ class Positioning:
         uplinks: Uplinks,
         window_s: float = 10.0,
         path_loss: PathLoss | None = None,
+        deviations: Deviations = NO_DEVIATIONS,
     ) -> None:
         self.registry = registry
+        self.deviations = deviations
+        self._located: dict[str, str] = {}  # position-stale-after-move: device -> its router
         self.table = RssiTable(lambda: world.now, window_s)
         self.path_loss = path_loss or PathLoss()
         self.positions: dict[str, tuple[float, float, float]] = {}
@@ -73,9 +78,29 @@ class Positioning:
         rssi = report.get("rssi")
         if device is not None and isinstance(rssi, int):
             self.table.observe(ap, device[0], rssi, device[1])
+            if self.deviations.active("position-stale-after-move"):
+                self._stick(device[0])
+
+    def _stick(self, device: str) -> None:
+        """Keep ``device`` at the router that located it once settled (its first
+        ``STALE_SETTLE_S``), for as long as that router still hears it."""
+        first = self.table.first_heard(device) or 0.0
+        located = self._located.get(device)
+        settling = self.table.now() - first < STALE_SETTLE_S
+        if located is None or located not in self.table.means(device) or settling:
+            best = self.table.best(device)
+            if best is not None:
+                self._located[device] = best[0]
+
+    def _closest(self, device: str) -> tuple[str, float] | None:
+        best = self.table.best(device)
+        located = self._located.get(device)
+        if best is not None and located is not None and located in self.table.means(device):
+            return located, best[1]
+        return best
 
     def by_device(self, mac: str) -> str:
-        best = self.table.best(mac.upper())
+        best = self._closest(mac.upper())
         if best is None:
             raise UnknownDevice(
                 f"no router heard {mac.upper()} in the last {self.table.window_s:g} s; open a "
@@ -86,7 +111,7 @@ class Positioning:
     def by_device_all(self) -> dict[str, str]:
         out = {}
         for device in self.table.devices():
-            best = self.table.best(device)
+            best = self._closest(device)
             if best is not None:
                 out[device] = best[0]
         return out

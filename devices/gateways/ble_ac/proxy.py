@@ -54,6 +54,8 @@ def is_stream(method: str, path: str, query: Mapping[str, str]) -> bool:
 async def forward(request: web.Request, ac: AccessController) -> web.StreamResponse:
     """Make ``request`` on the router its ``mac=`` names and answer with the router's answer."""
     raw_mac = request.query.get("mac")
+    if not raw_mac and ac.deviations.active("missing-mac-not-refused") and ac.registry.records:
+        raw_mac = min(ac.registry.records)
     if not raw_mac:
         registered = ", ".join(sorted(ac.registry.records)) or "none yet"
         raise InvalidRequest(
@@ -61,6 +63,9 @@ async def forward(request: web.Request, ac: AccessController) -> web.StreamRespo
             f"the router (registered: {registered})"
         )
     record = ac.registry.online_record(parse_mac(raw_mac, "mac (the router's MAC)"))
+    if ac.deviations.active("proxy-wrong-router"):
+        macs = sorted(r.mac for r in ac.registry.online_records())
+        record = ac.registry.records[macs[(macs.index(record.mac) + 1) % len(macs)]]
     path = request.path[len(API_PREFIX) :] or "/"
     wire_path = urllib.parse.quote(path, safe=PATH_SAFE)  # the router's target is ASCII
     params = {k: v for k, v in request.query.items() if k not in CONTROLLER_PARAMS}

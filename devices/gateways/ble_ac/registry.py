@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from bumble.utils import EventEmitter
 
+from devices.deviations import NO_DEVIATIONS, Deviations
+from devices.gateways.ble_ac.deviations import SLOW_OFFLINE_S
 from devices.gateways.ble_ac.errors import RouterOffline, UnknownRouter
 from devices.gateways.ble_ac.events import AP_STATE
 
@@ -72,6 +74,7 @@ class Registry(EventEmitter):
         name: str = "ac",
         echo_interval_s: float = 5.0,
         dead_interval_s: float = 15.0,
+        deviations: Deviations = NO_DEVIATIONS,
     ) -> None:
         super().__init__()
         if dead_interval_s <= echo_interval_s:
@@ -80,6 +83,7 @@ class Registry(EventEmitter):
         self.name = name
         self.echo_interval_s = echo_interval_s
         self.dead_interval_s = dead_interval_s
+        self.deviations = deviations
         self.records: dict[str, HubRecord] = {}
         self._ids = world.rng(f"{name}/record-ids")
 
@@ -126,7 +130,10 @@ class Registry(EventEmitter):
         record.last_seen = self.world.now
         if record.timer is not None:
             record.timer.cancel()
-        record.timer = self.world.loop.call_later(self.dead_interval_s, self._expire, record)
+        dead_s = self.dead_interval_s
+        if self.deviations.active("router-offline-slow"):
+            dead_s += SLOW_OFFLINE_S
+        record.timer = self.world.loop.call_later(dead_s, self._expire, record)
 
     def _expire(self, record: HubRecord) -> None:
         record.timer = None

@@ -114,7 +114,7 @@ def combined_scan(ap: str, report: dict[str, Any]) -> str:
     return _dumps(out)
 
 
-def combined_notification(ap: str, event: dict[str, Any]) -> str:
+def combined_notification(ap: str, event: dict[str, Any], with_ap: bool = True) -> str:
     out: dict[str, Any] = {
         "dataType": "notification",
         "ap": ap,
@@ -125,6 +125,8 @@ def combined_notification(ap: str, event: dict[str, Any]) -> str:
     kind = event.get("dataType")
     if kind not in (None, "notification"):
         out["type"] = kind  # an indication
+    if not with_ap:
+        del out["ap"]
     return _dumps(out)
 
 

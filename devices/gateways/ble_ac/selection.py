@@ -29,6 +29,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from devices.deviations import NO_DEVIATIONS, Deviations
+from devices.gateways.ble_ac.deviations import without_rssi_filter
 from devices.gateways.ble_ac.errors import (
     AcError,
     InvalidRequest,
@@ -130,9 +132,15 @@ class Selection:
     """The auto-selection switch, its RSSI table and the devices it connected."""
 
     def __init__(
-        self, world: World, registry: Registry, uplinks: Uplinks, window_s: float = 10.0
+        self,
+        world: World,
+        registry: Registry,
+        uplinks: Uplinks,
+        window_s: float = 10.0,
+        deviations: Deviations = NO_DEVIATIONS,
     ) -> None:
         self.world = world
+        self.deviations = deviations
         self.registry = registry
         self.uplinks = uplinks
         self.enabled = False
@@ -161,7 +169,10 @@ class Selection:
 
     def _scan(self, mac: str) -> None:
         if self.enabled:
-            self.uplinks.want_scan(mac, SELECTION_SCAN, self.query)
+            query = self.query
+            if self.deviations.active("selection-filter-rssi-ignored"):
+                query = without_rssi_filter(query)
+            self.uplinks.want_scan(mac, SELECTION_SCAN, query)
         else:
             self.uplinks.drop(mac, f"scan/{SELECTION_SCAN}")
 
@@ -352,7 +363,7 @@ class Selection:
             self.uplinks.drop(managed.router, f"rssi/{device}")
         left = managed.router
         managed.router = None
-        if not managed.request.roaming:
+        if not managed.request.roaming or self.deviations.active("roaming-not-reselected"):
             self.managed.pop(device, None)
             self._trace("selection-released", device=device, router=left, why=why)
             return

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from devices.gateways.ble_ac.deviations import LATE_KEEPALIVE_S
 from devices.gateways.ble_router.sse import SSE_HEADERS, SseOutbox, open_stream
 
 if TYPE_CHECKING:
@@ -53,13 +54,16 @@ async def serve_feed(
         outbox.push(line)
     unsubscribe = subscribe(outbox)
     timer: list[asyncio.TimerHandle] = []
+    every_s = KEEPALIVE_S
+    if ac.deviations.active("combined-keepalive-late"):
+        every_s = LATE_KEEPALIVE_S
 
     def beat() -> None:
         outbox.push(KEEPALIVE_MESSAGE)
-        timer[:] = [loop.call_later(KEEPALIVE_S, beat)]
+        timer[:] = [loop.call_later(every_s, beat)]
 
     if keepalive_message:
-        timer.append(loop.call_later(KEEPALIVE_S, beat))
+        timer.append(loop.call_later(every_s, beat))
     ac.outboxes.add(outbox)
     ac.trace("sse", "open", stream=kind, open_streams=len(ac.outboxes), **details)
     try:
