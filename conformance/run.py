@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -67,6 +68,22 @@ def _sut_argument(sut: str | Path) -> str:
     if isinstance(sut, Path) or text.endswith((".yaml", ".yml")) or "/" in text:
         return str(Path(text).resolve())
     return text
+
+
+def profile_features(profile: str, project_dir: str | Path = PROJECT_DIR) -> tuple[str, ...]:
+    """The folders under ``features/`` holding a feature file tagged with ``profile``'s marker
+    (``@profile_ble_router``): pytest collects only those, so a run imports no other system's
+    steps; ``("features",)`` when no folder carries it."""
+    tag = re.compile(rf"@{re.escape(profile_marker(profile))}\b")
+    root = Path(project_dir) / "features"
+    folders = sorted(
+        {
+            path.parent.relative_to(project_dir).as_posix()
+            for path in root.glob("*/*.feature")
+            if tag.search(path.read_text(encoding="utf-8"))
+        }
+    )
+    return tuple(folders) or ("features",)
 
 
 def pytest_command(
@@ -164,7 +181,7 @@ def run_conformance(
     requirements: Sequence[str] | None = None,
     command: str | None = None,
     project_dir: str | Path = PROJECT_DIR,
-    features: Sequence[str] = ("features",),
+    features: Sequence[str] | None = None,
     out: TextIO | None = None,
 ) -> tuple[Path, int]:
     """Run a profile's scenarios against a SUT and write `reports/<run-id>/`.
@@ -173,9 +190,9 @@ def run_conformance(
     expression choosing scenarios; `requirements` keeps only the scenarios carrying one of those
     requirement IDs (the other requirements end not-run). `command` is the `hil conformance ...`
     line recorded as the way to reproduce the run (reconstructed if None).
-    `project_dir`/`features` say where pytest runs and what it collects (the project's own
-    `features/` by default). With `progress`, pytest's output streams to `out`; the verdict
-    counts always end up there (one line).
+    `project_dir`/`features` say where pytest runs and what it collects (by default the folders
+    of the project's own `features/` that hold the profile's scenarios). With `progress`,
+    pytest's output streams to `out`; the verdict counts always end up there (one line).
 
     Before anything runs: CatalogError / SutError when the catalog or the SUT declaration is
     invalid, or the declaration does not fit the profile (:mod:`conformance.endpoints`). An
@@ -215,7 +232,7 @@ def run_conformance(
         clock,
         records_path,
         evidence_dir,
-        features,
+        profile_features(catalog.profile, project_dir) if features is None else features,
         pytest_args,
     )
     info = RunInfo(
