@@ -30,6 +30,8 @@ class MasterDatabase:
         self.db = sqlite3.connect(self.path)
         self.db.executescript(SCHEMA)
         self.db.commit()
+        # tenant -> its gateways, read once a change: every call of a tenant asks
+        self._gateways_of: dict[str, list[str]] = {}
 
     def close(self) -> None:
         self.db.close()
@@ -40,6 +42,7 @@ class MasterDatabase:
             self.db.execute(
                 "INSERT OR REPLACE INTO tenant_gateway VALUES (?, ?)", (gateway_id, tenant_id)
             )
+        self._gateways_of.clear()
 
     def tenant_of(self, gateway_id: str) -> str | None:
         row = self.db.execute(
@@ -48,11 +51,14 @@ class MasterDatabase:
         return str(row[0]) if row else None
 
     def gateways_of(self, tenant_id: str) -> list[str]:
-        rows = self.db.execute(
-            "SELECT gateway_id FROM tenant_gateway WHERE tenant_id = ? ORDER BY gateway_id",
-            (tenant_id,),
-        ).fetchall()
-        return [str(r[0]) for r in rows]
+        found = self._gateways_of.get(tenant_id)
+        if found is None:
+            rows = self.db.execute(
+                "SELECT gateway_id FROM tenant_gateway WHERE tenant_id = ? ORDER BY gateway_id",
+                (tenant_id,),
+            ).fetchall()
+            found = self._gateways_of[tenant_id] = [str(r[0]) for r in rows]
+        return list(found)
 
     def clear_settings(self) -> None:
         """Forget every stored ``*DB`` setting (tenant ownership stays): a fresh test bench."""

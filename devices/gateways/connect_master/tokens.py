@@ -32,6 +32,7 @@ from devices.gateways.connect_master.errors import quote, unauthenticated
 ALGORITHM = "HS256"
 LIFETIME_S = 24 * 3600
 MAX_TOKEN_CHARS = 4096  # ours are about 250; anything longer is not one of ours
+VERIFIED_KEPT = 4096  # verified tokens remembered (all forgotten when full)
 _JWT = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
 
 
@@ -84,6 +85,10 @@ class TokenAuthority:
         self._clock = clock
         self._key = secrets.token_bytes(32)
         self._revoked: set[str] = set()
+        # token -> its claims, once its signature verified: the signature of one text under
+        # one key never changes, and checking it costs more than the rest of a call; the
+        # revocation list and the expiry are checked on every call all the same
+        self._verified: dict[str, TokenClaims] = {}
 
     def sign(self, claims: dict[str, Any]) -> str:
         """``claims`` signed with this authority's key as they are (no check)."""
@@ -108,6 +113,20 @@ class TokenAuthority:
                 f"token is {len(token)} characters long; accepted: a token from Login (at most "
                 f"{MAX_TOKEN_CHARS})"
             )
+        found = self._verified.get(token)
+        if found is None:
+            found = self._decode(token)
+            if len(self._verified) >= VERIFIED_KEPT:
+                self._verified.clear()
+            self._verified[token] = found
+        if found.jti in self._revoked:
+            raise unauthenticated("token was logged out; log in again")
+        if found.exp < self._clock():
+            raise unauthenticated(f"token expired at {_calendar(found.exp)}; log in again")
+        return found
+
+    def _decode(self, token: str) -> TokenClaims:
+        """The claims of a token whose signature verifies under this authority's key."""
         try:
             claims = jwt.decode(
                 token,
@@ -136,17 +155,12 @@ class TokenAuthority:
             ) from None
         if not isinstance(claims, dict):
             raise unauthenticated("token payload is not a JSON object; log in again")
-        found = TokenClaims(
+        return TokenClaims(
             tenant=_text(claims, "tenant"),
             cert=_text(claims, "cert"),
             jti=_text(claims, "jti"),
             exp=_integer(claims, "exp"),
         )
-        if found.jti in self._revoked:
-            raise unauthenticated("token was logged out; log in again")
-        if found.exp < self._clock():
-            raise unauthenticated(f"token expired at {_calendar(found.exp)}; log in again")
-        return found
 
     def check_holder(self, claims: TokenClaims, peer: str) -> None:
         """UNAUTHENTICATED unless the call's client certificate ``peer`` is the token's."""
