@@ -93,6 +93,14 @@ async def _attack(
         await served.close()
 
 
+def _stray_peripherals(bed: Any) -> list[str]:
+    """Peripherals in the world the bed does not hold, or held but gone from the world."""
+    from devices.ble.peripheral import BlePeripheral
+
+    in_world = {n for n, node in bed.world.nodes.items() if isinstance(node, BlePeripheral)}
+    return sorted(in_world ^ set(bed.peripherals))
+
+
 # -- BLE router -----------------------------------------------------------------------------------
 def _ble_bed(seed: int) -> Any:
     from scenarios.ble_router.bed import LocalBleBed
@@ -122,12 +130,6 @@ async def _ble_target(bed: Any) -> Target:
         world = await client.request("GET", "/world")
         return moved.status == 200 and world.status == 200 and bool(world.json()["peripherals"])
 
-    def leftovers() -> list[str]:
-        from devices.ble.peripheral import BlePeripheral
-
-        in_world = {n for n, node in bed.world.nodes.items() if isinstance(node, BlePeripheral)}
-        return sorted(in_world ^ set(bed.peripherals))
-
     return Target(
         bed,
         control_app(bed),
@@ -136,7 +138,7 @@ async def _ble_target(bed: Any) -> Target:
         (("DELETE", "/world/peripherals"),),
         guard_state,
         good,
-        leftovers,
+        lambda: _stray_peripherals(bed),
     )
 
 
@@ -254,12 +256,6 @@ async def _ac_target(bed: Any) -> Target:
         answer = await client.request("GET", "/world/routers")
         return answer.status == 200 and len(answer.json()) == 2
 
-    def leftovers() -> list[str]:
-        from devices.ble.peripheral import BlePeripheral
-
-        in_world = {n for n, node in bed.world.nodes.items() if isinstance(node, BlePeripheral)}
-        return sorted(in_world ^ set(bed.peripherals))
-
     return Target(
         bed,
         control_app(bed),
@@ -268,7 +264,7 @@ async def _ac_target(bed: Any) -> Target:
         (("DELETE", "/world/peripherals"), ("POST", "/world/reset")),
         guard_state,
         good,
-        leftovers,
+        lambda: _stray_peripherals(bed),
     )
 
 

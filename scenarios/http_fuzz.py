@@ -451,16 +451,18 @@ async def send_all(
             before, logged = internal_errors(), len(log.records)
             answer = await exchange(connect, host, port, case)
             unhandled = internal_errors() > before or len(log.records) > logged
-            tally.record(answer_class(answer, unhandled), _described(case, answer))
+            tally.record(answer_class(answer, unhandled), described(case, answer))
             if progress is not None and (i % 500 == 0 or i == len(cases)):
                 progress(i, len(cases))
 
 
-def _described(case: HttpCase, answer: HttpAnswer) -> dict[str, Any]:
+def described(case: HttpCase, answer: HttpAnswer) -> dict[str, Any]:
+    """A case and its answer as a tally keeps them (texts cut at 200 characters)."""
     return {
         "operation": case.operation,
         "request": f"{case.method} {case.target()[:200]}",
         "content_type": case.content_type,
+        "headers": case.headers,
         "body": case.body[:200],
         "status": answer.status,
         "answer": answer.body[:200],

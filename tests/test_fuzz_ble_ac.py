@@ -16,9 +16,10 @@ from devices.protocols.http_server import serve
 from scenarios.ble_ac import fuzz
 from scenarios.ble_ac.bed import LocalAcBed
 from scenarios.ble_ac.control import control_app
-from scenarios.fuzzing import BAD_CLASSES, FuzzTally
+from scenarios.fuzzing import FuzzTally
 from scenarios.http_fuzz import LogWatch
 from sim.iplink import IpNetwork
+from tests.fuzz_checks import assert_clean
 
 CI_EXAMPLES = 200
 FULL_EXAMPLES = 10_000
@@ -29,10 +30,7 @@ STATE_CHECKS = {
 
 
 def _assert_clean(tally: FuzzTally, interface: str, examples: int) -> None:
-    assert tally.ok, tally.summary()
-    assert tally.inputs == examples
-    assert all(tally.count(c) == 0 for c in BAD_CLASSES)
-    assert len(tally.state_checks) == STATE_CHECKS[interface] and all(tally.state_checks.values())
+    assert_clean(tally, examples, STATE_CHECKS[interface])
 
 
 def test_ac_http_campaign() -> None:

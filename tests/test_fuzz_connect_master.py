@@ -9,7 +9,8 @@ import pytest
 from devices.gateways.connect_master.rpc import message_class
 from devices.gateways.connect_master.tokens import TokenAuthority, TokenClaims
 from scenarios.connect_master import fuzz
-from scenarios.fuzzing import BAD_CLASSES, FuzzTally
+from scenarios.fuzzing import FuzzTally
+from tests.fuzz_checks import assert_clean
 
 CI_EXAMPLES = 400
 FULL_EXAMPLES = 10_000
@@ -20,10 +21,7 @@ STATE_CHECKS = {
 
 
 def _assert_clean(tally: FuzzTally, interface: str, examples: int) -> None:
-    assert tally.ok, tally.summary()
-    assert tally.inputs == examples
-    assert all(tally.count(c) == 0 for c in BAD_CLASSES)
-    assert len(tally.state_checks) == STATE_CHECKS[interface] and all(tally.state_checks.values())
+    assert_clean(tally, examples, STATE_CHECKS[interface])
 
 
 def test_grpc_campaign() -> None:

@@ -50,6 +50,7 @@ from scenarios.http_fuzz import (
     TracedErrors,
     answer_class,
     case_strategy,
+    described,
     draw_cases,
     exchange,
 )
@@ -230,20 +231,9 @@ async def _send(
                     kind = "auth-bypass"
                 elif _leaks(case, answer):
                     kind = "auth-bypass"  # another tenant's data
-            tally.record(kind, _described(case, answer))
+            tally.record(kind, described(case, answer))
             if progress is not None and (i % 500 == 0 or i == len(cases)):
                 progress(i, len(cases))
-
-
-def _described(case: HttpCase, answer: HttpAnswer) -> dict[str, Any]:
-    return {
-        "operation": case.operation,
-        "request": f"{case.method} {case.target()[:200]}",
-        "headers": case.headers,
-        "body": case.body[:200],
-        "status": answer.status,
-        "answer": answer.body[:200],
-    }
 
 
 # -- service-http ---------------------------------------------------------------------------------
