@@ -8,8 +8,9 @@ the harness's overhead as a ratio (ours / bare; the target is <= 1.3x).
 * ``rs485``: pymodbus client and server in memory (:mod:`benchmarks.bare_rs485`) vs
   ``rs485-poll`` through the line model: CPU microseconds per poll.
 * ``cm``: grpcio on an in-process server (:mod:`benchmarks.bare_grpc`) vs our virtual-time
-  channel; grpcio with mutual TLS vs our real wire (grpc.aio, mutual TLS, loopback): CPU
-  microseconds per call.
+  channel; grpcio with mutual TLS vs our real wire (grpc.aio, mutual TLS, loopback), for a call
+  the master forwards to its device gateway and one it answers itself: CPU microseconds per
+  call.
 
 Costs are the process's CPU time: on a busy machine wall time measures the other processes too.
 
@@ -92,21 +93,45 @@ async def _timed_calls(call: Callable[[], Any], calls: int, warm_up: int = 50) -
     return (time.process_time() - started) / calls * 1e6
 
 
-def _cm_virtual(calls: int) -> tuple[Any, Any, float]:
-    from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
+WIRE_SCALE = 1000.0
+"""How fast the world runs while its master is called over the real wire. At 1,000x the
+in-world link's 0.5 ms latency is half a microsecond of wall time, already past when the loop
+next looks, so a call never puts the loop to sleep. At 10x each forwarded call sleeps twice
+(epoll waits whole milliseconds), and a sleep and wake-up costs CPU of its own: the bare
+server's handler given the same two sleeps costs 130-150 µs more a call."""
+
+UNIT = "CPU us/call"
+ONE_HOP = "grpcio, in-process server, mutual TLS loopback"
+RELAY = "grpcio relaying to a second grpcio server, mutual TLS both"
+RELAYED = ("GetDeviceList",)
+"""Calls the master answers by calling the device gateway: compared with the bare server
+answering by itself, and with a bare server relaying to a second one (a hop of its own on the
+bare stack; ours is the uplink's framing over in-memory TLS, cheaper than a gRPC hop)."""
+
+WIRE_EXCHANGES = (
+    ("GetDeviceList", "forwarded: master -> in-world TLS uplink -> device gateway and back"),
+    ("GetAsyncConnectionDB", "answered by the master from its database"),
+)
+
+
+def _cm_virtual(calls: int) -> tuple[dict[str, tuple[Any, Any]], float]:
+    """A request and its answer for each of :data:`WIRE_EXCHANGES` (what the bare servers
+    answer), and CPU µs per GetDeviceList over the virtual-time channel."""
     from scenarios.connect_master.bed import LocalCmBed
 
     bed = LocalCmBed(seed=1, keep_trace=False)
 
-    async def main() -> tuple[Any, Any, float]:
+    async def main() -> tuple[dict[str, tuple[Any, Any]], float]:
         await bed.start()
         gateway, spec = next(iter(bed.cm_world.specs.items()))
         client = bed.client(spec.tenant)
         await client.login()
-        request = mpb.GetDeviceListRequest(gatewayID=gateway)
-        response = await client.call("GetDeviceList", gatewayID=gateway)
+        pairs = {}
+        for rpc, _ in WIRE_EXCHANGES:
+            request = client.request(rpc, gatewayID=gateway)
+            pairs[rpc] = (request, await client.call(rpc, gatewayID=gateway))
         us = await _timed_calls(lambda: client.call("GetDeviceList", gatewayID=gateway), calls)
-        return request, response, us
+        return pairs, us
 
     try:
         return bed.run(main())
@@ -114,12 +139,14 @@ def _cm_virtual(calls: int) -> tuple[Any, Any, float]:
         bed.close()
 
 
-def _cm_wire(calls: int) -> float:
+def _cm_wire(calls: int, rpc: str = "GetDeviceList") -> float:
+    """CPU µs per ``rpc`` call to the bed's master served over the real wire (mutual TLS on
+    loopback), the world running at :data:`WIRE_SCALE`."""
     from scenarios.connect_master.bed import LocalCmBed
     from scenarios.connect_master.loopback import serve_loopback
     from sim.clock import REAL
 
-    bed = LocalCmBed(seed=1, clock=REAL, scale=10, keep_trace=False)
+    bed = LocalCmBed(seed=1, clock=REAL, scale=WIRE_SCALE, keep_trace=False)
 
     async def main() -> float:
         await bed.start()
@@ -129,9 +156,7 @@ def _cm_wire(calls: int) -> float:
             client = served.client(spec.tenant)
             await client.login()
             wall = time.perf_counter()
-            per_call = await _timed_calls(
-                lambda: client.call("GetDeviceList", gatewayID=gateway), calls
-            )
+            per_call = await _timed_calls(lambda: client.call(rpc, gatewayID=gateway), calls)
             wall = time.perf_counter() - wall
             # The world runs in real time meanwhile (its gateways' timers, grpc's poller): what
             # it burns idle for as long as the calls took is not the calls' cost.
@@ -149,31 +174,42 @@ def _cm_wire(calls: int) -> float:
 
 
 def compare_cm(calls: int = 1000, rounds: int = 3) -> dict[str, Any]:
-    """The real-wire pair is measured ``rounds`` times, in turn, and each side's median kept:
+    """Each real-wire pair is measured ``rounds`` times, in turn, and each side's median kept:
     grpc's own threads make one round's CPU figure vary by a third."""
     from benchmarks.bare_grpc import bare_grpc_call_us
     from devices.gateways.connect_master.protos import connect_master_pb2 as mpb
 
-    request, response, virtual = _cm_virtual(calls)
+    pairs, virtual = _cm_virtual(calls)
     service = mpb.DESCRIPTOR.services_by_name["ConnectMaster"].full_name
-    bare = bare_grpc_call_us(service, "GetDeviceList", request, response, calls)
-    tls_rounds, wire_rounds = [], []
-    for _ in range(rounds):
-        tls_rounds.append(
-            bare_grpc_call_us(service, "GetDeviceList", request, response, calls, mutual_tls=True)
+    bare = bare_grpc_call_us(service, "GetDeviceList", *pairs["GetDeviceList"], calls)
+    median = statistics.median
+    rows = [
+        _row(
+            "cm",
+            "GetDeviceList (unary)",
+            UNIT,
+            "grpcio, in-process server, insecure loopback",
+            bare,
+            "virtual-time channel (master, uplink, gateway)",
+            virtual,
         )
-        wire_rounds.append(_cm_wire(calls))
-    bare_tls, wire = statistics.median(tls_rounds), statistics.median(wire_rounds)
-    bare_label = "grpcio, in-process server, insecure loopback"
-    tls_label = "grpcio, in-process server, mutual TLS loopback"
-    exchange = "GetDeviceList (unary)"
-    return {
-        "rows": [
-            _row("cm", exchange, "CPU us/call", bare_label, bare, "virtual-time channel", virtual),
-            _row("cm", exchange, "CPU us/call", tls_label, bare_tls, "real wire (mTLS)", wire),
-        ],
-        "figures": {},
-    }
+    ]
+    for rpc, what in WIRE_EXCHANGES:
+        tls, wire, relay = [], [], []
+        for _ in range(rounds):
+            tls.append(bare_grpc_call_us(service, rpc, *pairs[rpc], calls, mutual_tls=True))
+            wire.append(_cm_wire(calls, rpc))
+            if rpc in RELAYED:
+                relay.append(
+                    bare_grpc_call_us(service, rpc, *pairs[rpc], calls, mutual_tls=True, relay=True)
+                )
+        ours = f"real wire (mTLS), {what}"
+        rows.append(_row("cm", f"{rpc} (unary)", UNIT, ONE_HOP, median(tls), ours, median(wire)))
+        if relay:
+            rows.append(
+                _row("cm", f"{rpc} (unary)", UNIT, RELAY, median(relay), ours, median(wire))
+            )
+    return {"rows": rows, "figures": {"wire_world_scale": WIRE_SCALE}}
 
 
 # -- BLE -----------------------------------------------------------------------------------------
@@ -261,14 +297,15 @@ COMPARISONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        f"{'system':<6} {'exchange':<42} {'unit':<20} {'bare':>9} {'ours':>9} {'ratio':>7}  ours"
+        f"{'system':<6} {'exchange':<42} {'unit':<20} {'bare':>9} {'ours':>9} {'ratio':>7}  "
+        "ours  [bare]"
     ]
     for r in rows:
         flag = "" if r["ratio"] is None or r["ratio"] <= TARGET_RATIO else " !"
         lines.append(
             f"{r['system']:<6} {r['exchange'][:42]:<42} {r['unit']:<20} "
             f"{r['baseline_value']:>9.2f} {r['ours_value']:>9.2f} {r['ratio']:>6}x{flag}  "
-            f"{r['ours']}"
+            f"{r['ours']}  [{r['baseline']}]"
         )
     return "\n".join(lines)
 

@@ -100,14 +100,17 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
         self._clock_resolution = 1e-9
         self._real_origin = time.monotonic()
         self._virtual_origin = env.now
+        # The clock is read several times a loop turn: bound once, no mode test per read.
+        self.time = self._real_now if mode == REAL else self._virtual_now  # type: ignore[method-assign]
         # Extra descriptions of what the world waits on, for deadlock reports.
         self.deadlock_describers: list[Callable[[], list[str]]] = []
 
     # -- the clock ---------------------------------------------------------------------------
     def time(self) -> float:
-        if self.mode == REAL:
-            return self._real_now()
-        return self.env.now
+        return self._real_now() if self.mode == REAL else self.env.now
+
+    def _virtual_now(self) -> float:
+        return self.env._now
 
     def _real_now(self) -> float:
         return self._virtual_origin + (time.monotonic() - self._real_origin) * self.scale
@@ -160,17 +163,17 @@ class ClockedEventLoop(asyncio.SelectorEventLoop):
 
     def _select_real(self, inner: selectors.BaseSelector, timeout: float | None) -> list[Any]:
         env = self.env
-        now = self._real_now()
         simpy_due = env.peek()
         wait = None if timeout is None else timeout / self.scale
         if simpy_due != math.inf:
-            until_simpy = max(0.0, (simpy_due - now) / self.scale)
-            wait = until_simpy if wait is None else min(wait, until_simpy)
+            until_simpy = max(0.0, (simpy_due - self._real_now()) / self.scale)
+            wait = until_simpy if wait is None or until_simpy < wait else wait
         events = inner.select(wait)
         now = self._real_now()
         if env.peek() <= now:
             env.step_due(now)
-        env.advance_to(min(now, env.peek()))
+        if now > env._now:  # nothing of SimPy's is due by ``now`` any more
+            env._now = now
         return events
 
     # -- diagnostics -------------------------------------------------------------------------

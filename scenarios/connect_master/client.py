@@ -31,9 +31,13 @@ class MasterClient:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("token", self.token),) if self.token else ()
 
+    @staticmethod
+    def request(rpc: str, **fields: Any) -> Any:
+        """The ``ConnectMaster`` request message of ``rpc`` with ``fields``."""
+        return getattr(mpb, f"{rpc}Request")(**fields)
+
     async def call(self, rpc: str, **fields: Any) -> Any:
-        request = getattr(mpb, f"{rpc}Request")(**fields)
-        return await getattr(self.stub, rpc)(request, metadata=self.metadata())
+        return await getattr(self.stub, rpc)(self.request(rpc, **fields), metadata=self.metadata())
 
     async def raw_call(self, path: str, payload: bytes) -> bytes:
         """A unary call by method path with a hand-encoded request; the raw answer."""
