@@ -139,14 +139,37 @@ def _cm_virtual(calls: int) -> tuple[dict[str, tuple[Any, Any]], float]:
         bed.close()
 
 
-def _cm_wire(calls: int, rpc: str = "GetDeviceList") -> float:
+def _cm_forward(calls: int) -> float:
+    """CPU µs per GetDeviceList the master forwards to its device gateway, called in the
+    real-time world at :data:`WIRE_SCALE` without gRPC: the forward's own cost."""
+    from devices.gateways.connect_master.protos import connect_pb2 as pb
+    from scenarios.connect_master.bed import LocalCmBed
+    from sim.clock import REAL
+
+    bed = LocalCmBed(seed=1, clock=REAL, scale=WIRE_SCALE, keep_trace=False)
+
+    async def main() -> float:
+        await bed.start()
+        gateway = next(iter(bed.cm_world.specs))
+        master = bed.cm_world.master
+        return await _timed_calls(
+            lambda: master.call(gateway, "GetDeviceList", pb.GetDeviceListRequest()), calls
+        )
+
+    try:
+        return bed.run(main())
+    finally:
+        bed.close()
+
+
+def _cm_wire(calls: int, rpc: str = "GetDeviceList", scale: float = WIRE_SCALE) -> float:
     """CPU µs per ``rpc`` call to the bed's master served over the real wire (mutual TLS on
-    loopback), the world running at :data:`WIRE_SCALE`."""
+    loopback), the world running at ``scale``."""
     from scenarios.connect_master.bed import LocalCmBed
     from scenarios.connect_master.loopback import serve_loopback
     from sim.clock import REAL
 
-    bed = LocalCmBed(seed=1, clock=REAL, scale=WIRE_SCALE, keep_trace=False)
+    bed = LocalCmBed(seed=1, clock=REAL, scale=scale, keep_trace=False)
 
     async def main() -> float:
         await bed.start()
@@ -209,7 +232,18 @@ def compare_cm(calls: int = 1000, rounds: int = 3) -> dict[str, Any]:
             rows.append(
                 _row("cm", f"{rpc} (unary)", UNIT, RELAY, median(relay), ours, median(wire))
             )
-    return {"rows": rows, "figures": {"wire_world_scale": WIRE_SCALE}}
+    wire = {r["exchange"].split()[0]: r["ours_value"] for r in rows[1:]}
+    return {
+        "rows": rows,
+        "figures": {
+            "wire_world_scale": WIRE_SCALE,
+            # the forward alone, and what it adds between gRPC's calls (forwarded - answered)
+            "forward_in_world_us": round(_cm_forward(calls), 1),
+            "forward_on_wire_us": round(wire["GetDeviceList"] - wire["GetAsyncConnectionDB"], 1),
+            # the same forwarded call with the world at 10x: two sleeps a call (see WIRE_SCALE)
+            "getdevicelist_wire_at_10x_us": round(_cm_wire(calls, scale=10.0), 1),
+        },
+    }
 
 
 # -- BLE -----------------------------------------------------------------------------------------
