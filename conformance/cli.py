@@ -643,6 +643,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``hil ... | head``): stop quietly, as Unix tools do, and keep
+        # Python from complaining when it flushes standard output on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ValueError, OSError) as exc:
         where = " ".join(filter(None, (args.command, getattr(args, "system", None))))
         print(f"hil {where}: {exc}", file=sys.stderr)

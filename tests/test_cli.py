@@ -284,3 +284,20 @@ def test_scenario_run_plays_a_world_file() -> None:
     proc = _hil("scenario", "run", "ble-room", "--duration", "5", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "scenario ble-room: 5 peripherals, 5 s simulated"
+
+
+def test_a_reader_that_goes_away_stops_a_run_quietly(tmp_path: Path) -> None:
+    """``hil conformance ... | head -1``: exit 141 as Unix tools do, no traceback, no complaint."""
+    run = ["conformance", "--profile", "rs485-modbus", "--reports", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", *run],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"hil: run ")
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr
