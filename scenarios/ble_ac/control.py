@@ -18,9 +18,9 @@ RemoteAcBed` is its client).
     GET    /openapi.json                        this API's OpenAPI 3 description
 
 Errors are JSON ``{"error": "..."}`` (:mod:`scenarios.control_http`): 400 bad input, 404 an
-unknown peripheral, router or route, 405 another method. Peripheral specs are checked whole
-before anything is built, as the router's world control does
-(:func:`scenarios.ble_router.control.checked_spec`).
+unknown peripheral, router or route, 405 another method. The peripheral routes are the router's
+world control's own (:func:`scenarios.ble_router.control.peripheral_routes`): a spec is checked
+whole before anything is built, and a placement that fails is undone.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from devices.protocols.openapi import (
 from scenarios.bed import BedError
 from scenarios.ble_ac.bed import AC_HOST, LocalAcBed
 from scenarios.ble_router.bed import peripheral_state
-from scenarios.ble_router.control import checked_spec
+from scenarios.ble_router.control import PERIPHERAL_OPERATIONS, peripheral_routes
 from scenarios.control_http import (
     BAD_INPUT,
     NO_SUCH,
@@ -56,7 +56,6 @@ from scenarios.control_http import (
     flag,
     json_object,
     optional_object,
-    position,
     shown,
     trace_handler,
 )
@@ -79,13 +78,7 @@ def router_state(bed: LocalAcBed, name: str) -> dict[str, Any]:
 
 def control_app(bed: LocalAcBed) -> web.Application:
     app = control_application(bed.world)
-
-    def peripheral(request: web.Request) -> str:
-        name = request.match_info["name"]
-        if name not in bed.peripherals:
-            known = ", ".join(sorted(bed.peripherals)) or "none"
-            raise Refused(f"no peripheral named {shown(name)}; the world has {known}", 404)
-        return name
+    peripheral_routes(app, bed)
 
     def router(request: web.Request) -> str:
         name = request.match_info["name"]
@@ -120,37 +113,6 @@ def control_app(bed: LocalAcBed) -> web.Application:
             raise Refused(str(exc), 409) from None
         return web.json_response({"removed": removed})
 
-    async def add(request: web.Request) -> web.Response:
-        spec = await json_object(request)
-        parsed = checked_spec(spec, set(bed.peripherals) | set(bed.world.nodes))
-        try:
-            address = await bed.place(spec)
-        except (BedError, ValueError, TypeError, KeyError) as exc:
-            left = bed.peripherals.pop(parsed.name, None)
-            if left is not None:
-                await left.power_off()
-                bed.world.remove_node(parsed.name)
-            raise Refused(f"peripheral {parsed.name!r} could not be placed: {exc}") from None
-        return web.json_response({"name": parsed.name, "address": address}, status=201)
-
-    async def clear(_request: web.Request) -> web.Response:
-        return web.json_response({"removed": await bed.remove_all()})
-
-    async def state(request: web.Request) -> web.Response:
-        return web.json_response(await bed.peripheral_state(peripheral(request)))
-
-    async def move(request: web.Request) -> web.Response:
-        name = peripheral(request)
-        where = position((await json_object(request)).get("position"))
-        await bed.move(name, where)
-        return web.json_response({"position": where})
-
-    async def power(request: web.Request) -> web.Response:
-        name = peripheral(request)
-        on = flag(await json_object(request), "on")
-        await bed.set_power(name, on)
-        return web.json_response({"on": on})
-
     async def routers(_request: web.Request) -> web.Response:
         return web.json_response([router_state(bed, n) for n in bed.routers])
 
@@ -178,11 +140,6 @@ def control_app(bed: LocalAcBed) -> web.Application:
 
     app.router.add_get("/world", world)
     app.router.add_post("/world/reset", reset)
-    app.router.add_post("/world/peripherals", add)
-    app.router.add_delete("/world/peripherals", clear)
-    app.router.add_get("/world/peripherals/{name}", state)
-    app.router.add_post("/world/peripherals/{name}/position", move)
-    app.router.add_post("/world/peripherals/{name}/power", power)
     app.router.add_get("/world/routers", routers)
     app.router.add_post("/world/routers/{name}/uplink", uplink)
     app.router.add_post("/world/routers/{name}/reboot", reboot)
@@ -192,15 +149,8 @@ def control_app(bed: LocalAcBed) -> web.Application:
     return app
 
 
-NAME = Param("name", {"type": "string"}, "the peripheral's or router's name", where="path")
-STATE = json_answer("its state", {"type": "object"})
-POSITION_BODY = {
-    JSON: {
-        "type": "object",
-        "required": ["position"],
-        "properties": {"position": {"type": "array", "items": {"type": "number"}}},
-    }
-}
+NAME = Param("name", {"type": "string"}, "the router's name", where="path")
+STATE = json_answer("the router's state", {"type": "object"})
 UP_BODY = {JSON: {"type": "object", "required": ["up"], "properties": {"up": {"type": "boolean"}}}}
 OPERATIONS: dict[Route, Operation] = {
     ("GET", "/world"): Operation(
@@ -211,32 +161,7 @@ OPERATIONS: dict[Route, Operation] = {
         "uplinks up, routers powered and joined, every peripheral removed",
         {200: json_answer("reset", {"type": "object"})},
     ),
-    ("POST", "/world/peripherals"): Operation(
-        "place a peripheral (a devices.ble.spec PeripheralSpec as JSON), powered on",
-        {201: json_answer("placed", {"type": "object"}), 400: BAD_INPUT},
-        body={JSON: {"type": "object", "required": ["name", "address"]}},
-        body_required=True,
-    ),
-    ("DELETE", "/world/peripherals"): Operation(
-        "remove every peripheral", {200: json_answer("removed", {"type": "object"})}
-    ),
-    ("GET", "/world/peripherals/{name}"): Operation(
-        "a peripheral's state", {200: STATE, 404: NO_SUCH}, (NAME,)
-    ),
-    ("POST", "/world/peripherals/{name}/position"): Operation(
-        "move a peripheral",
-        {200: json_answer("moved"), 400: BAD_INPUT, 404: NO_SUCH},
-        (NAME,),
-        body=POSITION_BODY,
-        body_required=True,
-    ),
-    ("POST", "/world/peripherals/{name}/power"): Operation(
-        "power a peripheral on or off",
-        {200: json_answer("done"), 400: BAD_INPUT, 404: NO_SUCH},
-        (NAME,),
-        body=ON_BODY,
-        body_required=True,
-    ),
+    **PERIPHERAL_OPERATIONS,
     ("GET", "/world/routers"): Operation(
         "the routers: name, mac, ip, position, powered, uplink, status",
         {200: json_answer("routers", {"type": "array", "items": {"type": "object"}})},

@@ -24,6 +24,7 @@ machine) is not accepted over the wire.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -102,28 +103,18 @@ def _field_of(spec: dict[str, Any], exc: Exception) -> str:
     return message
 
 
-def control_app(bed: LocalBleBed) -> web.Application:
-    app = control_application(bed.world)
+def peripheral_routes(app: web.Application, bed: Any) -> Callable[[web.Request], str]:
+    """The peripheral routes every BLE world's control has (place, remove all, state, move,
+    power; :data:`PERIPHERAL_OPERATIONS`), on ``app`` for ``bed`` (a router's or an access
+    controller's: both keep ``peripherals`` and place, move, power and remove them alike).
+    Returns the check that a request's ``{name}`` is a placed peripheral."""
 
     def known(request: web.Request) -> str:
         name = request.match_info["name"]
         if name not in bed.peripherals:
-            known = ", ".join(sorted(bed.peripherals)) or "none"
-            raise Refused(f"no peripheral named {shown(name)}; the world has {known}", 404)
+            placed = ", ".join(sorted(bed.peripherals)) or "none"
+            raise Refused(f"no peripheral named {shown(name)}; the world has {placed}", 404)
         return name
-
-    async def world(_request: web.Request) -> web.Response:
-        w = bed.world
-        return web.json_response(
-            {
-                "time": w.now,
-                "calendar": w.datetime().isoformat(),
-                "seed": w.seed,
-                "clock": w.clock_mode,
-                "router": bed.router.mac,
-                "peripherals": [peripheral_state(p) for p in bed.peripherals.values()],
-            }
-        )
 
     async def add(request: web.Request) -> web.Response:
         spec = await json_object(request)
@@ -153,6 +144,31 @@ def control_app(bed: LocalBleBed) -> web.Application:
         await bed.set_power(name, on)
         return web.json_response({"on": on})
 
+    app.router.add_post("/world/peripherals", add)
+    app.router.add_delete("/world/peripherals", clear)
+    app.router.add_get("/world/peripherals/{name}", state)
+    app.router.add_post("/world/peripherals/{name}/position", move)
+    app.router.add_post("/world/peripherals/{name}/power", power)
+    return known
+
+
+def control_app(bed: LocalBleBed) -> web.Application:
+    app = control_application(bed.world)
+    known = peripheral_routes(app, bed)
+
+    async def world(_request: web.Request) -> web.Response:
+        w = bed.world
+        return web.json_response(
+            {
+                "time": w.now,
+                "calendar": w.datetime().isoformat(),
+                "seed": w.seed,
+                "clock": w.clock_mode,
+                "router": bed.router.mac,
+                "peripherals": [peripheral_state(p) for p in bed.peripherals.values()],
+            }
+        )
+
     async def passkey(request: web.Request) -> web.Response:
         name = known(request)
         value = whole_number((await json_object(request)).get("passkey"), "passkey", 0, 999999)
@@ -163,18 +179,13 @@ def control_app(bed: LocalBleBed) -> web.Application:
         return web.json_response({"typed": value})
 
     app.router.add_get("/world", world)
-    app.router.add_post("/world/peripherals", add)
-    app.router.add_delete("/world/peripherals", clear)
-    app.router.add_get("/world/peripherals/{name}", state)
-    app.router.add_post("/world/peripherals/{name}/position", move)
-    app.router.add_post("/world/peripherals/{name}/power", power)
     app.router.add_post("/world/peripherals/{name}/passkey", passkey)
     app.router.add_get("/world/trace", trace_handler(bed.world))
     publish(app, build_document)
     return app
 
 
-async def _undo(bed: LocalBleBed, name: str) -> None:
+async def _undo(bed: Any, name: str) -> None:
     """Take out what a failed placement left (nothing, when it failed before building)."""
     peripheral = bed.peripherals.pop(name, None)
     if peripheral is not None:
@@ -193,11 +204,7 @@ POSITION = {
     "description": "metres",
 }
 PERIPHERAL = json_answer("the peripheral's state", {"type": "object"})
-OPERATIONS: dict[Route, Operation] = {
-    ("GET", "/world"): Operation(
-        "time, seed, clock, the router's MAC and the peripherals",
-        {200: json_answer("the world", {"type": "object"})},
-    ),
+PERIPHERAL_OPERATIONS: dict[Route, Operation] = {
     ("POST", "/world/peripherals"): Operation(
         "place a peripheral (a devices.ble.spec PeripheralSpec as JSON), powered on",
         {
@@ -260,6 +267,13 @@ OPERATIONS: dict[Route, Operation] = {
         body=ON_BODY,
         body_required=True,
     ),
+}
+OPERATIONS: dict[Route, Operation] = {
+    ("GET", "/world"): Operation(
+        "time, seed, clock, the router's MAC and the peripherals",
+        {200: json_answer("the world", {"type": "object"})},
+    ),
+    **PERIPHERAL_OPERATIONS,
     ("POST", "/world/peripherals/{name}/passkey"): Operation(
         "type a passkey on a peripheral's keyboard (passkey-entry pairing)",
         {
