@@ -110,13 +110,18 @@ class Subscribe:
 
 
 @dataclass
-class SubAck:
-    """One reason code per requested filter: granted QoS 0-2 or a failure (0x80+)."""
-
-    type: ClassVar[PacketType] = PacketType.SUBACK
+class _AckPerFilter:
+    type: ClassVar[PacketType]
     packet_id: int = 0
     reason_codes: list[int] = field(default_factory=list)
     properties: Properties = field(default_factory=_props)
+
+
+@dataclass
+class SubAck(_AckPerFilter):
+    """One reason code per requested filter: granted QoS 0-2 or a failure (0x80+)."""
+
+    type: ClassVar[PacketType] = PacketType.SUBACK
 
 
 @dataclass
@@ -128,13 +133,10 @@ class Unsubscribe:
 
 
 @dataclass
-class UnsubAck:
+class UnsubAck(_AckPerFilter):
     """MQTT 5 carries one reason code per filter; 3.1.1 carries none."""
 
     type: ClassVar[PacketType] = PacketType.UNSUBACK
-    packet_id: int = 0
-    reason_codes: list[int] = field(default_factory=list)
-    properties: Properties = field(default_factory=_props)
 
 
 @dataclass
@@ -148,17 +150,20 @@ class PingResp:
 
 
 @dataclass
-class Disconnect:
-    type: ClassVar[PacketType] = PacketType.DISCONNECT
+class _Reasoned:
+    type: ClassVar[PacketType]
     reason_code: int = 0
     properties: Properties = field(default_factory=_props)
 
 
 @dataclass
-class Auth:
+class Disconnect(_Reasoned):
+    type: ClassVar[PacketType] = PacketType.DISCONNECT
+
+
+@dataclass
+class Auth(_Reasoned):
     type: ClassVar[PacketType] = PacketType.AUTH
-    reason_code: int = 0
-    properties: Properties = field(default_factory=_props)
 
 
 Packet = (
