@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,22 @@ def read_world_file(
         return yaml.safe_load(path.read_text(encoding="utf-8")), str(path)
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML: {exc}") from None
+
+
+def check_world_keys(
+    data: Any, world: type, source: str, error: type[Exception], **sections: type
+) -> None:
+    """``data`` is a mapping with a ``name`` and no key the dataclass ``world`` lacks; each
+    ``sections`` key present in it (``radio=RadioConfig``) holds only that dataclass's keys.
+    ``error`` (the system's own type) names the file and what is accepted."""
+    if not isinstance(data, dict) or "name" not in data:
+        raise error(f"{source}: a world is a mapping with at least 'name'")
+    known = {f.name for f in fields(world)} - {"source"}
+    unknown = sorted(map(str, set(data) - known))
+    if unknown:
+        raise error(f"{source}: unknown keys {unknown}; accepted: {sorted(known)}")
+    for key, section in sections.items():
+        accepted = {f.name for f in fields(section)}
+        bad = sorted(map(str, set(data.get(key) or {}) - accepted))
+        if bad:
+            raise error(f"{source}: {key} keys {bad} unknown; accepted: {sorted(accepted)}")

@@ -30,13 +30,13 @@ Every fault lands in the trace (layer ``fault``, node = its target) when it happ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scenarios.ble_ac.bed import LocalAcBed, router_grid
 from scenarios.ble_router.worlds import ScenarioError, expand_peripherals
-from scenarios.world_files import read_world_file
+from scenarios.world_files import check_world_keys, read_world_file
 from sim.clock import VIRTUAL
 from sim.radio import RadioConfig
 
@@ -69,18 +69,7 @@ def load_scenario(name_or_path: str | Path) -> AcScenario:
 
 
 def parse_scenario(data: Any, source: str = "<memory>") -> AcScenario:
-    if not isinstance(data, dict) or "name" not in data:
-        raise ScenarioError(f"{source}: a world is a mapping with at least 'name'")
-    known = {f.name for f in fields(AcScenario)} - {"source"}
-    unknown = set(data) - known
-    if unknown:
-        raise ScenarioError(f"{source}: unknown keys {sorted(unknown)}; accepted: {sorted(known)}")
-    radio_keys = {f.name for f in fields(RadioConfig)}
-    bad = set(data.get("radio") or {}) - radio_keys
-    if bad:
-        raise ScenarioError(
-            f"{source}: radio keys {sorted(bad)} unknown; accepted: {sorted(radio_keys)}"
-        )
+    check_world_keys(data, AcScenario, source, ScenarioError, radio=RadioConfig)
     scenario = AcScenario(source=source, **data)
     routers = scenario.router_list()
     names = [str(r.get("name")) for r in routers]

@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from devices.ble.spec import standard_peripheral
 from scenarios.ble_router.bed import LocalBleBed
-from scenarios.world_files import read_world_file
+from scenarios.world_files import check_world_keys, read_world_file
 from sim.clock import VIRTUAL
 from sim.radio import RadioConfig
 
@@ -68,18 +68,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
 
 def parse_scenario(data: Any, source: str = "<memory>") -> Scenario:
-    if not isinstance(data, dict) or "name" not in data:
-        raise ScenarioError(f"{source}: a scenario is a mapping with at least 'name'")
-    known = {f.name for f in fields(Scenario)} - {"source"}
-    unknown = set(data) - known
-    if unknown:
-        raise ScenarioError(f"{source}: unknown keys {sorted(unknown)}; accepted: {sorted(known)}")
-    radio_keys = {f.name for f in fields(RadioConfig)}
-    bad = set(data.get("radio") or {}) - radio_keys
-    if bad:
-        raise ScenarioError(
-            f"{source}: radio keys {sorted(bad)} unknown; accepted: {sorted(radio_keys)}"
-        )
+    check_world_keys(data, Scenario, source, ScenarioError, radio=RadioConfig)
     for i, fault in enumerate(data.get("faults") or []):
         _check_fault(fault, f"{source}: faults[{i}]")
     return Scenario(source=source, **data)

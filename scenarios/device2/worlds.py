@@ -23,14 +23,14 @@ Every fault lands in the trace (layer ``fault``) when it happens.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scenarios.device2.bed import LocalDevice2Bed
 from scenarios.device2.load import place_fleet
 from scenarios.device2.placement import Placement, PlacementError
-from scenarios.world_files import read_world_file
+from scenarios.world_files import check_world_keys, read_world_file
 from sim.clock import VIRTUAL
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
@@ -63,12 +63,7 @@ def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> Device2World:
 
 
 def parse_world(data: Any, source: str = "<memory>") -> Device2World:
-    if not isinstance(data, dict) or "name" not in data:
-        raise WorldError(f"{source}: a world is a mapping with at least 'name'")
-    known = {f.name for f in fields(Device2World)} - {"source"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise WorldError(f"{source}: unknown keys {unknown}; accepted: {sorted(known)}")
+    check_world_keys(data, Device2World, source, WorldError)
     for i, spec in enumerate(data.get("devices") or []):
         if isinstance(spec, dict) and "fleet" in spec:
             count = spec["fleet"]

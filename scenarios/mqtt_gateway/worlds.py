@@ -24,11 +24,11 @@ file never holds them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenarios.world_files import read_world_file
+from scenarios.world_files import check_world_keys, read_world_file
 from sim.clock import REAL
 from sim.world import DEFAULT_EPOCH, World
 
@@ -74,12 +74,7 @@ def load_world(name_or_path: str | Path = DEFAULT_WORLD) -> MqttWorld:
 
 
 def parse_world(data: Any, source: str = "<memory>") -> MqttWorld:
-    if not isinstance(data, dict) or "name" not in data:
-        raise WorldError(f"{source}: a world is a mapping with at least 'name'")
-    known = {f.name for f in fields(MqttWorld)} - {"source"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise WorldError(f"{source}: unknown keys {unknown}; accepted: {sorted(known)}")
+    check_world_keys(data, MqttWorld, source, WorldError)
     for i, meter in enumerate(data.get("meters") or []):
         unit = meter.get("unit") if isinstance(meter, dict) else None
         if isinstance(unit, bool) or not isinstance(unit, int) or not 1 <= unit <= 247:
