@@ -46,7 +46,7 @@ from devices.gateways.ble_router.router import BleRouter
 from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
 from scenarios.bed import BedError, WorldBed, write_json_lines
-from scenarios.ble_router.bed import LocalPeripherals
+from scenarios.ble_router.bed import LocalPeripherals, RemotePeripherals
 from scenarios.captures import AIR, IP, EvidenceCaptures
 from sim.clock import REAL, VIRTUAL
 from sim.iplink import IpNetwork
@@ -374,7 +374,7 @@ class LocalAcBed(LocalPeripherals, AcBed):
         super().close()
 
 
-class RemoteAcBed(AcBed):
+class RemoteAcBed(RemotePeripherals, AcBed):
     """A controller at a URL; routers and peripherals driven through the far side's
     world-control API (when it has one).
 
@@ -443,40 +443,6 @@ class RemoteAcBed(AcBed):
             return None
         p = [float(v) for v in position] + [0.0, 0.0]
         return (p[0], p[1], p[2])
-
-    def _control(self) -> HttpClient:
-        if not self.control_url:
-            raise BedError(
-                "this SUT declares no world_control endpoint, so the harness cannot place "
-                "peripherals or act on routers"
-            )
-        return HttpClient(self.control_url)
-
-    async def _call(self, method: str, path: str, body: Any = None) -> HttpResponse:
-        response = await self._control().request(method, path, json_body=body)
-        if response.status >= 400:
-            raise BedError(f"world control {method} {path} -> {response.status}: {response.text}")
-        return response
-
-    async def place(self, spec: dict[str, Any]) -> str:
-        address = str((await self._call("POST", "/world/peripherals", spec)).json()["address"])
-        self._addresses[str(spec["name"])] = address
-        return address
-
-    async def move(self, name: str, position: list[float]) -> None:
-        await self._call("POST", f"/world/peripherals/{name}/position", {"position": position})
-
-    async def set_power(self, name: str, on: bool) -> None:
-        await self._call("POST", f"/world/peripherals/{name}/power", {"on": on})
-
-    async def peripheral_state(self, name: str) -> dict[str, Any]:
-        return dict((await self._call("GET", f"/world/peripherals/{name}")).json())
-
-    def address_of(self, name: str) -> str:
-        try:
-            return self._addresses[name]
-        except KeyError:
-            raise BedError(f"no peripheral named {name!r} was placed by this scenario") from None
 
     async def _router_fault(self, fault: str, name: str, args: dict[str, Any]) -> None:
         path = f"/world/routers/{name}"

@@ -361,7 +361,50 @@ def _fresh_block() -> int:
     return _last_block
 
 
-class RemoteBleBed(BleBed):
+class RemotePeripherals:
+    """The peripherals of a remote BLE bed, a router's or an access controller's: placed, moved,
+    powered and read through the far side's world control
+    (:func:`scenarios.ble_router.control.peripheral_routes`, the same routes on both)."""
+
+    control_url: str | None
+    _addresses: dict[str, str]
+
+    def _control(self) -> HttpClient:
+        if not self.control_url:
+            raise BedError(
+                "this SUT declares no world_control endpoint, so the harness cannot place, "
+                "move or power peripherals, nor act on the world"
+            )
+        return HttpClient(self.control_url)
+
+    async def _call(self, method: str, path: str, body: Any = None) -> HttpResponse:
+        response = await self._control().request(method, path, json_body=body)
+        if response.status >= 400:
+            raise BedError(f"world control {method} {path} -> {response.status}: {response.text}")
+        return response
+
+    async def place(self, spec: dict[str, Any]) -> str:
+        address = str((await self._call("POST", "/world/peripherals", spec)).json()["address"])
+        self._addresses[str(spec["name"])] = address
+        return address
+
+    async def move(self, name: str, position: list[float]) -> None:
+        await self._call("POST", f"/world/peripherals/{name}/position", {"position": position})
+
+    async def set_power(self, name: str, on: bool) -> None:
+        await self._call("POST", f"/world/peripherals/{name}/power", {"on": on})
+
+    async def peripheral_state(self, name: str) -> dict[str, Any]:
+        return dict((await self._call("GET", f"/world/peripherals/{name}")).json())
+
+    def address_of(self, name: str) -> str:
+        try:
+            return self._addresses[name]
+        except KeyError:
+            raise BedError(f"no peripheral named {name!r} was placed by this scenario") from None
+
+
+class RemoteBleBed(RemotePeripherals, BleBed):
     """A router at a URL; peripherals driven through the far side's world-control API.
 
     ``scale`` is the far side's world seconds per wall second: 1 for a physical router; a
@@ -396,43 +439,8 @@ class RemoteBleBed(BleBed):
         _one_client(name)
         return HttpClient(self.base_url, recorder=self.transcript.append)
 
-    def _control(self) -> HttpClient:
-        if not self.control_url:
-            raise BedError(
-                "this SUT declares no world_control endpoint, so the harness "
-                "cannot place, move or power peripherals"
-            )
-        return HttpClient(self.control_url)
-
-    async def _call(self, method: str, path: str, body: Any = None) -> HttpResponse:
-        response = await self._control().request(method, path, json_body=body)
-        if response.status >= 400:
-            raise BedError(f"world control {method} {path} -> {response.status}: {response.text}")
-        return response
-
-    async def place(self, spec: dict[str, Any]) -> str:
-        response = await self._call("POST", "/world/peripherals", spec)
-        address = str(response.json()["address"])
-        self._addresses[str(spec["name"])] = address
-        return address
-
-    async def move(self, name: str, position: list[float]) -> None:
-        await self._call("POST", f"/world/peripherals/{name}/position", {"position": position})
-
-    async def set_power(self, name: str, on: bool) -> None:
-        await self._call("POST", f"/world/peripherals/{name}/power", {"on": on})
-
-    async def peripheral_state(self, name: str) -> dict[str, Any]:
-        return dict((await self._call("GET", f"/world/peripherals/{name}")).json())
-
     async def type_passkey(self, name: str, passkey: int) -> None:
         await self._call("POST", f"/world/peripherals/{name}/passkey", {"passkey": passkey})
-
-    def address_of(self, name: str) -> str:
-        try:
-            return self._addresses[name]
-        except KeyError:
-            raise BedError(f"no peripheral named {name!r} was placed by this scenario") from None
 
     async def disconnect_all(self, patience_s: float = 5.0) -> None:
         """Leave the router with no connection and no bond with this scenario's peripherals
