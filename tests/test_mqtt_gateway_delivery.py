@@ -37,6 +37,24 @@ async def produce(gateway: MqttGateway, count: int, every: float, start: int = 0
         await asyncio.sleep(every)
 
 
+async def online(gateway: MqttGateway) -> None:
+    """Start ``gateway``, wait for its platform connection, bring SENSOR online."""
+    await gateway.start()
+    await until(lambda: gateway.connected)
+    gateway.device_online(SENSOR)
+
+
+def deliver(bed: GatewayBed, gateway: MqttGateway, count: int, every: float) -> None:
+    """``gateway`` online, ``count`` readings produced, run until none is left queued."""
+
+    async def main() -> None:
+        await online(gateway)
+        await produce(gateway, count, every=every)
+        await until(lambda: gateway.stats()["queued"] == 0)
+
+    bed.world.run(main())
+
+
 def test_paho_private_hooks_are_guarded():
     check_paho_hooks()  # names what is missing if a paho release drops a hook we use
     assert callable(getattr(paho.Client, "_create_socket", None))
@@ -59,9 +77,7 @@ def test_telemetry_is_batched_with_calendar_timestamps(bed):
     gateway = bed.gateway(bed.config())
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         await produce(gateway, 5, every=0.1)
         await asyncio.sleep(2)
 
@@ -84,9 +100,7 @@ def test_outage_of_200_s_loses_nothing_duplicates_nothing_keeps_order(bed):
     gateway = bed.gateway(bed.config())
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         await produce(gateway, 20, every=1.0)
         bed.net.partition("gw-1", "platform")
         await produce(gateway, 200, every=1.0, start=20)
@@ -109,9 +123,7 @@ def test_reconnect_resubscribes_and_reannounces_devices(bed):
     gateway = bed.gateway(bed.config())
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         await asyncio.sleep(5)
         bed.net.reset_host("gw-1")
         await until(lambda: bed.platform.connects == 2 and gateway.connected)
@@ -153,9 +165,7 @@ def test_broker_down_for_200_s_loses_nothing_and_keeps_order(bed):
     gateway = bed.gateway(bed.config())
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         await produce(gateway, 10, every=1.0)
         await bed.server.close()  # MQTT 5 DISCONNECT 0x8B, then connections are refused
         await produce(gateway, 200, every=1.0, start=10)
@@ -174,9 +184,7 @@ def test_gateway_restart_loses_nothing_and_duplicates_nothing(bed):
     first = bed.gateway(doc)
 
     async def main():
-        await first.start()
-        await until(lambda: first.connected)
-        first.device_online(SENSOR)
+        await online(first)
         await produce(first, 30, every=0.5)
         await first.stop()  # PUBACKs flowing: it waits for those in flight
         second = bed.gateway(doc)
@@ -208,9 +216,7 @@ def test_crash_while_messages_flow_duplicates_only_what_was_in_flight(bed):
     first = bed.gateway(doc)
 
     async def main():
-        await first.start()
-        await until(lambda: first.connected)
-        first.device_online(SENSOR)
+        await online(first)
         await produce(first, 20, every=0.2)
         # The platform processes the next PUBLISH, but its PUBACK never comes back.
         bed.net.set_link("gw-1", "platform", latency_s=2.0)
@@ -249,14 +255,7 @@ def test_poison_message_is_dead_lettered_and_counted_later_ones_flow(bed):
 
     bed.platform.decide = decide
 
-    async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
-        await produce(gateway, 15, every=0.2)
-        await until(lambda: gateway.stats()["queued"] == 0)
-
-    bed.world.run(main())
+    deliver(bed, gateway, 15, every=0.2)
     assert bed.platform.values("Sensor A", "counter") == [i for i in range(15) if i != 7]
     stats = gateway.stats()
     assert stats["dead_lettered"] == 1
@@ -280,14 +279,7 @@ def test_retryable_refusal_backs_off_then_succeeds(bed, reason):
 
     bed.platform.decide = decide
 
-    async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
-        await produce(gateway, 3, every=0.1)
-        await until(lambda: gateway.stats()["queued"] == 0)
-
-    bed.world.run(main())
+    deliver(bed, gateway, 3, every=0.1)
     assert bed.platform.values("Sensor A", "counter") == [0, 1, 2]
     gaps = [b - a for a, b in zip(refusals, refusals[1:], strict=False)]
     assert 0.9 <= gaps[0] <= 1.2 and 1.8 <= gaps[1] <= 2.4  # exponential back-off
@@ -307,14 +299,7 @@ def test_a_row_refused_max_attempts_times_is_dead_lettered(bed):
 
     bed.platform.decide = decide
 
-    async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
-        await produce(gateway, 3, every=0.1)
-        await until(lambda: gateway.stats()["queued"] == 0)
-
-    bed.world.run(main())
+    deliver(bed, gateway, 3, every=0.1)
     assert bed.platform.values("Sensor A", "counter") == [0, 2]
     (letter,) = gateway.outbox.dead_letters()
     assert letter.body["values"] == {"counter": 1} and letter.reason == 0x97
@@ -332,14 +317,7 @@ def test_mqtt_311_server_close_on_a_poison_message_is_dead_lettered(bed):
 
     bed.platform.decide = decide
 
-    async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
-        await produce(gateway, 5, every=0.1)
-        await until(lambda: gateway.stats()["queued"] == 0)
-
-    bed.world.run(main())
+    deliver(bed, gateway, 5, every=0.1)
     assert bed.platform.values("Sensor A", "counter") == [0, 1, 3, 4]
     assert gateway.stats()["dead_lettered"] == 1
     assert bed.platform.connects == 4  # the first connection and one per refusal
@@ -400,9 +378,7 @@ def test_claim_and_attribute_request(bed):
     bed.platform.shared["Sensor A"] = {"interval": 30, "mode": "eco"}
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         gateway.claim("Sensor A", "s3cret", 60000)
         gateway.claim("Sensor B")
         one = await gateway.request_attributes("Sensor A", ["interval"])
@@ -428,9 +404,7 @@ def outage_story(folder, seed: int) -> tuple[str, list]:
         gateway.on(name, lambda *args, name=name: seen.append((name, bed.world.now)))
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         await produce(gateway, 10, every=0.7)
         bed.net.partition("gw-1", "platform")
         await produce(gateway, 150, every=0.7, start=10)
@@ -456,9 +430,7 @@ def test_bad_payloads_from_the_platform_are_traced_and_harmless(bed):
     gateway = bed.gateway(bed.config())
 
     async def main():
-        await gateway.start()
-        await until(lambda: gateway.connected)
-        gateway.device_online(SENSOR)
+        await online(gateway)
         client = bed.platform.client
         for topic, payload in [
             ("v1/gateway/rpc", b"{not json"),
