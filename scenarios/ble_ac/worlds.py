@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.ble_ac.bed import LocalAcBed, router_grid
-from scenarios.ble_router.worlds import ScenarioError, expand_peripherals
+from scenarios.ble_router.worlds import ScenarioError, expand_peripherals, place_and_arm
 from scenarios.world_files import check_world_keys, read_world_file
 from sim.clock import VIRTUAL
 from sim.radio import RadioConfig
@@ -140,16 +140,7 @@ def build_bed(
 async def populate(bed: LocalAcBed, scenario: AcScenario) -> list[str]:
     """Place and power the scenario's peripherals and arm its faults; return the names."""
     specs = peripheral_specs(scenario, bed.world.rng("placement"))
-    for spec in specs:
-        await bed.place(spec)
-    for fault in scenario.faults:
-        bed.world.process(_fault(bed, fault), f"fault/{fault['action']}/{fault.get('target')}")
-    return [s["name"] for s in specs]
-
-
-def _fault(bed: LocalAcBed, fault: dict[str, Any]):  # type: ignore[no-untyped-def]
-    yield bed.world.timeout(float(fault["at"]))
-    yield bed.world.completion(apply_fault(bed, fault))
+    return await place_and_arm(bed, specs, scenario.faults, apply_fault)
 
 
 async def apply_fault(bed: LocalAcBed, fault: dict[str, Any]) -> None:

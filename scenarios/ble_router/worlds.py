@@ -29,7 +29,7 @@ Every fault lands in the trace (layer ``fault``, node = its target) when it happ
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,16 +196,29 @@ def build_bed(
 async def populate(bed: LocalBleBed, scenario: Scenario) -> list[str]:
     """Place and power the scenario's peripherals and arm its faults; return the names."""
     specs = expand_peripherals(scenario.peripherals, bed.world.rng("placement"))
+    return await place_and_arm(bed, specs, scenario.faults, apply_fault)
+
+
+async def place_and_arm(
+    bed: Any,
+    specs: list[dict[str, Any]],
+    faults: list[dict[str, Any]],
+    apply: Callable[[Any, dict[str, Any]], Awaitable[None]],
+) -> list[str]:
+    """Place and power ``specs`` in ``bed``, and arm ``faults``: each is ``apply(bed, fault)``
+    at its ``at``. Returns the names placed. (The BLE worlds', router's and controller's.)"""
     for spec in specs:
         await bed.place(spec)
-    for fault in scenario.faults:
-        bed.world.process(_fault(bed, fault), f"fault/{fault['action']}/{fault.get('target')}")
+    for fault in faults:
+        bed.world.process(
+            _fault(bed, fault, apply), f"fault/{fault['action']}/{fault.get('target')}"
+        )
     return [s["name"] for s in specs]
 
 
-def _fault(bed: LocalBleBed, fault: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _fault(bed: Any, fault: dict[str, Any], apply: Any):  # type: ignore[no-untyped-def]
     yield bed.world.timeout(float(fault["at"]))
-    yield bed.world.completion(apply_fault(bed, fault))
+    yield bed.world.completion(apply(bed, fault))
 
 
 async def apply_fault(bed: LocalBleBed, fault: dict[str, Any]) -> None:
