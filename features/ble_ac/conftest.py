@@ -33,8 +33,7 @@ from features.ble_ac.steps.router_calls import *  # noqa: F403
 from features.ble_ac.steps.selection import *  # noqa: F403
 from features.ble_ac.steps.support import AcCtx
 from features.ble_ac.steps.world import *  # noqa: F403
-from features.steps.evidence import evidence_of, list_evidence
-from scenarios.bed import write_json_lines
+from features.steps.evidence import evidence_of, write_stream_evidence
 from scenarios.ble_ac.bed import AcBed, LocalAcBed, RemoteAcBed
 
 PROFILE = "ble-ac"
@@ -95,8 +94,4 @@ def ctx(
             for r in context.streams.values()
             for e in r.events
         ]
-        if rows:
-            rows.sort(key=lambda row: row["t"])
-            path = hil_evidence_dir / "sse.jsonl"
-            write_json_lines(path, rows)
-            list_evidence(hil_record, hil_config, path)
+        write_stream_evidence(rows, hil_record, hil_config, hil_evidence_dir)

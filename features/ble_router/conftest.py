@@ -41,8 +41,7 @@ from features.ble_router.steps.scan import *  # noqa: F403
 from features.ble_router.steps.stream_params import *  # noqa: F403
 from features.ble_router.steps.support import Ctx
 from features.ble_router.steps.world import *  # noqa: F403
-from features.steps.evidence import evidence_of, list_evidence
-from scenarios.bed import write_json_lines
+from features.steps.evidence import evidence_of, write_stream_evidence
 from scenarios.ble_router.bed import BleBed, LocalBleBed, RemoteBleBed
 
 PROFILE = "ble-router"
@@ -109,8 +108,4 @@ def ctx(
             for r in context.streams.values()
             for e in r.events
         ]
-        if rows:
-            rows.sort(key=lambda row: row["t"])
-            path = hil_evidence_dir / "sse.jsonl"
-            write_json_lines(path, rows)
-            list_evidence(hil_record, hil_config, path)
+        write_stream_evidence(rows, hil_record, hil_config, hil_evidence_dir)

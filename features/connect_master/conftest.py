@@ -19,8 +19,7 @@ import pytest
 from conformance.pytest_plugin import HilConfig
 from features.connect_master.steps.state import CmState
 from features.connect_master.steps.sut import new_bed
-from features.steps.evidence import evidence_of, list_evidence
-from scenarios.bed import write_json_lines
+from features.steps.evidence import evidence_of, write_stream_evidence
 from scenarios.connect_master.bed import CmBed
 
 
@@ -49,9 +48,4 @@ def cm(
         for tenant, changes in state.streams.items()
         for d, s, ts, t in changes
     ]
-    if rows:
-        rows.sort(key=lambda row: row["t"])
-        path = hil_evidence_dir / "status.jsonl"
-        hil_evidence_dir.mkdir(parents=True, exist_ok=True)
-        write_json_lines(path, rows)
-        list_evidence(hil_record, hil_config, path)
+    write_stream_evidence(rows, hil_record, hil_config, hil_evidence_dir, "status.jsonl")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.pytest_plugin import HilConfig
-from scenarios.bed import Bed
+from scenarios.bed import Bed, write_json_lines
 
 
 def list_evidence(record: dict[str, Any], config: HilConfig, path: Path) -> None:
@@ -38,3 +38,20 @@ def evidence_of(bed: Bed, record: dict[str, Any], config: HilConfig, folder: Pat
                 list_evidence(record, config, folder / name)
         finally:
             bed.close()
+
+
+def write_stream_evidence(
+    rows: list[dict[str, Any]],
+    record: dict[str, Any],
+    config: HilConfig,
+    folder: Path,
+    name: str = "sse.jsonl",
+) -> None:
+    """What the scenario's streams received (rows with a world time ``t``, any order) as
+    ``name`` in time order, listed in the record; nothing when there was none."""
+    if not rows:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    write_json_lines(path, sorted(rows, key=lambda row: row["t"]))
+    list_evidence(record, config, path)
