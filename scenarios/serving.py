@@ -33,13 +33,15 @@ The common options mean the same for every system:
 What a serve prints, so people and parent processes read the same lines: one
 ``listening <role> <address>`` line per listener (:func:`announce`; roles such as ``api``,
 ``control``, ``gateway-a``, ``tcp``, ``pty``; the address is a URL, ``host:port`` or a device
-path, with the port actually taken), any informational lines, then ``ready`` (:func:`ready`).
+path, with the port actually taken), any informational lines (what the world holds:
+:func:`announce_world`), then ``ready`` (:func:`ready`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -89,6 +91,30 @@ def announce_capture(out: TextIO, options: ServeOptions, what: str) -> None:
     if options.capture:
         where = "standard output" if options.capture == "-" else options.capture
         print(f"capture {where}: {what}", file=out, flush=True)
+
+
+LISTED = 10  # things of a served world printed by name at start-up
+
+
+def announce_world(
+    out: TextIO,
+    options: ServeOptions,
+    what: str = "",
+    names: Sequence[str] = (),
+    control_url: str = "",
+    detail: Callable[[str], str] | None = None,
+) -> None:
+    """What is served, for people: ``what`` (``"12 peripherals"``) with the seed and the clock,
+    the deviations on purpose, then the first :data:`LISTED` of ``names`` (each with
+    ``detail(name)``) and where the rest are listed (``control_url``'s ``/world``)."""
+    clock = f"seed {options.seed}, clock real x{options.scale:g}"
+    print(f"{what}, {clock}" if what else clock, file=out)
+    if options.deviations:
+        print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
+    for name in names[:LISTED]:
+        print(f"  {name}" + (f"  {detail(name)}" if detail else ""), file=out)
+    if len(names) > LISTED:
+        print(f"  ... and {len(names) - LISTED} more (GET {control_url}/world)", file=out)
 
 
 def ready(out: TextIO) -> None:

@@ -30,6 +30,7 @@ from scenarios.serving import (
     ServeOptions,
     announce,
     announce_capture,
+    announce_world,
     open_live_capture,
     ready,
     serve_until_stopped,
@@ -41,7 +42,6 @@ DEFAULT_CONTROL_PORT = 8091
 DEFAULT_ROUTERS = 3
 DEFAULT_PERIPHERALS = 10
 SPACING_M = 30.0
-LISTED = 10
 CAPTURE = (
     "the BLE air (pcapng, link type 256) as a sniffer and each router heard it, and the in-world "
     "TCP between the controller and its routers (uplinks, relayed router calls); the "
@@ -125,16 +125,9 @@ async def _serve(bed: LocalAcBed, scenario: AcScenario, options: ServeOptions, o
         for name in bed.router_names():
             router = bed.routers[name]
             print(f"  router {name}  {router.mac}  at {list(router.position)}", file=out)
-        print(
-            f"{len(names)} peripherals, seed {options.seed}, clock real x{options.scale:g}",
-            file=out,
+        announce_world(
+            out, options, f"{len(names)} peripherals", names, control.url, bed.address_of
         )
-        if options.deviations:
-            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
-        for name in names[:LISTED]:
-            print(f"  {name}  {bed.address_of(name)}", file=out)
-        if len(names) > LISTED:
-            print(f"  ... and {len(names) - LISTED} more (GET {control.url}/world)", file=out)
         ready(out)
         await serve_until_stopped(options, out)
     finally:

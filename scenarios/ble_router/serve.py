@@ -26,6 +26,7 @@ from scenarios.serving import (
     ServeOptions,
     announce,
     announce_capture,
+    announce_world,
     open_live_capture,
     ready,
     serve_until_stopped,
@@ -35,7 +36,6 @@ from sim.clock import REAL
 DEFAULT_PORT = 8080
 DEFAULT_CONTROL_PORT = 8081
 DEFAULT_PERIPHERALS = 5
-LISTED = 10  # peripherals printed by name at start-up
 CAPTURE = (
     "the BLE air (pcapng, link type 256): every advertising PDU as a sniffer on channel 37 "
     "hears it, and every PDU as each receiver heard it; the router's HTTP API is on a real "
@@ -83,16 +83,9 @@ async def _serve(bed: LocalBleBed, scenario: Scenario, options: ServeOptions, ou
         names = await populate(bed, scenario)
         announce(out, "api", router_url, f"BLE router {bed.router.mac}")
         announce(out, "control", control.url, "world control")
-        print(
-            f"{len(names)} peripherals, seed {options.seed}, clock real x{options.scale:g}",
-            file=out,
+        announce_world(
+            out, options, f"{len(names)} peripherals", names, control.url, bed.address_of
         )
-        if options.deviations:
-            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
-        for name in names[:LISTED]:
-            print(f"  {name}  {bed.address_of(name)}", file=out)
-        if len(names) > LISTED:
-            print(f"  ... and {len(names) - LISTED} more (GET {control.url}/world)", file=out)
         announce_capture(out, options, CAPTURE)
         ready(out)
         await serve_until_stopped(options, out)

@@ -41,6 +41,7 @@ from scenarios.serving import (
     ServeOptions,
     announce,
     announce_capture,
+    announce_world,
     open_live_capture,
     ready,
     serve_until_stopped,
@@ -200,14 +201,8 @@ async def _serve(
         announce(out, "control", control.url, "world control")
         by_gateway = {g: sum(s["gateway"] == g for s in world.terminal_specs()) for g in cm.specs}
         placed = ", ".join(f"{n} on {g}" for g, n in by_gateway.items() if n) or "none"
-        print(
-            f"world {world.name}: terminals {placed}; seed {options.seed}, clock real "
-            f"x{options.scale:g}",
-            file=out,
-        )
         print(f"certificates and SUT declaration in {folder} (sut.yaml)", file=out)
-        if options.deviations:
-            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
+        announce_world(out, options, f"world {world.name}: terminals {placed}")
         announce_capture(out, options, f"{CAPTURE}: {capture_keylog(options, folder)}")
         ready(out)
         await serve_until_stopped(options, out)

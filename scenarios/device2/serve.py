@@ -29,7 +29,7 @@ from devices.protocols.http_server import serve
 from scenarios.device2.bed import LocalDevice2Bed
 from scenarios.device2.control import control_app
 from scenarios.device2.worlds import Device2World, build_bed, load_world, populate
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import ServeOptions, announce, announce_world, ready, serve_until_stopped
 from sim.clock import REAL
 
 DEFAULT_PORT = 8090
@@ -37,7 +37,6 @@ DEFAULT_DEVICE_PORT = 8091
 DEFAULT_MQTT_PORT = 8092
 DEFAULT_CONTROL_PORT = 8093
 DEFAULT_DEVICES = 3
-LISTED = 10
 __all__ = ["DEFAULT_CONTROL_PORT", "DEFAULT_PORT", "DEVIATIONS", "add_arguments", "run"]
 
 
@@ -119,16 +118,7 @@ async def _serve(
             announce(out, "device-mqtts", bed.url("mqtts").removeprefix("mqtts://"), "MQTTS")
             print(f"TLS material in {folder}: {', '.join(sorted(written))}", file=out)
         announce(out, "control", control.url, "world control")
-        print(
-            f"{len(names)} devices, seed {options.seed}, clock real x{options.scale:g}",
-            file=out,
-        )
-        if options.deviations:
-            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
-        for name in names[:LISTED]:
-            print(f"  {name}", file=out)
-        if len(names) > LISTED:
-            print(f"  ... and {len(names) - LISTED} more (GET {control.url}/world)", file=out)
+        announce_world(out, options, f"{len(names)} devices", names, control.url)
         ready(out)
         await serve_until_stopped(options, out)
     finally:

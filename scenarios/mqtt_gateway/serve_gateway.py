@@ -34,7 +34,7 @@ from scenarios.mqtt_gateway.bed import LocalGatewayBed
 from scenarios.mqtt_gateway.control import control_app
 from scenarios.mqtt_gateway.deviations import DEVIATIONS, split
 from scenarios.mqtt_gateway.worlds import DEFAULT_WORLD
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import ServeOptions, announce, announce_world, ready, serve_until_stopped
 from sim.clock import REAL
 
 DEFAULT_PORT = 1883
@@ -127,9 +127,7 @@ async def _serve(bed: LocalGatewayBed, options: ServeOptions, extra: Any, out: T
         meters = ", ".join(f"{n} (unit {u})" for u, n in bed.meter_names().items())
         line = f"line joined to {bed.modbus[0]}:{bed.modbus[1]}" if bed.modbus else meters
         print(f"meters: {line}; BLE: {', '.join(bed.peripherals) or 'none'}", file=out)
-        if options.deviations:
-            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
-        print(f"seed {options.seed}, clock real x{options.scale:g}", file=out)
+        announce_world(out, options)
         ready(out)
         await serve_until_stopped(options, out)
     finally:

@@ -26,7 +26,7 @@ from typing import TextIO
 from devices.cloud.mqtt_platform.deviations import DEVIATIONS
 from devices.cloud.mqtt_platform.serve_support import ServedPlatform, start_platform
 from scenarios.mqtt_gateway.worlds import load_world, new_world
-from scenarios.serving import ServeOptions, announce, ready, serve_until_stopped
+from scenarios.serving import ServeOptions, announce, announce_world, ready, serve_until_stopped
 from sim.clock import REAL
 
 DEFAULT_PORT = 1883
@@ -90,9 +90,7 @@ def _print(served: ServedPlatform, options: ServeOptions, tls: bool, out: TextIO
     print(f"admin key: {served.admin_key}", file=out)
     for (tenant, name), token in served.tokens.items():
         print(f"gateway {name} (tenant {tenant}) token: {token}", file=out)
-    if options.deviations:
-        print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
-    print(f"seed {options.seed}, clock real x{options.scale:g}", file=out)
+    announce_world(out, options)
 
 
 def run(options: ServeOptions, extra: argparse.Namespace, out: TextIO = sys.stdout) -> int:

@@ -43,6 +43,7 @@ from scenarios.serving import (
     ServeOptions,
     announce,
     announce_capture,
+    announce_world,
     open_live_capture,
     ready,
     serve_until_stopped,
@@ -198,13 +199,7 @@ async def _serve(
     )
     try:
         announce(out, "control", control.url, "world control")
-        print(
-            f"{_described(world)}, seed {options.seed}, clock real x{options.scale:g}",
-            file=out,
-            flush=True,
-        )
-        if options.deviations:
-            print(f"deviating on purpose: {', '.join(options.deviations)}", file=out)
+        announce_world(out, options, _described(world))
         announce_capture(out, options, CAPTURE)
         ready(out)
         await serve_until_stopped(options, out)
