@@ -155,6 +155,18 @@ def position(value: Any, name: str = "position") -> list[float]:
     return [float(v) for v in value]
 
 
+def world_clock(world: World) -> dict[str, Any]:
+    """What every world control's ``GET /world`` starts with: the world's time (seconds since
+    it began, and as a calendar date), its seed, its clock mode and pace."""
+    return {
+        "time": world.now,
+        "calendar": world.datetime().isoformat(),
+        "seed": world.seed,
+        "clock": world.clock_mode,
+        "scale": world.loop.scale,
+    }
+
+
 def trace_handler(world: World) -> Callable[[web.Request], Awaitable[web.Response]]:
     """``GET /world/trace?since=<t>``: the world's timeline records since ``t``."""
 

@@ -58,6 +58,7 @@ from scenarios.control_http import (
     optional_object,
     shown,
     trace_handler,
+    world_clock,
 )
 
 
@@ -91,10 +92,7 @@ def control_app(bed: LocalAcBed) -> web.Application:
         w = bed.world
         return web.json_response(
             {
-                "time": w.now,
-                "calendar": w.datetime().isoformat(),
-                "seed": w.seed,
-                "clock": w.clock_mode,
+                **world_clock(w),
                 "controller": bed.base_url,
                 "routers": [router_state(bed, n) for n in bed.routers],
                 "peripherals": [peripheral_state(p) for p in bed.peripherals.values()],

@@ -58,6 +58,7 @@ from scenarios.control_http import (
     shown,
     trace_handler,
     whole_number,
+    world_clock,
 )
 
 MAX_NAME = 64
@@ -160,10 +161,7 @@ def control_app(bed: LocalBleBed) -> web.Application:
         w = bed.world
         return web.json_response(
             {
-                "time": w.now,
-                "calendar": w.datetime().isoformat(),
-                "seed": w.seed,
-                "clock": w.clock_mode,
+                **world_clock(w),
                 "router": bed.router.mac,
                 "peripherals": [peripheral_state(p) for p in bed.peripherals.values()],
             }

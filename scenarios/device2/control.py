@@ -51,6 +51,7 @@ from scenarios.control_http import (
     refusal,
     shown,
     trace_handler,
+    world_clock,
 )
 from scenarios.device2.bed import LocalDevice2Bed
 from scenarios.device2.placement import Placement, PlacementError
@@ -61,10 +62,7 @@ SERVED_FAULTS = ("service_restart",)
 def world_state(bed: LocalDevice2Bed) -> dict[str, Any]:
     w = bed.world
     return {
-        "time": w.now,
-        "calendar": w.datetime().isoformat(),
-        "seed": w.seed,
-        "clock": w.clock_mode,
+        **world_clock(w),
         "product": bed.product,
         "urls": {kind: bed.url(kind) for kind in bed.apis.ports} if bed.apis else {},
         "devices": [

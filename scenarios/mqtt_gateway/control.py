@@ -55,6 +55,7 @@ from scenarios.control_http import (
     shown,
     trace_handler,
     whole_number,
+    world_clock,
 )
 from scenarios.mqtt_gateway.bed import LocalGatewayBed
 from scenarios.mqtt_gateway.worlds import FAULTS
@@ -65,10 +66,7 @@ MAX_FAULT_S = 3600
 def world_state(bed: LocalGatewayBed) -> dict[str, Any]:
     gateway = bed.gateway
     return {
-        "time": bed.world.now,
-        "calendar": bed.world.datetime().isoformat(),
-        "seed": bed.world.seed,
-        "clock": bed.world.clock_mode,
+        **world_clock(bed.world),
         "gateway": {
             "name": bed.gateway_name,
             "connected": bool(gateway is not None and gateway.connected),

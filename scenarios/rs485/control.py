@@ -60,6 +60,7 @@ from scenarios.control_http import (
     refusal,
     shown,
     trace_handler,
+    world_clock,
 )
 from scenarios.rs485.bed import LineBed, ModbusLine, OsdpLine
 from sim.rs485 import line_stats
@@ -80,11 +81,7 @@ def control_app(bed: LineBed) -> web.Application:
         w = bed.world
         return web.json_response(
             {
-                "time": w.now,
-                "calendar": w.datetime().isoformat(),
-                "seed": w.seed,
-                "clock": w.clock_mode,
-                "scale": w.loop.scale,
+                **world_clock(w),
                 "line": {
                     "name": line.name,
                     "settings": str(line.settings),
