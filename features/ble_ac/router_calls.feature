@@ -22,6 +22,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     Then the answer is 200
     And router "A" lists "HR-1" as connected
     And router "B" does not list "HR-1" as connected
+    And the world has "HR-1" linked to router "A" only
     When a client disconnects "HR-1" through router "A"
     Then the answer is 200
     And router "A" does not list "HR-1" as connected
@@ -32,6 +33,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     When a client connects "HR-1" through router "A"
     And a client discovers the services of "HR-1" through router "A"
     Then the services include "180D"
+    And the world has "HR-1" linked to router "A" only
     When a client reads the heart rate of "HR-1" through router "A"
     Then the answer is a value read
 
@@ -49,6 +51,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     When a client opens the connection-state stream of router "B"
     And a client connects "HR-1" through router "B"
     Then the connection-state stream of router "B" reports "HR-1" connected within 5 seconds
+    And the world has "HR-1" linked to router "B" only
 
   @req:AC-ROUTE-009 @needs:router-calls @needs:world-control
   Scenario: Just Works pairing through the controller
@@ -56,6 +59,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     When a client connects "HR-1" through router "A"
     And a client pairs with "HR-1" through router "A"
     Then the pairing answer is "Pairing Successful"
+    And the world has "HR-1" linked to router "A" only
 
   @req:AC-ROUTE-010 @needs:router-calls @needs:world-control
   Scenario: RSSI of a link and the RSSI stream through the controller
@@ -63,6 +67,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     When a client connects "HR-1" through router "A"
     And a client reads the RSSI of "HR-1" through router "A"
     Then the answer is an RSSI reading of "HR-1"
+    And the world has "HR-1" linked to router "A" only
     When a client opens the RSSI stream of router "A"
     Then the RSSI stream of router "A" reports "HR-1" within 5 seconds
 
@@ -73,6 +78,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     Then the answer is 200
     Given 8 seconds pass
     Then router "C" lists "HR-1" as connected
+    And the world has "HR-1" linked to router "C" only
     When a client empties the batch-connect queue of router "C"
     Then the answer is 200
 

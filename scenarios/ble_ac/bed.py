@@ -118,6 +118,12 @@ class AcBed(WorldBed, abc.ABC):
         """Where router ``name`` stands (None when the far side does not say)."""
 
     @abc.abstractmethod
+    async def router_links(self, name: str) -> list[str]:
+        """The addresses router ``name`` holds links to, as the world sees them (its radio),
+        not as any API reports them: the truth a scenario checks the controller's answers
+        against. Needs world control on a remote bed."""
+
+    @abc.abstractmethod
     async def place(self, spec: dict[str, Any]) -> str: ...
 
     @abc.abstractmethod
@@ -328,6 +334,9 @@ class LocalAcBed(LocalPeripherals, AcBed):
         p = [float(v) for v in self.router(name).position] + [0.0, 0.0]
         return (p[0], p[1], p[2])
 
+    async def router_links(self, name: str) -> list[str]:
+        return self.router(name).connected_nodes()
+
     async def _router_fault(self, fault: str, name: str, args: dict[str, Any]) -> None:
         router = self.router(name)
         if fault == "router_outage":
@@ -435,6 +444,13 @@ class RemoteAcBed(RemotePeripherals, AcBed):
             raise BedError(
                 f"no router named {name!r}; the SUT has {', '.join(self._routers) or 'none'}"
             ) from None
+
+    async def router_links(self, name: str) -> list[str]:
+        self.router_mac(name)  # BedError naming the routers
+        for entry in (await self._call("GET", "/world/routers")).json():
+            if entry.get("name") == name:
+                return [str(mac) for mac in entry.get("connected", [])]
+        raise BedError(f"the far side's world control does not list router {name!r}")
 
     def router_position(self, name: str) -> tuple[float, float, float] | None:
         self.router_mac(name)

@@ -1,5 +1,6 @@
 """World steps: peripherals placed near routers, moved, walked and powered; faults on routers
-(an uplink cut and healed, a reboot, a power loss) through the bed's verbs.
+(an uplink cut and healed, a reboot, a power loss) through the bed's verbs; and which router
+the world says holds a link (its radio, not the controller's answers).
 
 Peripherals are the stock sensor of :func:`devices.ble.spec.standard_peripheral` (heart rate
 180D with 2A37 read|notify), with the router profile's table keys
@@ -11,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import math
 
-from pytest_bdd import given, when
+from pytest_bdd import given, then, when
 
-from features.ble_ac.steps.support import AcCtx, step_text
+from conformance.evidence import expect
+from features.ble_ac.steps.support import AcCtx, norm_mac, step_text
 from features.ble_router.steps.world import sensor_spec, table_options
 
 
@@ -161,3 +163,16 @@ def _(ctx: AcCtx, count: int) -> None:
             0.0,
         ]
         ctx.place(spec)
+
+
+@then(step_text('the world has "{name:Q}" linked to router "{router:Q}" only'))
+def _(ctx: AcCtx, name: str, router: str) -> None:
+    """The link is on that router's radio and on no other: a controller that made the call on
+    another router answers alike for every call, so only the world can tell."""
+    address = norm_mac(ctx.address(name))
+    holders = [
+        r
+        for r in ctx.bed.router_names()
+        if address in {norm_mac(a) for a in ctx.run(ctx.bed.router_links(r))}
+    ]
+    expect(holders == [router], f"{name} linked to router {router} only", holders)
