@@ -44,6 +44,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     And a client connects "HR-1" through router "A"
     And a client enables the notifications of "HR-1" through router "A"
     Then the notification stream of router "A" reports "HR-1" within 5 seconds
+    And the world has "HR-1" linked to router "A" only
 
   @req:AC-ROUTE-008 @needs:router-calls @needs:world-control
   Scenario: The connection-state stream through the controller
