@@ -13,7 +13,7 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
   Scenario: A router's scan stream through the controller
     Given a peripheral "HR-1" 2 m from router "A"
     When a client opens the scan stream of router "A"
-    Then the scan stream of router "A" reports "HR-1" within 5 seconds
+    Then the scan stream of router "A" reports "HR-1" heard from nearby within 5 seconds
 
   @req:AC-ROUTE-003 @req:AC-ROUTE-004 @needs:router-calls @needs:world-control
   Scenario: Connect, list and disconnect a device through the controller
