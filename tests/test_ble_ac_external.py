@@ -22,7 +22,8 @@ SECRET = "external-secret"
 CROSS_SECTION = (
     "developer_credentials or every_online_router or configuration_through or "
     "connect_list_and_disconnect or open_scan_brings or hearing_the_device_best or "
-    "closest_router_of_one_device or going_offline_and_coming_back"
+    "closest_router_of_one_device or going_offline_and_coming_back or "
+    "advertises_on_the_air"
 )
 
 
@@ -81,6 +82,6 @@ def test_a_cross_section_of_the_profile_passes_against_hil_serve(tmp_path: Path)
     assert len(run_dirs) == 1, proc.stdout + proc.stderr
     records = json.loads((run_dirs[0] / "scenario-records.json").read_text())
     outcomes = {r["name"]: r["outcome"] for r in records if r.get("outcome") != "skipped"}
-    assert len(outcomes) == 8, outcomes
+    assert len(outcomes) == 9, outcomes
     assert set(outcomes.values()) == {"passed"}, proc.stdout[-3000:]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -90,6 +90,15 @@ Feature: Router calls through the controller (/api/<call>?mac=<gateway-mac>)
     When a client stops the advertising of router "B" through the controller
     Then the answer is 200
 
+  @req:AC-ROUTE-012 @needs:router-calls @needs:world-control
+  Scenario: The router named advertises on the air, and stops
+    When a client makes router "B" advertise through the controller
+    Then the answer is 200
+    And the world has router "B" advertising, and no other
+    When a client stops the advertising of router "B" through the controller
+    Then the answer is 200
+    And the world has no router advertising
+
   @req:AC-ROUTE-014 @needs:router-calls
   Scenario: A router call without mac= is refused, naming the parameter
     When a client asks for a router's configuration without naming the router

@@ -124,6 +124,11 @@ class AcBed(WorldBed, abc.ABC):
         against. Needs world control on a remote bed."""
 
     @abc.abstractmethod
+    async def router_advertising(self, name: str) -> list[int]:
+        """The chips of router ``name`` advertising now, as the world sees them (see
+        :meth:`router_links`)."""
+
+    @abc.abstractmethod
     async def place(self, spec: dict[str, Any]) -> str: ...
 
     @abc.abstractmethod
@@ -337,6 +342,9 @@ class LocalAcBed(LocalPeripherals, AcBed):
     async def router_links(self, name: str) -> list[str]:
         return self.router(name).connected_nodes()
 
+    async def router_advertising(self, name: str) -> list[int]:
+        return self.router(name).advertising_chips()
+
     async def _router_fault(self, fault: str, name: str, args: dict[str, Any]) -> None:
         router = self.router(name)
         if fault == "router_outage":
@@ -445,12 +453,19 @@ class RemoteAcBed(RemotePeripherals, AcBed):
                 f"no router named {name!r}; the SUT has {', '.join(self._routers) or 'none'}"
             ) from None
 
-    async def router_links(self, name: str) -> list[str]:
+    async def _world_router(self, name: str) -> dict[str, Any]:
+        """Router ``name`` as the far side's world control tells it (``GET /world/routers``)."""
         self.router_mac(name)  # BedError naming the routers
         for entry in (await self._call("GET", "/world/routers")).json():
             if entry.get("name") == name:
-                return [str(mac) for mac in entry.get("connected", [])]
+                return dict(entry)
         raise BedError(f"the far side's world control does not list router {name!r}")
+
+    async def router_links(self, name: str) -> list[str]:
+        return [str(mac) for mac in (await self._world_router(name)).get("connected", [])]
+
+    async def router_advertising(self, name: str) -> list[int]:
+        return [int(chip) for chip in (await self._world_router(name)).get("advertising", [])]
 
     def router_position(self, name: str) -> tuple[float, float, float] | None:
         self.router_mac(name)

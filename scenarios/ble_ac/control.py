@@ -74,6 +74,7 @@ def router_state(bed: LocalAcBed, name: str) -> dict[str, Any]:
         "uplink": not bed.net.profile(router.ip, AC_HOST).partitioned,
         "status": record.status if record else "unregistered",
         "connected": router.connected_nodes(),
+        "advertising": router.advertising_chips(),
     }
 
 

@@ -171,6 +171,10 @@ class BleRouter:
         """MACs of the connected devices."""
         return list(self.central.links)
 
+    def advertising_chips(self) -> list[int]:
+        """The chips advertising now (``/advertise/start``), as their controllers say."""
+        return [c.index for c in self.central.chips if c.powered and c.device.is_advertising]
+
     def link(self, mac: str) -> NodeLink | None:
         return self.central.links.get(mac.upper())
 

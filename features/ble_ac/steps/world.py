@@ -176,3 +176,15 @@ def _(ctx: AcCtx, name: str, router: str) -> None:
         if address in {norm_mac(a) for a in ctx.run(ctx.bed.router_links(r))}
     ]
     expect(holders == [router], f"{name} linked to router {router} only", holders)
+
+
+@then(step_text('the world has router "{router:Q}" advertising, and no other'))
+def _(ctx: AcCtx, router: str) -> None:
+    advertising = [r for r in ctx.bed.router_names() if ctx.run(ctx.bed.router_advertising(r))]
+    expect(advertising == [router], f"router {router} advertising, no other", advertising)
+
+
+@then("the world has no router advertising")
+def _(ctx: AcCtx) -> None:
+    advertising = [r for r in ctx.bed.router_names() if ctx.run(ctx.bed.router_advertising(r))]
+    expect(not advertising, "no router advertising", advertising)
