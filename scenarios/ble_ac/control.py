@@ -10,7 +10,8 @@ RemoteAcBed` is its client).
     GET    /world/peripherals/<name>            its state: address, position, powered, writes
     POST   /world/peripherals/<name>/position   {"position": [x, y, z]}
     POST   /world/peripherals/<name>/power      {"on": true|false}
-    GET    /world/routers                       name, mac, ip, position, powered, uplink
+    GET    /world/routers                       name, mac, ip, position, powered, uplink, status,
+                                                connected (links), advertising (chips)
     POST   /world/routers/<name>/uplink         {"up": true|false}: the uplink heals / partitions
     POST   /world/routers/<name>/reboot         the router crashes and restarts
     POST   /world/routers/<name>/power          {"on": true|false}
@@ -162,7 +163,8 @@ OPERATIONS: dict[Route, Operation] = {
     ),
     **PERIPHERAL_OPERATIONS,
     ("GET", "/world/routers"): Operation(
-        "the routers: name, mac, ip, position, powered, uplink, status",
+        "the routers: name, mac, ip, position, powered, uplink, status, connected (the addresses "
+        "its radio holds links to), advertising (its chips on the air)",
         {200: json_answer("routers", {"type": "array", "items": {"type": "object"}})},
     ),
     ("POST", "/world/routers/{name}/uplink"): Operation(
