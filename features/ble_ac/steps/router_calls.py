@@ -229,6 +229,21 @@ def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
     expect(seen, f"a scan report of {name}", recorder.describe())
 
 
+def reports_id(ctx: AcCtx, kind: str, router: str, name: str, seconds: float, wanted: str) -> None:
+    """Router ``router``'s relayed ``kind`` stream brings a message whose ``id`` is ``name``'s
+    address within ``seconds`` (the notification and RSSI streams say so alike)."""
+    recorder = _relayed(ctx, kind, router)
+    address = norm_mac(ctx.address(name))
+
+    def seen() -> bool:
+        return any(
+            isinstance(e.data, dict) and norm_mac(e.data.get("id", "")) == address
+            for e in recorder.events
+        )
+
+    expect(ctx.wait_until(seen, seconds, recorder), wanted, recorder.describe())
+
+
 def nearby_floor(ctx: AcCtx, name: str, router: str) -> float:
     """The RSSI halfway, in dB, between what ``router`` and what the nearest other router hear
     of ``name`` (the stock sensor, 0 dBm), by the world's radio model (the default one for a
@@ -283,18 +298,7 @@ def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
     )
 )
 def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
-    recorder = _relayed(ctx, "notification", router)
-    address = norm_mac(ctx.address(name))
-
-    def seen() -> bool:
-        return any(
-            isinstance(e.data, dict) and norm_mac(e.data.get("id", "")) == address
-            for e in recorder.events
-        )
-
-    expect(
-        ctx.wait_until(seen, seconds, recorder), f"a notification of {name}", recorder.describe()
-    )
+    reports_id(ctx, "notification", router, name, seconds, f"a notification of {name}")
 
 
 @then(
@@ -384,15 +388,4 @@ def _(ctx: AcCtx, name: str) -> None:
     )
 )
 def _(ctx: AcCtx, router: str, name: str, seconds: float) -> None:
-    recorder = _relayed(ctx, "RSSI", router)
-    address = norm_mac(ctx.address(name))
-
-    def seen() -> bool:
-        return any(
-            isinstance(e.data, dict) and norm_mac(e.data.get("id", "")) == address
-            for e in recorder.events
-        )
-
-    expect(
-        ctx.wait_until(seen, seconds, recorder), f"an RSSI report of {name}", recorder.describe()
-    )
+    reports_id(ctx, "RSSI", router, name, seconds, f"an RSSI report of {name}")
