@@ -80,8 +80,8 @@ class Bed(Protocol):
 class WorldBed:
     """The verbs every bed implements the same way, on top of its :class:`World`.
 
-    Subclasses set ``self.world`` and implement the rest of :class:`Bed`; ``close()`` here
-    releases the world once (subclasses stop their own nodes first, then call it).
+    Subclasses set ``self.world`` and implement the rest of :class:`Bed`; ``close()`` here runs
+    the bed's :meth:`stop` and releases the world, once.
     """
 
     world: World
@@ -118,8 +118,16 @@ class WorldBed:
     def closed(self) -> bool:
         return self.world.closed
 
+    async def stop(self) -> None:
+        """Stop what the bed runs in its world (nothing here); :meth:`close` does it first."""
+
     def close(self) -> None:
+        """Stop the bed's nodes, then release the world, once."""
         if not self.world.closed:
+            try:
+                self.run(self.stop())
+            except Exception:  # closing must not mask the scenario's own outcome
+                pass
             self.world.close()
 
 

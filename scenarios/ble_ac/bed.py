@@ -382,14 +382,6 @@ class LocalAcBed(LocalPeripherals, AcBed):
             if router.started:
                 await router.stop()
 
-    def close(self) -> None:
-        if not self.world.closed:
-            try:
-                self.run(self.stop())
-            except Exception:  # closing must not mask the scenario's own outcome
-                pass
-        super().close()
-
 
 class RemoteAcBed(RemotePeripherals, AcBed):
     """A controller at a URL; routers and peripherals driven through the far side's

@@ -334,14 +334,6 @@ class LocalBleBed(LocalPeripherals, BleBed):
         files.update(self.pcaps.write_evidence(folder))
         return files
 
-    def close(self) -> None:
-        if not self.world.closed:
-            try:
-                self.run(self.stop())
-            except Exception:  # closing must not mask the scenario's own outcome
-                pass
-        super().close()
-
 
 def _one_client(name: str | None) -> None:
     if name is not None:
