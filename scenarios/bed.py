@@ -131,6 +131,21 @@ class WorldBed:
             self.world.close()
 
 
+class HttpTranscript:
+    """A bed whose ``transcript`` holds its exchanges with an HTTP API, as
+    :class:`devices.protocols.http_client.HttpClient` records them."""
+
+    transcript: list[dict[str, Any]]
+
+    def response_times_ms(self) -> list[float]:
+        """How long each answered request (streams aside) took, in milliseconds."""
+        return [
+            round(e["elapsed"] * 1000.0, 3)
+            for e in self.transcript
+            if e.get("status") and not e.get("stream")
+        ]
+
+
 def write_json_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Evidence rows as JSON lines with sorted keys (stable for diffs)."""
     with path.open("w", encoding="utf-8") as out:

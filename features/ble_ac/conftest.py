@@ -33,7 +33,7 @@ from features.ble_ac.steps.router_calls import *  # noqa: F403
 from features.ble_ac.steps.selection import *  # noqa: F403
 from features.ble_ac.steps.support import AcCtx
 from features.ble_ac.steps.world import *  # noqa: F403
-from features.steps.evidence import evidence_of, write_stream_evidence
+from features.steps.evidence import started, write_stream_evidence
 from scenarios.ble_ac.bed import AcBed, LocalAcBed, RemoteAcBed
 
 PROFILE = "ble-ac"
@@ -67,12 +67,7 @@ def bed(
 ) -> Iterator[AcBed]:
     """The world the scenario runs in, started; its evidence written and closed afterwards."""
     world_bed = _bed(hil_config, tmp_path / "captures")
-    try:
-        world_bed.run(world_bed.start())
-    except BaseException:
-        world_bed.close()
-        raise
-    with evidence_of(world_bed, hil_record, hil_config, hil_evidence_dir):
+    with started(world_bed, hil_record, hil_config, hil_evidence_dir):
         yield world_bed
 
 

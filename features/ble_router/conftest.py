@@ -41,7 +41,7 @@ from features.ble_router.steps.scan import *  # noqa: F403
 from features.ble_router.steps.stream_params import *  # noqa: F403
 from features.ble_router.steps.support import Ctx
 from features.ble_router.steps.world import *  # noqa: F403
-from features.steps.evidence import evidence_of, write_stream_evidence
+from features.steps.evidence import started, write_stream_evidence
 from scenarios.ble_router.bed import BleBed, LocalBleBed, RemoteBleBed
 
 PROFILE = "ble-router"
@@ -71,18 +71,8 @@ def bed(
 ) -> Iterator[BleBed]:
     """The world the scenario runs in, started; its evidence written and closed afterwards."""
     world_bed = _bed(hil_config, hil_evidence_dir)
-    try:
-        world_bed.run(world_bed.start())
-    except BaseException:
-        world_bed.close()
-        raise
-    with evidence_of(world_bed, hil_record, hil_config, hil_evidence_dir):
-        try:
-            yield world_bed
-        finally:
-            latencies = world_bed.response_times_ms()
-            if latencies:
-                hil_record.setdefault("measurements", {})["http_response_ms"] = latencies
+    with started(world_bed, hil_record, hil_config, hil_evidence_dir):
+        yield world_bed
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from conformance.pytest_plugin import HilConfig
 from features.connect_master.steps.state import CmState
 from features.connect_master.steps.sut import new_bed
-from features.steps.evidence import evidence_of, write_stream_evidence
+from features.steps.evidence import started, write_stream_evidence
 from scenarios.connect_master.bed import CmBed
 
 
@@ -27,14 +27,9 @@ from scenarios.connect_master.bed import CmBed
 def bed(
     hil_config: HilConfig, hil_record: dict[str, Any], hil_evidence_dir: Path, tmp_path: Path
 ) -> Iterator[CmBed]:
-    started = new_bed(hil_config, tmp_path)
-    try:
-        started.run(started.start())
-    except BaseException:
-        started.close()
-        raise
-    with evidence_of(started, hil_record, hil_config, hil_evidence_dir):
-        yield started
+    world_bed = new_bed(hil_config, tmp_path)
+    with started(world_bed, hil_record, hil_config, hil_evidence_dir):
+        yield world_bed
 
 
 @pytest.fixture

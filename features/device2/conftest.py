@@ -27,7 +27,7 @@ from features.device2.steps.devices import *  # noqa: F403
 from features.device2.steps.load import *  # noqa: F403
 from features.device2.steps.service import *  # noqa: F403
 from features.device2.steps.support import Ctx
-from features.steps.evidence import evidence_of
+from features.steps.evidence import started
 from scenarios.device2.bed import Device2Bed, LocalDevice2Bed, RemoteDevice2Bed
 
 PROFILE = "device2"
@@ -66,18 +66,8 @@ def bed(
 ) -> Iterator[Device2Bed]:
     """The world the scenario runs in, started; its evidence written and closed afterwards."""
     world_bed = make_bed(hil_config, tmp_path / "device2")
-    try:
-        world_bed.run(world_bed.start())
-    except BaseException:
-        world_bed.close()
-        raise
-    with evidence_of(world_bed, hil_record, hil_config, hil_evidence_dir):
-        try:
-            yield world_bed
-        finally:
-            latencies = world_bed.response_times_ms()
-            if latencies:
-                hil_record.setdefault("measurements", {})["http_response_ms"] = latencies
+    with started(world_bed, hil_record, hil_config, hil_evidence_dir):
+        yield world_bed
 
 
 @pytest.fixture

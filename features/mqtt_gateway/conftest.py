@@ -28,7 +28,7 @@ from conformance.pytest_plugin import HilConfig
 from features.mqtt_gateway.steps.gateway import *  # noqa: F403  (step definitions)
 from features.mqtt_gateway.steps.platform import *  # noqa: F403
 from features.mqtt_gateway.steps.support import Ctx
-from features.steps.evidence import evidence_of
+from features.steps.evidence import started
 from scenarios.mqtt_gateway.bed import (
     LocalGatewayBed,
     LocalPlatformBed,
@@ -89,12 +89,7 @@ def bed(
 ) -> Iterator[MqttBed]:
     """The world the scenario runs in, started; its evidence written and closed afterwards."""
     world_bed = make_bed(hil_config, _needs(request.node), tmp_path)
-    try:
-        world_bed.run(world_bed.start())
-    except BaseException:
-        world_bed.close()
-        raise
-    with evidence_of(world_bed, hil_record, hil_config, hil_evidence_dir):
+    with started(world_bed, hil_record, hil_config, hil_evidence_dir):
         yield world_bed
 
 

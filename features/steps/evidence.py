@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from conformance.pytest_plugin import HilConfig
-from scenarios.bed import Bed, write_json_lines
+from scenarios.bed import Bed, HttpTranscript, write_json_lines
+
+B = TypeVar("B", bound=Bed)
 
 
 def list_evidence(record: dict[str, Any], config: HilConfig, path: Path) -> None:
@@ -38,6 +40,26 @@ def evidence_of(bed: Bed, record: dict[str, Any], config: HilConfig, folder: Pat
                 list_evidence(record, config, folder / name)
         finally:
             bed.close()
+
+
+@contextmanager
+def started(bed: B, record: dict[str, Any], config: HilConfig, folder: Path) -> Iterator[B]:
+    """A bed fixture's body: ``bed`` started (and closed again when it cannot start), the
+    scenario run on it under :func:`evidence_of`, and for a bed with an HTTP transcript how
+    long each answer took (the report's ``http_response_ms`` measurement)."""
+    try:
+        bed.run(bed.start())
+    except BaseException:
+        bed.close()
+        raise
+    with evidence_of(bed, record, config, folder):
+        try:
+            yield bed
+        finally:
+            if isinstance(bed, HttpTranscript):
+                latencies = bed.response_times_ms()
+                if latencies:
+                    record.setdefault("measurements", {})["http_response_ms"] = latencies
 
 
 def write_stream_evidence(

@@ -45,7 +45,7 @@ from devices.gateways.ble_router.reboot import reboot
 from devices.gateways.ble_router.router import BleRouter
 from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
-from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.bed import BedError, HttpTranscript, WorldBed, write_json_lines
 from scenarios.ble_router.bed import LocalPeripherals, RemotePeripherals
 from scenarios.captures import AIR, IP, EvidenceCaptures
 from sim.clock import REAL, VIRTUAL
@@ -93,7 +93,7 @@ def masked(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class AcBed(WorldBed, abc.ABC):
+class AcBed(HttpTranscript, WorldBed, abc.ABC):
     """What both controller beds offer (see the module docstring)."""
 
     faults: tuple[str, ...] = ("power_cycle", *ROUTER_FAULTS)

@@ -40,7 +40,7 @@ from devices.gateways.ble_router.reboot import reboot
 from devices.gateways.ble_router.router import BleRouter
 from devices.protocols.http_client import HttpClient, HttpResponse
 from devices.protocols.http_server import ServedApp
-from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.bed import BedError, HttpTranscript, WorldBed, write_json_lines
 from scenarios.captures import AIR, IP, EvidenceCaptures
 from sim.capture import BtsnoopWriter
 from sim.clock import REAL, VIRTUAL
@@ -52,7 +52,7 @@ ROUTER_HOST = "router"
 ROUTER_PORT = 80
 
 
-class BleBed(WorldBed, abc.ABC):
+class BleBed(HttpTranscript, WorldBed, abc.ABC):
     """What both BLE router beds offer (see the module docstring)."""
 
     faults: tuple[str, ...] = ("power_cycle",)
@@ -112,14 +112,6 @@ class BleBed(WorldBed, abc.ABC):
         """The air capture so far (pcapng, complete up to now), or None when this bed records
         none (a remote router's air is not ours to sniff)."""
         return None
-
-    def response_times_ms(self) -> list[float]:
-        """How long each answered request (streams aside) took, in milliseconds."""
-        return [
-            round(e["elapsed"] * 1000.0, 3)
-            for e in self.transcript
-            if e.get("status") and not e.get("stream")
-        ]
 
     def write_evidence(self, folder: Path) -> dict[str, str]:
         """The timeline and ``http.jsonl`` (every exchange with the router's API)."""

@@ -48,7 +48,7 @@ from devices.cloud.device2.device_clients import HttpDevice, MqttDevice
 from devices.cloud.device2.device_config import DeviceApiConfig
 from devices.cloud.device2.serving import DEFAULT_PRODUCT
 from devices.protocols.http_client import HttpClient, SseStream
-from scenarios.bed import BedError, WorldBed, write_json_lines
+from scenarios.bed import BedError, HttpTranscript, WorldBed, write_json_lines
 from scenarios.captures import IP, TLS_KEYS, EvidenceCaptures
 from scenarios.device2.placement import Placed, Placement, PlacementError, SocketNet
 from scenarios.device2.transcript import MqttTranscript
@@ -62,7 +62,7 @@ US = 1_000_000
 RESET_STEP_S = 10.0
 
 
-class Device2Bed(WorldBed, abc.ABC):
+class Device2Bed(HttpTranscript, WorldBed, abc.ABC):
     """What both Device2 beds offer (see the module docstring)."""
 
     faults: tuple[str, ...] = ()
@@ -188,13 +188,6 @@ class Device2Bed(WorldBed, abc.ABC):
         a URL restoreUrl accepts for the same file."""
 
     # -- evidence -------------------------------------------------------------------------
-    def response_times_ms(self) -> list[float]:
-        return [
-            round(e["elapsed"] * 1000.0, 3)
-            for e in self.transcript
-            if e.get("status") and not e.get("stream")
-        ]
-
     def write_evidence(self, folder: Path) -> dict[str, str]:
         """The timeline, ``http.jsonl`` (the management API), ``device-http.jsonl`` (every HTTP
         device's exchanges), ``devices.jsonl`` (each device's own log), ``events.jsonl``."""
