@@ -33,7 +33,7 @@ from features.ble_ac.steps.router_calls import *  # noqa: F403
 from features.ble_ac.steps.selection import *  # noqa: F403
 from features.ble_ac.steps.support import AcCtx
 from features.ble_ac.steps.world import *  # noqa: F403
-from features.steps.evidence import started, write_stream_evidence
+from features.steps.evidence import started
 from scenarios.ble_ac.bed import AcBed, LocalAcBed, RemoteAcBed
 
 PROFILE = "ble-ac"
@@ -80,13 +80,4 @@ def ctx(
     try:
         yield context
     finally:
-        try:
-            bed.run(context.close_streams())
-        except Exception:  # the bed's own close cancels whatever is left
-            pass
-        rows = [
-            {"stream": r.kind, "target": r.path, "t": round(e.t, 6), "data": e.data}
-            for r in context.streams.values()
-            for e in r.events
-        ]
-        write_stream_evidence(rows, hil_record, hil_config, hil_evidence_dir)
+        context.end(hil_record, hil_config, hil_evidence_dir)

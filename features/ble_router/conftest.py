@@ -41,7 +41,7 @@ from features.ble_router.steps.scan import *  # noqa: F403
 from features.ble_router.steps.stream_params import *  # noqa: F403
 from features.ble_router.steps.support import Ctx
 from features.ble_router.steps.world import *  # noqa: F403
-from features.steps.evidence import started, write_stream_evidence
+from features.steps.evidence import started
 from scenarios.ble_router.bed import BleBed, LocalBleBed, RemoteBleBed
 
 PROFILE = "ble-router"
@@ -84,18 +84,4 @@ def ctx(
     try:
         yield context
     finally:
-        try:
-            bed.run(context.close_streams())
-        except Exception:  # the bed's own close cancels whatever is left
-            pass
-        rows = [
-            {
-                "stream": r.kind,
-                "target": r.stream.target if r.stream else r.path,
-                "t": round(e.t, 6),
-                "data": e.data,
-            }
-            for r in context.streams.values()
-            for e in r.events
-        ]
-        write_stream_evidence(rows, hil_record, hil_config, hil_evidence_dir)
+        context.end(hil_record, hil_config, hil_evidence_dir)

@@ -59,6 +59,9 @@ class AcCtx(Ctx):
     bed: AcBed  # type: ignore[assignment]
     answers: dict[str, Any] = field(default_factory=dict)  # named answers (token, ...)
 
+    def stream_target(self, recorder: StreamRecorder) -> str:
+        return recorder.path  # the relayed stream's query names the router, and maybe a token
+
     def router_mac(self, name: str) -> str:
         return self.bed.router_mac(name)
 

@@ -16,10 +16,13 @@ import statistics
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from conformance.evidence import expect
+from conformance.pytest_plugin import HilConfig
 from devices.protocols.http_client import HttpClient, HttpError, HttpResponse, SseStream
+from features.steps.evidence import write_stream_evidence
 from features.steps.text import TYPES, step_text  # noqa: F401  (re-exported)
 from scenarios.ble_router.bed import BleBed
 
@@ -362,6 +365,23 @@ class Ctx:
                 tasks.append(recorder.task)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stream_target(self, recorder: StreamRecorder) -> str:
+        """What the evidence names a stream by: the request it was opened with."""
+        return recorder.stream.target if recorder.stream else recorder.path
+
+    def end(self, record: dict[str, Any], config: HilConfig, folder: Path) -> None:
+        """The scenario is over: its streams closed, what they received written as evidence."""
+        try:
+            self.bed.run(self.close_streams())
+        except Exception:  # the bed's own close cancels whatever is left
+            pass
+        rows = [
+            {"stream": r.kind, "target": self.stream_target(r), "t": round(e.t, 6), "data": e.data}
+            for r in self.streams.values()
+            for e in r.events
+        ]
+        write_stream_evidence(rows, record, config, folder)
 
     # peripherals
     def place(self, spec: dict[str, Any]) -> str:
