@@ -114,6 +114,14 @@ WIRE_EXCHANGES = (
 )
 
 
+def _run_and_close(bed: Any, work: Any) -> Any:
+    """``work`` run in ``bed``'s world; the bed closed however it ends."""
+    try:
+        return bed.run(work)
+    finally:
+        bed.close()
+
+
 def _cm_virtual(calls: int) -> tuple[dict[str, tuple[Any, Any]], float]:
     """A request and its answer for each of :data:`WIRE_EXCHANGES` (what the bare servers
     answer), and CPU µs per GetDeviceList over the virtual-time channel."""
@@ -133,10 +141,7 @@ def _cm_virtual(calls: int) -> tuple[dict[str, tuple[Any, Any]], float]:
         us = await _timed_calls(lambda: client.call("GetDeviceList", gatewayID=gateway), calls)
         return pairs, us
 
-    try:
-        return bed.run(main())
-    finally:
-        bed.close()
+    return _run_and_close(bed, main())
 
 
 def _cm_forward(calls: int) -> float:
@@ -156,10 +161,7 @@ def _cm_forward(calls: int) -> float:
             lambda: master.call(gateway, "GetDeviceList", pb.GetDeviceListRequest()), calls
         )
 
-    try:
-        return bed.run(main())
-    finally:
-        bed.close()
+    return _run_and_close(bed, main())
 
 
 def _cm_wire(calls: int, rpc: str = "GetDeviceList", scale: float = WIRE_SCALE) -> float:
@@ -190,10 +192,7 @@ def _cm_wire(calls: int, rpc: str = "GetDeviceList", scale: float = WIRE_SCALE) 
         finally:
             await served.close()
 
-    try:
-        return bed.run(main())
-    finally:
-        bed.close()
+    return _run_and_close(bed, main())
 
 
 def compare_cm(calls: int = 1000, rounds: int = 3) -> dict[str, Any]:

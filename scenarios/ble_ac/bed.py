@@ -117,6 +117,11 @@ class AcBed(HttpTranscript, WorldBed, abc.ABC):
     def router_position(self, name: str) -> tuple[float, float, float] | None:
         """Where router ``name`` stands (None when the far side does not say)."""
 
+    def radio_model(self) -> RadioConfig:
+        """The propagation model the world's radio follows (a far side's is taken to be the
+        default one: world control does not say)."""
+        return RadioConfig()
+
     @abc.abstractmethod
     async def router_links(self, name: str) -> list[str]:
         """The addresses router ``name`` holds links to, as the world sees them (its radio),
@@ -338,6 +343,9 @@ class LocalAcBed(LocalPeripherals, AcBed):
     def router_position(self, name: str) -> tuple[float, float, float]:
         p = [float(v) for v in self.router(name).position] + [0.0, 0.0]
         return (p[0], p[1], p[2])
+
+    def radio_model(self) -> RadioConfig:
+        return self.radio.config
 
     async def router_links(self, name: str) -> list[str]:
         return self.router(name).connected_nodes()

@@ -13,7 +13,6 @@ from conformance.evidence import expect
 from devices.ble.gatt_uuids import HEART_RATE_MEASUREMENT, cccd_handle
 from features.ble_ac.steps.support import AcCtx, norm_mac, status_is, step_text
 from features.ble_router.steps.scan import bdaddrs_of
-from sim.radio import RadioConfig
 
 UNKNOWN_ROUTER = "CC:1B:E0:0F:FF:FE"
 RELAYED = "relay/{kind}/{router}"
@@ -246,11 +245,9 @@ def reports_id(ctx: AcCtx, kind: str, router: str, name: str, seconds: float, wa
 
 def nearby_floor(ctx: AcCtx, name: str, router: str) -> float:
     """The RSSI halfway, in dB, between what ``router`` and what the nearest other router hear
-    of ``name`` (the stock sensor, 0 dBm), by the world's radio model (the default one for a
-    far side whose model the bed does not hold): a report at least this strong came from
-    ``router``'s radio, not a farther router's."""
-    radio = getattr(ctx.bed, "radio", None)
-    config = radio.config if radio is not None else RadioConfig()
+    of ``name`` (the stock sensor, 0 dBm), by the bed's radio model: a report at least this
+    strong came from ``router``'s radio, not a farther router's."""
+    config = ctx.bed.radio_model()
     where = ctx.run(ctx.bed.peripheral_state(name))["position"]
 
     def loss(at: str) -> float:
